@@ -1,0 +1,15 @@
+/* Internal allocation entry points: every allocation in libkafka goes
+ * through these so that kafka_set_allocator() sees it. */
+#ifndef KAFKA_INTERNAL_ALLOC_H
+#define KAFKA_INTERNAL_ALLOC_H
+
+#include <stddef.h>
+
+void *kafka_malloc(size_t size);
+void *kafka_calloc(size_t n, size_t size); /* overflow-checked */
+void *kafka_realloc(void *ptr, size_t size);
+void kafka_free(void *ptr);
+char *kafka_strdup(const char *s);
+char *kafka_strndup(const char *s, size_t n);
+
+#endif

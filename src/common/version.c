@@ -1,0 +1,3 @@
+#include "kafka/kafka.h"
+
+const char *kafka_version(void) { return KAFKA_VERSION_STRING; }

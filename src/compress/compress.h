@@ -1,0 +1,32 @@
+/*
+ * One interface over Kafka's four codecs. Sans-I/O, no global state,
+ * thread-safe (each call uses its own codec context).
+ *
+ * Output is appended to a kafka_wbuf (src/protocol/wire.h); on error the
+ * wbuf's length is restored to what it was on entry.
+ */
+#ifndef KAFKA_COMPRESS_H
+#define KAFKA_COMPRESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kafka/compression.h"
+#include "kafka/error.h"
+#include "protocol/wire.h"
+
+/* Compresses in[0..in_len) with `codec` at `level`
+ * (KAFKA_COMPRESSION_LEVEL_DEFAULT for the codec's default) and appends the
+ * result to `out` in the framing Kafka expects inside a record batch: gzip
+ * stream, snappy in xerial framing, lz4 frame, zstd frame. */
+kafka_err kafka_compress(kafka_codec codec, int level, const uint8_t *in, size_t in_len, kafka_wbuf *out);
+
+/* Decompresses in[0..in_len) and appends the result to `out`. Accepts every
+ * framing Kafka producers have written (snappy: xerial and raw; lz4: frame
+ * format, including the broken header checksum of Kafka 0.8-era clients).
+ * More than `max_out` bytes of output is KAFKA_ERR_TOO_LARGE (a
+ * decompression bomb never allocates past the limit); corrupt input is
+ * KAFKA_ERR_COMPRESSION; an unknown codec is KAFKA_ERR_UNSUPPORTED_CODEC. */
+kafka_err kafka_decompress(kafka_codec codec, const uint8_t *in, size_t in_len, size_t max_out, kafka_wbuf *out);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * kafka_stream: one byte stream to a broker — a plain TCP socket, TLS over
+ * a socket, or a user-supplied transport (include/kafka/transport.h). The
+ * conn layer frames Kafka requests over it and knows nothing else of
+ * sockets.
+ *
+ * Blocking model: every call takes an absolute deadline in milliseconds on
+ * the CLOCK_MONOTONIC clock (kafka_now_ms(); -1 = no deadline). A call that
+ * cannot finish before the deadline returns KAFKA_ERR_TIMEOUT.
+ * kafka_stream_interrupt() may be called from another thread to wake a
+ * blocked call, which then returns KAFKA_ERR_CLOSED.
+ *
+ * Thread safety: one reader thread and one writer thread may use a stream at
+ * the same time; interrupt() is safe from any thread. Everything else needs
+ * external locking.
+ */
+#ifndef KAFKA_NET_STREAM_H
+#define KAFKA_NET_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "kafka/error.h"
+
+typedef struct kafka_stream kafka_stream;
+
+/* Monotonic clock in milliseconds. */
+int64_t kafka_now_ms(void);
+
+/* Reads exactly `len` bytes into buf, or fails (TIMEOUT, CLOSED, TRANSPORT
+ * when the peer closed or the socket failed). */
+kafka_err kafka_stream_read_full(kafka_stream *s, void *buf, size_t len, int64_t deadline_ms);
+
+/* Writes every byte of the iovecs, or fails. */
+kafka_err kafka_stream_writev_full(kafka_stream *s, const struct iovec *iov, int iovcnt, int64_t deadline_ms);
+
+/* Wakes blocked calls; later calls return KAFKA_ERR_CLOSED. */
+void kafka_stream_interrupt(kafka_stream *s);
+
+/* Human-readable detail of the last failure ("connect to 127.0.0.1:9092:
+ * connection refused"); valid until the next call on the stream. */
+const char *kafka_stream_last_error(const kafka_stream *s);
+
+/* "host:port" of the peer as dialed. */
+const char *kafka_stream_peer(const kafka_stream *s);
+
+/* Closes and frees. NULL is a no-op. */
+void kafka_stream_close(kafka_stream *s);
+
+/* Dialing (implemented in src/net/dial.c): resolves host, connects with
+ * the dialer's settings (TCP_NODELAY, keepalive, TLS, user transport,
+ * resolver hook) and returns a stream. SASL is not done here: it needs
+ * Kafka framing, so the conn layer runs it over the stream using the
+ * mechanisms in src/net/sasl.h. */
+struct kafka_dialer_config;
+kafka_err kafka_stream_dial(const struct kafka_dialer_config *cfg, const char *host, int port, int64_t deadline_ms,
+                            kafka_stream **out, char *errbuf, size_t errbuf_len);
+
+#endif
