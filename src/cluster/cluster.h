@@ -1,0 +1,125 @@
+/*
+ * kafka_cluster: what writers, readers and the admin client share about a
+ * cluster — a metadata cache (topics, partitions, leaders, brokers), group
+ * and transaction coordinators, and a pool of connections per broker
+ * (kafka-go's Transport).
+ *
+ * Metadata is refreshed when it is older than metadata_max_age_ms, and on
+ * demand after kafka_cluster_invalidate() (callers invalidate on
+ * NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE
+ * and disconnects). Refreshes are single-flight (concurrent callers wait for
+ * the one in progress) and rate-limited by backoff_min_ms, so a storm of
+ * errors cannot turn into a storm of Metadata requests.
+ *
+ * Deadlines are absolute CLOCK_MONOTONIC milliseconds (kafka_now_ms(),
+ * -1 = none). Every call is thread-safe.
+ */
+#ifndef KAFKA_CLUSTER_H
+#define KAFKA_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kafka/conn.h"
+#include "kafka/dialer.h"
+#include "kafka/error.h"
+
+typedef struct kafka_cluster kafka_cluster;
+
+typedef struct kafka_cluster_config {
+    const char *bootstrap;             /* "h1:9092,h2:9092"; required; copied */
+    const kafka_dialer_config *dialer; /* NULL = defaults; deep-copied (the
+                                          transport and callbacks are not:
+                                          they must outlive the cluster) */
+    int dial_timeout_ms;               /* default 10000 */
+    int metadata_max_age_ms;           /* default 60000 */
+    int backoff_min_ms;                /* default 100 */
+    int backoff_max_ms;                /* default 1000 */
+    int max_conns_per_broker;          /* default 2 */
+    bool allow_auto_topic_creation;    /* Metadata's flag; default false */
+} kafka_cluster_config;
+
+/* One partition as the cache knows it. leader is -1 when there is none. */
+typedef struct kafka_cluster_partition {
+    int32_t id;
+    int32_t leader;
+    int32_t leader_epoch;
+    kafka_err err;
+} kafka_cluster_partition;
+
+/* An immutable, reference-counted snapshot of one topic. */
+typedef struct kafka_cluster_topic {
+    const char *name;
+    kafka_err err;                       /* topic-level error, 0 if none */
+    int32_t n_partitions;
+    const kafka_cluster_partition *partitions; /* sorted by id */
+    const int32_t *partition_ids;        /* 0..n-1 ids, for balancers */
+} kafka_cluster_topic;
+
+/* Creates a cluster handle; does no I/O. errbuf gets the reason of a
+ * failure (e.g. an empty or malformed bootstrap list). */
+kafka_err kafka_cluster_new(const kafka_cluster_config *cfg, kafka_cluster **out, char *errbuf, size_t errlen);
+
+/* Wakes every call blocked on the cluster and on its borrowed
+ * connections; later calls return KAFKA_ERR_CLOSED. Does not block. */
+void kafka_cluster_interrupt(kafka_cluster *kc);
+
+/* Closes every connection and frees. Every borrowed connection must have
+ * been released first (interrupt, then let the borrowers finish). */
+void kafka_cluster_free(kafka_cluster *kc);
+
+/* Returns the topic's snapshot in *out (release with
+ * kafka_cluster_topic_release), refreshing the metadata when the topic is
+ * unknown, stale or invalidated. A topic-level error is returned as the
+ * call's error *and* kept in (*out)->err. Blocks up to the deadline. */
+kafka_err kafka_cluster_topic_get(kafka_cluster *kc, const char *topic, int64_t deadline,
+                                  const kafka_cluster_topic **out);
+void kafka_cluster_topic_release(kafka_cluster *kc, const kafka_cluster_topic *t);
+
+/* Leader broker id of topic/partition (refreshing as topic_get does).
+ * Errors: the partition's or topic's Kafka error, LEADER_NOT_AVAILABLE when
+ * it has no leader, UNKNOWN_TOPIC_OR_PARTITION for a partition id out of
+ * range. */
+kafka_err kafka_cluster_leader(kafka_cluster *kc, const char *topic, int32_t partition, int64_t deadline,
+                               int32_t *leader_out);
+
+/* Marks a topic's metadata stale (NULL: every topic); the next lookup
+ * refreshes it. Does not block. */
+void kafka_cluster_invalidate(kafka_cluster *kc, const char *topic);
+
+/* Coordinator of a group (key_type 0) or transactional id (key_type 1),
+ * via FindCoordinator, cached until kafka_cluster_invalidate_coordinator. */
+kafka_err kafka_cluster_coordinator(kafka_cluster *kc, const char *key, int8_t key_type, int64_t deadline,
+                                    int32_t *broker_out);
+void kafka_cluster_invalidate_coordinator(kafka_cluster *kc, const char *key, int8_t key_type);
+
+/* Borrows a connection to broker `broker_id` from the pool, dialing one
+ * when none is idle and the per-broker limit allows, else waiting for one
+ * to be released. The borrower has the conn to itself until it calls
+ * kafka_cluster_release. Blocks up to the deadline. */
+kafka_err kafka_cluster_acquire(kafka_cluster *kc, int32_t broker_id, int64_t deadline, kafka_conn **out);
+
+/* Borrows a connection to any reachable broker (known brokers first, then
+ * the bootstrap list): for Metadata and similar requests. */
+kafka_err kafka_cluster_acquire_any(kafka_cluster *kc, int64_t deadline, kafka_conn **out);
+
+/* Returns a borrowed connection. reusable = false closes it (after a
+ * transport error, a timeout or a protocol violation, the stream is in an
+ * unknown state). Does not block. */
+void kafka_cluster_release(kafka_cluster *kc, kafka_conn *conn, bool reusable);
+
+/* True when err means the conn it came from must not be reused. */
+bool kafka_cluster_err_breaks_conn(kafka_err err);
+
+/* Sets the deadline (monotonic ms, -1 = none) on a borrowed conn. */
+void kafka_cluster_conn_deadline(kafka_conn *conn, int64_t deadline);
+
+/* Broker ids currently known (from the last metadata); copies at most max
+ * into ids and returns how many there are. */
+size_t kafka_cluster_brokers(kafka_cluster *kc, int32_t *ids, size_t max);
+
+/* Copy of the dialer config the cluster uses (valid for its lifetime). */
+const kafka_dialer_config *kafka_cluster_dialer(const kafka_cluster *kc);
+
+#endif

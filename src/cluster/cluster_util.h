@@ -1,0 +1,28 @@
+/* Small pure helpers of the cluster layer (unit-tested alone). */
+#ifndef KAFKA_CLUSTER_UTIL_H
+#define KAFKA_CLUSTER_UTIL_H
+
+#include <stddef.h>
+
+#include "kafka/conn.h"
+#include "kafka/error.h"
+
+/* Iterates a bootstrap list "h1:9092, h2:9092,[::1]:9092": entries are
+ * separated by commas and/or spaces. */
+typedef struct kafka_bootstrap_iter {
+    const char *p;
+} kafka_bootstrap_iter;
+
+void kafka_bootstrap_iter_init(kafka_bootstrap_iter *it, const char *list);
+
+/* Copies the next "host:port" into addr. Returns 0, KAFKA_ERR_NOT_FOUND at
+ * the end, or KAFKA_ERR_INVALID_ARG for an entry that is not host:port
+ * with a port in 1..65535 (or that does not fit in addr). */
+kafka_err kafka_bootstrap_next(kafka_bootstrap_iter *it, char *addr, size_t addr_len);
+
+/* Wakes a call blocked on conn in another thread (it returns
+ * KAFKA_ERR_CLOSED) and makes every later call on it fail, without freeing
+ * it: the borrower still calls kafka_conn_close (through the pool). */
+void kafka_conn_shutdown(kafka_conn *c);
+
+#endif
