@@ -11,6 +11,12 @@
 #include "export.h"
 #include "alloc.h"
 #include "error.h"
+#include "compression.h"
+#include "message.h"
+#include "transport.h"
+#include "dialer.h"
+#include "conn.h"
+#include "balancer.h"
 
 #define KAFKA_VERSION_MAJOR 0
 #define KAFKA_VERSION_MINOR 1

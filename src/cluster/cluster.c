@@ -645,7 +645,6 @@ static kafka_err metadata_fetch(kafka_cluster *kc, char **names, size_t n, int64
     kafka_arena_init(&arena, 0);
     kafka_metadata_request req;
     kafka_metadata_request_init(&req);
-    req.allow_auto_topic_creation = kc->cfg.allow_auto_topic_creation;
     req.topics_count = (int32_t)n;
     req.topics = kafka_arena_calloc(&arena, n ? n : 1, sizeof *req.topics);
     if (!req.topics) {
@@ -657,7 +656,11 @@ static kafka_err metadata_fetch(kafka_cluster *kc, char **names, size_t n, int64
         req.topics[i].name = kafka_str_c(names[i]);
     }
     int16_t v = kafka_conn_version(c, KAFKA_API_METADATA, 0, INT16_MAX);
-    /* v0 reads an empty list as "all topics"; we always name topics here */
+    /* v0-v3 have no flag: brokers then auto-create if they are configured
+     * to, which the caller cannot prevent (v0 also reads an empty list as
+     * "all topics"; we always name topics here) */
+    if (v >= 4)
+        req.allow_auto_topic_creation = kc->cfg.allow_auto_topic_creation;
     kafka_metadata_response resp;
     kafka_metadata_response_init(&resp);
     kafka_cluster_conn_deadline(c, deadline);
