@@ -26,7 +26,8 @@ typedef enum kafka_codec {
 KAFKA_API const char *kafka_codec_name(kafka_codec codec);
 
 /* Parses a codec name as above (case-insensitive). Returns 0 and sets *out,
- * or KAFKA_ERR_UNSUPPORTED_CODEC. Thread-safe. */
+ * or KAFKA_ERR_UNSUPPORTED_CODEC (also for a NULL name);
+ * KAFKA_ERR_INVALID_ARG if out is NULL. Does not block. Thread-safe. */
 KAFKA_API int kafka_codec_parse(const char *name, kafka_codec *out);
 
 #ifdef __cplusplus

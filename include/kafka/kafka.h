@@ -17,6 +17,7 @@
 #include "dialer.h"
 #include "conn.h"
 #include "balancer.h"
+#include "reader.h"
 
 #define KAFKA_VERSION_MAJOR 0
 #define KAFKA_VERSION_MINOR 1

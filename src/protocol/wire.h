@@ -257,8 +257,10 @@ typedef struct kafka_rbuf {
 
 static inline void kafka_rbuf_init(kafka_rbuf *r, const void *data, size_t len)
 {
-    r->p = (const uint8_t *)data;
-    r->end = r->p + len;
+    /* (NULL, 0) is a valid empty buffer: avoid NULL + 0 arithmetic */
+    static const uint8_t empty[1];
+    r->p = data ? (const uint8_t *)data : empty;
+    r->end = r->p + (data ? len : 0);
     r->err = 0;
     r->field = NULL;
 }

@@ -1,0 +1,68 @@
+/*
+ * libkafka — kafka_message, the unit that conns, writers and readers move.
+ *
+ * A message is a plain struct of views: libkafka never frees what a message
+ * points to. When you write messages, the pointers are yours and need to
+ * stay valid only for the duration of the call that takes them (the
+ * library copies the bytes into its own buffers before returning). When
+ * you read messages, the pointers point into the library's fetch buffer and
+ * the reading call's documentation says how long they stay valid; copy the
+ * bytes to keep them longer.
+ *
+ * Null versus empty: key == NULL is a null key (Kafka's "no key"); a
+ * non-NULL key with key_len == 0 is an empty key. The same holds for value
+ * (a NULL value is a tombstone on compacted topics) and for header values.
+ *
+ * ABI: new fields are only ever appended at the end of these structs. Zero
+ * a message before filling it (designated initializers do that), so that
+ * fields added later read as "unset".
+ */
+#ifndef KAFKA_MESSAGE_H
+#define KAFKA_MESSAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* One record header. `key` is a string of key_len bytes (not necessarily
+ * NUL-terminated); `value` may be NULL (null header value). */
+typedef struct kafka_header {
+    const char *key;
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+} kafka_header;
+
+/* Sentinel for "no timestamp given": the writer stamps the current time. */
+#define KAFKA_TIMESTAMP_NONE INT64_C(-1)
+
+typedef struct kafka_message {
+    /* Topic and partition. For writes through a conn bound to a partition
+     * (kafka_dial_leader) these are ignored; for reads they are filled in.
+     * `topic` is NUL-terminated when filled by the library. */
+    const char *topic;
+    int32_t partition;
+    /* Offset: filled in on reads, and on writes where the broker reports
+     * it; ignored as input. */
+    int64_t offset;
+    const void *key;
+    size_t key_len;
+    const void *value;
+    size_t value_len;
+    const kafka_header *headers;
+    size_t n_headers;
+    /* Milliseconds since the Unix epoch. On writes, 0 or
+     * KAFKA_TIMESTAMP_NONE mean "now". On reads, the record's timestamp
+     * (create time or log-append time, as the topic is configured). */
+    int64_t timestamp_ms;
+} kafka_message;
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KAFKA_MESSAGE_H */

@@ -1,0 +1,265 @@
+/*
+ * libkafka — kafka_writer: the high-level producer (kafka-go's Writer).
+ *
+ *   kafka_writer *w;
+ *   kafka_writer_new(&w, &(kafka_writer_config){ .brokers = "h1:9092,h2:9092",
+ *                                                .topic = "events" });
+ *   kafka_writer_write_messages(w, msgs, n, errs, -1);
+ *   kafka_writer_close(w, 10000);
+ *
+ * WHAT IT DOES. Each message goes to a partition chosen by the balancer
+ * (kafka/balancer.h) and is encoded at once into that partition's open
+ * record batch (no per-message heap allocation; the caller's buffers may be
+ * reused as soon as the call returns). A batch is closed when it holds
+ * batch_size messages, when the next message would pass batch_bytes, when
+ * batch_timeout_ms has passed since its first message, when a SYNCHRONOUS
+ * write put a message in it (a synchronous caller never waits for the batch
+ * timer: its batch leaves at once, so one message costs about one round
+ * trip), or on flush/close. Closed batches are compressed and sent: one
+ * Produce request per broker carries one batch of every ready partition led
+ * by that broker; up to max_in_flight requests are outstanding per
+ * connection.
+ *
+ * THREADS / I/O DESIGN. A writer runs two background threads whatever the
+ * number of brokers: a sender (seals, compresses, groups by leader, sends
+ * on one pooled connection per broker) and a receiver (reads the responses
+ * in the order the requests were sent, across all brokers, and completes,
+ * retries or fails the batches). Limit of this design: responses are read
+ * oldest-request-first, so a broker that is slow to answer delays the
+ * handling (not the sending) of responses from other brokers, by at most
+ * read_timeout_ms (after which that request counts as failed and is
+ * retried). It works the same over TCP, TLS and user transports (no file
+ * descriptor is needed). Completion callbacks run on the receiver thread
+ * (or, at close, on the closing thread).
+ *
+ * DELIVERY. Retriable failures (leadership changes, UNKNOWN_TOPIC_OR_
+ * PARTITION, REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS(_AFTER_APPEND),
+ * disconnects, timeouts, any error Kafka marks retriable) are retried after
+ * an exponential backoff with jitter (backoff_min_ms..backoff_max_ms), with
+ * the topic's metadata invalidated first, up to max_attempts sends per
+ * batch. Other errors (MESSAGE_TOO_LARGE, INVALID_RECORD, CORRUPT_MESSAGE,
+ * authorization, ...) fail that batch's messages at once with that error.
+ * After a failure, a partition sends nothing new until all its in-flight
+ * batches have come back, then resends in the original order.
+ *
+ * IDEMPOTENCE (on by default; .disable_idempotence turns it off). The
+ * writer gets a producer id with InitProducerId (no transactional id) and
+ * numbers each partition's batches (sequence assigned at first send, kept
+ * across retries), so retries can neither duplicate nor reorder messages;
+ * up to 5 batches per partition are in flight. DUPLICATE_SEQUENCE_NUMBER is
+ * success (the broker already has the batch; its offset is then reported
+ * as -1). OUT_OF_ORDER_SEQUENCE_NUMBER for a batch whose predecessor is not
+ * yet acknowledged is a normal consequence of that predecessor's failure:
+ * the batch is resent after it. OUT_OF_ORDER_SEQUENCE_NUMBER for the next
+ * expected batch, UNKNOWN_PRODUCER_ID and INVALID_PRODUCER_EPOCH mean the
+ * broker lost the producer's state: the writer waits until nothing is in
+ * flight, asks for a NEW producer id (it does not bump the epoch, which
+ * needs InitProducerId v3+ and a transactional-style flow), restarts every
+ * partition's sequences at 0 and resends the unacknowledged batches in
+ * order. A batch the broker had written before it lost the state may then
+ * be written twice; the Java client has the same window. Idempotence needs
+ * required_acks = ALL, Produce v3+ and InitProducerId; otherwise it is
+ * turned off with a log line (KAFKA_LOG_WARN).
+ *
+ * MEMORY. max_buffered_bytes bounds the encoded (uncompressed) bytes of all
+ * messages accepted and not yet acknowledged or failed. A write that finds
+ * the buffer full blocks up to its timeout_ms, then returns
+ * KAFKA_ERR_QUEUE_FULL for each message it could not enqueue. Nothing is
+ * ever dropped silently: every accepted message is reported (errs[] of a
+ * synchronous call, or the completion callback).
+ *
+ * THREAD SAFETY. A writer is shared by any number of threads: every
+ * function may be called concurrently, except that kafka_writer_close must
+ * be called once, and no call may start after it began. Close wakes writes
+ * blocked on a full buffer (they return KAFKA_ERR_CLOSED for the messages
+ * not yet enqueued).
+ *
+ * ABI. kafka_writer_config and kafka_writer_stats only ever grow at the end;
+ * zero-initialise them (designated initializers do) so that later fields
+ * read as defaults.
+ *
+ * NOT IMPLEMENTED (yet): transactions; a poll()-based receiver that reads
+ * responses from several brokers in arrival order; per-message errors
+ * inside one batch (Produce v8 record_errors: the whole batch gets the
+ * error); resetting stats on read (kafka-go's Stats() resets; these are
+ * cumulative).
+ */
+#ifndef KAFKA_WRITER_H
+#define KAFKA_WRITER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "balancer.h"
+#include "compression.h"
+#include "dialer.h"
+#include "error.h"
+#include "export.h"
+#include "message.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct kafka_writer kafka_writer;
+
+/* Acknowledgements the writer asks for. The ZERO VALUE IS "ALL" (every
+ * in-sync replica): kafka-go's zero value, RequireNone, makes the broker
+ * send no answer at all and loses data silently; libkafka's zero value is
+ * the safe one. */
+typedef enum kafka_required_acks {
+    KAFKA_REQUIRE_ALL = 0,  /* acks=-1 (default) */
+    KAFKA_REQUIRE_ONE = 1,  /* acks=1: the leader only */
+    KAFKA_REQUIRE_NONE = 2  /* acks=0: no answer; messages complete when sent,
+                               with offset -1; disables idempotence */
+} kafka_required_acks;
+
+/* Log levels of kafka_log_fn. */
+typedef enum kafka_log_level {
+    KAFKA_LOG_ERROR = 0,
+    KAFKA_LOG_WARN = 1,
+    KAFKA_LOG_INFO = 2,
+    KAFKA_LOG_DEBUG = 3
+} kafka_log_level;
+
+/* Log callback: `msg` is NUL-terminated and valid during the call only.
+ * Called from any writer thread, possibly concurrently. */
+typedef void (*kafka_log_fn)(void *privdata, kafka_log_level level, const char *msg);
+
+/* Completion callback: msgs[0..n) were delivered (err == 0; offset set, or
+ * -1 when unknown: acks=none or a duplicate) or failed with err. All
+ * messages of one call share the outcome (they were one batch). msgs and
+ * everything they point to (topic, key, value, headers) are valid during
+ * the call only. Runs on a writer thread, never with a writer lock held,
+ * but must NOT call kafka_writer_* functions on the same writer (a write
+ * could wait for space only this thread can free). */
+typedef void (*kafka_writer_completion_fn)(void *privdata, const kafka_message *msgs, size_t n, kafka_err err);
+
+/* Writer configuration: the zero value of every field means its default. */
+typedef struct kafka_writer_config {
+    /* Bootstrap brokers "h1:9092,h2:9092". Required. */
+    const char *brokers;
+    /* Topic of every message. NULL: each message names its topic
+     * (kafka_message.topic); setting both is KAFKA_ERR_INVALID_ARG (as in
+     * kafka-go). */
+    const char *topic;
+    /* Partition choice; zero value = murmur2 for keys, round-robin for
+     * null keys (kafka/balancer.h). kafka_message.partition is ignored. */
+    kafka_balancer balancer;
+    int max_attempts;      /* sends per batch before failing it; 0 = 10 */
+    int backoff_min_ms;    /* 0 = 100 */
+    int backoff_max_ms;    /* 0 = 1000 */
+    int batch_size;        /* messages per batch; 0 = 100 */
+    int32_t batch_bytes;   /* bytes per batch, and the largest message
+                              accepted (its record + the 61-byte batch
+                              header); 0 = 1048576 */
+    int batch_timeout_ms;  /* max age of an open batch; 0 = 1000 */
+    int read_timeout_ms;   /* wait for a Produce response; 0 = 10000 */
+    int write_timeout_ms;  /* send of a request, and the broker-side ack
+                              timeout sent in Produce; 0 = 10000 */
+    int dial_timeout_ms;   /* 0 = 10000 */
+    kafka_required_acks required_acks; /* zero value: ALL (see above) */
+    /* false: write_messages returns when every message is acknowledged or
+     * failed. true: it returns once the messages are enqueued; outcomes go
+     * to `completion`. */
+    bool async;
+    kafka_writer_completion_fn completion; /* optional, in both modes */
+    void *completion_privdata;
+    kafka_codec compression;     /* KAFKA_CODEC_NONE.. */
+    int compression_level;       /* 0 or KAFKA_COMPRESSION_LEVEL_DEFAULT = codec default */
+    bool allow_auto_topic_creation;
+    kafka_log_fn log;            /* optional */
+    void *log_privdata;
+    kafka_log_level log_level;   /* most verbose level passed to log; 0 = errors only */
+    const kafka_dialer_config *dialer; /* NULL = plain TCP; deep-copied
+                                          (transport callbacks must outlive
+                                          the writer) */
+    int64_t max_buffered_bytes;  /* THE memory knob; 0 = 64 MiB */
+    bool disable_idempotence;    /* idempotence is on by default */
+    int max_in_flight;           /* requests per connection; 0 = 5 (max 5
+                                    per partition with idempotence) */
+} kafka_writer_config;
+
+/* Cumulative counters since kafka_writer_new (kafka-go WriterStats). Times
+ * are in milliseconds. "Batch time" is from a batch's first message to its
+ * send; "write time" from a request's send to its response. */
+typedef struct kafka_writer_stats {
+    int64_t writes;   /* Produce requests sent */
+    int64_t messages; /* messages acknowledged */
+    int64_t bytes;    /* record bytes acknowledged (uncompressed) */
+    int64_t errors;   /* messages failed */
+    int64_t retries;  /* batch resends */
+    int64_t batch_size_min, batch_size_avg, batch_size_max;    /* messages */
+    int64_t batch_bytes_min, batch_bytes_avg, batch_bytes_max; /* bytes */
+    int64_t batch_time_min, batch_time_avg, batch_time_max;
+    int64_t write_time_min, write_time_avg, write_time_max;
+    int64_t wait_time;   /* total time writes spent waiting for buffer space */
+    int64_t dials;       /* connections borrowed/opened */
+    int64_t queue_length;     /* messages buffered now (not yet completed) */
+    int64_t queue_bytes;      /* bytes buffered now */
+    int64_t queue_capacity;   /* max_buffered_bytes */
+    int64_t batches_sync;     /* batches closed because a sync write waited */
+    int64_t batches_full;     /* ... because batch_size/batch_bytes was reached */
+    int64_t batches_timeout;  /* ... by batch_timeout_ms */
+    int64_t batches_flush;    /* ... by flush/close */
+    bool idempotent;          /* idempotence in effect */
+    int64_t producer_id;      /* -1 when none */
+} kafka_writer_stats;
+
+/* Validates cfg and creates a writer in *out (start its two threads; no
+ * network I/O happens here, so an unreachable cluster shows up on writes).
+ * cfg is copied (strings too); cfg->dialer is deep-copied.
+ * Errors: KAFKA_ERR_INVALID_ARG (NULL/empty brokers, malformed broker
+ * list, negative sizes or timeouts, required_acks out of range, a CUSTOM
+ * balancer without fn, ...), KAFKA_ERR_UNSUPPORTED_CODEC (unknown codec),
+ * KAFKA_ERR_NOMEM. errbuf (may be NULL) gets a one-line reason. */
+KAFKA_API kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_config *cfg, char *errbuf,
+                                     size_t errlen);
+
+/* Writes msgs[0..n) (kafka-go WriteMessages). Every message is validated
+ * first: a message without a topic, with a topic when the writer has one,
+ * or larger than batch_bytes fails the whole call before anything is
+ * enqueued (nothing is half-sent; errs[i] is that message's error for the
+ * bad ones and the call's error for the others). Then each message is
+ * partitioned and encoded; a topic that cannot be resolved fails its
+ * messages only.
+ * Synchronous writer: blocks until each message is acknowledged or failed
+ * (that wait is bounded by the retry policy, not by timeout_ms).
+ * Asynchronous writer: returns once every message is enqueued.
+ * In both modes timeout_ms (-1 = no limit) bounds the wait for buffer
+ * space; messages that found no space in time get KAFKA_ERR_QUEUE_FULL.
+ * errs (NULL or n entries) gets each message's outcome (async: 0 means
+ * "enqueued"). Returns 0 if every message succeeded, else the error shared
+ * by all failed messages, or KAFKA_ERR_PARTIAL when they differ.
+ * The message bytes are copied: msgs may be freed when the call returns. */
+KAFKA_API kafka_err kafka_writer_write_messages(kafka_writer *w, const kafka_message *msgs, size_t n,
+                                                kafka_err *errs, int timeout_ms);
+
+/* Sends every buffered message now and waits up to timeout_ms (-1 = no
+ * limit) until nothing is buffered. Returns 0 or KAFKA_ERR_TIMEOUT (the
+ * messages stay buffered and keep being retried). */
+KAFKA_API kafka_err kafka_writer_flush(kafka_writer *w, int timeout_ms);
+
+/* Snapshot of the counters into *out. Thread-safe, does not block. */
+KAFKA_API void kafka_writer_stats_get(kafka_writer *w, kafka_writer_stats *out);
+
+/* Detailed text of the writer's last failure ("" if none), copied into
+ * buf (NUL-terminated, truncated to len). */
+KAFKA_API void kafka_writer_last_error(kafka_writer *w, char *buf, size_t len);
+
+/* Flushes, waiting up to timeout_ms (-1 = no limit) for everything
+ * buffered to be delivered; then fails what is left (with the last error
+ * its batch saw, or KAFKA_ERR_TIMEOUT), interrupting connections and
+ * dials, so it returns promptly even when every broker is gone. Every
+ * undelivered message is reported: through the completion callback and
+ * through the errs of the synchronous writes waiting for it. Joins the
+ * threads and frees the writer. Returns 0 if everything was delivered,
+ * KAFKA_ERR_TIMEOUT if messages had to be failed, KAFKA_ERR_INVALID_ARG for
+ * NULL. */
+KAFKA_API kafka_err kafka_writer_close(kafka_writer *w, int timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KAFKA_WRITER_H */

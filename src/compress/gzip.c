@@ -1,0 +1,168 @@
+/* gzip via zlib. Encode: deflate with a gzip wrapper (windowBits 15 + 16).
+ * Decode: gzip or zlib wrapper, auto-detected (windowBits 15 + 32), and
+ * concatenated gzip members; anything else after the last member is
+ * corrupt. zlib's own allocations go through the libkafka allocator. */
+#define ZLIB_CONST
+#include <limits.h>
+#include <zlib.h>
+
+#include "compress/compress_int.h"
+
+static voidpf gz_alloc(voidpf opaque, uInt items, uInt size)
+{
+    (void)opaque;
+    return kafka_calloc(items, size);
+}
+
+static void gz_free(voidpf opaque, voidpf p)
+{
+    (void)opaque;
+    kafka_free(p);
+}
+
+static z_stream gz_stream(void)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    zs.zalloc = gz_alloc;
+    zs.zfree = gz_free;
+    return zs;
+}
+
+/* Feeds the next piece of input: zlib counts in uInt, inputs may be larger. */
+static void gz_feed(z_stream *zs, const uint8_t *in, size_t in_len, size_t *pos)
+{
+    if (zs->avail_in == 0 && *pos < in_len) {
+        size_t chunk = in_len - *pos;
+        if (chunk > UINT_MAX)
+            chunk = UINT_MAX;
+        zs->next_in = in + *pos;
+        zs->avail_in = (uInt)chunk;
+        *pos += chunk;
+    }
+}
+
+static uInt gz_clamp(size_t n) { return n > UINT_MAX ? UINT_MAX : (uInt)n; }
+
+kafka_err kafka_gzip_compress(int level, const uint8_t *in, size_t in_len, kafka_wbuf *out)
+{
+    if (level == KAFKA_COMPRESSION_LEVEL_DEFAULT)
+        level = Z_DEFAULT_COMPRESSION;
+    else if (level < -1 || level > 9)
+        return KAFKA_ERR_INVALID_ARG;
+
+    z_stream zs = gz_stream();
+    int rc = deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+    if (rc != Z_OK)
+        return rc == Z_MEM_ERROR ? KAFKA_ERR_NOMEM : KAFKA_ERR_COMPRESSION;
+
+    kafka_err err = KAFKA_ERR_OK;
+    size_t pos = 0;
+    /* One deflate call normally does it: deflateBound covers the worst case. */
+    size_t step = deflateBound(&zs, (uLong)in_len);
+    for (;;) {
+        gz_feed(&zs, in, in_len, &pos);
+        int flush = pos == in_len ? Z_FINISH : Z_NO_FLUSH;
+        if (!kafka_wbuf_reserve(out, step)) {
+            err = KAFKA_ERR_NOMEM;
+            break;
+        }
+        size_t room = out->cap - out->len;
+        zs.next_out = out->data + out->len;
+        zs.avail_out = gz_clamp(room);
+        uInt given = zs.avail_out;
+        rc = deflate(&zs, flush);
+        out->len += given - zs.avail_out;
+        if (rc == Z_STREAM_END)
+            break;
+        if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            err = KAFKA_ERR_COMPRESSION;
+            break;
+        }
+        step = 64 * 1024;
+    }
+    deflateEnd(&zs);
+    return err;
+}
+
+/* After the end of one member: more input is fine only if it is another
+ * gzip member (magic 1f 8b). */
+static kafka_err gz_next_member(z_stream *zs, const uint8_t *in, size_t in_len, size_t pos, bool *done)
+{
+    size_t rest = zs->avail_in + (in_len - pos);
+    if (rest == 0) {
+        *done = true;
+        return KAFKA_ERR_OK;
+    }
+    uint8_t b0, b1;
+    if (zs->avail_in >= 2) {
+        b0 = zs->next_in[0];
+        b1 = zs->next_in[1];
+    } else if (zs->avail_in == 1) {
+        if (pos >= in_len)
+            return KAFKA_ERR_COMPRESSION;
+        b0 = zs->next_in[0];
+        b1 = in[pos];
+    } else {
+        if (in_len - pos < 2)
+            return KAFKA_ERR_COMPRESSION;
+        b0 = in[pos];
+        b1 = in[pos + 1];
+    }
+    if (b0 != 0x1f || b1 != 0x8b)
+        return KAFKA_ERR_COMPRESSION;
+    return inflateReset(zs) == Z_OK ? KAFKA_ERR_OK : KAFKA_ERR_COMPRESSION;
+}
+
+static kafka_err gz_inflate_loop(z_stream *zs, const uint8_t *in, size_t in_len, kafka_zsink *sink)
+{
+    size_t pos = 0;
+    for (;;) {
+        gz_feed(zs, in, in_len, &pos);
+        uint8_t *p;
+        size_t room;
+        kafka_err err = kafka_zsink_space(sink, &p, &room);
+        if (err)
+            return err;
+        zs->next_out = p;
+        zs->avail_out = gz_clamp(room);
+        uInt given = zs->avail_out;
+        int rc = inflate(zs, Z_NO_FLUSH);
+        err = kafka_zsink_commit(sink, given - zs->avail_out);
+        if (err)
+            return err;
+        switch (rc) {
+        case Z_STREAM_END: {
+            bool done = false;
+            err = gz_next_member(zs, in, in_len, pos, &done);
+            if (err || done)
+                return err;
+            break;
+        }
+        case Z_OK:
+            break;
+        case Z_BUF_ERROR:
+            /* No progress: out of input means the stream is truncated. */
+            if (zs->avail_in == 0 && pos == in_len)
+                return KAFKA_ERR_COMPRESSION;
+            if (zs->avail_out != 0)
+                return KAFKA_ERR_COMPRESSION;
+            break;
+        case Z_MEM_ERROR:
+            return KAFKA_ERR_NOMEM;
+        default: /* Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR */
+            return KAFKA_ERR_COMPRESSION;
+        }
+    }
+}
+
+kafka_err kafka_gzip_decompress(const uint8_t *in, size_t in_len, kafka_zsink *sink)
+{
+    z_stream zs = gz_stream();
+    int rc = inflateInit2(&zs, 15 + 32);
+    if (rc != Z_OK)
+        return rc == Z_MEM_ERROR ? KAFKA_ERR_NOMEM : KAFKA_ERR_COMPRESSION;
+    kafka_err err = gz_inflate_loop(&zs, in, in_len, sink);
+    inflateEnd(&zs);
+    return err;
+}

@@ -1,0 +1,71 @@
+/* Pure helpers of the conn layer: version picking, address parsing, frame
+ * size checks. No I/O, no state. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn/conn_internal.h"
+
+kafka_err kafka_version_pick(const char *api_name, int16_t cmin, int16_t cmax, int16_t bmin, int16_t bmax,
+                             int16_t *out, char *err, size_t err_len)
+{
+    if (bmin < 0 || bmax < bmin) {
+        snprintf(err, err_len, "API %s: broker does not support it (client v%d-v%d)", api_name, cmin, cmax);
+        return KAFKA_ERR_NO_COMMON_VERSION;
+    }
+    int16_t lo = cmin > bmin ? cmin : bmin;
+    int16_t hi = cmax < bmax ? cmax : bmax;
+    if (lo > hi) {
+        snprintf(err, err_len, "API %s: broker supports v%d-v%d, client v%d-v%d: no common version", api_name, bmin,
+                 bmax, cmin, cmax);
+        return KAFKA_ERR_NO_COMMON_VERSION;
+    }
+    *out = hi;
+    return 0;
+}
+
+kafka_err kafka_split_host_port(const char *addr, char *host, size_t host_len, int *port)
+{
+    if (!addr || !host || host_len == 0 || !port)
+        return KAFKA_ERR_INVALID_ARG;
+    const char *hs, *he, *colon;
+    if (addr[0] == '[') { /* [v6]:port */
+        hs = addr + 1;
+        he = strchr(hs, ']');
+        if (!he || he[1] != ':')
+            return KAFKA_ERR_INVALID_ARG;
+        colon = he + 1;
+    } else {
+        hs = addr;
+        colon = strrchr(addr, ':');
+        if (!colon || strchr(addr, ':') != colon) /* bare v6 without [] is ambiguous */
+            return KAFKA_ERR_INVALID_ARG;
+        he = colon;
+    }
+    size_t n = (size_t)(he - hs);
+    if (n == 0 || n >= host_len)
+        return KAFKA_ERR_INVALID_ARG;
+    char *end = NULL;
+    errno = 0;
+    long p = strtol(colon + 1, &end, 10);
+    if (errno || end == colon + 1 || *end != '\0' || p <= 0 || p > 65535)
+        return KAFKA_ERR_INVALID_ARG;
+    memcpy(host, hs, n);
+    host[n] = '\0';
+    *port = (int)p;
+    return 0;
+}
+
+kafka_err kafka_frame_check_size(int32_t size, int32_t max, char *err, size_t err_len)
+{
+    if (size < 4) { /* a response holds at least its correlation id */
+        snprintf(err, err_len, "response length prefix %d is below the 4-byte minimum", size);
+        return KAFKA_ERR_CORRUPT;
+    }
+    if (size > max) {
+        snprintf(err, err_len, "response of %d bytes exceeds the %d-byte limit", size, max);
+        return KAFKA_ERR_TOO_LARGE;
+    }
+    return 0;
+}

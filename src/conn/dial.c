@@ -1,0 +1,173 @@
+/* kafka_dial, kafka_dial_leader, kafka_dial_partition. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "conn/conn_priv.h"
+#include "kafka/dialer.h"
+
+/* Detail of the calling thread's last failed dial (kafka_dial_last_error). */
+static _Thread_local char g_dial_err[512];
+
+const char *kafka_dial_last_error(void) { return g_dial_err; }
+
+static kafka_err dial_errf(kafka_err err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static kafka_err dial_errf(kafka_err err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_dial_err, sizeof g_dial_err, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+static int64_t deadline_unix(int timeout_ms) { return timeout_ms < 0 ? 0 : kafka_unix_ms() + timeout_ms; }
+
+static int remaining_ms(int64_t unix_deadline)
+{
+    if (unix_deadline == 0)
+        return -1;
+    int64_t left = unix_deadline - kafka_unix_ms();
+    return left > 0 ? (int)left : 0;
+}
+
+/* Dials `address` with an absolute Unix deadline (0 = none). */
+static kafka_err dial_until(kafka_conn **out, const char *address, const kafka_dialer_config *cfg,
+                            int64_t unix_deadline)
+{
+    *out = NULL;
+    g_dial_err[0] = '\0';
+    char host[256];
+    int port;
+    if (kafka_split_host_port(address, host, sizeof host, &port))
+        return dial_errf(KAFKA_ERR_INVALID_ARG, "invalid broker address \"%s\": want host:port or [v6]:port",
+                         address ? address : "(null)");
+    int left = remaining_ms(unix_deadline);
+    int64_t mono = left < 0 ? -1 : kafka_now_ms() + left;
+    kafka_stream *s = NULL;
+    char why[400] = "";
+    kafka_err err = kafka_stream_dial(cfg, host, port, mono, &s, why, sizeof why);
+    if (err)
+        return dial_errf(err, "dial %s: %s", address, why[0] ? why : kafka_err_str(err));
+    kafka_conn *c;
+    err = kafka_conn_new(s, address, cfg ? cfg->client_id : NULL, &c);
+    if (err)
+        return dial_errf(err, "dial %s: %s", address, kafka_err_str(err));
+    kafka_conn_set_deadline(c, unix_deadline); /* bounds negotiation and SASL */
+    err = kafka_conn_negotiate_versions(c);
+    if (!err)
+        err = kafka_conn_sasl(c, cfg);
+    if (err) {
+        snprintf(g_dial_err, sizeof g_dial_err, "%s", c->err);
+        kafka_conn_close(c);
+        return err;
+    }
+    kafka_conn_set_deadline(c, 0);
+    *out = c;
+    return 0;
+}
+
+kafka_err kafka_dial(kafka_conn **out, const char *address, const kafka_dialer_config *cfg, int timeout_ms)
+{
+    if (!out)
+        return KAFKA_ERR_INVALID_ARG;
+    return dial_until(out, address, cfg, deadline_unix(timeout_ms));
+}
+
+kafka_err kafka_dial_partition(kafka_conn **out, const kafka_partition *p, const kafka_dialer_config *cfg,
+                               int timeout_ms)
+{
+    if (!out)
+        return KAFKA_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!p || !p->topic || !p->leader.host || p->leader.port <= 0)
+        return dial_errf(KAFKA_ERR_INVALID_ARG, "dial partition: %s has no leader address",
+                         p && p->topic ? p->topic : "(null)");
+    char addr[300];
+    bool v6 = strchr(p->leader.host, ':') != NULL;
+    snprintf(addr, sizeof addr, v6 ? "[%s]:%d" : "%s:%d", p->leader.host, p->leader.port);
+    kafka_conn *c;
+    kafka_err err = kafka_dial(&c, addr, cfg, timeout_ms);
+    if (err)
+        return err;
+    err = kafka_conn_bind(c, p->topic, p->id);
+    if (err) {
+        kafka_conn_close(c);
+        return err;
+    }
+    *out = c;
+    return 0;
+}
+
+/* Finds p's leader through one bootstrap broker. */
+static kafka_err leader_via(const char *broker, const char *topic, int32_t partition, const kafka_dialer_config *cfg,
+                            int64_t unix_deadline, kafka_conn **out)
+{
+    kafka_conn *boot;
+    kafka_err err = dial_until(&boot, broker, cfg, unix_deadline);
+    if (err)
+        return err;
+    kafka_conn_set_deadline(boot, unix_deadline);
+    kafka_partition *parts = NULL;
+    size_t n = 0;
+    err = kafka_conn_read_partitions(boot, &topic, 1, &parts, &n);
+    if (err) {
+        snprintf(g_dial_err, sizeof g_dial_err, "%s", kafka_conn_last_error(boot));
+        kafka_conn_close(boot);
+        return err;
+    }
+    kafka_conn_close(boot);
+    const kafka_partition *p = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (parts[i].id == partition)
+            p = &parts[i];
+    if (!p) {
+        snprintf(g_dial_err, sizeof g_dial_err, "topic %s has no partition %d", topic, partition);
+        kafka_free_partitions(parts);
+        return KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    }
+    if (p->err || p->leader.id < 0) {
+        err = p->err ? p->err : KAFKA_ERR_LEADER_NOT_AVAILABLE;
+        snprintf(g_dial_err, sizeof g_dial_err, "%s [%d]: %s", topic, partition, kafka_err_str(err));
+        kafka_free_partitions(parts);
+        return err;
+    }
+    int left = remaining_ms(unix_deadline);
+    err = kafka_dial_partition(out, p, cfg, left);
+    kafka_free_partitions(parts);
+    return err;
+}
+
+kafka_err kafka_dial_leader(kafka_conn **out, const char *bootstrap, const char *topic, int32_t partition,
+                            const kafka_dialer_config *cfg, int timeout_ms)
+{
+    if (!out)
+        return KAFKA_ERR_INVALID_ARG;
+    *out = NULL;
+    if (!bootstrap || !topic || partition < 0)
+        return dial_errf(KAFKA_ERR_INVALID_ARG, "dial leader: bootstrap, topic and partition >= 0 are required");
+    int64_t deadline = deadline_unix(timeout_ms);
+    char *list = kafka_strdup(bootstrap);
+    if (!list)
+        return KAFKA_ERR_NOMEM;
+    kafka_err err = KAFKA_ERR_NO_BROKERS;
+    char *save = NULL;
+    for (char *b = strtok_r(list, ", ", &save); b; b = strtok_r(NULL, ", ", &save)) {
+        err = leader_via(b, topic, partition, cfg, deadline, out);
+        /* A Kafka answer about the topic is final; a broker that could not
+         * be reached is not: try the next one. */
+        if (!err || err > 0 || err == KAFKA_ERR_INVALID_ARG)
+            break;
+    }
+    if (err == KAFKA_ERR_NO_BROKERS)
+        dial_errf(err, "dial leader: no broker in \"%s\"", bootstrap);
+    kafka_free(list);
+    return err;
+}

@@ -1,0 +1,171 @@
+/*
+ * kafka_reader internals.
+ *
+ * Threads: the application's reading thread; one fetcher thread per
+ * partition being read (fetcher.c); in group mode one group thread
+ * (reader_group.c). Fetchers push fetched responses ("chunks": the response
+ * frame in an arena, plus where the records blob is) onto one queue bounded
+ * by bytes; the reading thread decodes them in place (reader.c).
+ *
+ * Locking: one mutex, r->mu, guards the queue, every kr_part field marked
+ * "mu", the stats and the last error. No lock is held across I/O.
+ *
+ * Staleness: set_offset and revocation bump a part's epoch (or set stop);
+ * a chunk remembers the epoch it was fetched under and is dropped when it no
+ * longer matches, so nothing fetched before a seek or a rebalance is ever
+ * delivered after it.
+ */
+#ifndef KAFKA_READER_INTERNAL_H
+#define KAFKA_READER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cluster/cluster.h"
+#include "common/arena.h"
+#include "group/assignor.h"
+#include "group/group.h"
+#include "kafka/reader.h"
+#include "protocol/gen/fetch.h"
+#include "protocol/record_batch.h"
+
+typedef struct kr_part kr_part;
+
+/* One partition being read. Freed when refs drops to 0 (the reader's
+ * table, the fetcher thread and each queued chunk hold one). */
+struct kr_part {
+    kafka_reader *r;
+    const char *topic; /* interned by the reader: valid until close */
+    int32_t partition;
+    atomic_int refs;
+    pthread_t thread;
+    bool thread_started;
+    /* mu */
+    bool stop;
+    uint64_t epoch;
+    int64_t fetch_offset; /* next Fetch position; KAFKA_OFFSET_FIRST/LAST = resolve */
+    int64_t next_offset;  /* next offset to deliver; -1 unknown */
+    int64_t hwm;          /* from the last fetch; -1 unknown */
+    int64_t pending_commit; /* offset to commit; -1 none */
+    int64_t committed;      /* last committed offset; -1 none */
+    int32_t max_bytes;      /* grows when one batch exceeds it */
+    kafka_conn *conn;       /* the conn of a Fetch in progress, or NULL */
+};
+
+/* One fetch response waiting in the queue. */
+typedef struct kr_chunk {
+    struct kr_chunk *next;
+    kr_part *part;
+    uint64_t epoch;
+    kafka_arena arena; /* the response frame and decoded arrays */
+    const uint8_t *data;
+    size_t len;
+    kafka_fetch_response_aborted_transaction *aborted; /* sorted by first_offset */
+    int32_t n_aborted;
+    size_t bytes;
+} kr_chunk;
+
+struct kafka_reader {
+    kafka_reader_config cfg; /* strings below are the reader's own copies */
+    char *brokers, *topic_cfg, *group_id, *instance_id;
+    char **group_topics;
+    size_t n_group_topics;
+    const kafka_assignor **assignors;
+    size_t n_assignors;
+    bool cooperative;
+    bool group_mode;
+    kafka_cluster *kc;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cond_data;  /* queue not empty, or closing */
+    pthread_cond_t cond_space; /* queue has room, a part stopped, or closing */
+    pthread_cond_t cond_group; /* wakes the group thread; group thread done */
+    bool closing;
+    int active_calls; /* application calls in progress (close waits) */
+    pthread_cond_t cond_idle;
+
+    /* mu: parts being read */
+    kr_part **parts;
+    size_t n_parts, cap_parts;
+    /* mu: interned topic names */
+    char **topics;
+    size_t n_topics, cap_topics;
+
+    /* mu: queue */
+    kr_chunk *q_head, *q_tail;
+    size_t q_len;
+    int64_t q_bytes;
+    kr_chunk *free_chunks; /* recycled, arenas reset */
+    size_t n_free;
+
+    /* reading thread only */
+    kr_chunk *cur;
+    kafka_records_iter it;
+    kafka_wbuf scratch; /* decompression buffer, reused */
+    bool in_batch;
+    int32_t aborted_idx;
+    int64_t *aborted_pids; /* producers with an open aborted transaction */
+    size_t n_aborted_pids, cap_aborted_pids;
+    kafka_header *hdrs;
+    size_t hdr_cap;
+
+    /* group mode */
+    kafka_group group;
+    bool group_ok;
+    pthread_t group_thread;
+    bool group_started;
+    bool group_done;
+    bool rejoin; /* mu: someone asked for a rejoin */
+    bool abandon; /* tests: close like a crash */
+    kafka_err close_err;
+
+    /* mu: stats and error */
+    kafka_reader_stats st;
+    char last_error[512];
+};
+
+/* ---- reader.c ---- */
+void kr_log(kafka_reader *r, kafka_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Records the error text (and counts it in stats.errors). Takes mu. */
+void kr_error(kafka_reader *r, kafka_err err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+const char *kr_intern_topic_locked(kafka_reader *r, const char *topic);
+int64_t kr_now_us(void);
+
+/* ---- fetcher.c ---- */
+/* Creates a part at start offset `offset` (>= 0, or KAFKA_OFFSET_FIRST /
+ * LAST), adds it to r->parts and starts its fetcher. Takes mu. */
+kafka_err kr_part_start(kafka_reader *r, const char *topic, int32_t partition, int64_t offset);
+/* Stops the parts for which pred(part, arg) is true: removes them from
+ * r->parts, marks them stopped (their queued chunks become stale), joins
+ * their threads. Fills *out (malloc'd array of the stopped parts, each still
+ * referenced: release with kr_part_release) when out != NULL. Takes mu. */
+typedef bool (*kr_part_pred)(const kr_part *p, void *arg);
+void kr_parts_stop(kafka_reader *r, kr_part_pred pred, void *arg, kr_part ***out, size_t *n_out);
+void kr_part_release(kr_part *p);
+/* Finds a part by topic/partition; mu held. */
+kr_part *kr_part_find_locked(kafka_reader *r, const char *topic, int32_t partition);
+/* Returns a chunk to the free list or frees it; mu held. */
+void kr_chunk_recycle_locked(kafka_reader *r, kr_chunk *c);
+/* ListOffsets for one partition at `ts` (-2 earliest, -1 latest, or a
+ * time). */
+kafka_err kr_list_offset(kafka_reader *r, const char *topic, int32_t partition, int64_t ts, int64_t deadline,
+                         int64_t *out);
+/* Next offset after the last complete batch of a records blob (header
+ * scan, no decompression); -1 when it holds no complete batch. */
+int64_t kr_records_next_offset(const uint8_t *data, size_t len);
+
+/* ---- reader_group.c ---- */
+kafka_err kr_group_start(kafka_reader *r);
+/* Commits the parts' pending offsets now. */
+kafka_err kr_group_commit_pending(kafka_reader *r, int64_t deadline);
+/* Synchronous commit of explicit offsets. */
+kafka_err kr_group_commit_sync(kafka_reader *r, kafka_group_offset *offs, size_t n, int64_t deadline);
+/* Tests: make close skip the final commit and LeaveGroup, as if the
+ * process died (the group notices at the session timeout). */
+void kr_reader_abandon_for_test(kafka_reader *r);
+/* Called by close: stop the group thread within the deadline. */
+void kr_group_stop(kafka_reader *r, int64_t deadline);
+
+#endif

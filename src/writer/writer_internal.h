@@ -1,0 +1,168 @@
+/*
+ * kafka_writer internals shared by writer.c (state, enqueue, API) and
+ * writer_io.c (sender and receiver threads). One mutex (w->mu) guards every
+ * field below unless a comment says otherwise.
+ */
+#ifndef KAFKA_WRITER_INTERNAL_H
+#define KAFKA_WRITER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cluster/cluster.h"
+#include "kafka/writer.h"
+#include "protocol/record_batch.h"
+#include "protocol/wire.h"
+#include "writer/balancer_internal.h"
+
+/* A synchronous write call waiting for its messages (lives on its stack). */
+typedef struct wwaiter {
+    size_t remaining;
+    kafka_err *errs; /* n entries, always non-NULL */
+} wwaiter;
+
+typedef struct wref {
+    wwaiter *waiter;
+    size_t idx;
+} wref;
+
+typedef struct wpart wpart;
+
+/* Why a batch was closed (stats). */
+enum { W_SEAL_FULL, W_SEAL_SYNC, W_SEAL_TIMEOUT, W_SEAL_FLUSH };
+
+typedef struct wbatch {
+    struct wbatch *next;
+    wpart *part;
+    kafka_wbuf buf;
+    kafka_batch_builder bb;
+    int32_t count;
+    size_t bytes;        /* counted against max_buffered_bytes */
+    int64_t payload;     /* key+value bytes (least-bytes balancer) */
+    uint64_t batch_no;   /* creation order within the partition */
+    int64_t created_ms;
+    int attempts;        /* failed sends that counted */
+    int requeues;        /* OUT_OF_ORDER resends (bounded separately) */
+    bool finished;       /* builder finished (compressed) */
+    kafka_err finish_err;
+    int32_t base_seq;    /* -1 until stamped at first send */
+    kafka_err last_err;
+    kafka_err result;
+    int64_t base_offset;
+    wref *refs;
+    size_t n_refs, cap_refs;
+} wbatch;
+
+struct wpart {
+    const char *topic; /* owned by the wtopic */
+    int32_t id;
+    wbatch *open;
+    wbatch *qhead, *qtail; /* closed batches, ascending batch_no */
+    int inflight;
+    int64_t backoff_until;
+    bool retrying;      /* a requeued batch waits until inflight == 0 */
+    int32_t leader;     /* last known leader, -1 unknown */
+    int32_t next_seq;   /* sequence of the next stamped batch */
+    int32_t acked_seq;  /* sequence expected after the last acked batch */
+    uint64_t next_batch_no;
+};
+
+typedef struct wtopic {
+    char *name;
+    wpart **parts;
+    int32_t n_parts;
+} wtopic;
+
+/* One pooled connection borrowed from the cluster. */
+typedef struct wconn {
+    kafka_conn *conn;
+    int32_t broker;
+    int inflight;
+    bool broken;
+} wconn;
+
+/* One Produce request in flight. */
+typedef struct wreq {
+    struct wreq *next;
+    wconn *wc;
+    int32_t corr;
+    int16_t version;
+    int64_t sent_ms;
+    size_t n;
+    wbatch *batches[]; /* n */
+} wreq;
+
+struct kafka_writer {
+    kafka_writer_config cfg; /* strings below are owned copies */
+    char *brokers, *topic;
+    kafka_cluster *cluster;
+    kafka_balancer_state *bal;
+    int16_t acks;
+
+    pthread_mutex_t mu;
+    pthread_cond_t send_cv;  /* sender: something to do */
+    pthread_cond_t recv_cv;  /* receiver: a request in flight */
+    pthread_cond_t done_cv;  /* writers/flush/close: space freed, batch done */
+    pthread_t sender, receiver;
+    bool threads_started;
+
+    wtopic *topics;
+    size_t n_topics;
+    wconn **conns; /* current conn per broker (may be broken) */
+    size_t n_conns;
+
+    wreq *fifo_head, *fifo_tail;
+    size_t inflight_batches;
+    size_t pending_batches; /* allocated, not yet completed */
+    int64_t buffered_bytes;
+    int64_t buffered_msgs;
+    int flush_requests;
+    bool closing, aborting, stop;
+
+    /* idempotence */
+    bool idempotent;
+    bool pid_checked;
+    bool pid_reset;
+    int64_t pid;
+    int16_t epoch;
+    int pid_failures;
+    int64_t pid_backoff_until;
+
+    kafka_writer_stats st;
+    int64_t n_batches, sum_batch_size, sum_batch_bytes, sum_batch_time;
+    int64_t n_writes_timed, sum_write_time;
+    pthread_mutex_t err_mu; /* guards last_error only (logging may run under mu) */
+    char last_error[512];
+};
+
+/* writer.c */
+void kafka_writer_log(kafka_writer *w, kafka_log_level lvl, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+int64_t kafka_writer_now(void);
+/* Closes p's open batch (if any) and appends it to p's queue. Locked. */
+void kafka_writer_seal(kafka_writer *w, wpart *p, int why);
+/* Records a batch's outcome and unlinks it from the accounting; the caller
+ * then calls kafka_writer_deliver (unlocked) and kafka_writer_free_batch
+ * (locked). Locked. */
+void kafka_writer_complete(kafka_writer *w, wbatch *b, kafka_err err, int64_t base_offset);
+/* Runs the completion callback for a completed batch. Unlocked. */
+void kafka_writer_deliver(kafka_writer *w, wbatch *b);
+/* Sets waiters' errors, releases buffer space, frees. Locked. */
+void kafka_writer_release_batch(kafka_writer *w, wbatch *b);
+/* Inserts b into its partition queue by batch_no. Locked. */
+void kafka_writer_requeue(wpart *p, wbatch *b);
+
+/* writer_io.c */
+void *kafka_writer_sender_main(void *arg);
+void *kafka_writer_receiver_main(void *arg);
+/* Stamps producer id/epoch/sequence into a finished batch and fixes its
+ * CRC (used at every send, so a restamped batch after a producer id reset
+ * stays valid). */
+void kafka_writer_stamp(wbatch *b, int64_t pid, int16_t epoch, int32_t seq);
+
+#endif

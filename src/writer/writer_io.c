@@ -1,0 +1,748 @@
+/*
+ * kafka_writer background I/O: one sender thread (closes due batches,
+ * compresses, stamps idempotence fields, groups batches by leader and sends
+ * one Produce request per broker) and one receiver thread (reads responses
+ * oldest request first and completes, retries or fails each batch).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "common/arena.h"
+#include "common/backoff.h"
+#include "conn/conn_internal.h"
+#include "protocol/api.h"
+#include "protocol/crc32c.h"
+#include "protocol/gen/api_keys.h"
+#include "protocol/gen/init_producer_id.h"
+#include "protocol/gen/produce.h"
+#include "writer/writer_internal.h"
+
+KAFKA_CONN_ENCODER(init_producer_id_request)
+KAFKA_CONN_DECODER(init_producer_id_response)
+KAFKA_CONN_DECODER(produce_response)
+
+#define W_PRODUCE_MIN 3 /* record batch v2 */
+#define W_PRODUCE_MAX 9
+#define W_MAX_REQUEUES 100
+
+/* A list of completed batches, delivered outside the lock. */
+typedef struct wdone {
+    wbatch **v;
+    size_t n, cap;
+} wdone;
+
+static void done_push(kafka_writer *w, wdone *d, wbatch *b, kafka_err err, int64_t off)
+{
+    kafka_writer_complete(w, b, err, off);
+    if (d->n == d->cap) {
+        size_t cap = d->cap ? d->cap * 2 : 16;
+        wbatch **v = kafka_realloc(d->v, cap * sizeof *v);
+        if (!v) { /* cannot defer: deliver without dropping the lock order */
+            pthread_mutex_unlock(&w->mu);
+            kafka_writer_deliver(w, b);
+            pthread_mutex_lock(&w->mu);
+            kafka_writer_release_batch(w, b);
+            return;
+        }
+        d->v = v;
+        d->cap = cap;
+    }
+    d->v[d->n++] = b;
+}
+
+/* Locked on entry and exit; drops the lock around the callbacks. */
+static void done_flush(kafka_writer *w, wdone *d)
+{
+    if (!d->n)
+        return;
+    pthread_mutex_unlock(&w->mu);
+    for (size_t i = 0; i < d->n; i++)
+        kafka_writer_deliver(w, d->v[i]);
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < d->n; i++)
+        kafka_writer_release_batch(w, d->v[i]);
+    d->n = 0;
+}
+
+void kafka_writer_stamp(wbatch *b, int64_t pid, int16_t epoch, int32_t seq)
+{
+    uint8_t *p = b->buf.data + kafka_batch_builder_start(&b->bb);
+    size_t len = kafka_batch_builder_size(&b->bb);
+    uint64_t u = (uint64_t)pid;
+    for (int i = 0; i < 8; i++)
+        p[43 + i] = (uint8_t)(u >> (56 - 8 * i));
+    p[51] = (uint8_t)((uint16_t)epoch >> 8);
+    p[52] = (uint8_t)epoch;
+    kafka_write_u32_at(p + 53, (uint32_t)seq);
+    kafka_write_u32_at(p + 17, kafka_crc32c(0, p + 21, len - 21));
+}
+
+/* ---- conns ---------------------------------------------------------------- */
+
+static wconn *conn_find(kafka_writer *w, int32_t broker)
+{
+    for (size_t i = 0; i < w->n_conns; i++)
+        if (w->conns[i]->broker == broker)
+            return w->conns[i];
+    return NULL;
+}
+
+/* Marks wc broken and detaches it; frees it when nothing is in flight on
+ * it (else the receiver does, when the last response fails). Locked. */
+static void conn_drop(kafka_writer *w, wconn *wc)
+{
+    if (!wc->broken) {
+        wc->broken = true;
+        for (size_t i = 0; i < w->n_conns; i++)
+            if (w->conns[i] == wc) {
+                w->conns[i] = w->conns[--w->n_conns];
+                break;
+            }
+    }
+    if (wc->inflight == 0) {
+        kafka_cluster_release(w->cluster, wc->conn, false);
+        kafka_free(wc);
+    }
+}
+
+/* Current usable conn to broker, dialing one if needed. Locked on entry
+ * and exit; unlocks while dialing. */
+static kafka_err conn_get(kafka_writer *w, int32_t broker, wconn **out)
+{
+    wconn *wc = conn_find(w, broker);
+    if (wc) {
+        *out = wc;
+        return 0;
+    }
+    pthread_mutex_unlock(&w->mu);
+    kafka_conn *c = NULL;
+    kafka_err err = kafka_cluster_acquire(w->cluster, broker, kafka_writer_now() + w->cfg.dial_timeout_ms, &c);
+    pthread_mutex_lock(&w->mu);
+    if (err)
+        return err;
+    w->st.dials++;
+    wconn **nv = kafka_realloc(w->conns, (w->n_conns + 1) * sizeof *nv);
+    wc = kafka_calloc(1, sizeof *wc);
+    if (!nv || !wc) {
+        if (nv)
+            w->conns = nv;
+        kafka_free(wc);
+        kafka_cluster_release(w->cluster, c, true);
+        return KAFKA_ERR_NOMEM;
+    }
+    w->conns = nv;
+    wc->conn = c;
+    wc->broker = broker;
+    w->conns[w->n_conns++] = wc;
+    *out = wc;
+    return 0;
+}
+
+/* ---- errors and retries --------------------------------------------------- */
+
+static bool retriable(kafka_err err)
+{
+    switch (err) {
+    case KAFKA_ERR_TRANSPORT:
+    case KAFKA_ERR_TIMEOUT:
+    case KAFKA_ERR_CLOSED: /* the conn broke (not the writer: see aborting) */
+    case KAFKA_ERR_NO_BROKERS:
+    case KAFKA_ERR_RESOLVE:
+    case KAFKA_ERR_PROTOCOL:
+    case KAFKA_ERR_UNKNOWN_PRODUCER_ID:
+    case KAFKA_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
+    case KAFKA_ERR_INVALID_PRODUCER_EPOCH:
+        return true;
+    default:
+        return kafka_err_is_retriable(err);
+    }
+}
+
+static bool needs_metadata(kafka_err err)
+{
+    return err == KAFKA_ERR_NOT_LEADER_OR_FOLLOWER || err == KAFKA_ERR_LEADER_NOT_AVAILABLE ||
+           err == KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION || err == KAFKA_ERR_FENCED_LEADER_EPOCH ||
+           err == KAFKA_ERR_TRANSPORT || err == KAFKA_ERR_CLOSED || err == KAFKA_ERR_TIMEOUT ||
+           err == KAFKA_ERR_NOT_ENOUGH_REPLICAS;
+}
+
+static void batch_ok(kafka_writer *w, wbatch *b, int64_t base_offset, wdone *d)
+{
+    wpart *p = b->part;
+    p->inflight--;
+    w->inflight_batches--;
+    if (b->base_seq >= 0)
+        p->acked_seq = b->base_seq + b->count;
+    done_push(w, d, b, 0, base_offset);
+}
+
+/* A send or a response failed for b. Locked. */
+static void batch_failed(kafka_writer *w, wbatch *b, kafka_err err, wdone *d)
+{
+    wpart *p = b->part;
+    p->inflight--;
+    w->inflight_batches--;
+    if (err == KAFKA_ERR_DUPLICATE_SEQUENCE_NUMBER) {
+        p->inflight++;
+        w->inflight_batches++;
+        batch_ok(w, b, -1, d);
+        return;
+    }
+    if (err != KAFKA_ERR_CLOSED || !b->last_err)
+        b->last_err = err;
+    if (w->aborting) {
+        done_push(w, d, b, b->last_err, -1);
+        return;
+    }
+    bool idem = w->idempotent && b->base_seq >= 0;
+    if (idem && err == KAFKA_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER && b->base_seq != p->acked_seq &&
+        b->requeues < W_MAX_REQUEUES) {
+        /* A predecessor failed: resend after it, no attempt counted. */
+        b->requeues++;
+        kafka_writer_requeue(p, b);
+        p->retrying = true;
+        pthread_cond_signal(&w->send_cv);
+        return;
+    }
+    if (idem && (err == KAFKA_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER || err == KAFKA_ERR_UNKNOWN_PRODUCER_ID ||
+                 err == KAFKA_ERR_INVALID_PRODUCER_EPOCH) && !w->pid_reset) {
+        kafka_writer_log(w, KAFKA_LOG_WARN, "%s on %s[%d]: resetting the producer id", kafka_err_name(err), p->topic,
+                         (int)p->id);
+        w->pid_reset = true;
+    }
+    b->attempts++;
+    if (!retriable(err) || b->attempts >= w->cfg.max_attempts) {
+        kafka_writer_log(w, KAFKA_LOG_ERROR, "%d messages to %s[%d] failed after %d attempts: %s", (int)b->count,
+                         p->topic, (int)p->id, b->attempts, kafka_err_name(err));
+        /* A failed idempotent batch leaves a hole in the sequence: the
+         * later batches need a fresh producer id to be accepted. */
+        if (idem && p->qhead)
+            w->pid_reset = true;
+        done_push(w, d, b, err, -1);
+        return;
+    }
+    w->st.retries++;
+    if (needs_metadata(err))
+        kafka_cluster_invalidate(w->cluster, p->topic);
+    kafka_writer_requeue(p, b);
+    p->retrying = true;
+    int64_t until = kafka_writer_now() + kafka_backoff_ms(b->attempts - 1, w->cfg.backoff_min_ms, w->cfg.backoff_max_ms);
+    if (until > p->backoff_until)
+        p->backoff_until = until;
+    kafka_writer_log(w, KAFKA_LOG_INFO, "retrying %d messages to %s[%d] (attempt %d): %s", (int)b->count, p->topic,
+                     (int)p->id, b->attempts + 1, kafka_err_name(err));
+}
+
+/* ---- producer id ------------------------------------------------------------ */
+
+static bool has_queued(kafka_writer *w)
+{
+    for (size_t t = 0; t < w->n_topics; t++)
+        for (int32_t j = 0; j < w->topics[t].n_parts; j++) {
+            wpart *p = w->topics[t].parts[j];
+            if (p && (p->qhead || p->open))
+                return true;
+        }
+    return false;
+}
+
+/* InitProducerId round trip. Unlocked. *disable = broker lacks support. */
+static kafka_err pid_fetch(kafka_writer *w, int64_t *pid, int16_t *epoch, bool *disable)
+{
+    kafka_conn *c = NULL;
+    *disable = false;
+    kafka_err err = kafka_cluster_acquire_any(w->cluster, kafka_writer_now() + w->cfg.dial_timeout_ms, &c);
+    if (err)
+        return err;
+    if (kafka_conn_version(c, KAFKA_API_PRODUCE, W_PRODUCE_MIN, W_PRODUCE_MAX) < 0 ||
+        kafka_conn_version(c, KAFKA_API_INIT_PRODUCER_ID, 0, 4) < 0) {
+        *disable = true;
+        kafka_cluster_release(w->cluster, c, true);
+        return KAFKA_ERR_NO_COMMON_VERSION;
+    }
+    kafka_init_producer_id_request req;
+    kafka_init_producer_id_request_init(&req);
+    req.transactional_id = KAFKA_STR_NULL;
+    req.transaction_timeout_ms = 60000;
+    req.producer_id = -1;
+    req.producer_epoch = -1;
+    kafka_init_producer_id_response resp;
+    kafka_init_producer_id_response_init(&resp);
+    kafka_arena arena;
+    kafka_arena_init(&arena, 0);
+    kafka_cluster_conn_deadline(c, kafka_writer_now() + w->cfg.read_timeout_ms);
+    int16_t v = kafka_conn_version(c, KAFKA_API_INIT_PRODUCER_ID, 0, 4);
+    err = kafka_conn_roundtrip(c, KAFKA_API_INIT_PRODUCER_ID, v, init_producer_id_request_enc_, &req,
+                               init_producer_id_response_dec_, &resp, &arena, NULL);
+    kafka_cluster_release(w->cluster, c, !kafka_cluster_err_breaks_conn(err));
+    if (!err)
+        err = kafka_err_from_wire(resp.error_code);
+    if (!err) {
+        *pid = resp.producer_id;
+        *epoch = resp.producer_epoch;
+    }
+    kafka_arena_free(&arena);
+    return err;
+}
+
+/* Gets (or renews) the producer id. Locked on entry and exit. */
+static void pid_init(kafka_writer *w, wdone *d)
+{
+    pthread_mutex_unlock(&w->mu);
+    int64_t pid = -1;
+    int16_t epoch = -1;
+    bool disable = false;
+    kafka_err err = pid_fetch(w, &pid, &epoch, &disable);
+    pthread_mutex_lock(&w->mu);
+    if (disable) {
+        w->idempotent = false;
+        kafka_writer_log(w, KAFKA_LOG_WARN, "idempotence off: the broker lacks InitProducerId or Produce v3+");
+        return;
+    }
+    if (err) {
+        w->pid_failures++;
+        w->pid_backoff_until =
+            kafka_writer_now() + kafka_backoff_ms(w->pid_failures - 1, w->cfg.backoff_min_ms, w->cfg.backoff_max_ms);
+        kafka_writer_log(w, KAFKA_LOG_WARN, "InitProducerId failed: %s", kafka_err_name(err));
+        if (w->pid_failures >= w->cfg.max_attempts || !retriable(err) || w->aborting) {
+            /* Fail what waits for the id rather than hold it forever. */
+            w->pid_failures = 0;
+            for (size_t t = 0; t < w->n_topics; t++)
+                for (int32_t j = 0; j < w->topics[t].n_parts; j++) {
+                    wpart *p = w->topics[t].parts[j];
+                    while (p && p->qhead) {
+                        wbatch *b = p->qhead;
+                        p->qhead = b->next;
+                        if (!p->qhead)
+                            p->qtail = NULL;
+                        done_push(w, d, b, err, -1);
+                    }
+                }
+        }
+        return;
+    }
+    w->pid_failures = 0;
+    w->pid = pid;
+    w->epoch = epoch;
+    w->pid_reset = false;
+    /* New id: every partition's sequence restarts at 0, in queue order. */
+    for (size_t t = 0; t < w->n_topics; t++)
+        for (int32_t j = 0; j < w->topics[t].n_parts; j++) {
+            wpart *p = w->topics[t].parts[j];
+            if (!p)
+                continue;
+            p->next_seq = 0;
+            p->acked_seq = 0;
+            for (wbatch *b = p->qhead; b; b = b->next)
+                b->base_seq = -1;
+        }
+    kafka_writer_log(w, KAFKA_LOG_INFO, "producer id %lld epoch %d", (long long)pid, (int)epoch);
+}
+
+/* ---- sender ------------------------------------------------------------------- */
+
+typedef struct wvec {
+    wbatch **v;
+    size_t n, cap;
+} wvec;
+
+static bool vec_push(wvec *a, wbatch *b)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 32;
+        wbatch **v = kafka_realloc(a->v, cap * sizeof *v);
+        if (!v)
+            return false;
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = b;
+    return true;
+}
+
+/* Seals due batches and pops the sendable head of each partition into
+ * out. Returns the time the sender should wake up next. Locked. */
+static int64_t collect(kafka_writer *w, wvec *out)
+{
+    int64_t now = kafka_writer_now(), wake = now + 1000;
+    int per_part = w->cfg.max_in_flight;
+    bool flush = w->flush_requests > 0 || w->closing;
+    bool no_pid = w->idempotent && (w->pid < 0 || w->pid_reset);
+    for (size_t t = 0; t < w->n_topics; t++)
+        for (int32_t j = 0; j < w->topics[t].n_parts; j++) {
+            wpart *p = w->topics[t].parts[j];
+            if (!p)
+                continue;
+            if (p->open && p->open->count > 0) {
+                int64_t due = p->open->created_ms + w->cfg.batch_timeout_ms;
+                if (flush)
+                    kafka_writer_seal(w, p, W_SEAL_FLUSH);
+                else if (now >= due)
+                    kafka_writer_seal(w, p, W_SEAL_TIMEOUT);
+                else if (due < wake)
+                    wake = due;
+            }
+            if (!p->qhead || no_pid || p->inflight >= per_part || (p->retrying && p->inflight > 0))
+                continue;
+            if (now < p->backoff_until) {
+                if (p->backoff_until < wake)
+                    wake = p->backoff_until;
+                continue;
+            }
+            wconn *wc = p->leader >= 0 ? conn_find(w, p->leader) : NULL;
+            if (wc && wc->inflight >= w->cfg.max_in_flight)
+                continue;
+            wbatch *b = p->qhead;
+            if (!vec_push(out, b))
+                return now + 10;
+            p->qhead = b->next;
+            if (!p->qhead)
+                p->qtail = NULL;
+            b->next = NULL;
+            p->inflight++;
+            w->inflight_batches++;
+            p->retrying = false;
+            if (w->idempotent && b->base_seq < 0) {
+                b->base_seq = p->next_seq;
+                p->next_seq += b->count;
+            }
+        }
+    return wake;
+}
+
+/* Compresses b once and looks up its leader. Unlocked. */
+static kafka_err prepare(kafka_writer *w, wbatch *b, int32_t *leader)
+{
+    if (!b->finished) {
+        b->finish_err = kafka_batch_builder_finish(&b->bb);
+        b->finished = true;
+    }
+    if (b->finish_err)
+        return b->finish_err;
+    if (b->base_seq >= 0)
+        kafka_writer_stamp(b, w->pid, w->epoch, b->base_seq);
+    return kafka_cluster_leader(w->cluster, b->part->topic, b->part->id,
+                                kafka_writer_now() + w->cfg.read_timeout_ms, leader);
+}
+
+static int cmp_topic(const void *a, const void *b)
+{
+    const wbatch *x = *(wbatch *const *)a, *y = *(wbatch *const *)b;
+    return strcmp(x->part->topic, y->part->topic);
+}
+
+/* Encodes one Produce request for batches v[0..n) (same broker). */
+static kafka_err encode_request(kafka_writer *w, wbatch **v, size_t n, int16_t version, kafka_wbuf *body)
+{
+    qsort(v, n, sizeof *v, cmp_topic);
+    kafka_produce_request_topic_produce_data *td = kafka_calloc(n, sizeof *td);
+    kafka_produce_request_partition_produce_data *pd = kafka_calloc(n, sizeof *pd);
+    kafka_err err = KAFKA_ERR_NOMEM;
+    if (td && pd) {
+        int32_t nt = 0;
+        for (size_t i = 0; i < n; i++) {
+            kafka_produce_request_partition_produce_data_init(&pd[i]);
+            pd[i].index = v[i]->part->id;
+            pd[i].records = (kafka_bytes){v[i]->buf.data + kafka_batch_builder_start(&v[i]->bb),
+                                          (int32_t)kafka_batch_builder_size(&v[i]->bb)};
+            if (i == 0 || strcmp(v[i]->part->topic, v[i - 1]->part->topic) != 0) {
+                kafka_produce_request_topic_produce_data_init(&td[nt]);
+                td[nt].name = kafka_str_c(v[i]->part->topic);
+                td[nt].partition_data = &pd[i];
+                nt++;
+            }
+            td[nt - 1].partition_data_count++;
+        }
+        kafka_produce_request req;
+        kafka_produce_request_init(&req);
+        req.transactional_id = KAFKA_STR_NULL;
+        req.acks = w->acks;
+        req.timeout_ms = w->cfg.write_timeout_ms;
+        req.topic_data = td;
+        req.topic_data_count = nt;
+        err = kafka_produce_request_encode(body, version, &req);
+        if (!err && body->oom)
+            err = KAFKA_ERR_NOMEM;
+    }
+    kafka_free(td);
+    kafka_free(pd);
+    return err;
+}
+
+static void stats_batch(kafka_writer *w, wbatch *b, int64_t now)
+{
+    int64_t size = b->count, bytes = (int64_t)kafka_batch_builder_size(&b->bb), t = now - b->created_ms;
+    kafka_writer_stats *s = &w->st;
+    if (!w->n_batches || size < s->batch_size_min)
+        s->batch_size_min = size;
+    if (!w->n_batches || bytes < s->batch_bytes_min)
+        s->batch_bytes_min = bytes;
+    if (!w->n_batches || t < s->batch_time_min)
+        s->batch_time_min = t;
+    if (size > s->batch_size_max)
+        s->batch_size_max = size;
+    if (bytes > s->batch_bytes_max)
+        s->batch_bytes_max = bytes;
+    if (t > s->batch_time_max)
+        s->batch_time_max = t;
+    w->n_batches++;
+    w->sum_batch_size += size;
+    w->sum_batch_bytes += bytes;
+    w->sum_batch_time += t;
+}
+
+/* Sends v[0..n) (all led by `broker`) as one request. Locked on entry and
+ * exit; unlocks for the I/O. */
+static void send_group(kafka_writer *w, int32_t broker, wbatch **v, size_t n, wdone *d)
+{
+    wconn *wc = NULL;
+    kafka_err err = conn_get(w, broker, &wc);
+    if (err) {
+        for (size_t i = 0; i < n; i++)
+            batch_failed(w, v[i], err, d);
+        return;
+    }
+    wreq *r = kafka_calloc(1, sizeof *r + n * sizeof(wbatch *));
+    if (!r) {
+        for (size_t i = 0; i < n; i++)
+            batch_failed(w, v[i], KAFKA_ERR_NOMEM, d);
+        return;
+    }
+    wc->inflight++; /* keeps wc alive while unlocked */
+    pthread_mutex_unlock(&w->mu);
+    int16_t version = kafka_conn_version(wc->conn, KAFKA_API_PRODUCE, W_PRODUCE_MIN, W_PRODUCE_MAX);
+    kafka_wbuf body;
+    kafka_wbuf_init(&body);
+    err = version < 0 ? KAFKA_ERR_NO_COMMON_VERSION : encode_request(w, v, n, version, &body);
+    int32_t corr = -1;
+    if (!err) {
+        const kafka_api_info *ai = kafka_api_info_get(KAFKA_API_PRODUCE);
+        bool flex = ai && ai->request_flexible_min >= 0 && version >= ai->request_flexible_min;
+        kafka_conn_set_write_deadline(wc->conn, kafka_unix_ms() + w->cfg.write_timeout_ms);
+        err = kafka_conn_send_raw(wc->conn, KAFKA_API_PRODUCE, version, flex, body.data, body.len, w->acks != 0,
+                                  &corr);
+    }
+    kafka_wbuf_free(&body);
+    pthread_mutex_lock(&w->mu);
+    int64_t now = kafka_writer_now();
+    if (err) {
+        wc->inflight--;
+        if (kafka_cluster_err_breaks_conn(err) || err == KAFKA_ERR_CLOSED || err < 0)
+            conn_drop(w, wc);
+        for (size_t i = 0; i < n; i++)
+            batch_failed(w, v[i], err, d);
+        kafka_free(r);
+        return;
+    }
+    w->st.writes++;
+    for (size_t i = 0; i < n; i++)
+        stats_batch(w, v[i], now);
+    if (w->acks == 0) { /* no response will come */
+        wc->inflight--;
+        for (size_t i = 0; i < n; i++)
+            batch_ok(w, v[i], -1, d);
+        kafka_free(r);
+        return;
+    }
+    r->wc = wc;
+    r->corr = corr;
+    r->version = version;
+    r->sent_ms = now;
+    r->n = n;
+    memcpy(r->batches, v, n * sizeof *v);
+    if (w->fifo_tail)
+        w->fifo_tail->next = r;
+    else
+        w->fifo_head = r;
+    w->fifo_tail = r;
+    pthread_cond_signal(&w->recv_cv);
+}
+
+/* Prepares and sends what collect() popped. Locked on entry and exit. */
+static void send_all(kafka_writer *w, wvec *a, wdone *d)
+{
+    int32_t *leaders = kafka_calloc(a->n, sizeof *leaders);
+    kafka_err *errs = kafka_calloc(a->n, sizeof *errs);
+    if (!leaders || !errs) {
+        for (size_t i = 0; i < a->n; i++)
+            batch_failed(w, a->v[i], KAFKA_ERR_NOMEM, d);
+        goto out;
+    }
+    pthread_mutex_unlock(&w->mu);
+    for (size_t i = 0; i < a->n; i++)
+        errs[i] = prepare(w, a->v[i], &leaders[i]);
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < a->n; i++) {
+        if (errs[i]) {
+            batch_failed(w, a->v[i], errs[i], d);
+            a->v[i] = NULL;
+        } else {
+            a->v[i]->part->leader = leaders[i];
+        }
+    }
+    /* Group by leader: one request per broker. */
+    for (size_t i = 0; i < a->n; i++) {
+        if (!a->v[i])
+            continue;
+        size_t m = 0;
+        for (size_t j = i; j < a->n; j++)
+            if (a->v[j] && leaders[j] == leaders[i])
+                m++;
+        wbatch **g = kafka_calloc(m, sizeof *g);
+        if (!g) {
+            for (size_t j = i; j < a->n; j++)
+                if (a->v[j] && leaders[j] == leaders[i]) {
+                    batch_failed(w, a->v[j], KAFKA_ERR_NOMEM, d);
+                    a->v[j] = NULL;
+                }
+            continue;
+        }
+        size_t k = 0;
+        int32_t leader = leaders[i];
+        for (size_t j = i; j < a->n; j++)
+            if (a->v[j] && leaders[j] == leader) {
+                g[k++] = a->v[j];
+                a->v[j] = NULL;
+            }
+        send_group(w, leader, g, k, d);
+        kafka_free(g);
+    }
+out:
+    kafka_free(leaders);
+    kafka_free(errs);
+    a->n = 0;
+}
+
+static void cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t mono_ms)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)(mono_ms / 1000);
+    ts.tv_nsec = (long)(mono_ms % 1000) * 1000000L;
+    pthread_cond_timedwait(cv, mu, &ts);
+}
+
+void *kafka_writer_sender_main(void *arg)
+{
+    kafka_writer *w = arg;
+    wvec a = {0};
+    wdone d = {0};
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        if (w->aborting) {
+            cond_wait_until(&w->send_cv, &w->mu, kafka_writer_now() + 100);
+            continue;
+        }
+        if (w->idempotent && (w->pid < 0 || w->pid_reset) && w->inflight_batches == 0 && has_queued(w) &&
+            kafka_writer_now() >= w->pid_backoff_until) {
+            pid_init(w, &d);
+            done_flush(w, &d);
+            continue;
+        }
+        int64_t wake = collect(w, &a);
+        if (w->idempotent && (w->pid < 0 || w->pid_reset) && w->pid_backoff_until > kafka_writer_now() &&
+            w->pid_backoff_until < wake)
+            wake = w->pid_backoff_until;
+        if (a.n == 0) {
+            cond_wait_until(&w->send_cv, &w->mu, wake);
+            continue;
+        }
+        send_all(w, &a, &d);
+        done_flush(w, &d);
+    }
+    pthread_mutex_unlock(&w->mu);
+    kafka_free(a.v);
+    kafka_free(d.v);
+    return NULL;
+}
+
+/* ---- receiver ------------------------------------------------------------------ */
+
+static wbatch *match(wreq *r, kafka_str topic, int32_t partition)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (r->batches[i] && r->batches[i]->part->id == partition && kafka_str_eq_c(topic, r->batches[i]->part->topic))
+            return r->batches[i];
+    return NULL;
+}
+
+/* Handles one response (or the failure to get it). Locked. */
+static void handle_response(kafka_writer *w, wreq *r, kafka_err err, const kafka_produce_response *resp, wdone *d)
+{
+    int64_t now = kafka_writer_now(), t = now - r->sent_ms;
+    if (!w->n_writes_timed || t < w->st.write_time_min)
+        w->st.write_time_min = t;
+    if (t > w->st.write_time_max)
+        w->st.write_time_max = t;
+    w->n_writes_timed++;
+    w->sum_write_time += t;
+    if (err) {
+        conn_drop(w, r->wc);
+        for (size_t i = 0; i < r->n; i++)
+            batch_failed(w, r->batches[i], err, d);
+        return;
+    }
+    for (int32_t ti = 0; ti < resp->responses_count; ti++) {
+        const kafka_produce_response_topic_produce_response *tr = &resp->responses[ti];
+        for (int32_t pi = 0; pi < tr->partition_responses_count; pi++) {
+            const kafka_produce_response_partition_produce_response *pr = &tr->partition_responses[pi];
+            wbatch *b = match(r, tr->name, pr->index);
+            if (!b)
+                continue;
+            for (size_t i = 0; i < r->n; i++)
+                if (r->batches[i] == b)
+                    r->batches[i] = NULL;
+            kafka_err pe = kafka_err_from_wire(pr->error_code);
+            if (pe)
+                batch_failed(w, b, pe, d);
+            else
+                batch_ok(w, b, pr->base_offset, d);
+        }
+    }
+    for (size_t i = 0; i < r->n; i++)
+        if (r->batches[i]) /* the broker did not answer for it */
+            batch_failed(w, r->batches[i], KAFKA_ERR_PROTOCOL, d);
+}
+
+void *kafka_writer_receiver_main(void *arg)
+{
+    kafka_writer *w = arg;
+    wdone d = {0};
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->fifo_head && !w->stop)
+            pthread_cond_wait(&w->recv_cv, &w->mu);
+        if (!w->fifo_head)
+            break;
+        wreq *r = w->fifo_head;
+        w->fifo_head = r->next;
+        if (!w->fifo_head)
+            w->fifo_tail = NULL;
+        pthread_mutex_unlock(&w->mu);
+
+        kafka_arena arena;
+        kafka_arena_init(&arena, 0);
+        kafka_produce_response resp;
+        kafka_produce_response_init(&resp);
+        kafka_conn_set_read_deadline(r->wc->conn, kafka_unix_ms() + w->cfg.read_timeout_ms);
+        kafka_err err = kafka_conn_recv(r->wc->conn, r->corr, KAFKA_API_PRODUCE, r->version, produce_response_dec_,
+                                        &resp, &arena);
+
+        pthread_mutex_lock(&w->mu);
+        handle_response(w, r, err, &resp, &d);
+        wconn *wc = r->wc;
+        wc->inflight--;
+        if (wc->broken && wc->inflight == 0) {
+            kafka_cluster_release(w->cluster, wc->conn, false);
+            kafka_free(wc);
+        }
+        kafka_free(r);
+        pthread_cond_signal(&w->send_cv);
+        done_flush(w, &d);
+        kafka_arena_free(&arena);
+    }
+    pthread_mutex_unlock(&w->mu);
+    kafka_free(d.v);
+    return NULL;
+}

@@ -1,0 +1,68 @@
+/*
+ * A scripted Kafka peer for conn unit tests, no broker: the client side is
+ * a kafka_transport (the pluggable transport of kafka/transport.h) over one
+ * end of a socketpair; a script function runs in a thread on the other end
+ * and reads requests / writes whatever bytes the test wants (valid,
+ * truncated, hostile).
+ *
+ * Usage:
+ *     kt_peer *p = kt_peer_start(script, arg);
+ *     kafka_dialer_config cfg = { .transport = kt_peer_transport(p) };
+ *     kafka_dial(&c, "peer:9092", &cfg, 5000);
+ *     ...
+ *     kt_peer_join(p);   // waits for the script, returns its result
+ */
+#ifndef KT_CONN_PEER_H
+#define KT_CONN_PEER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kafka/transport.h"
+#include "protocol/wire.h"
+
+typedef struct kt_peer kt_peer;
+
+/* One request as the peer read it. body points into `frame`. */
+typedef struct kt_request {
+    uint8_t *frame; /* whole frame after the size prefix; malloc'd */
+    size_t frame_len;
+    int16_t api_key, api_version;
+    int32_t corr;
+    const uint8_t *body;
+    size_t body_len;
+} kt_request;
+
+/* A script returns 0 on success; non-zero makes kt_peer_join fail. */
+typedef int (*kt_script_fn)(kt_peer *p, void *arg);
+
+kt_peer *kt_peer_start(kt_script_fn script, void *arg);
+const kafka_transport *kt_peer_transport(kt_peer *p);
+/* Waits for the script and frees the peer; returns the script's result. */
+int kt_peer_join(kt_peer *p);
+
+/* ---- for scripts -------------------------------------------------------- */
+
+/* Reads one request frame (5 s limit). 0 on success, -1 on EOF/timeout. */
+int kt_peer_read(kt_peer *p, kt_request *req);
+void kt_request_free(kt_request *req);
+/* Reads one raw SASL v0 frame (int32 size + bytes). */
+int kt_peer_read_raw(kt_peer *p, uint8_t **data, size_t *len);
+/* Writes bytes as they are. */
+int kt_peer_write(kt_peer *p, const void *data, size_t len);
+/* Writes size + correlation id (+ an empty tagged-field section when
+ * flexible_header) + body. */
+int kt_peer_respond(kt_peer *p, int32_t corr, bool flexible_header, const void *body, size_t len);
+/* Answers an ApiVersions request (any version) with these ranges:
+ * triples {key, min, max} x n, in the format of the request's version. */
+int kt_peer_api_versions(kt_peer *p, const kt_request *req, const int16_t (*ranges)[3], size_t n);
+/* Reads the ApiVersions request and answers it with every API the client
+ * knows at its full range. */
+int kt_peer_handshake_all(kt_peer *p);
+/* Closes the peer's end (the client sees EOF). */
+void kt_peer_hangup(kt_peer *p);
+/* Waits until the client closes its end (read returns 0), 5 s limit. */
+int kt_peer_wait_eof(kt_peer *p);
+
+#endif
