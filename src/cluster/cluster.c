@@ -131,14 +131,8 @@ static bool cond_wait_until(kafka_cluster *kc, int64_t deadline, int max_ms)
 
 static bool list_push(conn_list *l, kafka_conn *c)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 4;
-        kafka_conn **v = kafka_realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return false;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (!kafka_array_reserve((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v, 4))
+        return false;
     l->v[l->n++] = c;
     return true;
 }
@@ -186,14 +180,8 @@ static kafka_err broker_upsert(kafka_cluster *kc, int32_t id, const char *addr)
         }
         return 0;
     }
-    if (kc->n_brokers == kc->cap_brokers) {
-        size_t cap = kc->cap_brokers ? kc->cap_brokers * 2 : 8;
-        broker_entry *v = kafka_realloc(kc->brokers, cap * sizeof *v);
-        if (!v)
-            return KAFKA_ERR_NOMEM;
-        kc->brokers = v;
-        kc->cap_brokers = cap;
-    }
+    if (!kafka_array_reserve((void **)&kc->brokers, &kc->cap_brokers, kc->n_brokers + 1, sizeof *kc->brokers, 8))
+        return KAFKA_ERR_NOMEM;
     b = &kc->brokers[kc->n_brokers];
     memset(b, 0, sizeof *b);
     b->id = id;
@@ -203,6 +191,18 @@ static kafka_err broker_upsert(kafka_cluster *kc, int32_t id, const char *addr)
         return KAFKA_ERR_NOMEM;
     kc->n_brokers++;
     return 0;
+}
+
+/* "host:port" ("[v6]:port") of a broker as the protocol describes it;
+ * false for an empty or oversized host. */
+#define KAFKA_ADDR_MAX 320
+static bool format_addr(char addr[KAFKA_ADDR_MAX], kafka_str host, int32_t port)
+{
+    if (host.len <= 0 || host.len > 255 || port <= 0 || port > 65535)
+        return false;
+    bool v6 = memchr(host.ptr, ':', (size_t)host.len) != NULL;
+    snprintf(addr, KAFKA_ADDR_MAX, v6 ? "[%.*s]:%d" : "%.*s:%d", (int)host.len, host.ptr, (int)port);
+    return true;
 }
 
 static topic_entry *topic_find(kafka_cluster *kc, const char *name)
@@ -215,14 +215,8 @@ static topic_entry *topic_find(kafka_cluster *kc, const char *name)
 
 static topic_entry *topic_add(kafka_cluster *kc, const char *name)
 {
-    if (kc->n_topics == kc->cap_topics) {
-        size_t cap = kc->cap_topics ? kc->cap_topics * 2 : 8;
-        topic_entry *v = kafka_realloc(kc->topics, cap * sizeof *v);
-        if (!v)
-            return NULL;
-        kc->topics = v;
-        kc->cap_topics = cap;
-    }
+    if (!kafka_array_reserve((void **)&kc->topics, &kc->cap_topics, kc->n_topics + 1, sizeof *kc->topics, 8))
+        return NULL;
     topic_entry *e = &kc->topics[kc->n_topics];
     memset(e, 0, sizeof *e);
     e->name = kafka_strdup(name);
@@ -598,13 +592,11 @@ static topic_snap *snap_build(const kafka_metadata_response_metadata_response_to
 /* Applies a Metadata response. Caller holds the lock. */
 static kafka_err apply_metadata(kafka_cluster *kc, const kafka_metadata_response *r)
 {
-    char addr[320];
+    char addr[KAFKA_ADDR_MAX];
     for (int32_t i = 0; i < r->brokers_count; i++) {
         const kafka_metadata_response_metadata_response_broker *b = &r->brokers[i];
-        if (b->host.len <= 0 || b->host.len > 255)
+        if (!format_addr(addr, b->host, b->port))
             continue;
-        bool v6 = memchr(b->host.ptr, ':', (size_t)b->host.len) != NULL;
-        snprintf(addr, sizeof addr, v6 ? "[%.*s]:%d" : "%.*s:%d", (int)b->host.len, b->host.ptr, (int)b->port);
         kafka_err err = broker_upsert(kc, b->node_id, addr);
         if (err)
             return err;
@@ -848,24 +840,16 @@ static coord_entry *coord_find(kafka_cluster *kc, const char *key, int8_t type)
 static kafka_err coord_store(kafka_cluster *kc, const char *key, int8_t type, int32_t node, kafka_str host,
                              int32_t port)
 {
-    if (host.len <= 0 || host.len > 255)
+    char addr[KAFKA_ADDR_MAX];
+    if (!format_addr(addr, host, port))
         return KAFKA_ERR_PROTOCOL;
-    char addr[320];
-    bool v6 = memchr(host.ptr, ':', (size_t)host.len) != NULL;
-    snprintf(addr, sizeof addr, v6 ? "[%.*s]:%d" : "%.*s:%d", (int)host.len, host.ptr, (int)port);
     kafka_err err = broker_upsert(kc, node, addr);
     if (err)
         return err;
     coord_entry *c = coord_find(kc, key, type);
     if (!c) {
-        if (kc->n_coords == kc->cap_coords) {
-            size_t cap = kc->cap_coords ? kc->cap_coords * 2 : 4;
-            coord_entry *v = kafka_realloc(kc->coords, cap * sizeof *v);
-            if (!v)
-                return KAFKA_ERR_NOMEM;
-            kc->coords = v;
-            kc->cap_coords = cap;
-        }
+        if (!kafka_array_reserve((void **)&kc->coords, &kc->cap_coords, kc->n_coords + 1, sizeof *kc->coords, 4))
+            return KAFKA_ERR_NOMEM;
         c = &kc->coords[kc->n_coords];
         c->key = kafka_strdup(key);
         if (!c->key)

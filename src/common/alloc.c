@@ -55,3 +55,23 @@ char *kafka_strndup(const char *s, size_t n)
 }
 
 char *kafka_strdup(const char *s) { return s ? kafka_strndup(s, strlen(s)) : NULL; }
+
+bool kafka_array_reserve(void **arr, size_t *cap, size_t need, size_t elem_size, size_t min_cap)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap : (min_cap ? min_cap : 1);
+    while (n < need) {
+        if (n > SIZE_MAX / 2)
+            return false;
+        n *= 2;
+    }
+    if (elem_size && n > SIZE_MAX / elem_size)
+        return false;
+    void *v = kafka_realloc(*arr, n * elem_size);
+    if (!v)
+        return false;
+    *arr = v;
+    *cap = n;
+    return true;
+}

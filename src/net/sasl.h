@@ -83,6 +83,16 @@ void kafka_sasl_scram_destroy(void *state);
  * the first step. */
 kafka_err kafka_sasl_scram_set_nonce(void *state, const char *nonce);
 
+/* TEST-ONLY hook for tests that cannot reach the mechanism state (SCRAM
+ * driven through kafka_dial): while set, every SCRAM state created
+ * afterwards uses this client nonce instead of a random one. The string is
+ * copied (at most 127 bytes; printable, no ','; anything else is refused
+ * with KAFKA_ERR_INVALID_ARG). NULL restores random nonces. Process-wide
+ * and not synchronised: call it only from a test's main thread while no
+ * connection is being dialled. Not exported from the shared library;
+ * production code never calls it. */
+kafka_err kafka_sasl_scram_test_set_nonce(const char *nonce);
+
 /* Bounds on the server's iteration count. The minimum is the Java client's
  * (a lower count is a downgrade attack); the maximum keeps a hostile server
  * from making the client burn seconds of CPU. */

@@ -145,6 +145,32 @@ static char *scram_random_nonce(void)
     return (char *)w.data; /* ownership moves to the caller */
 }
 
+/* Test-only fixed client nonce (kafka_sasl_scram_test_set_nonce); empty =
+ * random nonces, the normal case. */
+static char scram_test_nonce[128];
+
+static bool scram_nonce_ok(const char *nonce)
+{
+    if (!nonce[0])
+        return false;
+    for (const char *p = nonce; *p; p++)
+        if (*p < 0x21 || *p > 0x7e || *p == ',')
+            return false;
+    return true;
+}
+
+kafka_err kafka_sasl_scram_test_set_nonce(const char *nonce)
+{
+    if (!nonce) {
+        scram_test_nonce[0] = '\0';
+        return 0;
+    }
+    if (strlen(nonce) >= sizeof scram_test_nonce || !scram_nonce_ok(nonce))
+        return KAFKA_ERR_INVALID_ARG;
+    memcpy(scram_test_nonce, nonce, strlen(nonce) + 1);
+    return 0;
+}
+
 kafka_err kafka_sasl_scram_create_md(const char *digest, const char *user, const char *password, void **state_out,
                                      char *errbuf, size_t errlen)
 {
@@ -166,7 +192,7 @@ kafka_err kafka_sasl_scram_create_md(const char *digest, const char *user, const
     kafka_wbuf_init(&st->first_bare);
     st->user = scram_escape_user(user);
     st->pass = kafka_strdup(password);
-    st->cnonce = scram_random_nonce();
+    st->cnonce = scram_test_nonce[0] ? kafka_strdup(scram_test_nonce) : scram_random_nonce();
     if (!st->user || !st->pass || !st->cnonce) {
         kafka_sasl_scram_destroy(st);
         snprintf(errbuf, errlen, "SASL SCRAM: out of memory or no randomness for the nonce");

@@ -7,9 +7,8 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export LIBKAFKA_BROKER_STATE=$(mktemp -d "${TMPDIR:-/tmp}/kt-real-mode.XXXXXX")
 unset KAFKA_BROKERS
+cleanup() { "$ROOT/scripts/broker.sh" stop; rm -rf "$LIBKAFKA_BROKER_STATE"; }
+trap cleanup EXIT
+trap 'exit 1' INT TERM
 bs=$("$ROOT/scripts/broker.sh" start -n 3) || exit 1
 KAFKA_BROKERS=$bs "$@"
-rc=$?
-"$ROOT/scripts/broker.sh" stop
-rm -rf "$LIBKAFKA_BROKER_STATE"
-exit $rc

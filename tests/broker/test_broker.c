@@ -759,11 +759,16 @@ static void command_loop(tb_state *st)
 
 /* ------------------------------------------------------------------------ */
 
-static int parse_topic_arg(tb_state *st, char *arg)
+static int parse_topic_arg(tb_state *st, const char *orig)
 {
-    char *p1 = strchr(arg, ':'), *p2;
+    char arg[MAX_LINE], *p1, *p2;
     long parts, repl = st->brokers < 3 ? st->brokers : 3;
 
+    /* Parse a copy: writing into argv would change what ps shows. */
+    if (strlen(orig) >= sizeof(arg))
+        return -1;
+    strcpy(arg, orig);
+    p1 = strchr(arg, ':');
     if (p1 == NULL || p1 == arg)
         return -1;
     *p1++ = '\0';

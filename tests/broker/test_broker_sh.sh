@@ -22,6 +22,13 @@ check "prints bootstrap, ready, then answers" "bootstrap ready ok" \
     "$(echo "$out" | sed 's/ .*//' | tr '\n' ' ' | sed 's/ $//')"
 check "bootstrap has 2 loopback entries" 2 "$(echo "$out" | sed -n 1p | tr ',' '\n' | grep -c '^\(bootstrap \)\{0,1\}127\.0\.0\.1:[0-9][0-9]*$')"
 
+long=$(head -c 6000 /dev/zero | tr '\0' 'x')
+out=$( { printf '%s\n' "$long"; printf 'pi\000ng\n'; printf 'ping\n'; } | "$BIN" -n 1 | sed 1,2d | tr '\n' '|')
+check "over-long line and NUL byte answer err, then ping works" \
+    "err line longer than 4096 bytes|err NUL byte in command|ok|" "$out"
+out=$(head -c 100000 /dev/urandom | "$BIN" -n 1 | sed 1,2d | grep -cv '^err ')
+check "random bytes on stdin: only err answers, no crash" 0 "$out"
+
 "$BIN" -n 0 </dev/null >/dev/null 2>&1
 check "-n 0 is a usage error" 2 $?
 "$BIN" -t nocount </dev/null >/dev/null 2>&1

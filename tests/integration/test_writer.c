@@ -22,6 +22,12 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
+static void log_cb(void *priv, kafka_log_level lvl, const char *msg)
+{
+    (void)priv;
+    fprintf(stderr, "writer log %d: %s\n", (int)lvl, msg);
+}
+
 static kafka_writer *new_writer(kt_cluster *kt, const char *topic, kafka_writer_config cfg)
 {
     cfg.brokers = kt_cluster_bootstrap(kt);
@@ -30,6 +36,8 @@ static kafka_writer *new_writer(kt_cluster *kt, const char *topic, kafka_writer_
         cfg.backoff_min_ms = 20;
     if (!cfg.backoff_max_ms)
         cfg.backoff_max_ms = 200;
+    cfg.log = log_cb;
+    cfg.log_level = getenv("WRITER_DEBUG") ? KAFKA_LOG_DEBUG : KAFKA_LOG_WARN;
     kafka_writer *w = NULL;
     char err[256] = "";
     kafka_err e = kafka_writer_new(&w, &cfg, err, sizeof err);

@@ -20,6 +20,9 @@
  * Nothing here hangs: every read from the broker has a 10 s timeout, and a
  * broker that crashed or closed its stdout makes commands return -1 with a
  * message on stderr. Not thread-safe: one thread drives one kt_cluster.
+ * The broker gets SIGTERM when the thread that started it exits
+ * (PR_SET_PDEATHSIG), so a crashed test leaves no broker behind: start it
+ * from the main thread or from one that outlives its use.
  * Linking: integration/interop tests link librdkafka (needed for the
  * real-cluster path); unit tests must not use this file.
  */

@@ -1,0 +1,422 @@
+/* kafka_reader in group mode against the test broker: three members share
+ * a 6-partition topic (one is killed mid-stream), commits survive pushed
+ * coordinator errors and a coordinator outage, and cooperative-sticky and
+ * static membership work. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "kafka/kafka.h"
+#include "kcat.h"
+#include "reader/reader_internal.h" /* kr_reader_abandon_for_test */
+#include "test_cluster.h"
+
+#define N_PART 6
+
+static void log_cb(void *priv, kafka_log_level lvl, const char *msg)
+{
+    fprintf(stderr, "[reader %s %d] %s\n", priv ? (const char *)priv : "", (int)lvl, msg);
+}
+
+static kafka_reader_config group_cfg(kt_cluster *kt, const char *topic, const char *group)
+{
+    kafka_reader_config c = {
+        .brokers = kt_cluster_bootstrap(kt),
+        .topic = topic,
+        .group_id = group,
+        .max_wait_ms = 300,
+        .session_timeout_ms = 6000,
+        .rebalance_timeout_ms = 10000,
+        .heartbeat_interval_ms = 300,
+        .backoff_min_ms = 50,
+        .backoff_max_ms = 500,
+        .close_timeout_ms = 5000,
+    };
+    if (getenv("KT_LOG")) {
+        c.log = log_cb;
+        c.log_level = KAFKA_LOG_DEBUG;
+    }
+    return c;
+}
+
+static kafka_reader *open_cfg(const kafka_reader_config *c)
+{
+    kafka_reader *r = NULL;
+    char err[256] = "";
+    kafka_err e = kafka_reader_new(&r, c, err, sizeof err);
+    if (e)
+        fail_msg("kafka_reader_new: %s: %s", kafka_err_name(e), err);
+    return r;
+}
+
+/* "m<i>" values, spread by kcat's random partitioner (partition -1) or to
+ * one partition. */
+static void produce(kt_cluster *kt, const char *topic, int partition, int from, int n)
+{
+    char *buf = malloc((size_t)n * 16 + 1);
+    size_t off = 0;
+    for (int i = from; i < from + n; i++)
+        off += (size_t)sprintf(buf + off, "m%d\n", i);
+    kt_kcat_result res;
+    if (kt_kcat_produce(kt_cluster_bootstrap(kt), topic, partition, NULL, buf, off, NULL, &res) != 0)
+        fail_msg("kcat produce: %s", res.err);
+    kt_kcat_result_free(&res);
+    free(buf);
+}
+
+static int value_num(const kafka_message *m)
+{
+    char tmp[32];
+    size_t n = m->value_len < sizeof tmp - 1 ? m->value_len : sizeof tmp - 1;
+    memcpy(tmp, m->value, n);
+    tmp[n] = 0;
+    return (int)strtol(tmp + 1, NULL, 10);
+}
+
+/* ---- three members, one killed ------------------------------------------ */
+
+#define N_MSGS 60000
+
+typedef struct shared {
+    pthread_mutex_t mu;
+    uint8_t *seen_by;   /* per value: 0 = unseen, else 1 + first reader */
+    uint8_t *count;     /* deliveries per value */
+    int distinct;
+    int dups_from_killed, dups_other;
+    int delivered[3];
+    bool kill0;
+    bool stop;
+    kafka_reader *r[3];
+} shared;
+
+typedef struct worker {
+    shared *s;
+    int id;
+} worker;
+
+static void *member(void *arg)
+{
+    worker *w = arg;
+    shared *s = w->s;
+    kafka_reader *r = s->r[w->id];
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        bool stop = s->stop, kill = w->id == 0 && s->kill0;
+        pthread_mutex_unlock(&s->mu);
+        if (kill) {
+            /* A crash: no final commit, no LeaveGroup. */
+            kr_reader_abandon_for_test(r);
+            kafka_reader_close(r);
+            return NULL;
+        }
+        if (stop)
+            break;
+        kafka_message m;
+        kafka_err e = kafka_reader_fetch_message(r, &m, 300);
+        if (e == KAFKA_ERR_TIMEOUT)
+            continue;
+        if (e)
+            break;
+        int v = value_num(&m);
+        pthread_mutex_lock(&s->mu);
+        if (v >= 0 && v < N_MSGS) {
+            if (!s->seen_by[v]) {
+                s->seen_by[v] = (uint8_t)(1 + w->id);
+                s->distinct++;
+            } else if (s->seen_by[v] == 1) {
+                s->dups_from_killed++;
+            } else {
+                s->dups_other++;
+            }
+            if (s->count[v] < 255)
+                s->count[v]++;
+        }
+        s->delivered[w->id]++;
+        if (w->id == 0 && s->delivered[0] >= 3000 && !s->kill0 && s->distinct >= N_MSGS / 4)
+            s->kill0 = true;
+        pthread_mutex_unlock(&s->mu);
+        /* At-least-once: commit after processing. */
+        kafka_reader_commit_messages(r, &m, 1, 5000);
+    }
+    kafka_reader_close(r);
+    return NULL;
+}
+
+static void test_three_members_one_killed(void **state)
+{
+    kt_cluster *kt = *state;
+    char *topic = kt_unique_topic("group-3");
+    char *group = kt_unique_topic("g3");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, N_PART, 1), 0);
+    produce(kt, topic, -1, 0, N_MSGS);
+
+    shared s = {.seen_by = calloc(N_MSGS, 1), .count = calloc(N_MSGS, 1)};
+    pthread_mutex_init(&s.mu, NULL);
+    kafka_reader_config c = group_cfg(kt, topic, group);
+    c.commit_interval_ms = 200;
+    for (int i = 0; i < 3; i++) {
+        static char names[3][2] = {"0", "1", "2"};
+        c.log_privdata = names[i];
+        s.r[i] = open_cfg(&c);
+    }
+    pthread_t th[3];
+    worker w[3];
+    for (int i = 0; i < 3; i++) {
+        w[i] = (worker){&s, i};
+        pthread_create(&th[i], NULL, member, &w[i]);
+    }
+    /* Wait (bounded) for every message, then stop the survivors. */
+    for (int i = 0; i < 1200; i++) {
+        pthread_mutex_lock(&s.mu);
+        int d = s.distinct;
+        pthread_mutex_unlock(&s.mu);
+        if (d == N_MSGS)
+            break;
+        usleep(100 * 1000);
+    }
+    pthread_mutex_lock(&s.mu);
+    s.stop = true;
+    pthread_mutex_unlock(&s.mu);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    print_message("distinct %d, duplicates: %d from the killed member's uncommitted progress, %d others; "
+                  "delivered %d/%d/%d\n",
+                  s.distinct, s.dups_from_killed, s.dups_other, s.delivered[0], s.delivered[1], s.delivered[2]);
+    assert_true(s.kill0);
+    /* Nothing lost. */
+    assert_int_equal(s.distinct, N_MSGS);
+    /* Duplicates come from uncommitted progress: the killed member's (at
+     * most what it delivered), and at most one fetched-but-not-yet-committed
+     * message per partition per rebalance for the others (3 rebalances at
+     * most here: join of 3, kill, and possibly one more join round). */
+    assert_true(s.dups_from_killed <= s.delivered[0]);
+    assert_true(s.dups_other <= N_PART * 4);
+    free(s.seen_by);
+    free(s.count);
+    free(topic);
+    free(group);
+}
+
+/* ---- coordinator errors and outage ---------------------------------------- */
+
+static void read_n(kafka_reader *r, int n, int *seen, int max)
+{
+    for (int i = 0; i < n; i++) {
+        kafka_message m;
+        kafka_err e = kafka_reader_read_message(r, &m, 30000);
+        if (e) {
+            char le[256];
+            kafka_reader_last_error(r, le, sizeof le);
+            fail_msg("read %d: %s (%s)", i, kafka_err_name(e), le);
+        }
+        int v = value_num(&m);
+        assert_true(v >= 0 && v < max);
+        seen[v]++;
+    }
+}
+
+static void test_coordinator_errors_and_outage(void **state)
+{
+    kt_cluster *kt = *state;
+    KT_REQUIRE_MOCK(kt);
+    char *topic = kt_unique_topic("group-coord");
+    char *group = kt_unique_topic("gc");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 2, 1), 0);
+    assert_int_equal(kt_cluster_cmd(kt, "coordinator group %s 2", group), 0);
+    produce(kt, topic, 0, 0, 300);
+    produce(kt, topic, 1, 300, 300);
+    int *seen = calloc(600, sizeof *seen);
+
+    kafka_reader_config c = group_cfg(kt, topic, group);
+    kafka_reader *r = open_cfg(&c); /* commit_interval 0: synchronous */
+    read_n(r, 100, seen, 600);
+    /* Pushed errors on Heartbeat (12) and OffsetCommit (8). */
+    assert_int_equal(kt_cluster_cmd(kt, "error 12 REBALANCE_IN_PROGRESS NOT_COORDINATOR ILLEGAL_GENERATION"), 0);
+    assert_int_equal(kt_cluster_cmd(kt, "error 8 NOT_COORDINATOR REBALANCE_IN_PROGRESS ILLEGAL_GENERATION"), 0);
+    read_n(r, 200, seen, 600);
+    /* Coordinator down, then up. */
+    assert_int_equal(kt_cluster_cmd(kt, "down 2"), 0);
+    usleep(1500 * 1000);
+    assert_int_equal(kt_cluster_cmd(kt, "up 2"), 0);
+    read_n(r, 300 - 0, seen, 600);
+    /* Every message at least once; duplicates only where commits failed. */
+    int missing = 0;
+    for (int i = 0; i < 600; i++)
+        missing += seen[i] == 0;
+    /* Reads may have been redelivered; keep reading until all are seen. */
+    for (int tries = 0; missing && tries < 600; tries++) {
+        kafka_message m;
+        if (kafka_reader_read_message(r, &m, 5000))
+            break;
+        int v = value_num(&m);
+        if (v >= 0 && v < 600 && seen[v]++ == 0)
+            missing--;
+    }
+    assert_int_equal(missing, 0);
+    assert_int_equal(kafka_reader_close(r), 0);
+    kt_cluster_cmd(kt, "clear_errors");
+
+    /* The group's committed offsets are at the end: a new member of the
+     * group reads nothing old, and the next new message. */
+    r = open_cfg(&c);
+    kafka_message m;
+    assert_int_equal(kafka_reader_read_message(r, &m, 3000), KAFKA_ERR_TIMEOUT);
+    produce(kt, topic, 0, 600, 1);
+    assert_int_equal(kafka_reader_read_message(r, &m, 30000), 0);
+    assert_int_equal(value_num(&m), 600);
+    assert_int_equal(m.offset, 300);
+    int64_t lag = -1;
+    assert_int_equal(kafka_reader_read_lag(r, &lag, 10000), 0);
+    assert_int_equal(lag, 0);
+    assert_int_equal(kafka_reader_close(r), 0);
+    free(seen);
+    free(topic);
+    free(group);
+}
+
+/* ---- cooperative-sticky and static membership ------------------------------ */
+
+typedef struct tally {
+    pthread_mutex_t mu;
+    int assigned, revoked;
+} tally;
+
+static void on_assigned(void *priv, kafka_reader *r, const kafka_reader_partition *p, size_t n)
+{
+    (void)r;
+    (void)p;
+    tally *t = priv;
+    pthread_mutex_lock(&t->mu);
+    t->assigned += (int)n;
+    pthread_mutex_unlock(&t->mu);
+}
+
+static void on_revoked(void *priv, kafka_reader *r, const kafka_reader_partition *p, size_t n)
+{
+    (void)r;
+    (void)p;
+    tally *t = priv;
+    pthread_mutex_lock(&t->mu);
+    t->revoked += (int)n;
+    pthread_mutex_unlock(&t->mu);
+}
+
+static int32_t partitions_of(kafka_reader *r)
+{
+    kafka_reader_stats st;
+    kafka_reader_stats_get(r, &st);
+    return st.partitions;
+}
+
+static bool wait_parts(kafka_reader *a, int32_t na, kafka_reader *b, int32_t nb)
+{
+    for (int i = 0; i < 300; i++) {
+        if (partitions_of(a) == na && (!b || partitions_of(b) == nb))
+            return true;
+        usleep(100 * 1000);
+    }
+    return false;
+}
+
+static void test_cooperative_sticky(void **state)
+{
+    kt_cluster *kt = *state;
+    char *topic = kt_unique_topic("group-coop");
+    char *group = kt_unique_topic("gcoop");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, N_PART, 1), 0);
+    const char *coop[] = {"cooperative-sticky"};
+    tally t1 = {.assigned = 0}, t2 = {.assigned = 0};
+    pthread_mutex_init(&t1.mu, NULL);
+    pthread_mutex_init(&t2.mu, NULL);
+    kafka_reader_config c = group_cfg(kt, topic, group);
+    c.assignors = coop;
+    c.n_assignors = 1;
+    c.on_assigned = on_assigned;
+    c.on_revoked = on_revoked;
+    c.rebalance_privdata = &t1;
+    kafka_reader *a = open_cfg(&c);
+    assert_true(wait_parts(a, N_PART, NULL, 0));
+    c.rebalance_privdata = &t2;
+    kafka_reader *b = open_cfg(&c);
+    /* Incremental: the first member gives up exactly half and keeps the
+     * rest (no revoke-everything). */
+    assert_true(wait_parts(a, N_PART / 2, b, N_PART / 2));
+    pthread_mutex_lock(&t1.mu);
+    assert_int_equal(t1.assigned, N_PART);
+    assert_int_equal(t1.revoked, N_PART / 2);
+    pthread_mutex_unlock(&t1.mu);
+    pthread_mutex_lock(&t2.mu);
+    assert_int_equal(t2.assigned, N_PART / 2);
+    assert_int_equal(t2.revoked, 0);
+    pthread_mutex_unlock(&t2.mu);
+    kafka_reader_close(b);
+    assert_true(wait_parts(a, N_PART, NULL, 0));
+    kafka_reader_close(a);
+    free(topic);
+    free(group);
+}
+
+static void test_static_membership(void **state)
+{
+    kt_cluster *kt = *state;
+    char *topic = kt_unique_topic("group-static");
+    char *group = kt_unique_topic("gstatic");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 2, 1), 0);
+    produce(kt, topic, 0, 0, 10);
+    kafka_reader_config c = group_cfg(kt, topic, group);
+    c.group_instance_id = "instance-1";
+    kafka_reader *r = open_cfg(&c);
+    int seen[20] = {0};
+    read_n(r, 10, seen, 20);
+    /* A static member does not leave at close; a restart with the same
+     * instance id continues from the committed offsets. */
+    assert_int_equal(kafka_reader_close(r), 0);
+    r = open_cfg(&c);
+    produce(kt, topic, 0, 10, 5);
+    read_n(r, 5, seen, 20);
+    for (int i = 0; i < 15; i++)
+        assert_int_equal(seen[i], 1);
+    assert_int_equal(kafka_reader_close(r), 0);
+    free(topic);
+    free(group);
+}
+
+static void test_group_bad_input(void **state)
+{
+    kt_cluster *kt = *state;
+    kafka_reader *r = NULL;
+    char err[256];
+    kafka_reader_config c = group_cfg(kt, "t", "g");
+    c.start_offset = KAFKA_START_AT;
+    assert_int_equal(kafka_reader_new(&r, &c, err, sizeof err), KAFKA_ERR_INVALID_ARG);
+    c = group_cfg(kt, "t", "g");
+    const char *topics[] = {"a", "b"};
+    c.group_topics = topics;
+    c.n_group_topics = 2;
+    assert_int_equal(kafka_reader_new(&r, &c, err, sizeof err), KAFKA_ERR_INVALID_ARG);
+    c.topic = NULL;
+    r = open_cfg(&c);
+    assert_int_equal(kafka_reader_set_offset(r, 3), KAFKA_ERR_STATE);
+    assert_int_equal(kafka_reader_offset(r), -1);
+    kafka_reader_close(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_group_bad_input),
+        cmocka_unit_test(test_static_membership),
+        cmocka_unit_test(test_cooperative_sticky),
+        cmocka_unit_test(test_coordinator_errors_and_outage),
+        cmocka_unit_test(test_three_members_one_killed),
+    };
+    return cmocka_run_group_tests(tests, kt_cluster_group_setup, kt_cluster_group_teardown);
+}
