@@ -20,8 +20,9 @@
  *            message) from --threads threads.
  *   latency  N sequential one-message synchronous writes (sync writer, or
  *            one kafka_conn_write_messages); p50/p99.
- *   rtt      N ApiVersions round trips on one kafka_conn (the broker
- *            round-trip baseline of the sync latency target).
+ *   rtt      N ApiVersions round trips on one kafka_conn to the leader of
+ *            --topic/--partition (the broker round-trip baseline of the
+ *            sync latency target: use the latency run's topic).
  *   preload  writes N messages to --partition in batches of --batch through
  *            kafka_conn (fixed batch sizes, so both consumers read the same
  *            stored batches: the test broker returns one batch per Fetch).
@@ -516,13 +517,9 @@ KAFKA_CONN_DECODER(api_versions_response)
 
 static void run_rtt(const bench_opts *o)
 {
-    char first[256];
-    snprintf(first, sizeof first, "%s", o->brokers);
-    first[strcspn(first, ",")] = '\0';
-    kafka_conn *c = NULL;
-    kafka_err e = kafka_dial(&c, first, NULL, 10000);
-    if (e)
-        bench_die("dial %s: %s (%s)", first, kafka_err_str(e), kafka_dial_last_error());
+    /* the leader of --topic/--partition: the broker the sync writes of the
+     * latency run talk to */
+    kafka_conn *c = dial_leader(o, o->partition);
     double *lat = malloc(sizeof *lat * (size_t)o->n);
     if (!lat)
         bench_die("out of memory");
@@ -537,7 +534,7 @@ static void run_rtt(const bench_opts *o)
         kafka_api_versions_request_init(&req);
         kafka_conn_set_timeout(c, 10000);
         double t0 = bench_now();
-        e = kafka_conn_roundtrip(c, KAFKA_API_API_VERSIONS, -1, api_versions_request_enc_, &req,
+        kafka_err e = kafka_conn_roundtrip(c, KAFKA_API_API_VERSIONS, -1, api_versions_request_enc_, &req,
                                  api_versions_response_dec_, &resp, &arena, NULL);
         if (i >= 0)
             lat[i] = bench_now() - t0;

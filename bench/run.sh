@@ -8,7 +8,7 @@
 #
 # Environment:
 #   BENCH_N          messages per produce / enqueue / consume run (1000000)
-#   BENCH_ROUNDS     rounds (3; the table shows medians over rounds)
+#   BENCH_ROUNDS     rounds (5; the table shows medians over rounds)
 #   BENCH_LAT_N      sequential sync writes per latency run (1000)
 #   BENCH_BUILD_DIR  CMake build directory (build/; configured if missing)
 #   BENCH_OUT        output directory (bench/results)
@@ -22,15 +22,14 @@
 # topics, one per row, shared by both clients: the broker drops the oldest
 # batches beyond ~20 MB per topic, which bounds its memory.
 #
-# Time: about 3-4 minutes with the defaults on a 2-core machine (the gzip
-# row and librdkafka's produce rows dominate). BENCH_N=200000 takes about
-# a minute.
+# Time: about 1 minute with the defaults on an idle 2-core machine (3 rounds
+# took 31 s); runs are bounded by `timeout 300` each.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BENCH_BUILD_DIR:-$ROOT/build}
 N=${BENCH_N:-1000000}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 LAT_N=${BENCH_LAT_N:-1000}
 OUT=${BENCH_OUT:-$ROOT/bench/results}
 ALLOC_N=$((N / 5))
@@ -127,8 +126,10 @@ while [ $ROUND -le "$ROUNDS" ]; do
         pair writer enqueue --topic bench-enq -n "$N" -s 100 --threads 1
         pair writer enqueue --topic bench-enq -n "$N" -s 100 --threads 4
     fi
+    # the RTT baseline on the latency partition's leader, before and after
+    run "$LK" rtt --topic bench-lat -n "$LAT_N"
     pair $WAPI latency --topic bench-lat -n "$LAT_N" -s 100 --acks 1
-    run "$LK" rtt -n "$LAT_N"
+    run "$LK" rtt --topic bench-lat -n "$LAT_N"
     # allocations: separate runs with the LD_PRELOAD counter (not timed)
     PRELOAD=$PRELOAD_LIB
     pair $WAPI produce --topic bench-p-1-none -n $ALLOC_N -s 100 --acks 1 --allocs

@@ -1,34 +1,38 @@
 /*
- * produce — writes stdin lines to a Kafka partition, one message per line.
+ * produce — writes stdin lines to a Kafka topic through a kafka_writer, one
+ * message per line.
  *
  *   produce -b host:port[,host:port] -t topic [-p partition] [-K]
  *           [-z none|gzip|snappy|lz4|zstd] [-a 0|1|all] [--async]
  *
+ *   -p       every message goes to this partition (a custom balancer);
+ *            without -p the writer's default balancer picks (murmur2 of the
+ *            key, round-robin for lines without a key)
  *   -K       lines are "key<TAB>value"
- *   --async  accepted; with the conn layer, batches are written one after
- *            another on one connection
+ *   --async  asynchronous writer: lines are enqueued and their outcome is
+ *            counted by the completion callback; without it, lines are
+ *            written synchronously in chunks of 1000
  *
- * Messages go out in batches of up to 1000 messages / 1 MiB per Produce
- * request through a kafka_conn to the partition leader (kafka_dial_leader).
- * Prints "produced N messages to topic [p] ..." on stderr; exits non-zero
- * if any message failed.
+ * Prints "produced N messages to topic (F failed, codec C)" on stderr;
+ * exits non-zero if any message failed.
  */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kafka/conn.h"
 #include "kafka/kafka.h"
+#include "kafka/writer.h"
 
-#define BATCH_MSGS 1000
-#define BATCH_BYTES (1024 * 1024)
+#define CHUNK 1000
 
 typedef struct opts {
     const char *brokers, *topic;
-    int32_t partition;
-    bool keyed;
-    kafka_write_options w;
+    int32_t partition; /* -1: balancer */
+    bool keyed, async;
+    kafka_codec codec;
+    kafka_required_acks acks;
 } opts;
 
 static void usage(void)
@@ -40,12 +44,13 @@ static void usage(void)
 
 static opts parse(int argc, char **argv)
 {
-    opts o = {.partition = 0};
+    opts o = {.partition = -1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--async") || !strcmp(a, "-K")) {
             o.keyed |= !strcmp(a, "-K");
+            o.async |= !strcmp(a, "--async");
             continue;
         }
         if (!v)
@@ -55,99 +60,158 @@ static opts parse(int argc, char **argv)
             o.brokers = v;
         else if (!strcmp(a, "-t"))
             o.topic = v;
-        else if (!strcmp(a, "-p"))
+        else if (!strcmp(a, "-p")) {
             o.partition = (int32_t)atoi(v);
-        else if (!strcmp(a, "-z")) {
-            if (kafka_codec_parse(v, &o.w.codec) != 0) {
+            if (o.partition < 0)
+                usage();
+        } else if (!strcmp(a, "-z")) {
+            if (kafka_codec_parse(v, &o.codec) != 0) {
                 fprintf(stderr, "produce: unknown codec %s\n", v);
                 exit(2);
             }
         } else if (!strcmp(a, "-a")) {
             if (!strcmp(v, "0"))
-                o.w.acks_none = true;
+                o.acks = KAFKA_REQUIRE_NONE;
             else if (!strcmp(v, "1"))
-                o.w.acks = KAFKA_ACKS_LEADER;
+                o.acks = KAFKA_REQUIRE_ONE;
             else if (!strcmp(v, "all") || !strcmp(v, "-1"))
-                o.w.acks = KAFKA_ACKS_ALL;
+                o.acks = KAFKA_REQUIRE_ALL;
             else
                 usage();
         } else
             usage();
     }
-    if (!o.brokers || !o.topic || o.partition < 0)
+    if (!o.brokers || !o.topic)
         usage();
     return o;
 }
 
-typedef struct pending {
-    kafka_message msgs[BATCH_MSGS];
-    char *lines[BATCH_MSGS];
-    size_t n, bytes;
-} pending;
-
-static void to_message(char *line, bool keyed, kafka_message *m)
+/* -p: sends everything to the requested partition, if the topic has it. */
+static int32_t fixed_partition(void *priv, const char *topic, const void *key, size_t key_len, size_t value_len,
+                               const int32_t *partitions, size_t n)
 {
-    memset(m, 0, sizeof *m);
-    char *tab = keyed ? strchr(line, '\t') : NULL;
-    if (tab) {
-        *tab = '\0';
-        m->key = line;
-        m->key_len = strlen(line);
-        line = tab + 1;
-    }
-    m->value = line;
-    m->value_len = strlen(line);
+    (void)topic, (void)key, (void)key_len, (void)value_len;
+    int32_t want = *(const int32_t *)priv;
+    for (size_t i = 0; i < n; i++)
+        if (partitions[i] == want)
+            return want;
+    return -1; /* the writer fails the message with INVALID_ARG */
 }
 
-/* Writes the pending batch; returns how many messages failed. */
-static size_t flush(kafka_conn *c, const opts *o, pending *p)
+typedef struct counts {
+    pthread_mutex_t mu;
+    size_t ok, failed;
+    kafka_err first_err;
+} counts;
+
+static void on_completion(void *priv, const kafka_message *msgs, size_t n, kafka_err err)
 {
-    size_t failed = 0;
-    if (p->n) {
-        kafka_err err = kafka_conn_write_messages(c, p->msgs, p->n, &o->w, NULL);
-        if (err) {
-            fprintf(stderr, "produce: %zu messages failed: %s (%s)\n", p->n, kafka_err_str(err),
-                    kafka_conn_last_error(c));
-            failed = p->n;
+    counts *c = priv;
+    (void)msgs;
+    pthread_mutex_lock(&c->mu);
+    if (err) {
+        c->failed += n;
+        if (!c->first_err)
+            c->first_err = err;
+    } else {
+        c->ok += n;
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* One chunk of lines: the messages point into `lines`. */
+typedef struct chunk {
+    char *lines[CHUNK];
+    kafka_message msgs[CHUNK];
+    kafka_err errs[CHUNK];
+    size_t n;
+} chunk;
+
+static void chunk_add(chunk *c, char *line, bool keyed)
+{
+    size_t len = strlen(line);
+    if (len && line[len - 1] == '\n')
+        line[--len] = 0;
+    kafka_message *m = &c->msgs[c->n];
+    *m = (kafka_message){.value = line, .value_len = len};
+    char *tab = keyed ? strchr(line, '\t') : NULL;
+    if (tab) {
+        *tab = 0;
+        m->key = line;
+        m->key_len = (size_t)(tab - line);
+        m->value = tab + 1;
+        m->value_len = len - m->key_len - 1;
+    }
+    c->lines[c->n++] = line;
+}
+
+static void chunk_write(kafka_writer *w, chunk *c, bool async, counts *cnt)
+{
+    if (!c->n)
+        return;
+    (void)kafka_writer_write_messages(w, c->msgs, c->n, c->errs, -1); /* errs has the details */
+    pthread_mutex_lock(&cnt->mu);
+    /* Sync: errs is every message's outcome. Async: errs != 0 means "not
+     * enqueued" (the callback counts the outcome of the others). */
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->errs[i]) {
+            cnt->failed++;
+            if (!cnt->first_err)
+                cnt->first_err = c->errs[i];
+        } else if (!async) {
+            cnt->ok++;
         }
     }
-    for (size_t i = 0; i < p->n; i++)
-        free(p->lines[i]);
-    p->n = p->bytes = 0;
-    return failed;
+    pthread_mutex_unlock(&cnt->mu);
+    for (size_t i = 0; i < c->n; i++)
+        free(c->lines[i]);
+    c->n = 0;
 }
 
 int main(int argc, char **argv)
 {
     opts o = parse(argc, argv);
-    kafka_conn *c;
-    kafka_err err = kafka_dial_leader(&c, o.brokers, o.topic, o.partition, NULL, 10000);
-    if (err) {
-        fprintf(stderr, "produce: %s: %s\n", kafka_err_str(err), kafka_dial_last_error());
+    counts cnt = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+    kafka_writer_config cfg = {.brokers = o.brokers,
+                               .topic = o.topic,
+                               .compression = o.codec,
+                               .required_acks = o.acks,
+                               .async = o.async,
+                               .allow_auto_topic_creation = true, /* as the conn version did */
+                               .completion = o.async ? on_completion : NULL,
+                               .completion_privdata = &cnt};
+    if (o.partition >= 0)
+        cfg.balancer = (kafka_balancer){.kind = KAFKA_BALANCER_CUSTOM, .fn = fixed_partition,
+                                        .privdata = &o.partition};
+    kafka_writer *w = NULL;
+    char err[256];
+    if (kafka_writer_new(&w, &cfg, err, sizeof err) != 0) {
+        fprintf(stderr, "produce: %s\n", err);
         return 1;
     }
-    static pending p;
-    size_t total = 0, failed = 0;
+    chunk *c = calloc(1, sizeof *c);
+    if (!c) {
+        kafka_writer_close(w, 0);
+        return 1;
+    }
     char *line = NULL;
     size_t cap = 0;
-    ssize_t len;
-    while ((len = getline(&line, &cap, stdin)) >= 0) {
-        if (len > 0 && line[len - 1] == '\n')
-            line[--len] = '\0';
-        p.lines[p.n] = line;
-        to_message(line, o.keyed, &p.msgs[p.n]);
+    while (getline(&line, &cap, stdin) >= 0) {
+        chunk_add(c, line, o.keyed);
         line = NULL;
         cap = 0;
-        p.n++;
-        p.bytes += (size_t)len;
-        total++;
-        if (p.n == BATCH_MSGS || p.bytes >= BATCH_BYTES)
-            failed += flush(c, &o, &p);
+        if (c->n == CHUNK)
+            chunk_write(w, c, o.async, &cnt);
     }
     free(line);
-    failed += flush(c, &o, &p);
-    kafka_conn_close(c);
-    fprintf(stderr, "produced %zu messages to %s [%d] (%zu failed, codec %s)\n", total - failed, o.topic, o.partition,
-            failed, kafka_codec_name(o.w.codec));
-    return failed ? 1 : 0;
+    chunk_write(w, c, o.async, &cnt);
+    free(c);
+    kafka_err ce = kafka_writer_close(w, 30000);
+    if (ce)
+        fprintf(stderr, "produce: close: %s\n", kafka_err_str(ce));
+    if (cnt.failed)
+        fprintf(stderr, "produce: first error: %s\n", kafka_err_str(cnt.first_err));
+    fprintf(stderr, "produced %zu messages to %s (%zu failed, codec %s)\n", cnt.ok, o.topic, cnt.failed,
+            kafka_codec_name(o.codec));
+    return cnt.failed || ce ? 1 : 0;
 }

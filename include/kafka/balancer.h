@@ -108,7 +108,8 @@ typedef int32_t (*kafka_balance_fn)(void *privdata, const char *topic, const voi
 
 /* How a writer chooses partitions. Zero-initialise it (designated
  * initializers do): the zero value is KAFKA_BALANCER_DEFAULT. New fields
- * are only ever appended. */
+ * are only ever appended (the ABI policy in kafka/kafka.h). The writer
+ * copies the struct; `privdata` must outlive the writer. */
 typedef struct kafka_balancer {
     kafka_balancer_kind kind;
     kafka_balance_fn fn; /* CUSTOM only: required */
@@ -133,7 +134,7 @@ KAFKA_API kafka_err kafka_partition_for_key(kafka_balancer_kind kind, const void
 
 /* Returns the static name of a balancer kind ("murmur2", "round_robin",
  * "least_bytes", "hash", "reference_hash", "crc32", "custom"), or
- * "unknown". Never NULL. */
+ * "unknown". Never NULL; static storage; thread-safe; does not block. */
 KAFKA_API const char *kafka_balancer_kind_name(kafka_balancer_kind kind);
 
 #ifdef __cplusplus

@@ -26,6 +26,24 @@
  * kafka_conn_close() (it wakes a call blocked in another thread, which
  * returns KAFKA_ERR_CLOSED, and frees the conn when that call returns) and
  * the deadline setters. No call may start after kafka_conn_close().
+ * A kafka_batch belongs to its conn and follows the same rule.
+ *
+ * Blocking: every call described as "one round trip" (or more) blocks
+ * until the broker answers, the conn's read/write deadline passes
+ * (KAFKA_ERR_TIMEOUT, which closes the conn) or kafka_conn_close() is
+ * called from another thread (KAFKA_ERR_CLOSED). With no deadline set
+ * (the default) such a call waits for as long as the broker stays silent:
+ * set a deadline or close the conn to bound it. Calls not described so do
+ * not touch the network.
+ *
+ * Ownership: arrays returned through kafka_conn_read_partitions,
+ * kafka_conn_brokers and kafka_conn_api_versions are the caller's and are
+ * freed with the matching kafka_free_* function; strings returned by
+ * kafka_conn_address / kafka_conn_last_error / kafka_conn_controller are
+ * the conn's. kafka_write_options, kafka_read_batch_config and
+ * kafka_topic_config are plain values read during the call only; they
+ * follow the ABI growth policy in kafka/kafka.h (zero = default, fields
+ * only appended).
  */
 #ifndef KAFKA_CONN_H
 #define KAFKA_CONN_H
@@ -35,6 +53,7 @@
 #include <stdint.h>
 
 #include "compression.h"
+#include "dialer.h"
 #include "error.h"
 #include "export.h"
 #include "message.h"
@@ -45,8 +64,6 @@ extern "C" {
 
 typedef struct kafka_conn kafka_conn;
 typedef struct kafka_batch kafka_batch;
-/* Defined in kafka/dialer.h: client id, TLS, SASL, transport, resolver. */
-typedef struct kafka_dialer_config kafka_dialer_config;
 
 /* A broker as reported by Metadata. Strings are NUL-terminated; rack may be
  * NULL. */
@@ -102,12 +119,14 @@ KAFKA_API kafka_err kafka_dial_leader(kafka_conn **out, const char *bootstrap, c
 
 /* Connects to p->leader and binds the conn to p->topic / p->id (kafka-go's
  * DialPartition). `p` typically comes from kafka_conn_read_partitions(); it
- * is read during the call only. */
+ * is read during the call only. Errors and blocking as kafka_dial();
+ * KAFKA_ERR_INVALID_ARG when the partition has no leader. */
 KAFKA_API kafka_err kafka_dial_partition(kafka_conn **out, const kafka_partition *p, const kafka_dialer_config *cfg,
                                          int timeout_ms);
 
 /* Detailed text of the last failed kafka_dial* call made by this thread
- * (thread-local; "" if none). Valid until the thread's next dial. */
+ * (thread-local; "" if none). Owned by libkafka; valid until the thread's
+ * next kafka_dial* call or its exit. Never NULL; does not block. */
 KAFKA_API const char *kafka_dial_last_error(void);
 
 /* Closes the connection and frees the conn. Safe from any thread: a call
@@ -121,14 +140,17 @@ KAFKA_API void kafka_conn_close(kafka_conn *c);
 /* Sets the read and write deadline (ms since the Unix epoch, 0 = none).
  * Applies to calls that start later (a call already blocked keeps the
  * deadline it started with; use kafka_conn_close to stop it). A timeout
- * leaves the stream mid-frame, so it closes the conn. Thread-safe. */
+ * leaves the stream mid-frame, so it closes the conn. Thread-safe; does
+ * not block. `c` must not be NULL. */
 KAFKA_API void kafka_conn_set_deadline(kafka_conn *c, int64_t unix_ms);
 KAFKA_API void kafka_conn_set_read_deadline(kafka_conn *c, int64_t unix_ms);
 KAFKA_API void kafka_conn_set_write_deadline(kafka_conn *c, int64_t unix_ms);
-/* Both deadlines = now + timeout_ms; timeout_ms < 0 clears them. */
+/* Both deadlines = now + timeout_ms; timeout_ms < 0 clears them. Same
+ * rules as kafka_conn_set_deadline. */
 KAFKA_API void kafka_conn_set_timeout(kafka_conn *c, int timeout_ms);
 
-/* Milliseconds since the Unix epoch (CLOCK_REALTIME), for deadlines. */
+/* Milliseconds since the Unix epoch (CLOCK_REALTIME), for deadlines.
+ * Thread-safe; does not block. */
 KAFKA_API int64_t kafka_unix_ms(void);
 
 /* Detailed text of the conn's last failure, e.g. "response for correlation
@@ -137,24 +159,28 @@ KAFKA_API int64_t kafka_unix_ms(void);
  * on it. Never NULL. */
 KAFKA_API const char *kafka_conn_last_error(const kafka_conn *c);
 
-/* Largest response frame accepted (default 100 MiB); a larger length
- * prefix closes the conn with KAFKA_ERR_TOO_LARGE before anything is
- * allocated. */
+/* Largest response frame accepted (default 100 MiB; max <= 0 restores
+ * the default); a larger length prefix closes the conn with
+ * KAFKA_ERR_TOO_LARGE before anything is allocated. Same threading rule
+ * as other conn calls; does not block. */
 KAFKA_API void kafka_conn_set_max_response_bytes(kafka_conn *c, int32_t max);
 
-/* "host:port" of the broker. Owned by the conn. */
+/* "host:port" of the broker as dialed. Owned by the conn; valid until
+ * kafka_conn_close. Does not block. */
 KAFKA_API const char *kafka_conn_address(const kafka_conn *c);
 
 /* Binds the conn to a topic/partition (what kafka_dial_leader does) and
  * resets the offset to 0 (kafka-go's "first" by default: call
- * kafka_conn_seek to move). topic is copied. */
+ * kafka_conn_seek to move). topic is copied. Does not check that this
+ * broker leads the partition. Does not block. KAFKA_ERR_INVALID_ARG for a
+ * NULL topic or a negative partition. */
 KAFKA_API kafka_err kafka_conn_bind(kafka_conn *c, const char *topic, int32_t partition);
 
 /* ---- API versions ------------------------------------------------------- */
 
 /* Copies the broker's API version ranges (as received at dial) into a
- * newly allocated array: *out, *n. Free with kafka_free_api_versions().
- * Does not block. */
+ * newly allocated array: *out, *n. Free with kafka_free_api_versions()
+ * (NULL is a no-op). Does not block. */
 KAFKA_API kafka_err kafka_conn_api_versions(kafka_conn *c, kafka_api_version **out, size_t *n);
 KAFKA_API void kafka_free_api_versions(kafka_api_version *v);
 
@@ -199,13 +225,20 @@ typedef struct kafka_read_batch_config {
     int32_t max_wait_ms; /* broker-side wait for min_bytes; 0 = derived
                             from the read deadline (default 10 s), minus
                             a margin so the response beats the deadline */
-    bool read_committed; /* isolation level READ_COMMITTED */
+    bool read_committed; /* isolation level READ_COMMITTED: the broker
+                            stops at the last stable offset. Records of
+                            aborted transactions below it are NOT filtered
+                            out by the conn (the Fetch answer's aborted
+                            transaction list is ignored; kafka_reader does
+                            filter them); control records are skipped. */
 } kafka_read_batch_config;
 
 /* Fetches from the conn's bound partition at the conn's offset
  * (kafka_conn_offset) and returns a batch iterator in *out, which the
  * caller must close with kafka_batch_close(). Blocks for one Fetch round
- * trip. A Kafka error of the partition (OFFSET_OUT_OF_RANGE,
+ * trip. The _with variant takes a config (NULL = defaults); the short
+ * form uses min_bytes / max_bytes with the other fields at their
+ * defaults. A Kafka error of the partition (OFFSET_OUT_OF_RANGE,
  * UNKNOWN_TOPIC_OR_PARTITION, ...) is returned directly and *out is NULL.
  * The conn must not be used for other calls until the batch is closed. */
 KAFKA_API kafka_err kafka_conn_read_batch(kafka_conn *c, int32_t min_bytes, int32_t max_bytes, kafka_batch **out);
@@ -220,15 +253,17 @@ KAFKA_API kafka_err kafka_conn_read_batch_with(kafka_conn *c, const kafka_read_b
  * COMPRESSION, ...). Does not block. */
 KAFKA_API kafka_err kafka_batch_read_message(kafka_batch *b, kafka_message *m);
 
-/* Partition high-water mark reported by the Fetch. */
+/* Partition high-water mark reported by the Fetch. Does not block. */
 KAFKA_API int64_t kafka_batch_high_water_mark(const kafka_batch *b);
 /* Offset of the next message the batch will return (where reading
- * resumes); equals the fetch offset before the first read. */
+ * resumes); equals the fetch offset before the first read. Does not
+ * block. */
 KAFKA_API int64_t kafka_batch_offset(const kafka_batch *b);
 
 /* Frees the batch and moves the conn's offset past the last message read
  * (kafka-go semantics). Returns the batch's first error, 0 if none
- * (reaching its end is not an error). NULL is a no-op returning 0. */
+ * (reaching its end is not an error). NULL is a no-op returning 0. Does
+ * not block. Messages read from the batch are invalid afterwards. */
 KAFKA_API kafka_err kafka_batch_close(kafka_batch *b);
 
 /* ---- offsets ------------------------------------------------------------ */
@@ -248,16 +283,19 @@ typedef enum kafka_seek_whence {
 /* Moves the conn's offset and returns the new one in *new_offset (may be
  * NULL). Checks that the target lies in [first, last] with ListOffsets
  * (one or two round trips) unless KAFKA_SEEK_DONT_CHECK is set; out of
- * range is KAFKA_ERR_OFFSET_OUT_OF_RANGE and leaves the offset unchanged. */
+ * range is KAFKA_ERR_OFFSET_OUT_OF_RANGE and leaves the offset unchanged.
+ * KAFKA_ERR_STATE when the conn is not bound to a partition. */
 KAFKA_API kafka_err kafka_conn_seek(kafka_conn *c, int64_t offset, int whence, int64_t *new_offset);
 
-/* The conn's current offset (where the next read_batch starts). */
+/* The conn's current offset (where the next read_batch starts). Does not
+ * block. */
 KAFKA_API int64_t kafka_conn_offset(const kafka_conn *c);
 
 /* ListOffsets on the bound partition: first offset (log start), last
  * offset (high-water mark: the offset the next message will get), the
  * first offset whose timestamp is >= unix_ms, or both first and last.
- * One round trip each (read_offsets: two). */
+ * One round trip each (read_offsets: two); the results go to the
+ * caller's int64_t(s). */
 KAFKA_API kafka_err kafka_conn_read_first_offset(kafka_conn *c, int64_t *out);
 KAFKA_API kafka_err kafka_conn_read_last_offset(kafka_conn *c, int64_t *out);
 KAFKA_API kafka_err kafka_conn_read_offset_at(kafka_conn *c, int64_t unix_ms, int64_t *out);
@@ -269,18 +307,19 @@ KAFKA_API kafka_err kafka_conn_read_offsets(kafka_conn *c, int64_t *first, int64
  * Metadata round trip. *out is one allocation holding the array and every
  * string it points to; free it with kafka_free_partitions(). A topic-level
  * Kafka error (e.g. UNKNOWN_TOPIC_OR_PARTITION) of any requested topic is
- * returned and *out is NULL. */
+ * returned and *out is NULL. kafka_free_partitions(NULL) is a no-op. */
 KAFKA_API kafka_err kafka_conn_read_partitions(kafka_conn *c, const char *const *topics, size_t n_topics,
                                                kafka_partition **out, size_t *n);
 KAFKA_API void kafka_free_partitions(kafka_partition *p);
 
-/* Brokers of the cluster (Metadata without topics). Free with
- * kafka_free_brokers(). */
+/* Brokers of the cluster (Metadata without topics; one round trip). *out
+ * is one allocation holding the array and its strings; free it with
+ * kafka_free_brokers() (NULL is a no-op). */
 KAFKA_API kafka_err kafka_conn_brokers(kafka_conn *c, kafka_broker **out, size_t *n);
 KAFKA_API void kafka_free_brokers(kafka_broker *b);
 
-/* The cluster's controller. *out's strings are owned by the conn and valid
- * until the next call on it. */
+/* The cluster's controller (one Metadata round trip). *out's strings are
+ * owned by the conn and valid until the next call on it. */
 KAFKA_API kafka_err kafka_conn_controller(kafka_conn *c, kafka_broker *out);
 
 /* One topic to create. num_partitions / replication_factor of -1 take the

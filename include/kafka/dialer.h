@@ -13,14 +13,22 @@
  *                   .username = "alice", .password = "secret" },
  *     };
  *
- * ABI growth: new fields are only ever appended at the end of these structs
- * and their zero value always keeps the previous behaviour, so code
- * compiled against an older header that zero-initialises the struct keeps
- * working when recompiled.
+ * ABI growth (the policy in kafka/kafka.h): new fields are only ever
+ * appended at the end of these structs and their zero value always keeps
+ * the previous behaviour, so code that zero-initialises the struct keeps
+ * compiling and behaving the same against a newer header.
  *
- * Ownership: libkafka reads the config (and the strings it points to) only
- * while the call that received it runs, unless the receiving object's header
- * says it keeps a copy. Nothing here is freed by libkafka.
+ * Ownership: nothing here is ever freed by libkafka. kafka_dial* read the
+ * config and the strings it points to during the call only.
+ * kafka_writer_new and kafka_reader_new deep-copy it (strings included),
+ * except the pointers to user code and user data: `transport`, the
+ * callbacks and every privdata are kept as given and must stay valid until
+ * the object that uses them is closed.
+ *
+ * Thread safety: a config is a plain value that libkafka only reads, so one
+ * config may be passed to several calls on several threads at once. The
+ * callbacks it names (transport, resolver, OAUTHBEARER token) may be called
+ * concurrently from several libkafka threads and must be thread-safe.
  */
 #ifndef KAFKA_DIALER_H
 #define KAFKA_DIALER_H

@@ -182,6 +182,10 @@ typedef int kafka_err;
     X(FENCED, -23, 0, "producer fenced: its id or epoch can no longer be used")          \
     X(END_OF_PARTITION, -24, 0, "reached the end of the partition")
 
+/* One enumerator per table row: KAFKA_ERR_<name> = value. KAFKA_ERR_OK and
+ * KAFKA_ERR_NONE are both 0. The tables are public so that applications
+ * can build their own switch or lookup tables from them; rows are only
+ * ever added (values never change). */
 #define KAFKA_ERR_ENUM_(name, value, retriable, desc) KAFKA_ERR_##name = (value),
 enum kafka_err_code {
     KAFKA_PROTOCOL_ERRORS(KAFKA_ERR_ENUM_)
@@ -190,24 +194,36 @@ enum kafka_err_code {
 };
 #undef KAFKA_ERR_ENUM_
 
-/* Returns a static, human-readable description of `err` (never NULL; an
- * unknown code gives "unknown error"). Thread-safe. */
+/* Returns a human-readable description of `err`, e.g. "not leader or
+ * follower". Never NULL: a code outside both tables gives "unknown error".
+ * Static storage (never free it); thread-safe; does not block. */
 KAFKA_API const char *kafka_err_str(kafka_err err);
 
-/* Returns the static symbolic name, e.g. "NOT_LEADER_OR_FOLLOWER" or
- * "TIMEOUT" (never NULL). Thread-safe. */
+/* Returns the symbolic name without the KAFKA_ERR_ prefix, e.g.
+ * "NOT_LEADER_OR_FOLLOWER" or "TIMEOUT"; 0 gives "NONE". Never NULL: a
+ * code outside both tables gives "UNKNOWN". Static storage; thread-safe;
+ * does not block. */
 KAFKA_API const char *kafka_err_name(kafka_err err);
 
 /* True when retrying the same operation later may succeed (leadership
- * moves, timeouts, disconnects, coordinator loading, ...). */
+ * moves, timeouts, disconnects, coordinator loading, ...): the
+ * `retriable` column of the tables above, which follows the Java client's
+ * RetriableException classes for protocol errors. False for 0 and for
+ * unknown codes. Pure; thread-safe. */
 KAFKA_API bool kafka_err_is_retriable(kafka_err err);
 
 /* True when the object that returned `err` can no longer be used and must
- * be closed (fencing, authentication failure, out of memory, ...). */
+ * be closed: NOMEM, FENCED, TLS, SASL, SASL_AUTHENTICATION_FAILED,
+ * PRODUCER_FENCED, INVALID_PRODUCER_EPOCH,
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED, CLUSTER_AUTHORIZATION_FAILED and
+ * FENCED_INSTANCE_ID. No code is both fatal and retriable. Pure;
+ * thread-safe. */
 KAFKA_API bool kafka_err_is_fatal(kafka_err err);
 
-/* Maps a wire error code (int16 from a response; -1 = UNKNOWN_SERVER_ERROR)
- * to a kafka_err. */
+/* Maps a wire error code (the int16 of a response) to a kafka_err: -1
+ * (and any other negative code) becomes KAFKA_ERR_UNKNOWN_SERVER_ERROR;
+ * 0 and positive codes are returned unchanged, including codes newer than
+ * this header (kafka_err_name then says "UNKNOWN"). Pure; thread-safe. */
 KAFKA_API kafka_err kafka_err_from_wire(int wire_code);
 
 #ifdef __cplusplus

@@ -13,9 +13,12 @@
  * non-NULL key with key_len == 0 is an empty key. The same holds for value
  * (a NULL value is a tombstone on compacted topics) and for header values.
  *
- * ABI: new fields are only ever appended at the end of these structs. Zero
- * a message before filling it (designated initializers do that), so that
- * fields added later read as "unset".
+ * Thread safety: a message is a plain value with no library state; it may
+ * be shared between threads as long as nobody modifies it meanwhile.
+ *
+ * ABI: new fields are only ever appended at the end of these structs (the
+ * policy in kafka/kafka.h). Zero a message before filling it (designated
+ * initializers do that), so that fields added later read as "unset".
  */
 #ifndef KAFKA_MESSAGE_H
 #define KAFKA_MESSAGE_H

@@ -19,6 +19,10 @@
  * never called concurrently with anything else on that conn. dial() may be
  * called from several threads at once for different connections.
  *
+ * ABI: kafka_transport follows the policy in kafka/kafka.h. Callbacks
+ * added later are appended and optional: a NULL (zero) callback always
+ * means "not provided", with the documented fallback.
+ *
  * TLS is not layered over a user transport by libkafka: a transport that
  * needs TLS must provide it itself (setting tls.enable together with a
  * transport fails the dial with KAFKA_ERR_INVALID_ARG).

@@ -83,6 +83,15 @@
  * inside one batch (Produce v8 record_errors: the whole batch gets the
  * error); resetting stats on read (kafka-go's Stats() resets; these are
  * cumulative).
+ *
+ * TEST BROKER NOTE: librdkafka 2.0.2's mock cluster (the test broker)
+ * checks producer ids and sequences only for transactional producers, so
+ * it stores an idempotent resend again (tests/integration/test_writer.c
+ * test_probe_broker_dedup proves it). There, a batch appended by a broker
+ * that went down before answering is written twice after the resend, and a
+ * batch sent while its predecessor failed may land before it. The writer
+ * resends with the same producer id, epoch and sequence, which Kafka
+ * deduplicates; see tests/broker/README.md.
  */
 #ifndef KAFKA_WRITER_H
 #define KAFKA_WRITER_H
@@ -129,7 +138,8 @@ typedef void (*kafka_log_fn)(void *privdata, kafka_log_level level, const char *
 
 /* Completion callback: msgs[0..n) were delivered (err == 0; offset set, or
  * -1 when unknown: acks=none or a duplicate) or failed with err. All
- * messages of one call share the outcome (they were one batch). msgs and
+ * messages of one call belong to one batch and share its outcome (a large
+ * batch may be reported in several calls, in order). msgs and
  * everything they point to (topic, key, value, headers) are valid during
  * the call only. Runs on a writer thread, never with a writer lock held,
  * but must NOT call kafka_writer_* functions on the same writer (a write
@@ -224,14 +234,23 @@ KAFKA_API kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_conf
  * bad ones and the call's error for the others). Then each message is
  * partitioned and encoded; a topic that cannot be resolved fails its
  * messages only.
- * Synchronous writer: blocks until each message is acknowledged or failed
- * (that wait is bounded by the retry policy, not by timeout_ms).
- * Asynchronous writer: returns once every message is enqueued.
- * In both modes timeout_ms (-1 = no limit) bounds the wait for buffer
- * space; messages that found no space in time get KAFKA_ERR_QUEUE_FULL.
+ * Synchronous writer: blocks until each message is acknowledged or failed,
+ * or until timeout_ms (-1 = no limit) has passed since the call began,
+ * whichever comes first: timeout_ms bounds the whole call (metadata,
+ * buffer space and acknowledgement). A message still unacknowledged then
+ * gets KAFKA_ERR_TIMEOUT in errs, but it is NOT withdrawn: it stays
+ * buffered and is retried, so it may still be delivered (or fail) later;
+ * that later outcome goes to the completion callback (if any) and the
+ * stats only, never to errs (the call has returned).
+ * Asynchronous writer: returns once every message is enqueued; timeout_ms
+ * bounds the wait for buffer space.
+ * In both modes, messages that found no buffer space in time get
+ * KAFKA_ERR_QUEUE_FULL.
  * errs (NULL or n entries) gets each message's outcome (async: 0 means
  * "enqueued"). Returns 0 if every message succeeded, else the error shared
  * by all failed messages, or KAFKA_ERR_PARTIAL when they differ.
+ * Allocation: none per message; a synchronous call with errs == NULL and
+ * more than 64 messages allocates one array for the call.
  * The message bytes are copied: msgs may be freed when the call returns. */
 KAFKA_API kafka_err kafka_writer_write_messages(kafka_writer *w, const kafka_message *msgs, size_t n,
                                                 kafka_err *errs, int timeout_ms);

@@ -86,6 +86,8 @@ struct kafka_cluster {
 };
 
 #define BOOTSTRAP_ID_BASE (-2)
+/* Brokers taken from one Metadata answer; real clusters have far fewer. */
+#define KAFKA_CLUSTER_MAX_BROKERS 10000
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -553,6 +555,12 @@ size_t kafka_cluster_brokers(kafka_cluster *kc, int32_t *ids, size_t max)
 
 /* ---- metadata ------------------------------------------------------------- */
 
+static int cmp_partition(const void *a, const void *b)
+{
+    int32_t x = ((const kafka_cluster_partition *)a)->id, y = ((const kafka_cluster_partition *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
 /* Builds an immutable snapshot of one Metadata topic (one allocation). */
 static topic_snap *snap_build(const kafka_metadata_response_metadata_response_topic *t)
 {
@@ -572,16 +580,9 @@ static topic_snap *snap_build(const kafka_metadata_response_metadata_response_to
         parts[i] = (kafka_cluster_partition){p->partition_index, p->leader_id, p->leader_epoch,
                                              kafka_err_from_wire(p->error_code)};
     }
-    /* sort by id (insertion sort: partition lists are small and nearly sorted) */
-    for (int32_t i = 1; i < n; i++) {
-        kafka_cluster_partition x = parts[i];
-        int32_t j = i - 1;
-        while (j >= 0 && parts[j].id > x.id) {
-            parts[j + 1] = parts[j];
-            j--;
-        }
-        parts[j + 1] = x;
-    }
+    /* sort by id: qsort, not insertion sort, whose n^2 on a hostile
+     * reverse-ordered list of millions of partitions ran under the mutex */
+    qsort(parts, (size_t)n, sizeof *parts, cmp_partition);
     for (int32_t i = 0; i < n; i++)
         ids[i] = parts[i].id;
     s->pub = (kafka_cluster_topic){name, kafka_err_from_wire(t->error_code), n, parts, ids};
@@ -593,9 +594,20 @@ static topic_snap *snap_build(const kafka_metadata_response_metadata_response_to
 static kafka_err apply_metadata(kafka_cluster *kc, const kafka_metadata_response *r)
 {
     char addr[KAFKA_ADDR_MAX];
-    for (int32_t i = 0; i < r->brokers_count; i++) {
+    /* broker_upsert is a linear search: the cap keeps a hostile answer
+     * listing millions of brokers from costing n^2 under the mutex (and
+     * from growing the never-pruned broker table without bound). */
+    int32_t nb = r->brokers_count < KAFKA_CLUSTER_MAX_BROKERS ? r->brokers_count : KAFKA_CLUSTER_MAX_BROKERS;
+    /* a broker missing from this answer has left the cluster: it stays in
+     * the table (coordinators may still name it) but is no longer listed */
+    if (nb > 0)
+        for (size_t i = 0; i < kc->n_brokers; i++)
+            if (kc->brokers[i].id >= 0)
+                kc->brokers[i].known = false;
+    for (int32_t i = 0; i < nb; i++) {
         const kafka_metadata_response_metadata_response_broker *b = &r->brokers[i];
-        if (!format_addr(addr, b->host, b->port))
+        /* negative ids are not broker ids (and <= -2 name bootstrap entries) */
+        if (b->node_id < 0 || !format_addr(addr, b->host, b->port))
             continue;
         kafka_err err = broker_upsert(kc, b->node_id, addr);
         if (err)
@@ -900,6 +912,11 @@ static kafka_err find_coordinator(kafka_cluster *kc, const char *key, int8_t typ
                 host = resp.coordinators[0].host;
             }
         }
+        /* "No error, node -1" is what no correct broker says; taken as
+         * given it was cached as the coordinator and re-asked at once, in
+         * a loop that ignored the deadline. Treat it as retriable. */
+        if (!err && node < 0)
+            err = KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
         if (!err) {
             pthread_mutex_lock(&kc->mu);
             err = coord_store(kc, key, type, node, host, port);

@@ -1,6 +1,7 @@
 /* Metadata-based calls (partitions, brokers, controller) and topic admin
  * (CreateTopics, DeleteTopics). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -80,42 +81,108 @@ static const md_broker *find_broker(const kafka_metadata_response *r, int32_t id
 
 static size_t count_nodes(int32_t n) { return n > 0 ? (size_t)n : 0; }
 
+/* Brokers sorted by node id (ties: first listed first) for binary search:
+ * a hostile answer with millions of brokers and partitions must not cost
+ * brokers x partitions lookups. */
+typedef struct broker_key {
+    int32_t id;
+    int32_t idx; /* into r->brokers */
+} broker_key;
+
+typedef struct broker_index {
+    broker_key *keys;
+    size_t n;
+} broker_index;
+
+static int cmp_broker_key(const void *a, const void *b)
+{
+    const broker_key *x = a, *y = b;
+    if (x->id != y->id)
+        return x->id < y->id ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+static kafka_err broker_index_build(broker_index *bi, const kafka_metadata_response *r)
+{
+    bi->n = count_nodes(r->brokers_count);
+    bi->keys = kafka_calloc(bi->n ? bi->n : 1, sizeof *bi->keys);
+    if (!bi->keys)
+        return KAFKA_ERR_NOMEM;
+    for (size_t i = 0; i < bi->n; i++)
+        bi->keys[i] = (broker_key){r->brokers[i].node_id, (int32_t)i};
+    qsort(bi->keys, bi->n, sizeof *bi->keys, cmp_broker_key);
+    return 0;
+}
+
+/* Index into r->brokers of the first broker with this id, or -1. */
+static int32_t broker_index_find(const broker_index *bi, int32_t id)
+{
+    size_t lo = 0, hi = bi->n;
+    while (lo < hi) { /* first key whose id is >= id */
+        size_t mid = lo + (hi - lo) / 2;
+        if (bi->keys[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < bi->n && bi->keys[lo].id == id ? bi->keys[lo].idx : -1;
+}
+
 /* Packs every partition of every topic into one allocation: structs, then
- * int32 arrays, then strings. */
+ * int32 arrays, then strings. Each topic name and each broker's host and
+ * rack are stored once and shared by the partitions that refer to them,
+ * so the block is never larger than a small multiple of the response
+ * (repeating them per partition let a ~100 KB answer demand gigabytes). */
 static kafka_err pack_partitions(const kafka_metadata_response *r, kafka_partition **out, size_t *nout)
 {
+    broker_index bi;
+    kafka_err err = broker_index_build(&bi, r);
+    if (err)
+        return err;
     size_t np = 0, nints = 0, nchars = 0;
+    for (size_t i = 0; i < bi.n; i++)
+        nchars += str_space(r->brokers[i].host) + str_space(r->brokers[i].rack);
     for (int32_t i = 0; i < r->topics_count; i++) {
         const md_topic *t = &r->topics[i];
+        nchars += str_space(t->name);
         for (int32_t j = 0; j < t->partitions_count; j++) {
             const md_partition *p = &t->partitions[j];
-            const md_broker *b = find_broker(r, p->leader_id);
             np++;
             nints += count_nodes(p->replica_nodes_count) + count_nodes(p->isr_nodes_count);
-            nchars += str_space(t->name) + (b ? str_space(b->host) + str_space(b->rack) : 0);
         }
     }
     size_t bytes = np * sizeof(kafka_partition) + nints * sizeof(int32_t) + nchars;
     char *block = kafka_calloc(1, bytes ? bytes : 1);
-    if (!block)
+    const char **bstr = kafka_calloc(bi.n ? 2 * bi.n : 1, sizeof *bstr); /* host, rack per broker */
+    if (!block || !bstr) {
+        kafka_free(block);
+        kafka_free(bstr);
+        kafka_free(bi.keys);
         return KAFKA_ERR_NOMEM;
+    }
     kafka_partition *parts = (kafka_partition *)(void *)block;
     int32_t *ints = (int32_t *)(void *)(block + np * sizeof(kafka_partition));
     char *chars = (char *)(ints + nints);
+    for (size_t i = 0; i < bi.n; i++) {
+        bstr[2 * i] = pack_str(&chars, r->brokers[i].host);
+        bstr[2 * i + 1] = pack_str(&chars, r->brokers[i].rack);
+    }
     size_t k = 0;
     for (int32_t i = 0; i < r->topics_count; i++) {
         const md_topic *t = &r->topics[i];
+        const char *name = pack_str(&chars, t->name);
         for (int32_t j = 0; j < t->partitions_count; j++, k++) {
             const md_partition *p = &t->partitions[j];
-            const md_broker *b = find_broker(r, p->leader_id);
+            int32_t bx = broker_index_find(&bi, p->leader_id);
+            const md_broker *b = bx >= 0 ? &r->brokers[bx] : NULL;
             kafka_partition *o = &parts[k];
-            o->topic = pack_str(&chars, t->name);
+            o->topic = name;
             o->id = p->partition_index;
             o->err = kafka_err_from_wire(p->error_code);
             o->leader.id = b ? b->node_id : -1;
-            o->leader.host = b ? pack_str(&chars, b->host) : NULL;
+            o->leader.host = b ? bstr[2 * bx] : NULL;
             o->leader.port = b ? b->port : -1;
-            o->leader.rack = b ? pack_str(&chars, b->rack) : NULL;
+            o->leader.rack = b ? bstr[2 * bx + 1] : NULL;
             o->n_replicas = count_nodes(p->replica_nodes_count);
             if (o->n_replicas)
                 memcpy(ints, p->replica_nodes, o->n_replicas * sizeof *ints);
@@ -128,6 +195,8 @@ static kafka_err pack_partitions(const kafka_metadata_response *r, kafka_partiti
             ints += o->n_isr;
         }
     }
+    kafka_free(bstr);
+    kafka_free(bi.keys);
     *out = parts;
     *nout = np;
     return 0;

@@ -1,4 +1,5 @@
 /* ListOffsets-based calls and kafka_conn_seek. */
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "conn/conn_priv.h"
@@ -93,32 +94,44 @@ kafka_err kafka_conn_read_offsets(kafka_conn *c, int64_t *first, int64_t *last)
     return err ? err : guarded_list(c, TS_LATEST, last);
 }
 
+/* base + delta without signed overflow (undefined behaviour). */
+static bool add_offset(int64_t base, int64_t delta, int64_t *out)
+{
+    if ((delta > 0 && base > INT64_MAX - delta) || (delta < 0 && base < INT64_MIN - delta))
+        return false;
+    *out = base + delta;
+    return true;
+}
+
 static kafka_err seek(kafka_conn *c, int64_t offset, int whence, int64_t *new_offset)
 {
     bool check = !(whence & KAFKA_SEEK_DONT_CHECK);
     whence &= ~KAFKA_SEEK_DONT_CHECK;
-    int64_t first = -1, last = -1, target;
+    int64_t first = -1, last = -1, base = 0, target;
     kafka_err err = 0;
     switch (whence) {
     case KAFKA_SEEK_FIRST:
         err = list_offset(c, TS_EARLIEST, &first);
-        target = first + offset;
+        base = first;
         break;
     case KAFKA_SEEK_LAST:
         err = list_offset(c, TS_LATEST, &last);
-        target = last + offset;
+        base = last;
         break;
     case KAFKA_SEEK_ABSOLUTE:
-        target = offset;
+        base = 0;
         break;
     case KAFKA_SEEK_CURRENT:
-        target = c->offset + offset;
+        base = c->offset;
         break;
     default:
         return kafka_conn_err(c, KAFKA_ERR_INVALID_ARG, "seek: unknown whence %d", whence);
     }
     if (err)
         return err;
+    if (!add_offset(base, offset, &target))
+        return kafka_conn_err(c, KAFKA_ERR_INVALID_ARG, "seek %s [%d]: %lld + %lld overflows", c->topic, c->partition,
+                              (long long)base, (long long)offset);
     if (check) {
         if (first < 0)
             err = list_offset(c, TS_EARLIEST, &first);

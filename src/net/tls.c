@@ -321,8 +321,14 @@ static kafka_err tls_handshake_fail(kafka_stream *s, const tls_result *r, char *
 {
     long vr = SSL_get_verify_result(s->ssl);
     if (vr != X509_V_OK) {
-        snprintf(errbuf, errlen, "TLS handshake with %s: certificate verify failed: %s", s->peer,
-                 X509_verify_cert_error_string(vr));
+        X509_VERIFY_PARAM *param = SSL_get0_param(s->ssl);
+        const char *want = param ? X509_VERIFY_PARAM_get0_host(param, 0) : NULL;
+        if (vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH)
+            snprintf(errbuf, errlen, "TLS handshake with %s: certificate verify failed: %s (the certificate does not name \"%s\")",
+                     s->peer, X509_verify_cert_error_string(vr), want ? want : "the dialed host");
+        else
+            snprintf(errbuf, errlen, "TLS handshake with %s: certificate verify failed: %s", s->peer,
+                     X509_verify_cert_error_string(vr));
         return KAFKA_ERR_TLS;
     }
     if (r->ssl_err == SSL_ERROR_SYSCALL)

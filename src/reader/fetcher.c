@@ -366,6 +366,7 @@ static kafka_err resolve_offset(kr_part *p, uint64_t epoch, int64_t which)
         p->next_offset = off;
     }
     pthread_mutex_unlock(&r->mu);
+    kr_log(r, KAFKA_LOG_DEBUG, "%s [%d]: start offset %lld", p->topic, p->partition, (long long)off);
     return 0;
 }
 

@@ -78,6 +78,8 @@ static kafka_err commit_parts(kafka_reader *r, kr_part **ps, size_t n, int64_t d
     }
     pthread_mutex_unlock(&r->mu);
     kafka_err err = offs && owners ? 0 : KAFKA_ERR_NOMEM;
+    if (k)
+        kr_log(r, KAFKA_LOG_DEBUG, "commit: %zu of %zu partition(s) have something to commit", k, n);
     if (!err && k)
         err = kr_group_commit_sync(r, offs, k, deadline);
     pthread_mutex_lock(&r->mu);
@@ -256,6 +258,9 @@ static kafka_err lead(kafka_reader *r, const kafka_group_join_result *j, kafka_a
     kafka_err err = kafka_assignor_assign(a, ms, n, md, nmd, arena, &as);
     if (err)
         return err;
+    for (size_t i = 0; i < n; i++)
+        kr_log(r, KAFKA_LOG_DEBUG, "assign (%s): member %s gets %zu partition(s) of %zu topic(s)", a->name,
+               ms[i].member_id, as[i].n_partitions, nmd);
     kafka_bytes *enc = kafka_arena_calloc(arena, n ? n : 1, sizeof *enc);
     if (!enc)
         return KAFKA_ERR_NOMEM;
@@ -267,13 +272,14 @@ static kafka_err lead(kafka_reader *r, const kafka_group_join_result *j, kafka_a
         err = kafka_consumer_assignment_encode(&ca, &w);
         if (!err && w.oom)
             err = KAFKA_ERR_NOMEM;
-        uint8_t *copy = err ? NULL : kafka_arena_alloc(arena, w.len);
+        size_t len = w.len;
+        uint8_t *copy = err ? NULL : kafka_arena_alloc(arena, len);
         if (copy)
-            memcpy(copy, w.data, w.len);
+            memcpy(copy, w.data, len);
         kafka_wbuf_free(&w);
         if (!copy)
             return err ? err : KAFKA_ERR_NOMEM;
-        enc[i] = (kafka_bytes){copy, (int32_t)w.len};
+        enc[i] = (kafka_bytes){copy, (int32_t)len};
     }
     *out = enc;
     return 0;
@@ -461,6 +467,7 @@ static void *group_main(void *arg)
         if (kafka_now_ms() < next_hb)
             continue;
         kafka_err err = kafka_group_heartbeat(&r->group, kafka_now_ms() + r->cfg.session_timeout_ms / 2);
+        kr_log(r, KAFKA_LOG_DEBUG, "group %s: heartbeat: %s", r->group_id, kafka_err_name(err));
         next_hb = kafka_now_ms() + r->cfg.heartbeat_interval_ms;
         if (!err) {
             last_ok_hb = kafka_now_ms();

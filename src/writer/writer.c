@@ -93,6 +93,7 @@ static void writer_free_mem(kafka_writer *w)
         for (int32_t j = 0; j < w->topics[i].n_parts; j++)
             kafka_free(w->topics[i].parts[j]);
         kafka_free(w->topics[i].parts);
+        kafka_free(w->topics[i].ids);
         kafka_free(w->topics[i].name);
     }
     kafka_free(w->topics);
@@ -252,12 +253,25 @@ static wbatch *batch_new(kafka_writer *w, wpart *p)
         kafka_free(b);
         return NULL;
     }
+    /* Size the buffer (and index) like the partition's previous batch, so
+     * that a steady stream does not regrow and copy them batch after
+     * batch. A failed reservation only means growing later. */
+    if (p->last_len && !kafka_wbuf_reserve(&b->buf, p->last_len))
+        b->buf.oom = false; /* nothing was written: the buffer is intact */
     b->part = p;
     b->batch_no = p->next_batch_no++;
     b->created_ms = kafka_writer_now();
     b->base_seq = -1;
     b->base_offset = -1;
     b->bytes = KAFKA_RECORD_BATCH_HEADER_SIZE;
+    /* The completion callback is fed from an index of where each record's
+     * key and value sit in the batch buffer; compressed batches move the
+     * records, so they are decoded again instead. */
+    b->index_ok = w->cfg.completion != NULL && w->cfg.compression == KAFKA_CODEC_NONE;
+    if (b->index_ok && p->last_count > 0) {
+        b->idx = kafka_malloc((size_t)p->last_count * sizeof *b->idx);
+        b->idx_cap = b->idx ? (size_t)p->last_count : 0;
+    }
     w->pending_batches++;
     w->buffered_bytes += (int64_t)b->bytes;
     return b;
@@ -270,6 +284,8 @@ void kafka_writer_seal(kafka_writer *w, wpart *p, int why)
         return;
     p->open = NULL;
     b->next = NULL;
+    p->last_len = b->buf.len;
+    p->last_count = b->count;
     if (p->qtail)
         p->qtail->next = b;
     else
@@ -301,8 +317,47 @@ static bool ref_add(wbatch *b, wwaiter *wt, size_t idx)
         b->refs = r;
         b->cap_refs = cap;
     }
-    b->refs[b->n_refs++] = (wref){wt, idx};
+    b->refs[b->n_refs++] = (wref){wt->id, idx};
     return true;
+}
+
+/* Size of a zigzag varint holding v (the record's length fields). */
+static size_t zz_varint_size(int32_t v)
+{
+    uint32_t u = ((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
+    size_t n = 1;
+    while (u >= 0x80) {
+        u >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* Notes where the record just appended keeps its key and value: a v2
+ * record without headers ends with [valueLen varint][value][0 = header
+ * count], preceded by [keyLen varint][key]. Records with headers are not
+ * indexed (the batch falls back to decoding). Amortised growth: no
+ * allocation per message. Locked. */
+static void batch_index_add(wbatch *b, int32_t kl, int32_t vl, int64_t ts, size_t n_headers)
+{
+    if (n_headers) {
+        b->index_ok = false;
+        return;
+    }
+    if ((size_t)b->count == b->idx_cap) {
+        size_t cap = b->idx_cap ? b->idx_cap * 2 : 16;
+        wmeta *v = kafka_realloc(b->idx, cap * sizeof *v);
+        if (!v) {
+            b->index_ok = false;
+            return;
+        }
+        b->idx = v;
+        b->idx_cap = cap;
+    }
+    size_t vlen = vl > 0 ? (size_t)vl : 0, klen = kl > 0 ? (size_t)kl : 0;
+    size_t val_off = b->buf.len - 1 - vlen;
+    size_t key_off = val_off - zz_varint_size(vl) - klen;
+    b->idx[b->count] = (wmeta){(uint32_t)key_off, (uint32_t)val_off, kl, vl, ts};
 }
 
 /* ---- completion ----------------------------------------------------------- */
@@ -321,10 +376,41 @@ void kafka_writer_complete(kafka_writer *w, wbatch *b, kafka_err err, int64_t ba
 
 /* Hands the batch's messages to the completion callback, decoded from the
  * batch bytes (the caller's buffers are long gone). */
+#define W_DELIVER_CHUNK 128
+
+/* deliver() from the index: no decoding, no allocation; a large batch is
+ * reported in chunks of W_DELIVER_CHUNK messages. */
+static void deliver_indexed(kafka_writer *w, wbatch *b)
+{
+    kafka_message msgs[W_DELIVER_CHUNK];
+    const uint8_t *base = b->buf.data;
+    for (int32_t i = 0; i < b->count;) {
+        size_t n = 0;
+        for (; n < W_DELIVER_CHUNK && i < b->count; n++, i++) {
+            const wmeta *x = &b->idx[i];
+            msgs[n] = (kafka_message){
+                .topic = b->part->topic,
+                .partition = b->part->id,
+                .offset = (b->result == 0 && b->base_offset >= 0) ? b->base_offset + i : -1,
+                .key = x->kl >= 0 ? base + x->key_off : NULL,
+                .key_len = x->kl > 0 ? (size_t)x->kl : 0,
+                .value = x->vl >= 0 ? base + x->val_off : NULL,
+                .value_len = x->vl > 0 ? (size_t)x->vl : 0,
+                .timestamp_ms = x->ts,
+            };
+        }
+        w->cfg.completion(w->cfg.completion_privdata, msgs, n, b->result);
+    }
+}
+
 void kafka_writer_deliver(kafka_writer *w, wbatch *b)
 {
     if (!w->cfg.completion || b->count == 0)
         return;
+    if (b->index_ok) {
+        deliver_indexed(w, b);
+        return;
+    }
     if (!b->finished) {
         b->finish_err = kafka_batch_builder_finish(&b->bb);
         b->finished = true;
@@ -385,24 +471,59 @@ void kafka_writer_deliver(kafka_writer *w, wbatch *b)
     kafka_free(msgs);
 }
 
+static wwaiter *waiter_find(kafka_writer *w, uint64_t id)
+{
+    for (wwaiter *x = w->waiters; x; x = x->next)
+        if (x->id == id)
+            return x;
+    return NULL; /* that call timed out and returned */
+}
+
 void kafka_writer_release_batch(kafka_writer *w, wbatch *b)
 {
+    uint64_t last_id = 0;
+    wwaiter *wt = NULL;
     for (size_t i = 0; i < b->n_refs; i++) {
-        wwaiter *wt = b->refs[i].waiter;
-        wt->errs[b->refs[i].idx] = b->result;
-        wt->remaining--;
+        if (b->refs[i].waiter != last_id) { /* refs come in runs per call */
+            last_id = b->refs[i].waiter;
+            wt = waiter_find(w, last_id);
+        }
+        if (wt) {
+            wt->errs[b->refs[i].idx] = b->result;
+            wt->remaining--;
+        }
     }
     kafka_balancer_add_bytes(w->bal, b->part->topic, b->part->id, -b->payload);
     w->buffered_bytes -= (int64_t)b->bytes;
     w->buffered_msgs -= b->count;
     w->pending_batches--;
     kafka_free(b->refs);
+    kafka_free(b->idx);
     kafka_wbuf_free(&b->buf);
     kafka_free(b);
     pthread_cond_broadcast(&w->done_cv);
 }
 
 /* ---- writing ---------------------------------------------------------------- */
+
+/* A cheap upper bound of a record's encoded size (every varint at its
+ * widest: length 5, attributes 1, timestamp delta 10, offset delta 5, key
+ * and value lengths 5 each, header count 5, and 10 per header), so that the
+ * exact computation is only needed near a limit. SIZE_MAX on overflow. */
+static size_t record_size_quick(const kafka_message *m)
+{
+    size_t sz = 36 + m->key_len;
+    if (m->value_len > SIZE_MAX / 2 || sz > SIZE_MAX / 2)
+        return SIZE_MAX;
+    sz += m->value_len;
+    for (size_t i = 0; i < m->n_headers; i++) {
+        const kafka_header *h = &m->headers[i];
+        if (h->key_len > SIZE_MAX / 4 || h->value_len > SIZE_MAX / 4 || sz > SIZE_MAX / 4)
+            return SIZE_MAX;
+        sz += 10 + h->key_len + h->value_len;
+    }
+    return sz;
+}
 
 static const char *msg_topic(const kafka_writer *w, const kafka_message *m)
 {
@@ -421,34 +542,124 @@ static kafka_err msg_validate(const kafka_writer *w, const kafka_message *m)
         if ((!m->headers[i].key && m->headers[i].key_len) || m->headers[i].key_len > INT32_MAX ||
             m->headers[i].value_len > INT32_MAX || (!m->headers[i].value && m->headers[i].value_len))
             return KAFKA_ERR_INVALID_ARG;
+    if (record_size_quick(m) <= (size_t)w->cfg.batch_bytes - KAFKA_RECORD_BATCH_HEADER_SIZE)
+        return 0;
     size_t sz = kafka_record_size_bound((int32_t)m->key_len, (int32_t)m->value_len, m->headers, m->n_headers);
     if (sz == SIZE_MAX || sz + KAFKA_RECORD_BATCH_HEADER_SIZE > (size_t)w->cfg.batch_bytes)
         return KAFKA_ERR_MESSAGE_TOO_LARGE;
     return 0;
 }
 
-/* Chooses the partition (unlocked: may fetch metadata). */
-static kafka_err msg_partition(kafka_writer *w, const kafka_message *m, const kafka_cluster_topic **tcache,
-                               int32_t *out)
+static wtopic *topic_find(kafka_writer *w, const char *topic)
 {
-    const char *topic = msg_topic(w, m);
-    if (!*tcache || strcmp((*tcache)->name, topic) != 0) {
-        if (*tcache)
-            kafka_cluster_topic_release(w->cluster, *tcache);
-        *tcache = NULL;
-        int64_t dl = kafka_writer_now() + w->cfg.read_timeout_ms;
-        kafka_err err = kafka_cluster_topic_get(w->cluster, topic, dl, tcache);
-        if (err) {
-            if (*tcache)
-                kafka_cluster_topic_release(w->cluster, *tcache);
-            *tcache = NULL;
-            return err;
-        }
-        if ((*tcache)->n_partitions < 1)
-            return KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    for (size_t i = 0; i < w->n_topics; i++)
+        if (strcmp(w->topics[i].name, topic) == 0)
+            return &w->topics[i];
+    return NULL;
+}
+
+/* Refreshes the writer's partition count of `topic` from the cluster
+ * layer (unlocked; blocks up to deadline). On failure a known count stays
+ * in use and the next refresh is pushed back, so an unreachable cluster
+ * does not make every write wait. */
+static kafka_err topic_refresh(kafka_writer *w, const char *topic, int64_t deadline)
+{
+    const kafka_cluster_topic *t = NULL;
+    kafka_err err = kafka_cluster_topic_get(w->cluster, topic, deadline, &t);
+    int32_t n = (!err && t) ? t->n_partitions : 0;
+    if (t)
+        kafka_cluster_topic_release(w->cluster, t);
+    if (!err && n < 1)
+        err = KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    pthread_mutex_lock(&w->mu);
+    wpart *p0 = part_get(w, topic, 0); /* creates the wtopic */
+    wtopic *wt = p0 ? topic_find(w, topic) : NULL;
+    if (!wt) {
+        pthread_mutex_unlock(&w->mu);
+        return KAFKA_ERR_NOMEM;
     }
-    return kafka_balancer_pick(w->bal, topic, m->key, m->key_len, m->value_len, (*tcache)->partition_ids,
-                               (size_t)(*tcache)->n_partitions, out);
+    int64_t now = kafka_writer_now();
+    if (!err && n != wt->n_known) {
+        int32_t *ids = kafka_realloc(wt->ids, (size_t)n * sizeof *ids);
+        if (ids) {
+            for (int32_t i = 0; i < n; i++)
+                ids[i] = i;
+            wt->ids = ids;
+            wt->n_known = n;
+        } else {
+            err = KAFKA_ERR_NOMEM;
+        }
+    }
+    wt->next_refresh = now + (err ? w->cfg.backoff_max_ms : 10000);
+    if (err && wt->n_known > 0)
+        err = 0; /* keep partitioning with what we knew */
+    pthread_mutex_unlock(&w->mu);
+    return err;
+}
+
+/* True when the writer spreads this message round-robin itself: the
+ * balancer would (ROUND_ROBIN, or a hash kind with a null key and
+ * !consistent), and keeping the position in the wtopic (under w->mu, which
+ * the caller holds anyway) saves the balancer's per-topic hash lookup and
+ * lock on every message. */
+static bool rr_local(const kafka_writer *w, const kafka_message *m)
+{
+    kafka_balancer_kind k = w->cfg.balancer.kind;
+    if (k == KAFKA_BALANCER_ROUND_ROBIN)
+        return true;
+    if (k == KAFKA_BALANCER_LEAST_BYTES || k == KAFKA_BALANCER_CUSTOM)
+        return false;
+    return !m->key && !w->cfg.balancer.consistent;
+}
+
+/* The writer's state for `topic`, or NULL. Remembers the last topic found
+ * (by index: w->topics may move), so that a writer with one topic, or a
+ * stream of messages to the same topic, costs one comparison. Locked. */
+static wtopic *topic_find_cached(kafka_writer *w, const char *topic)
+{
+    if (w->last_topic < w->n_topics) {
+        wtopic *t = &w->topics[w->last_topic];
+        /* w->topic is the writer's own immutable copy: pointer equality
+         * is enough for it (a caller's buffer could change content). */
+        if ((topic == w->topic && w->last_topic_is_cfg) || strcmp(t->name, topic) == 0) {
+            w->last_topic_is_cfg = topic == w->topic;
+            return t;
+        }
+    }
+    for (size_t i = 0; i < w->n_topics; i++)
+        if (strcmp(w->topics[i].name, topic) == 0) {
+            w->last_topic = i;
+            w->last_topic_is_cfg = topic == w->topic;
+            return &w->topics[i];
+        }
+    return NULL;
+}
+
+/* Chooses the partition of m if the topic's partition count is known and
+ * fresh (or `stale_ok`). Locked. KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION when
+ * metadata must be fetched first. */
+static kafka_err pick_locked(kafka_writer *w, const kafka_message *m, const char *topic, bool stale_ok, int64_t now,
+                             wtopic **wt_out, int32_t *out)
+{
+    wtopic *wt = topic_find_cached(w, topic);
+    *wt_out = wt;
+    if (!wt || wt->n_known <= 0 || (!stale_ok && now >= wt->next_refresh))
+        return KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    if (rr_local(w, m)) {
+        *out = wt->ids[wt->rr++ % (uint64_t)wt->n_known];
+        return 0;
+    }
+    return kafka_balancer_pick(w->bal, topic, m->key, m->key_len, m->value_len, wt->ids, (size_t)wt->n_known, out);
+}
+
+static int64_t coarse_now_ms(void)
+{
+    struct timespec ts;
+#ifdef CLOCK_MONOTONIC_COARSE
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+#endif
+    return kafka_writer_now();
 }
 
 static int64_t ts_now_unix(void)
@@ -471,7 +682,7 @@ static kafka_err wait_space(kafka_writer *w, int64_t need, int64_t deadline)
     kafka_err err = 0;
     /* An empty buffer always takes one message, so a message larger than
      * max_buffered_bytes (but within batch_bytes) can still be written. */
-    while (!w->closing && w->buffered_bytes > 0 && w->buffered_bytes + need > w->cfg.max_buffered_bytes) {
+    while (!w->closing && w->buffered_msgs > 0 && w->buffered_bytes + need > w->cfg.max_buffered_bytes) {
         if (t0 < 0)
             t0 = kafka_writer_now();
         if (deadline >= 0 && kafka_writer_now() >= deadline) {
@@ -493,49 +704,67 @@ static kafka_err wait_space(kafka_writer *w, int64_t need, int64_t deadline)
     return err;
 }
 
-/* Appends one message to its partition's open batch. Locked. */
-static kafka_err enqueue_one(kafka_writer *w, const kafka_message *m, int32_t partition, wwaiter *wt, size_t idx,
-                             int64_t deadline, wpart **touched)
+/* Partition state of wt, created on first use. Locked. NULL on OOM. */
+static wpart *part_of(kafka_writer *w, wtopic *wt, int32_t id)
 {
-    int64_t ts = (m->timestamp_ms == 0 || m->timestamp_ms == KAFKA_TIMESTAMP_NONE) ? ts_now_unix() : m->timestamp_ms;
+    if (id < wt->n_parts && wt->parts[id])
+        return wt->parts[id];
+    return part_get(w, wt->name, id);
+}
+
+/* Appends one message to its partition's open batch. Locked. */
+static kafka_err enqueue_one(kafka_writer *w, const kafka_message *m, wtopic *wt, int32_t partition, int64_t ts,
+                             wwaiter *wtr, size_t idx, int64_t deadline)
+{
     int32_t kl = m->key ? (int32_t)m->key_len : -1, vl = m->value ? (int32_t)m->value_len : -1;
-    size_t bound = kafka_record_size_bound(kl < 0 ? 0 : kl, vl < 0 ? 0 : vl, m->headers, m->n_headers);
-    kafka_err err = wait_space(w, (int64_t)bound, deadline);
-    if (err)
-        return err;
-    wpart *p = part_get(w, msg_topic(w, m), partition);
+    wpart *p = part_of(w, wt, partition);
     if (!p)
         return KAFKA_ERR_NOMEM;
-    for (int pass = 0; pass < 2; pass++) {
+    for (;;) {
         if (!p->open && !(p->open = batch_new(w, p)))
             return KAFKA_ERR_NOMEM;
         wbatch *b = p->open;
-        size_t rs = kafka_batch_builder_record_size(&b->bb, ts, kl, vl, m->headers, m->n_headers);
+        /* The exact encoded size (it depends on the batch's first
+         * timestamp and record count), used for the fit check, the buffer
+         * accounting and the wait for space alike. */
+        size_t rs = record_size_quick(m);
+        if (rs != SIZE_MAX && b->bytes + rs > (size_t)w->cfg.batch_bytes)
+            rs = kafka_batch_builder_record_size(&b->bb, ts, kl, vl, m->headers, m->n_headers); /* near the limit */
+        if (rs == SIZE_MAX)
+            return KAFKA_ERR_INVALID_ARG;
         if (b->count > 0 && b->bytes + rs > (size_t)w->cfg.batch_bytes) {
             kafka_writer_seal(w, p, W_SEAL_FULL);
             continue;
         }
-        if (wt && !ref_add(b, wt, idx))
+        if (w->buffered_msgs > 0 && w->buffered_bytes + (int64_t)rs > w->cfg.max_buffered_bytes) {
+            kafka_err err = wait_space(w, (int64_t)rs, deadline);
+            if (err)
+                return err;
+            continue; /* the open batch may have been sealed meanwhile */
+        }
+        if (wtr && !ref_add(b, wtr, idx))
             return KAFKA_ERR_NOMEM;
-        err = kafka_batch_builder_append(&b->bb, ts, m->key, kl, m->value, vl, m->headers, m->n_headers);
+        size_t len0 = b->buf.len;
+        kafka_err err = kafka_batch_builder_append(&b->bb, ts, m->key, kl, m->value, vl, m->headers, m->n_headers);
         if (err) {
-            if (wt)
+            if (wtr)
                 b->n_refs--;
             return err;
         }
+        rs = b->buf.len - len0; /* the exact size, without computing it twice */
+        if (b->index_ok)
+            batch_index_add(b, kl, vl, ts, m->n_headers);
         b->count++;
         b->bytes += rs;
         w->buffered_bytes += (int64_t)rs;
         w->buffered_msgs++;
         b->payload += (int64_t)(m->key_len + m->value_len);
-        *touched = p;
         if (b->count >= w->cfg.batch_size)
             kafka_writer_seal(w, p, W_SEAL_FULL);
         else if (b->count == 1)
             pthread_cond_signal(&w->send_cv); /* the timer starts now */
         return 0;
     }
-    return KAFKA_ERR_NOMEM;
 }
 
 static kafka_err summarize(const kafka_err *errs, size_t n)
@@ -552,6 +781,63 @@ static kafka_err summarize(const kafka_err *errs, size_t n)
     return first;
 }
 
+/* Closes every open batch holding a message of waiter wt: a synchronous
+ * caller never waits for the batch timer. Locked. */
+static void seal_for_waiter(kafka_writer *w, const wwaiter *wt)
+{
+    for (size_t t = 0; t < w->n_topics; t++)
+        for (int32_t j = 0; j < w->topics[t].n_parts; j++) {
+            wpart *p = w->topics[t].parts[j];
+            if (p && p->open)
+                for (size_t r = 0; r < p->open->n_refs; r++)
+                    if (p->open->refs[r].waiter == wt->id) {
+                        kafka_writer_seal(w, p, W_SEAL_SYNC);
+                        break;
+                    }
+        }
+}
+
+/* Waits until every message of wt is done or the deadline passes; then
+ * unregisters wt (later outcomes of its messages no longer reach it).
+ * Locked. */
+static void wait_waiter(kafka_writer *w, wwaiter *wt, int64_t deadline)
+{
+    while (wt->remaining > 0) {
+        if (deadline < 0) {
+            pthread_cond_wait(&w->done_cv, &w->mu);
+            continue;
+        }
+        if (kafka_writer_now() >= deadline)
+            break;
+        struct timespec ts;
+        abs_timespec(deadline, &ts);
+        pthread_cond_timedwait(&w->done_cv, &w->mu, &ts);
+    }
+    for (wwaiter **pp = &w->waiters; *pp; pp = &(*pp)->next)
+        if (*pp == wt) {
+            *pp = wt->next;
+            break;
+        }
+}
+
+/* Outcome summary of a call without a per-message array. */
+typedef struct wsum {
+    kafka_err first;
+    bool partial;
+} wsum;
+
+static void sum_add(wsum *s, kafka_err err)
+{
+    if (!err)
+        return;
+    if (!s->first)
+        s->first = err;
+    else if (err != s->first)
+        s->partial = true;
+}
+
+#define W_STACK_ERRS 64
+
 kafka_err kafka_writer_write_messages(kafka_writer *w, const kafka_message *msgs, size_t n, kafka_err *errs,
                                       int timeout_ms)
 {
@@ -559,61 +845,86 @@ kafka_err kafka_writer_write_messages(kafka_writer *w, const kafka_message *msgs
         return KAFKA_ERR_INVALID_ARG;
     if (n == 0)
         return 0;
-    kafka_err *e = errs ? errs : kafka_calloc(n, sizeof *e);
-    if (!e)
+    bool sync = !w->cfg.async;
+    /* A synchronous call needs a slot per message for the receiver to
+     * fill; an asynchronous one only needs the summary (no allocation on
+     * the fast path). */
+    kafka_err stack_errs[W_STACK_ERRS];
+    kafka_err *e = errs;
+    if (!e && sync)
+        e = n <= W_STACK_ERRS ? stack_errs : kafka_calloc(n, sizeof *e);
+    if (!e && sync)
         return KAFKA_ERR_NOMEM;
     kafka_err bad = 0;
     for (size_t i = 0; i < n; i++) {
-        e[i] = msg_validate(w, &msgs[i]);
-        if (e[i] && !bad)
-            bad = e[i];
+        kafka_err err = msg_validate(w, &msgs[i]);
+        if (e)
+            e[i] = err;
+        if (err && !bad)
+            bad = err;
     }
     if (bad) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; e && i < n; i++)
             if (!e[i])
                 e[i] = bad;
-        if (!errs)
+        if (e && e != errs && e != stack_errs)
             kafka_free(e);
         return bad;
     }
+    /* Clock reads: a coarse one for metadata freshness, a precise one
+     * only for a deadline, and the wall clock once, if a message needs a
+     * timestamp. */
+    int64_t now = coarse_now_ms();
     int64_t deadline = timeout_ms < 0 ? -1 : kafka_writer_now() + timeout_ms;
-    wwaiter wt = {0, e};
-    bool sync = !w->cfg.async;
-    const kafka_cluster_topic *tc = NULL;
-    for (size_t i = 0; i < n; i++) {
-        int32_t part = -1;
-        e[i] = msg_partition(w, &msgs[i], &tc, &part);
-        if (e[i])
-            continue;
-        wpart *touched = NULL;
-        pthread_mutex_lock(&w->mu);
-        e[i] = enqueue_one(w, &msgs[i], part, sync ? &wt : NULL, i, deadline, &touched);
-        if (!e[i] && sync)
-            wt.remaining++;
-        pthread_mutex_unlock(&w->mu);
-    }
-    if (tc)
-        kafka_cluster_topic_release(w->cluster, tc);
+    int64_t wall = -1;
+    wwaiter wt = {.errs = e};
+    wsum sum = {0, false};
+    pthread_mutex_lock(&w->mu);
     if (sync) {
-        pthread_mutex_lock(&w->mu);
-        /* Do not let the caller wait for batch_timeout: close every open
-         * batch holding one of its messages now. */
-        for (size_t t = 0; t < w->n_topics; t++)
-            for (int32_t j = 0; j < w->topics[t].n_parts; j++) {
-                wpart *p = w->topics[t].parts[j];
-                if (p && p->open)
-                    for (size_t r = 0; r < p->open->n_refs; r++)
-                        if (p->open->refs[r].waiter == &wt) {
-                            kafka_writer_seal(w, p, W_SEAL_SYNC);
-                            break;
-                        }
-            }
-        while (wt.remaining > 0)
-            pthread_cond_wait(&w->done_cv, &w->mu);
-        pthread_mutex_unlock(&w->mu);
+        wt.id = ++w->next_waiter_id;
+        wt.next = w->waiters;
+        w->waiters = &wt;
     }
+    for (size_t i = 0; i < n; i++) {
+        const kafka_message *m = &msgs[i];
+        const char *topic = msg_topic(w, m);
+        int64_t ts = m->timestamp_ms;
+        if (ts == 0 || ts == KAFKA_TIMESTAMP_NONE)
+            ts = wall >= 0 ? wall : (wall = ts_now_unix());
+        wtopic *tp = NULL;
+        int32_t part = -1;
+        kafka_err err = pick_locked(w, m, topic, false, now, &tp, &part);
+        if (err == KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION) {
+            /* Metadata needed: fetched without the lock. */
+            pthread_mutex_unlock(&w->mu);
+            int64_t dl = kafka_writer_now() + w->cfg.read_timeout_ms;
+            if (deadline >= 0 && deadline < dl)
+                dl = deadline;
+            err = topic_refresh(w, topic, dl);
+            pthread_mutex_lock(&w->mu);
+            if (!err)
+                err = pick_locked(w, m, topic, true, now, &tp, &part);
+        }
+        if (!err)
+            err = enqueue_one(w, m, tp, part, ts, sync ? &wt : NULL, i, deadline);
+        if (!err && sync) {
+            wt.remaining++;
+            err = KAFKA_ERR_TIMEOUT; /* pending: the receiver overwrites it */
+        }
+        if (e)
+            e[i] = err;
+        if (!sync)
+            sum_add(&sum, err);
+    }
+    if (sync) {
+        seal_for_waiter(w, &wt);
+        wait_waiter(w, &wt, deadline);
+    }
+    pthread_mutex_unlock(&w->mu);
+    if (!sync)
+        return sum.partial ? KAFKA_ERR_PARTIAL : sum.first;
     kafka_err ret = summarize(e, n);
-    if (!errs)
+    if (e != errs && e != stack_errs)
         kafka_free(e);
     return ret;
 }

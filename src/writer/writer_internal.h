@@ -19,16 +19,27 @@
 
 /* A synchronous write call waiting for its messages (lives on its stack). */
 typedef struct wwaiter {
+    struct wwaiter *next; /* kafka_writer.waiters */
+    uint64_t id;          /* what batches refer to: the call may time out
+                             and return while its batches live on */
     size_t remaining;
     kafka_err *errs; /* n entries, always non-NULL */
 } wwaiter;
 
 typedef struct wref {
-    wwaiter *waiter;
+    uint64_t waiter; /* wwaiter.id */
     size_t idx;
 } wref;
 
 typedef struct wpart wpart;
+
+/* Where one record's key and value sit in its batch buffer (uncompressed
+ * batches), for the completion callback. Lengths -1 = null. */
+typedef struct wmeta {
+    uint32_t key_off, val_off;
+    int32_t kl, vl;
+    int64_t ts;
+} wmeta;
 
 /* Why a batch was closed (stats). */
 enum { W_SEAL_FULL, W_SEAL_SYNC, W_SEAL_TIMEOUT, W_SEAL_FLUSH };
@@ -53,6 +64,9 @@ typedef struct wbatch {
     int64_t base_offset;
     wref *refs;
     size_t n_refs, cap_refs;
+    bool index_ok;       /* idx describes every record (see wmeta) */
+    wmeta *idx;
+    size_t idx_cap;
 } wbatch;
 
 struct wpart {
@@ -67,10 +81,19 @@ struct wpart {
     int32_t next_seq;   /* sequence of the next stamped batch */
     int32_t acked_seq;  /* sequence expected after the last acked batch */
     uint64_t next_batch_no;
+    size_t last_len;    /* buffer bytes / records of the last sealed batch */
+    int32_t last_count; /* (capacity hints for the next one) */
 };
 
 typedef struct wtopic {
     char *name;
+    /* Partition count as last learned from the cluster, so that writes
+     * keep being partitioned (without blocking) while metadata cannot be
+     * refreshed. ids = 0..n_known-1. */
+    int32_t n_known;
+    int32_t *ids;
+    int64_t next_refresh;
+    uint64_t rr;       /* round-robin position (writer-side spreading) */
     wpart **parts;
     int32_t n_parts;
 } wtopic;
@@ -110,6 +133,10 @@ struct kafka_writer {
 
     wtopic *topics;
     size_t n_topics;
+    size_t last_topic; /* index of the last topic looked up (cache) */
+    bool last_topic_is_cfg; /* ... and it is cfg.topic */
+    wwaiter *waiters;  /* synchronous calls waiting */
+    uint64_t next_waiter_id;
     wconn **conns; /* current conn per broker (may be broken) */
     size_t n_conns;
 
@@ -144,6 +171,8 @@ void kafka_writer_log(kafka_writer *w, kafka_log_level lvl, const char *fmt, ...
 #endif
     ;
 int64_t kafka_writer_now(void);
+/* True when debug lines would reach the log callback (skip formatting). */
+#define W_DEBUG_ON(w) ((w)->cfg.log && (w)->cfg.log_level >= KAFKA_LOG_DEBUG)
 /* Closes p's open batch (if any) and appends it to p's queue. Locked. */
 void kafka_writer_seal(kafka_writer *w, wpart *p, int why);
 /* Records a batch's outcome and unlinks it from the accounting; the caller

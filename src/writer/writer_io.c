@@ -171,6 +171,9 @@ static bool needs_metadata(kafka_err err)
 static void batch_ok(kafka_writer *w, wbatch *b, int64_t base_offset, wdone *d)
 {
     wpart *p = b->part;
+    if (W_DEBUG_ON(w))
+        kafka_writer_log(w, KAFKA_LOG_DEBUG, "acked %s[%d] batch %llu: seq %d, offset %lld", p->topic, (int)p->id,
+                         (unsigned long long)b->batch_no, (int)b->base_seq, (long long)base_offset);
     p->inflight--;
     w->inflight_batches--;
     if (b->base_seq >= 0)
@@ -182,6 +185,9 @@ static void batch_ok(kafka_writer *w, wbatch *b, int64_t base_offset, wdone *d)
 static void batch_failed(kafka_writer *w, wbatch *b, kafka_err err, wdone *d)
 {
     wpart *p = b->part;
+    if (W_DEBUG_ON(w))
+        kafka_writer_log(w, KAFKA_LOG_DEBUG, "failed %s[%d] batch %llu: seq %d: %s", p->topic, (int)p->id,
+                         (unsigned long long)b->batch_no, (int)b->base_seq, kafka_err_name(err));
     p->inflight--;
     w->inflight_batches--;
     if (err == KAFKA_ERR_DUPLICATE_SEQUENCE_NUMBER) {
@@ -537,8 +543,16 @@ static void send_group(kafka_writer *w, int32_t broker, wbatch **v, size_t n, wd
         return;
     }
     w->st.writes++;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         stats_batch(w, v[i], now);
+        if (W_DEBUG_ON(w))
+            kafka_writer_log(w, KAFKA_LOG_DEBUG,
+                             "sent %s[%d] batch %llu: %d msgs, pid %lld epoch %d seq %d, attempt %d, broker %d "
+                             "corr %d",
+                             v[i]->part->topic, (int)v[i]->part->id, (unsigned long long)v[i]->batch_no,
+                             (int)v[i]->count, (long long)w->pid, (int)w->epoch, (int)v[i]->base_seq,
+                             v[i]->attempts + 1, (int)broker, (int)corr);
+    }
     if (w->acks == 0) { /* no response will come */
         wc->inflight--;
         for (size_t i = 0; i < n; i++)
@@ -575,11 +589,22 @@ static void send_all(kafka_writer *w, wvec *a, wdone *d)
         errs[i] = prepare(w, a->v[i], &leaders[i]);
     pthread_mutex_lock(&w->mu);
     for (size_t i = 0; i < a->n; i++) {
+        wbatch *b = a->v[i];
         if (errs[i]) {
-            batch_failed(w, a->v[i], errs[i], d);
+            batch_failed(w, b, errs[i], d);
+            a->v[i] = NULL;
+        } else if (b->part->retrying) {
+            /* A batch of this partition failed while we were unlocked:
+             * sending b now would put it before that batch's resend (a
+             * broker checking sequences answers OUT_OF_ORDER; one that
+             * does not, like librdkafka's mock, would reorder). Put it
+             * back; it goes after the resend. */
+            b->part->inflight--;
+            w->inflight_batches--;
+            kafka_writer_requeue(b->part, b);
             a->v[i] = NULL;
         } else {
-            a->v[i]->part->leader = leaders[i];
+            b->part->leader = leaders[i];
         }
     }
     /* Group by leader: one request per broker. */

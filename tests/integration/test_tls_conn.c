@@ -220,13 +220,12 @@ static int group_teardown(void **state)
         }                                                                                                          \
     } while (0)
 
-static kafka_err dial_tls(tls_fixture *f, const char *addr, const kafka_tls_config *tls, kafka_conn **c, char *why,
-                          size_t len)
+/* kafka_dial with these TLS settings; why gets the dial's error text. */
+static kafka_err dial_tls(const char *addr, const kafka_tls_config *tls, kafka_conn **c, char *why, size_t len)
 {
     kafka_dialer_config cfg = {.tls = *tls};
     kafka_err err = kafka_dial(c, addr, &cfg, DIAL_TIMEOUT_MS);
     snprintf(why, len, "%s", kafka_dial_last_error());
-    (void)f;
     return err;
 }
 
@@ -236,7 +235,7 @@ static void test_trusted_produce_and_read(void **state)
     REQUIRE_SOCAT(f);
     kafka_conn *c = NULL;
     char why[512];
-    kafka_err err = dial_tls(f, f->tls_addr, &(kafka_tls_config){.enable = true, .ca_file = f->pki.ca_pem}, &c, why,
+    kafka_err err = dial_tls(f->tls_addr, &(kafka_tls_config){.enable = true, .ca_file = f->pki.ca_pem}, &c, why,
                              sizeof why);
     if (err)
         fail_msg("TLS dial %s: %s: %s", f->tls_addr, kafka_err_str(err), why);
@@ -303,7 +302,7 @@ static void test_untrusted_ca(void **state)
     REQUIRE_SOCAT(f);
     kafka_conn *c = NULL;
     char why[512];
-    kafka_err err = dial_tls(f, f->tls_addr, &(kafka_tls_config){.enable = true, .ca_file = f->pki.untrusted_ca_pem},
+    kafka_err err = dial_tls(f->tls_addr, &(kafka_tls_config){.enable = true, .ca_file = f->pki.untrusted_ca_pem},
                              &c, why, sizeof why);
     assert_null(c);
     if (err != KAFKA_ERR_TLS)
@@ -318,9 +317,8 @@ static void test_wrong_hostname(void **state)
     REQUIRE_SOCAT(f);
     kafka_conn *c = NULL;
     char why[512];
-    kafka_err err = dial_tls(f, f->tls_addr,
-                             &(kafka_tls_config){.enable = true, .ca_file = f->pki.ca_pem, .server_name = "wrong.example"},
-                             &c, why, sizeof why);
+    kafka_tls_config tls = {.enable = true, .ca_file = f->pki.ca_pem, .server_name = "wrong.example"};
+    kafka_err err = dial_tls(f->tls_addr, &tls, &c, why, sizeof why);
     assert_null(c);
     if (err != KAFKA_ERR_TLS)
         fail_msg("want KAFKA_ERR_TLS, got %s: %s", kafka_err_str(err), why);

@@ -412,6 +412,93 @@ static void test_undecodable_names_field(void **state)
     assert_int_equal(kt_peer_join(p), 0);
 }
 
+/* ---- metadata packing (hostile sizes) ---------------------------------------------- */
+
+/* Appends a big-endian integer of `width` bytes. */
+static size_t put_be(uint8_t *p, uint64_t v, int width)
+{
+    for (int i = 0; i < width; i++)
+        p[i] = (uint8_t)(v >> (8 * (width - 1 - i)));
+    return (size_t)width;
+}
+
+enum { AMP_NAME_LEN = 30000, AMP_PARTS = 2000 };
+
+/* Answers Metadata v0 with one broker whose host is AMP_NAME_LEN bytes and
+ * one topic, also AMP_NAME_LEN bytes long, with AMP_PARTS partitions all
+ * led by that broker: ~96 KB on the wire. Layout from the protocol guide:
+ * brokers [node_id i32, host string, port i32], topics [error_code i16,
+ * name string, partitions [error_code i16, partition_index i32, leader_id
+ * i32, replica_nodes [i32], isr_nodes [i32]]]. */
+static int script_metadata_amplify(kt_peer *p, void *arg)
+{
+    (void)arg;
+    kt_request req;
+    if (kt_peer_read(p, &req))
+        return -1;
+    static const int16_t ranges[][3] = {{3, 0, 0}, {18, 0, 3}};
+    int rc = kt_peer_api_versions(p, &req, ranges, 2);
+    kt_request_free(&req);
+    if (rc || kt_peer_read(p, &req))
+        return -1;
+    size_t cap = 64 + 2 * AMP_NAME_LEN + (size_t)AMP_PARTS * 18;
+    uint8_t *b = malloc(cap), *q = b;
+    q += put_be(q, 1, 4);                 /* 1 broker */
+    q += put_be(q, 7, 4);                 /* node_id 7 */
+    q += put_be(q, AMP_NAME_LEN, 2);      /* host */
+    memset(q, 'h', AMP_NAME_LEN);
+    q += AMP_NAME_LEN;
+    q += put_be(q, 9092, 4);              /* port */
+    q += put_be(q, 1, 4);                 /* 1 topic */
+    q += put_be(q, 0, 2);                 /* error_code */
+    q += put_be(q, AMP_NAME_LEN, 2);      /* name */
+    memset(q, 't', AMP_NAME_LEN);
+    q += AMP_NAME_LEN;
+    q += put_be(q, AMP_PARTS, 4);
+    for (uint32_t i = 0; i < AMP_PARTS; i++) {
+        q += put_be(q, 0, 2);             /* error_code */
+        q += put_be(q, i, 4);             /* partition_index */
+        q += put_be(q, 7, 4);             /* leader_id */
+        q += put_be(q, 0, 4);             /* no replicas */
+        q += put_be(q, 0, 4);             /* no isr */
+    }
+    rc = kt_peer_respond(p, req.corr, false, b, (size_t)(q - b));
+    free(b);
+    kt_request_free(&req);
+    return rc ? rc : kt_peer_wait_eof(p);
+}
+
+static void test_metadata_no_amplification(void **state)
+{
+    (void)state;
+    kt_peer *p = kt_peer_start(script_metadata_amplify, NULL);
+    kafka_conn *c = dial_peer(p, NULL);
+    assert_non_null(c);
+    kafka_allocator counting = {count_malloc, count_realloc, count_free, NULL};
+    g_max_alloc = 0;
+    kafka_set_allocator(&counting);
+    kafka_partition *parts = NULL;
+    size_t n = 0;
+    kafka_err err = kafka_conn_read_partitions(c, NULL, 0, &parts, &n);
+    kafka_set_allocator(NULL);
+    assert_int_equal(err, 0);
+    assert_int_equal(n, AMP_PARTS);
+    /* Every partition still names its topic and leader in full. */
+    assert_int_equal(strlen(parts[0].topic), AMP_NAME_LEN);
+    assert_int_equal(strlen(parts[AMP_PARTS - 1].topic), AMP_NAME_LEN);
+    assert_int_equal(strlen(parts[AMP_PARTS - 1].leader.host), AMP_NAME_LEN);
+    assert_int_equal(parts[AMP_PARTS - 1].id, AMP_PARTS - 1);
+    assert_int_equal(parts[AMP_PARTS - 1].leader.id, 7);
+    assert_int_equal(parts[AMP_PARTS - 1].leader.port, 9092);
+    assert_null(parts[0].leader.rack);
+    /* The strings are stored once, not once per partition: the answer
+     * (~96 KB) must not turn into a ~120 MB allocation. */
+    assert_true(g_max_alloc < 1024 * 1024);
+    kafka_free_partitions(parts);
+    kafka_conn_close(c);
+    assert_int_equal(kt_peer_join(p), 0);
+}
+
 /* ---- deadlines and close ----------------------------------------------------------- */
 
 static int script_silent(kt_peer *p, void *arg)
@@ -539,6 +626,7 @@ int main(void)
         cmocka_unit_test(test_negative_length_prefix),
         cmocka_unit_test(test_random_bytes),
         cmocka_unit_test(test_undecodable_names_field),
+        cmocka_unit_test(test_metadata_no_amplification),
         cmocka_unit_test(test_read_deadline_fires),
         cmocka_unit_test(test_past_write_deadline),
         cmocka_unit_test(test_close_wakes_blocked_call),

@@ -153,12 +153,34 @@ static void test_partition_error_keeps_conn(void **state)
     finish(p, c, &s);
 }
 
+/* Seek offsets whose sum overflows int64 (signed overflow is undefined
+ * behaviour: UBSan aborts on it) are rejected, before and after a
+ * ListOffsets round trip. */
+static void test_seek_overflow(void **state)
+{
+    (void)state;
+    static const exchange ex[] = {{-2, 0, -1, 10}};
+    script s = {ex, 1, 0};
+    kt_peer *p = kt_peer_start(run_script, &s);
+    kafka_conn *c = dial_peer(p);
+    int64_t off = 0;
+    assert_int_equal(kafka_conn_seek(c, INT64_MAX, KAFKA_SEEK_ABSOLUTE | KAFKA_SEEK_DONT_CHECK, &off), 0);
+    assert_int_equal(off, INT64_MAX);
+    assert_int_equal(kafka_conn_seek(c, 1, KAFKA_SEEK_CURRENT | KAFKA_SEEK_DONT_CHECK, &off), KAFKA_ERR_INVALID_ARG);
+    assert_int_equal(kafka_conn_offset(c), INT64_MAX); /* unchanged */
+    /* first offset 10 + INT64_MAX */
+    assert_int_equal(kafka_conn_seek(c, INT64_MAX, KAFKA_SEEK_FIRST | KAFKA_SEEK_DONT_CHECK, &off),
+                     KAFKA_ERR_INVALID_ARG);
+    finish(p, c, &s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_offset_at),
         cmocka_unit_test(test_read_offsets_asks_earliest_then_latest),
         cmocka_unit_test(test_partition_error_keeps_conn),
+        cmocka_unit_test(test_seek_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
