@@ -230,7 +230,7 @@ static void produce_conn(const bench_opts *o, const kafka_message *m, bench_wind
         bench_die("out of memory");
     for (long i = 0; i < o->batch; i++)
         batch[i] = *m;
-    kafka_write_options wo = { .acks = (int16_t)(o->acks ? o->acks : 1), .acks_none = o->acks == 0,
+    kafka_write_options wo = { .acks = o->acks < 0 ? KAFKA_REQUIRE_ALL : o->acks == 0 ? KAFKA_REQUIRE_NONE : KAFKA_REQUIRE_ONE,
                                .codec = parse_codec(o->codec) };
     bench_window_start(win);
     long sent = 0;
@@ -284,7 +284,7 @@ static void run_preload(const bench_opts *o, const kafka_message *m)
         bench_die("out of memory");
     for (long i = 0; i < o->batch; i++)
         batch[i] = *m;
-    kafka_write_options wo = { .acks = KAFKA_ACKS_LEADER, .codec = parse_codec(o->codec) };
+    kafka_write_options wo = { .acks = KAFKA_REQUIRE_ONE, .codec = parse_codec(o->codec) };
     for (long sent = 0; sent < o->n;) {
         long k = o->n - sent < o->batch ? o->n - sent : o->batch;
         kafka_conn_set_timeout(c, 30000);
@@ -483,7 +483,7 @@ static void run_latency(const bench_opts *o, const kafka_message *m)
         bench_die("latency: --api writer|conn");
     kafka_writer *w = use_writer ? new_writer(o, false) : NULL;
     kafka_conn *c = use_writer ? NULL : dial_leader(o, o->partition);
-    kafka_write_options wo = { .acks = (int16_t)(o->acks ? o->acks : 1), .acks_none = o->acks == 0 };
+    kafka_write_options wo = { .acks = o->acks < 0 ? KAFKA_REQUIRE_ALL : o->acks == 0 ? KAFKA_REQUIRE_NONE : KAFKA_REQUIRE_ONE };
     double *lat = malloc(sizeof *lat * (size_t)o->n);
     if (!lat)
         bench_die("out of memory");

@@ -69,11 +69,11 @@ static opts parse(int argc, char **argv)
         } else if (!strcmp(a, "-a")) {
             /* acks=0 needs the flag: a zero `acks` field means "default". */
             if (!strcmp(v, "0"))
-                o.w.acks_none = true;
+                o.w.acks = KAFKA_REQUIRE_NONE;
             else if (!strcmp(v, "1"))
-                o.w.acks = KAFKA_ACKS_LEADER;
+                o.w.acks = KAFKA_REQUIRE_ONE;
             else if (!strcmp(v, "all") || !strcmp(v, "-1"))
-                o.w.acks = KAFKA_ACKS_ALL;
+                o.w.acks = KAFKA_REQUIRE_ALL;
             else
                 usage();
         } else

@@ -1,24 +1,24 @@
 /*
- * consume — prints the messages of a Kafka partition, one value per line.
+ * consume — prints the messages of a Kafka topic, one value per line,
+ * with kafka_reader.
  *
  *   consume -b host:port[,...] -t topic [-p partition] [-o first|last|OFFSET]
  *           [-c count] [-e] [-f]
- *   consume -b ... -t topic -g group     (needs kafka_reader: not yet)
+ *   consume -b ... -t topic -g group [-o first|last] [-c count] [-e] [-f]
  *
- *   -o  where to start (default first)
+ *   -p  partition mode: read this partition (default 0)
+ *   -g  group mode: join consumer group `group` and read what it assigns;
+ *       offsets are committed as messages are printed
+ *   -o  where to start (group mode: when the group has no committed offset)
  *   -c  stop after count messages
- *   -e  exit at the end of the partition
+ *   -e  exit at the end of the partition(s)
  *   -f  print "partition=P offset=O key=K value=V" instead of the value
- *
- * Reads through a kafka_conn to the partition leader (kafka_dial_leader)
- * with kafka_conn_read_batch.
  */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kafka/conn.h"
 #include "kafka/kafka.h"
 
 typedef struct opts {
@@ -71,19 +71,30 @@ static opts parse(int argc, char **argv)
     return o;
 }
 
-static kafka_err seek_start(kafka_conn *c, const char *start)
+static kafka_reader_config reader_config(const opts *o)
 {
-    if (!strcmp(start, "first"))
-        return kafka_conn_seek(c, 0, KAFKA_SEEK_FIRST, NULL);
-    if (!strcmp(start, "last"))
-        return kafka_conn_seek(c, 0, KAFKA_SEEK_LAST, NULL);
-    char *end;
-    long long off = strtoll(start, &end, 10);
-    if (*end || off < 0) {
-        fprintf(stderr, "consume: bad offset %s\n", start);
-        exit(2);
+    kafka_reader_config cfg = {.brokers = o->brokers, .topic = o->topic, .max_wait_ms = 500};
+    if (o->group) {
+        cfg.group_id = o->group;
+        cfg.commit_interval_ms = 1000; /* periodic, flushed at close */
+    } else {
+        cfg.partition = o->partition;
     }
-    return kafka_conn_seek(c, off, KAFKA_SEEK_ABSOLUTE, NULL);
+    if (!strcmp(o->start, "first")) {
+        cfg.start_offset = KAFKA_START_FIRST;
+    } else if (!strcmp(o->start, "last")) {
+        cfg.start_offset = KAFKA_START_LAST;
+    } else {
+        char *end;
+        long long off = strtoll(o->start, &end, 10);
+        if (*end || off < 0 || o->group) {
+            fprintf(stderr, "consume: bad offset %s (group mode takes first or last)\n", o->start);
+            exit(2);
+        }
+        cfg.start_offset = KAFKA_START_AT;
+        cfg.start_at = off;
+    }
+    return cfg;
 }
 
 static void print_message(const opts *o, const kafka_message *m)
@@ -96,51 +107,54 @@ static void print_message(const opts *o, const kafka_message *m)
         printf("%.*s\n", (int)m->value_len, m->value ? (const char *)m->value : "");
 }
 
+/* At the end: nothing left to read in what this reader reads. */
+static bool at_end(kafka_reader *r, bool group)
+{
+    kafka_reader_stats st;
+    kafka_reader_stats_get(r, &st);
+    if (group && st.partitions == 0)
+        return false;
+    int64_t lag = -1;
+    return kafka_reader_read_lag(r, &lag, 5000) == 0 && lag == 0;
+}
+
 int main(int argc, char **argv)
 {
     opts o = parse(argc, argv);
-    if (o.group) {
-        fprintf(stderr, "consume: consumer groups need kafka_reader (not yet implemented)\n");
-        return 2;
-    }
-    kafka_conn *c;
-    kafka_err err = kafka_dial_leader(&c, o.brokers, o.topic, o.partition, NULL, 10000);
+    kafka_reader_config cfg = reader_config(&o);
+    kafka_reader *r;
+    char errbuf[256];
+    kafka_err err = kafka_reader_new(&r, &cfg, errbuf, sizeof errbuf);
     if (err) {
-        fprintf(stderr, "consume: %s: %s\n", kafka_err_str(err), kafka_dial_last_error());
-        return 1;
-    }
-    if ((err = seek_start(c, o.start)) != 0) {
-        fprintf(stderr, "consume: seek %s: %s (%s)\n", o.start, kafka_err_str(err), kafka_conn_last_error(c));
-        kafka_conn_close(c);
+        fprintf(stderr, "consume: %s: %s\n", kafka_err_str(err), errbuf);
         return 1;
     }
     long seen = 0;
     int rc = 0;
-    kafka_read_batch_config rb = {.min_bytes = 1, .max_bytes = 1024 * 1024, .max_wait_ms = 500};
     while (o.count < 0 || seen < o.count) {
-        kafka_batch *b;
-        err = kafka_conn_read_batch_with(c, &rb, &b);
-        if (err) {
-            fprintf(stderr, "consume: %s (%s)\n", kafka_err_str(err), kafka_conn_last_error(c));
-            rc = 1;
-            break;
-        }
         kafka_message m;
-        while ((o.count < 0 || seen < o.count) && kafka_batch_read_message(b, &m) == 0) {
-            print_message(&o, &m);
-            seen++;
+        err = kafka_reader_read_message(r, &m, 1000);
+        if (err == KAFKA_ERR_TIMEOUT) {
+            if (o.exit_at_end && at_end(r, o.group != NULL))
+                break;
+            continue;
         }
-        int64_t hwm = kafka_batch_high_water_mark(b);
-        err = kafka_batch_close(b);
         if (err) {
-            fprintf(stderr, "consume: bad batch: %s (%s)\n", kafka_err_str(err), kafka_conn_last_error(c));
+            kafka_reader_last_error(r, errbuf, sizeof errbuf);
+            fprintf(stderr, "consume: %s (%s)\n", kafka_err_str(err), errbuf);
             rc = 1;
             break;
         }
-        if (o.exit_at_end && kafka_conn_offset(c) >= hwm)
+        print_message(&o, &m);
+        seen++;
+        if (o.exit_at_end && kafka_reader_lag(r) == 0 && at_end(r, o.group != NULL))
             break;
     }
     fflush(stdout);
-    kafka_conn_close(c);
+    err = kafka_reader_close(r);
+    if (err && !rc) {
+        fprintf(stderr, "consume: final commit: %s\n", kafka_err_str(err));
+        rc = 1;
+    }
     return rc;
 }

@@ -190,18 +190,12 @@ KAFKA_API int16_t kafka_conn_api_version_for(kafka_conn *c, int16_t api_key);
 
 /* ---- producing ---------------------------------------------------------- */
 
-/* Required acks (Kafka's values). */
-#define KAFKA_ACKS_NONE 0
-#define KAFKA_ACKS_LEADER 1
-#define KAFKA_ACKS_ALL (-1)
-
 /* Options of kafka_conn_write_messages; zero value = acks all, no
- * compression, 10 s broker-side timeout. Set acks_none for acks=0 (a zero
- * `acks` field means "default", so acks=0 needs the flag). */
+ * compression, 10 s broker-side timeout. */
 typedef struct kafka_write_options {
-    int16_t acks;      /* KAFKA_ACKS_LEADER or KAFKA_ACKS_ALL; 0 = all */
-    bool acks_none;    /* true: acks=0, no response, base offset is -1 */
-    kafka_codec codec; /* KAFKA_CODEC_NONE.. */
+    kafka_required_acks acks; /* zero value KAFKA_REQUIRE_ALL; KAFKA_REQUIRE_NONE
+                                 sends no response and base offset is -1 */
+    kafka_codec codec;        /* KAFKA_CODEC_NONE.. */
     int32_t timeout_ms; /* broker-side wait for acks; 0 = 10000 */
 } kafka_write_options;
 

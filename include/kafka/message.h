@@ -41,6 +41,19 @@ typedef struct kafka_header {
     size_t value_len;
 } kafka_header;
 
+/* Acknowledgements a write asks for, shared by kafka_writer and
+ * kafka_conn_write_messages. The ZERO VALUE IS "ALL" (every in-sync
+ * replica): kafka-go's zero value, RequireNone, makes the broker send no
+ * answer at all and loses data silently; libkafka's zero value is the safe
+ * one. */
+typedef enum kafka_required_acks {
+    KAFKA_REQUIRE_ALL = 0, /* acks=-1 (default) */
+    KAFKA_REQUIRE_ONE = 1, /* acks=1: the leader only */
+    KAFKA_REQUIRE_NONE = 2 /* acks=0: no answer; messages complete when sent,
+                              with offset -1; a writer then disables
+                              idempotence */
+} kafka_required_acks;
+
 /* Sentinel for "no timestamp given": the writer stamps the current time. */
 #define KAFKA_TIMESTAMP_NONE INT64_C(-1)
 

@@ -113,16 +113,8 @@ extern "C" {
 
 typedef struct kafka_writer kafka_writer;
 
-/* Acknowledgements the writer asks for. The ZERO VALUE IS "ALL" (every
- * in-sync replica): kafka-go's zero value, RequireNone, makes the broker
- * send no answer at all and loses data silently; libkafka's zero value is
- * the safe one. */
-typedef enum kafka_required_acks {
-    KAFKA_REQUIRE_ALL = 0,  /* acks=-1 (default) */
-    KAFKA_REQUIRE_ONE = 1,  /* acks=1: the leader only */
-    KAFKA_REQUIRE_NONE = 2  /* acks=0: no answer; messages complete when sent,
-                               with offset -1; disables idempotence */
-} kafka_required_acks;
+/* kafka_required_acks (the zero value is ALL) is defined in kafka/message.h,
+ * shared with kafka_conn_write_messages. */
 
 /* Log levels of kafka_log_fn. */
 typedef enum kafka_log_level {

@@ -28,6 +28,12 @@
 #include "net/stream.h"
 #include "protocol/wire.h"
 
+/* Kafka's wire value of the acks setting: -1, 1 or 0. */
+static inline int16_t kafka_required_acks_wire(kafka_required_acks a)
+{
+    return a == KAFKA_REQUIRE_ONE ? 1 : a == KAFKA_REQUIRE_NONE ? 0 : -1;
+}
+
 /* API keys below this bound have a slot in the version table. */
 #define KAFKA_CONN_MAX_API 128
 #define KAFKA_CONN_DEFAULT_MAX_RESPONSE (100 * 1024 * 1024)

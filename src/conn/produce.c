@@ -79,7 +79,9 @@ static kafka_err write_messages(kafka_conn *c, const kafka_message *msgs, size_t
     int32_t partition = c->topic ? c->partition : msgs[0].partition;
     if (!topic || partition < 0)
         return kafka_conn_err(c, KAFKA_ERR_INVALID_ARG, "write: conn is not bound and message 0 has no topic/partition");
-    int16_t acks = o->acks_none ? 0 : (o->acks ? o->acks : KAFKA_ACKS_ALL);
+    if ((unsigned)o->acks > KAFKA_REQUIRE_NONE)
+        return kafka_conn_err(c, KAFKA_ERR_INVALID_ARG, "acks is not a kafka_required_acks value");
+    int16_t acks = kafka_required_acks_wire(o->acks);
     if (acks != 0 && acks != 1 && acks != -1)
         return kafka_conn_err(c, KAFKA_ERR_INVALID_ARG, "write: acks must be 0, 1 or -1, not %d", acks);
     int16_t v = kafka_conn_version(c, KAFKA_API_PRODUCE, PRODUCE_MIN_VERSION, INT16_MAX);

@@ -190,7 +190,8 @@ static kafka_err join_once(kafka_group *g, const kafka_group_protocol *protos, s
     req.session_timeout_ms = g->session_timeout_ms;
     req.rebalance_timeout_ms = g->rebalance_timeout_ms;
     req.member_id = kafka_str_c(id.member_id);
-    req.group_instance_id = kafka_str_c(g->instance_id);
+    if (v >= 5) /* static membership needs JoinGroup v5 (KIP-345) */
+        req.group_instance_id = kafka_str_c(g->instance_id);
     req.protocol_type = kafka_str_c(KAFKA_CONSUMER_PROTOCOL_TYPE);
     req.protocols = p;
     req.protocols_count = (int32_t)n;
@@ -272,7 +273,8 @@ kafka_err kafka_group_sync(kafka_group *g, const char *protocol, const char *con
     req.group_id = kafka_str_c(g->group_id);
     req.generation_id = id.generation;
     req.member_id = kafka_str_c(id.member_id);
-    req.group_instance_id = kafka_str_c(g->instance_id);
+    if (v >= 3)
+        req.group_instance_id = kafka_str_c(g->instance_id);
     req.protocol_type = kafka_str_c(KAFKA_CONSUMER_PROTOCOL_TYPE);
     req.protocol_name = kafka_str_c(protocol);
     req.assignments = as;
@@ -296,6 +298,9 @@ kafka_err kafka_group_heartbeat(kafka_group *g, int64_t deadline)
     kafka_err err = coord_acquire(g, deadline, &conn);
     if (err)
         return err;
+    int16_t v = kafka_conn_version(conn, KAFKA_API_HEARTBEAT, 0, INT16_MAX);
+    if (v < 0)
+        return coord_done(g, conn, KAFKA_ERR_NO_COMMON_VERSION, "heartbeat");
     ident id;
     snapshot(g, &id);
     kafka_heartbeat_request req;
@@ -303,12 +308,13 @@ kafka_err kafka_group_heartbeat(kafka_group *g, int64_t deadline)
     req.group_id = kafka_str_c(g->group_id);
     req.generation_id = id.generation;
     req.member_id = kafka_str_c(id.member_id);
-    req.group_instance_id = kafka_str_c(g->instance_id);
+    if (v >= 3)
+        req.group_instance_id = kafka_str_c(g->instance_id);
     kafka_heartbeat_response resp;
     kafka_heartbeat_response_init(&resp);
     kafka_arena arena;
     kafka_arena_init(&arena, 0);
-    err = kafka_conn_roundtrip(conn, KAFKA_API_HEARTBEAT, -1, heartbeat_request_enc_, &req, heartbeat_response_dec_,
+    err = kafka_conn_roundtrip(conn, KAFKA_API_HEARTBEAT, v, heartbeat_request_enc_, &req, heartbeat_response_dec_,
                                &resp, &arena, NULL);
     kafka_arena_free(&arena);
     if (!err && resp.error_code)
@@ -338,9 +344,14 @@ kafka_err kafka_group_leave(kafka_group *g, int64_t deadline)
     kafka_leave_group_request req;
     kafka_leave_group_request_init(&req);
     req.group_id = kafka_str_c(g->group_id);
-    req.member_id = kafka_str_c(id.member_id); /* v0-2 */
-    req.members = &mi;                         /* v3+ */
-    req.members_count = 1;
+    /* v0-2 name one member; v3+ take a list (the encoder refuses a field
+     * the version lacks). */
+    if (v < 3) {
+        req.member_id = kafka_str_c(id.member_id);
+    } else {
+        req.members = &mi;
+        req.members_count = 1;
+    }
     kafka_leave_group_response resp;
     kafka_leave_group_response_init(&resp);
     kafka_arena arena;
@@ -415,7 +426,8 @@ kafka_err kafka_group_commit(kafka_group *g, kafka_group_offset *offs, size_t n,
     req.group_id = kafka_str_c(g->group_id);
     req.generation_id_or_member_epoch = id.generation;
     req.member_id = kafka_str_c(id.member_id);
-    req.group_instance_id = kafka_str_c(g->instance_id);
+    if (v >= 7)
+        req.group_instance_id = kafka_str_c(g->instance_id);
     err = build_commit_topics(offs, n, &arena, &req.topics, &req.topics_count);
     kafka_offset_commit_response resp;
     kafka_offset_commit_response_init(&resp);

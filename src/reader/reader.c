@@ -226,7 +226,7 @@ static void reader_free(kafka_reader *r)
         kafka_cluster_free(r->kc);
     kafka_records_iter_free(&r->it);
     kafka_wbuf_free(&r->scratch);
-    kafka_free(r->aborted_pids);
+    kr_txn_filter_free(&r->txn);
     kafka_free(r->hdrs);
     kafka_free(r->brokers);
     kafka_free(r->topic_cfg);
@@ -353,61 +353,15 @@ static void leave(kafka_reader *r)
 
 /* ---- read path --------------------------------------------------------- */
 
-static bool pid_aborted(const kafka_reader *r, int64_t pid, size_t *idx)
-{
-    for (size_t i = 0; i < r->n_aborted_pids; i++)
-        if (r->aborted_pids[i] == pid) {
-            if (idx)
-                *idx = i;
-            return true;
-        }
-    return false;
-}
-
-static kafka_err pid_add(kafka_reader *r, int64_t pid)
-{
-    if (pid_aborted(r, pid, NULL))
-        return 0;
-    if (r->n_aborted_pids == r->cap_aborted_pids) {
-        size_t cap = r->cap_aborted_pids ? r->cap_aborted_pids * 2 : 8;
-        int64_t *n = kafka_realloc(r->aborted_pids, cap * sizeof *n);
-        if (!n)
-            return KAFKA_ERR_NOMEM;
-        r->aborted_pids = n;
-        r->cap_aborted_pids = cap;
-    }
-    r->aborted_pids[r->n_aborted_pids++] = pid;
-    return 0;
-}
-
-/* Read-committed: is this batch part of an aborted transaction? Follows
- * the Java consumer: a producer enters the aborted set when a batch at or
- * after the aborted transaction's first offset shows up, and leaves it at
- * its abort marker (control batch). */
+/* Read-committed filtering lives in txn_filter.c; this applies it (or, in
+ * read-uncommitted mode, skips only control batches). */
 static kafka_err skip_batch(kafka_reader *r, const kafka_record_batch *b, bool *skip)
 {
-    *skip = false;
     if (r->cfg.isolation_level != KAFKA_READ_COMMITTED) {
         *skip = b->control;
         return 0;
     }
-    kr_chunk *c = r->cur;
-    int64_t last = b->base_offset + b->last_offset_delta;
-    while (r->aborted_idx < c->n_aborted && c->aborted[r->aborted_idx].first_offset <= last) {
-        kafka_err err = pid_add(r, c->aborted[r->aborted_idx].producer_id);
-        if (err)
-            return err;
-        r->aborted_idx++;
-    }
-    size_t i;
-    if (b->control) {
-        if (pid_aborted(r, b->producer_id, &i))
-            r->aborted_pids[i] = r->aborted_pids[--r->n_aborted_pids];
-        *skip = true;
-    } else if (b->transactional && pid_aborted(r, b->producer_id, NULL)) {
-        *skip = true;
-    }
-    return 0;
+    return kr_txn_filter_skip(&r->txn, b, skip);
 }
 
 static void drop_current_locked(kafka_reader *r)
@@ -469,8 +423,7 @@ static kafka_err next_chunk(kafka_reader *r, int64_t deadline)
     kafka_records_iter_free(&r->it);
     kafka_records_iter_init(&r->it, r->cur->data, r->cur->len, &ic);
     r->in_batch = false;
-    r->aborted_idx = 0;
-    r->n_aborted_pids = 0;
+    kr_txn_filter_reset(&r->txn, r->cur->aborted, r->cur->n_aborted);
     return 0;
 }
 

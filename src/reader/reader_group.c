@@ -515,7 +515,8 @@ static void *group_main(void *arg)
     }
     if (!r->instance_id && !r->abandon) {
         int64_t deadline = kafka_now_ms() + r->cfg.close_timeout_ms;
-        kafka_group_leave(&r->group, deadline);
+        kafka_err err = kafka_group_leave(&r->group, deadline);
+        kr_log(r, err ? KAFKA_LOG_WARN : KAFKA_LOG_INFO, "group %s: leave: %s", r->group_id, kafka_err_name(err));
     }
     pthread_mutex_lock(&r->mu);
     r->group_done = true;

@@ -10,6 +10,7 @@
 
 #include "common/alloc.h"
 #include "common/backoff.h"
+#include "conn/conn_internal.h"
 #include "net/stream.h"
 #include "writer/writer_internal.h"
 
@@ -146,7 +147,7 @@ kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_config *cfg, c
     cond_init_mono(&w->done_cv);
     w->pid = -1;
     w->epoch = -1;
-    w->acks = cfg->required_acks == KAFKA_REQUIRE_ONE ? 1 : cfg->required_acks == KAFKA_REQUIRE_NONE ? 0 : -1;
+    w->acks = kafka_required_acks_wire(cfg->required_acks);
     w->idempotent = !cfg->disable_idempotence && w->acks == -1;
     if (!cfg->disable_idempotence && w->acks != -1)
         kafka_writer_log(w, KAFKA_LOG_WARN, "idempotence off: it needs required_acks = ALL");

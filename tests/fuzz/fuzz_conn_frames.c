@@ -182,7 +182,7 @@ static void run_op(kafka_conn *c, int op)
     switch (op) {
     case 0:
     case 7: {
-        kafka_write_options o = {.acks_none = op == 7, .codec = KAFKA_CODEC_NONE};
+        kafka_write_options o = {.acks = op == 7 ? KAFKA_REQUIRE_NONE : KAFKA_REQUIRE_ALL, .codec = KAFKA_CODEC_NONE};
         int64_t base;
         kafka_conn_write_messages(c, msgs, 2, &o, &base);
         break;

@@ -61,7 +61,7 @@ static void test_produce_read_every_codec(void **state)
              .timestamp_ms = 1700000000123},
             {.key = "", .key_len = 0, .value = NULL, .timestamp_ms = 1700000000456},
         };
-        kafka_write_options wo = {.acks = KAFKA_ACKS_ALL, .codec = codecs[ci]};
+        kafka_write_options wo = {.acks = KAFKA_REQUIRE_ALL, .codec = codecs[ci]};
         int64_t base = -1;
         kafka_err err = kafka_conn_write_messages(c, in, 3, &wo, &base);
         if (err)
