@@ -31,6 +31,7 @@ kafka_err kafka_conn_new(kafka_stream *s, const char *addr, const char *client_i
     }
     atomic_init(&c->refs, 1);
     atomic_init(&c->closed, false);
+    atomic_init(&c->broken, false);
     atomic_init(&c->read_deadline, 0);
     atomic_init(&c->write_deadline, 0);
     pthread_mutex_init(&c->wmu, NULL);
@@ -63,7 +64,7 @@ kafka_err kafka_conn_enter(kafka_conn *c)
     if (!c)
         return KAFKA_ERR_INVALID_ARG;
     atomic_fetch_add(&c->refs, 1);
-    if (atomic_load(&c->closed) || c->broken) {
+    if (atomic_load(&c->closed) || atomic_load(&c->broken)) {
         kafka_conn_leave(c);
         return KAFKA_ERR_CLOSED;
     }
@@ -102,12 +103,13 @@ kafka_err kafka_conn_err(kafka_conn *c, kafka_err err, const char *fmt, ...)
 
 kafka_err kafka_conn_fail(kafka_conn *c, kafka_err err, const char *fmt, ...)
 {
-    if (!c->broken) { /* keep the first reason */
+    /* the sending and the receiving thread may fail at once: the first one
+     * to flip `broken` keeps its reason */
+    if (!atomic_exchange(&c->broken, true)) {
         va_list ap;
         va_start(ap, fmt);
         conn_vseterr(c, fmt, ap);
         va_end(ap);
-        c->broken = true;
         c->broken_err = err;
         kafka_stream_interrupt(c->s); /* later reads and writes fail at once */
     }
@@ -244,7 +246,7 @@ static kafka_err usable(kafka_conn *c)
 {
     if (atomic_load(&c->closed))
         return kafka_conn_err(c, KAFKA_ERR_CLOSED, "conn to %s was closed", c->addr);
-    if (c->broken)
+    if (atomic_load(&c->broken))
         return KAFKA_ERR_CLOSED; /* last_error keeps the reason */
     return 0;
 }

@@ -32,7 +32,7 @@ struct kafka_conn {
     kafka_pending *q;
     size_t q_head, q_len, q_cap; /* ring buffer */
 
-    bool broken; /* the stream is in an unknown state: closed */
+    atomic_bool broken; /* the stream is in an unknown state: closed */
     kafka_err broken_err;
     int32_t max_response;
 
