@@ -45,7 +45,17 @@
  *   - fetch sessions (KIP-227): every Fetch is a full one;
  *   - group topic regex subscriptions and reacting to partitions added to a
  *     subscribed topic while the group is stable (the count is read at each
- *     rebalance only).
+ *     rebalance only);
+ *   - rack-aware assignment (KIP-881).
+ *
+ * Costs to know: one fetcher thread (and one pooled connection during a
+ * Fetch) per partition read, which suits tens of partitions, not
+ * thousands; read_message with commit_interval_ms == 0 makes one
+ * OffsetCommit round trip per message (kafka-go's semantics: use
+ * commit_interval_ms, or fetch_message + commit_messages in batches, for
+ * throughput); a group leader waits 100 ms before its SyncGroup (see
+ * reader_group.c: librdkafka's mock broker rejects followers that sync
+ * after the leader).
  *
  * ABI: the config and stats structs only ever grow at the end; zero them
  * (designated initializers do) so fields added later read as defaults.
@@ -166,7 +176,7 @@ typedef struct kafka_reader_config {
  * fetch_decode_* the time spent decoding records in the reading thread.
  * Times in milliseconds except *_us (microseconds). */
 typedef struct kafka_reader_stats {
-    int64_t dials;      /* connections borrowed for fetches */
+    int64_t dials;      /* connections borrowed for fetches (pooled) */
     int64_t fetches;    /* Fetch requests completed */
     int64_t messages;   /* messages delivered */
     int64_t bytes;      /* key + value bytes delivered */
@@ -177,8 +187,7 @@ typedef struct kafka_reader_stats {
     int64_t commits;    /* OffsetCommit requests that succeeded */
     int64_t fetch_wait_us_total, fetch_wait_us_max;
     int64_t fetch_decode_us_total;
-    int64_t fetch_size_min, fetch_size_avg, fetch_size_max;       /* messages */
-    int64_t fetch_bytes_min, fetch_bytes_avg, fetch_bytes_max;    /* bytes */
+    int64_t fetch_bytes_min, fetch_bytes_avg, fetch_bytes_max; /* records bytes per Fetch */
     int64_t offset;        /* partition mode: next offset to deliver */
     int64_t lag;           /* sum over the partitions read of hwm - offset */
     int64_t queue_length;  /* fetch responses queued */
@@ -211,8 +220,11 @@ KAFKA_API kafka_err kafka_reader_new_checked(kafka_reader **out, const kafka_rea
  * (synchronously when commit_interval_ms == 0, else at the next periodic
  * commit). Blocks up to timeout_ms (-1 = no limit): KAFKA_ERR_TIMEOUT when
  * nothing arrived, KAFKA_ERR_CLOSED after kafka_reader_close, or a
- * non-retriable error of the partition (decode errors, authorization).
- * See the message lifetime rule above. */
+ * non-retriable error: a record batch that does not decode (CORRUPT,
+ * CRC_MISMATCH, COMPRESSION; that fetch is skipped) or a Fetch error such
+ * as TOPIC_AUTHORIZATION_FAILED (returned once; the fetcher keeps
+ * retrying). kafka_reader_last_error() has the details. See the message
+ * lifetime rule above. */
 KAFKA_API kafka_err kafka_reader_read_message(kafka_reader *r, kafka_message *m, int timeout_ms);
 
 /* Like read_message but never commits: commit with
@@ -275,7 +287,9 @@ KAFKA_API kafka_err kafka_reader_close(kafka_reader *r);
 
 /* Deep copy of *src into *dst (one allocation holding topic, key, value
  * and headers), to keep a read message past the lifetime rule. Free with
- * kafka_message_free. NOMEM on failure (*dst zeroed). */
+ * kafka_message_free; the copy's `headers` pointer is that allocation
+ * (even with n_headers == 0), so do not change it. NOMEM on failure (*dst
+ * zeroed). Does not block. */
 KAFKA_API kafka_err kafka_message_copy(kafka_message *dst, const kafka_message *src);
 
 /* Frees what kafka_message_copy allocated and zeroes *m. Only for copies. */

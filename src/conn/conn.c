@@ -87,6 +87,9 @@ void kafka_conn_close(kafka_conn *c)
 
 /* ---- errors --------------------------------------------------------------- */
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 0)))
+#endif
 static void conn_vseterr(kafka_conn *c, const char *fmt, va_list ap)
 {
     vsnprintf(c->err, sizeof c->err, fmt, ap);

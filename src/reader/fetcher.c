@@ -410,15 +410,26 @@ static void *fetcher_main(void *arg)
         }
         pthread_mutex_lock(&r->mu);
         bool quiet = p->stop || r->closing;
+        bool seeked = p->epoch != epoch; /* set_offset cut the Fetch */
         pthread_mutex_unlock(&r->mu);
         if (quiet)
             break;
+        if (seeked)
+            continue;
         if (leadership_err(err))
             kafka_cluster_invalidate(r->kc, p->topic);
         kr_error(r, err, "fetch %s [%d] at offset %lld: %s", p->topic, p->partition, (long long)off,
                  kafka_err_str(err));
         kr_log(r, KAFKA_LOG_WARN, "fetch %s [%d] at offset %lld: %s (retrying)", p->topic, p->partition,
                (long long)off, kafka_err_str(err));
+        if (!leadership_err(err) && !kafka_err_is_retriable(err)) {
+            /* e.g. TOPIC_AUTHORIZATION_FAILED: the application must hear
+             * of it; the fetcher keeps retrying in case it is fixed. */
+            pthread_mutex_lock(&r->mu);
+            r->deliver_err = err;
+            pthread_cond_broadcast(&r->cond_data);
+            pthread_mutex_unlock(&r->mu);
+        }
         part_sleep(p, kafka_backoff_ms(attempt < 16 ? attempt : 16, r->cfg.backoff_min_ms, r->cfg.backoff_max_ms));
         attempt++;
     }

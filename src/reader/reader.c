@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster/cluster_util.h"
 #include "common/alloc.h"
 #include "net/stream.h"
 #include "reader/reader_internal.h"
@@ -383,6 +384,12 @@ static kafka_err next_chunk(kafka_reader *r, int64_t deadline)
             pthread_mutex_unlock(&r->mu);
             return KAFKA_ERR_CLOSED;
         }
+        if (r->deliver_err && !r->q_head) {
+            kafka_err e = r->deliver_err;
+            r->deliver_err = 0;
+            pthread_mutex_unlock(&r->mu);
+            return e;
+        }
         kr_chunk *c = r->q_head;
         if (c) {
             r->q_head = c->next;
@@ -705,6 +712,10 @@ kafka_err kafka_reader_set_offset(kafka_reader *r, int64_t offset)
         p->epoch++;
         p->fetch_offset = offset;
         p->next_offset = offset >= 0 ? offset : -1;
+        /* Cut a long-poll Fetch short so the seek takes effect now (the
+         * conn is closed; the pool dials another). */
+        if (p->conn)
+            kafka_conn_shutdown(p->conn);
         pthread_cond_broadcast(&r->cond_space);
     }
     pthread_mutex_unlock(&r->mu);
@@ -744,7 +755,6 @@ void kafka_reader_stats_get(kafka_reader *r, kafka_reader_stats *out)
         return;
     pthread_mutex_lock(&r->mu);
     *out = r->st;
-    out->fetch_size_avg = 0;
     out->offset = !r->group_mode && r->n_parts ? r->parts[0]->next_offset : -1;
     out->lag = lag_locked(r);
     out->queue_length = (int64_t)r->q_len;

@@ -9,6 +9,8 @@
 #include "net/stream.h"
 #include "reader/reader_internal.h"
 
+#define LEADER_SYNC_DELAY_MS 100
+
 /* ---- helpers ------------------------------------------------------------ */
 
 static bool is_closing(kafka_reader *r)
@@ -307,6 +309,12 @@ static kafka_err join_and_sync(kafka_reader *r, kafka_arena *arena, kafka_consum
         err = lead(r, &j, arena, &enc);
         if (err)
             return err;
+        /* Let the followers' SyncGroups arrive first: librdkafka's mock
+         * broker answers a follower whose SyncGroup comes after the
+         * leader's with INVALID_REQUEST (real brokers hand it its
+         * assignment), which forces yet another rebalance. Costs 100 ms
+         * per rebalance; close cuts it short. */
+        group_wait(r, kafka_now_ms() + LEADER_SYNC_DELAY_MS);
     }
     kafka_bytes mine = KAFKA_BYTES_NULL;
     err = kafka_group_sync(&r->group, j.protocol, j.is_leader ? j.member_ids : NULL, enc,
@@ -439,6 +447,10 @@ static void *group_main(void *arg)
                 if (is_closing(r))
                     break;
                 kr_error(r, err, "group %s: join: %s", r->group_id, kafka_err_str(err));
+                char why[256];
+                kafka_group_last_error(&r->group, why, sizeof why);
+                kr_log(r, KAFKA_LOG_WARN, "group %s: rebalance failed: %s (%s); retrying", r->group_id,
+                       kafka_err_name(err), why);
                 if (err == KAFKA_ERR_FENCED_INSTANCE_ID)
                     kr_log(r, KAFKA_LOG_ERROR, "group %s: instance id fenced by another member", r->group_id);
                 group_wait(r, kafka_now_ms() + kafka_backoff_ms(attempt < 10 ? attempt : 10, r->cfg.backoff_min_ms,

@@ -117,6 +117,7 @@ struct kafka_reader {
     size_t q_len;
     int64_t q_bytes;
     kr_chunk *free_chunks; /* recycled, arenas reset */
+    kafka_err deliver_err; /* a fetcher's non-retriable error for read */
     size_t n_free;
 
     /* reading thread only */

@@ -283,7 +283,7 @@ static void test_leader_moves(void **state)
         assert_int_equal(m.offset, i);
         assert_int_equal(value_num(&m), i);
     }
-    kt_cluster_cmd(kt, "clear_errors");
+    kt_cluster_cmd(kt, "clear_errors 1");
     kafka_reader_close(r);
     free(topic);
 }
