@@ -31,4 +31,9 @@ cmake --build "$tmp/cm" >/dev/null
 out=$(LD_LIBRARY_PATH=$libdir "$tmp/cm/app")
 [ "$out" = "$expected" ] || { echo "find_package build printed: $out"; exit 1; }
 echo "find_package: ok"
-echo "1 passed, 0 failed"
+# 4. the README's usage example compiles and links against the installed copy
+awk '/^```c$/{f=1;next} /^```$/{if(f){exit}} f' "$src/README.md" >"$tmp/readme.c"
+[ -s "$tmp/readme.c" ] || { echo "no C example found in README.md"; exit 1; }
+cc -std=c11 -Wall -Wextra -Wpedantic -Werror -o "$tmp/readme" "$tmp/readme.c" $(pkg-config --cflags --libs libkafka)
+echo "README example: ok"
+echo "4 passed, 0 failed"
