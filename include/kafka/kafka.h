@@ -80,6 +80,7 @@
 #include "alloc.h"
 #include "error.h"
 #include "compression.h"
+#include "log.h"
 #include "message.h"
 #include "transport.h"
 #include "dialer.h"

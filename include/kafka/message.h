@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "error.h"
 #include "export.h"
 
 #ifdef __cplusplus
@@ -77,6 +78,17 @@ typedef struct kafka_message {
      * (create time or log-append time, as the topic is configured). */
     int64_t timestamp_ms;
 } kafka_message;
+
+/* Deep copy of *src into *dst (one allocation holding topic, key, value
+ * and headers), to keep a read message past its lifetime (see
+ * kafka/reader.h and kafka/conn.h). Free with kafka_message_free; the
+ * copy's `headers` pointer is that allocation (even with n_headers == 0),
+ * so do not change it. NOMEM on failure (*dst zeroed). Does not block.
+ * Defined with the reader (src/reader/reader.c). */
+KAFKA_API kafka_err kafka_message_copy(kafka_message *dst, const kafka_message *src);
+
+/* Frees what kafka_message_copy allocated and zeroes *m. Only for copies. */
+KAFKA_API void kafka_message_free(kafka_message *m);
 
 #ifdef __cplusplus
 }

@@ -53,9 +53,10 @@
  * thousands; read_message with commit_interval_ms == 0 makes one
  * OffsetCommit round trip per message (kafka-go's semantics: use
  * commit_interval_ms, or fetch_message + commit_messages in batches, for
- * throughput); a group leader waits 100 ms before its SyncGroup (see
- * reader_group.c: librdkafka's mock broker rejects followers that sync
- * after the leader).
+ * throughput); the leader of a group with other members waits 100 ms
+ * before its SyncGroup (see reader_group.c: librdkafka's mock broker
+ * rejects followers that sync after the leader; a follower that is
+ * rejected rejoins after a backoff).
  *
  * ABI: the config and stats structs only ever grow at the end; zero them
  * (designated initializers do) so fields added later read as defaults.
@@ -70,8 +71,8 @@
 #include "dialer.h"
 #include "error.h"
 #include "export.h"
-#include "message.h"
-#include "writer.h" /* kafka_log_fn, kafka_log_level */
+#include "log.h"
+#include "message.h" /* kafka_message, kafka_message_copy / kafka_message_free */
 
 #ifdef __cplusplus
 extern "C" {
@@ -284,16 +285,6 @@ KAFKA_API void kafka_reader_last_error(kafka_reader *r, char *buf, size_t len);
  * error of the final commit, 0 if none. Safe from any thread; r must not
  * be used after it returns. NULL is a no-op. */
 KAFKA_API kafka_err kafka_reader_close(kafka_reader *r);
-
-/* Deep copy of *src into *dst (one allocation holding topic, key, value
- * and headers), to keep a read message past the lifetime rule. Free with
- * kafka_message_free; the copy's `headers` pointer is that allocation
- * (even with n_headers == 0), so do not change it. NOMEM on failure (*dst
- * zeroed). Does not block. */
-KAFKA_API kafka_err kafka_message_copy(kafka_message *dst, const kafka_message *src);
-
-/* Frees what kafka_message_copy allocated and zeroes *m. Only for copies. */
-KAFKA_API void kafka_message_free(kafka_message *m);
 
 #ifdef __cplusplus
 }

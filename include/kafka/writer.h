@@ -105,6 +105,7 @@
 #include "dialer.h"
 #include "error.h"
 #include "export.h"
+#include "log.h"
 #include "message.h"
 
 #ifdef __cplusplus
@@ -116,17 +117,8 @@ typedef struct kafka_writer kafka_writer;
 /* kafka_required_acks (the zero value is ALL) is defined in kafka/message.h,
  * shared with kafka_conn_write_messages. */
 
-/* Log levels of kafka_log_fn. */
-typedef enum kafka_log_level {
-    KAFKA_LOG_ERROR = 0,
-    KAFKA_LOG_WARN = 1,
-    KAFKA_LOG_INFO = 2,
-    KAFKA_LOG_DEBUG = 3
-} kafka_log_level;
-
-/* Log callback: `msg` is NUL-terminated and valid during the call only.
- * Called from any writer thread, possibly concurrently. */
-typedef void (*kafka_log_fn)(void *privdata, kafka_log_level level, const char *msg);
+/* kafka_log_fn and kafka_log_level are defined in kafka/log.h, shared
+ * with kafka_reader. */
 
 /* Completion callback: msgs[0..n) were delivered (err == 0; offset set, or
  * -1 when unknown: acks=none or a duplicate) or failed with err. All
