@@ -46,7 +46,7 @@ static kafka_arena_chunk *arena_grow(kafka_arena *a, size_t need)
     return c;
 }
 
-void *kafka_arena_alloc(kafka_arena *a, size_t size)
+void *kafka_arena_alloc_uninit(kafka_arena *a, size_t size)
 {
     if (size > SIZE_MAX - 15)
         return NULL;
@@ -59,7 +59,14 @@ void *kafka_arena_alloc(kafka_arena *a, size_t size)
     }
     void *p = c->data + c->used;
     c->used += size;
-    memset(p, 0, size);
+    return p;
+}
+
+void *kafka_arena_alloc(kafka_arena *a, size_t size)
+{
+    void *p = kafka_arena_alloc_uninit(a, size);
+    if (p)
+        memset(p, 0, size);
     return p;
 }
 

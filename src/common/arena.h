@@ -20,6 +20,9 @@ void kafka_arena_init(kafka_arena *a, size_t limit);
  * NULL when out of memory or past the limit. size 0 returns a valid
  * non-NULL pointer. */
 void *kafka_arena_alloc(kafka_arena *a, size_t size);
+/* Like kafka_arena_alloc but the memory is not zeroed: for buffers that
+ * are filled at once (a response frame read from the network). */
+void *kafka_arena_alloc_uninit(kafka_arena *a, size_t size);
 /* Overflow-checked n * size. */
 void *kafka_arena_calloc(kafka_arena *a, size_t n, size_t size);
 /* Frees everything but keeps the first chunk for reuse. */

@@ -329,7 +329,7 @@ kafka_err kafka_conn_recv_raw(kafka_conn *c, int32_t corr, bool flexible_header,
     err = kafka_frame_check_size(size, c->max_response, why, sizeof why);
     if (err)
         return kafka_conn_fail(c, err, "%s: %s", c->addr, why);
-    uint8_t *frame = kafka_arena_alloc(arena, (size_t)size);
+    uint8_t *frame = kafka_arena_alloc_uninit(arena, (size_t)size); /* filled by the read below */
     if (!frame)
         return kafka_conn_fail(c, KAFKA_ERR_NOMEM, "%s: no memory for a %d-byte response", c->addr, size);
     err = kafka_stream_read_full(c->s, frame, (size_t)size, deadline);

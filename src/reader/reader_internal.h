@@ -102,7 +102,12 @@ struct kafka_reader {
     pthread_cond_t cond_space; /* queue has room, a part stopped, or closing */
     pthread_cond_t cond_group; /* wakes the group thread; group thread done */
     bool closing;
-    int active_calls; /* application calls in progress (close waits) */
+    /* Application calls in progress (close waits for 0). Atomic, with
+     * closing_a mirroring closing, so that a read does not take mu just to
+     * enter and leave: enter increments then checks closing_a, close sets
+     * closing_a then checks active_calls (seq_cst, so one sees the other). */
+    atomic_int active_calls;
+    atomic_bool closing_a;
     pthread_cond_t cond_idle;
 
     /* mu: parts being read */
@@ -128,6 +133,7 @@ struct kafka_reader {
     kr_txn_filter txn;
     kafka_header *hdrs;
     size_t hdr_cap;
+    int64_t decode_us; /* batch decode time not yet added to st */
 
     /* group mode */
     kafka_group group;
