@@ -188,6 +188,73 @@ static uint8_t *put_field_at(uint8_t *p, const void *data, int64_t len)
     return p;
 }
 
+/* Upper bound of a header-less record's encoded size: every varint at its
+ * widest (length 5, attributes 1, timestamp delta 10, offset delta 5, key
+ * and value lengths 5 each, header count 1). */
+#define REC_NOHDR_BOUND 32u
+
+/* kafka_batch_builder_append for a record without headers, in one pass:
+ * the fields that precede the key are encoded into a small scratch first,
+ * so the body length comes from what was written instead of computing
+ * every varint's size and then encoding it again. Returns
+ * KAFKA_ERR_TOO_LARGE only when even the bound does not fit, so that the
+ * caller can decide exactly with the general path. */
+static kafka_err append_no_headers(kafka_batch_builder *b, int64_t timestamp_ms, const void *key, int32_t key_len,
+                                   const void *value, int32_t value_len)
+{
+    size_t klen = key_len > 0 ? (size_t)key_len : 0, vlen = value_len > 0 ? (size_t)value_len : 0;
+    uint64_t bound = (uint64_t)REC_NOHDR_BOUND + klen + vlen;
+    /* batchLength is an int32 counted from byte 12. */
+    if (bound > (uint64_t)INT32_MAX - (kafka_batch_builder_size(b) - KAFKA_LOG_OVERHEAD))
+        return KAFKA_ERR_TOO_LARGE;
+    if (!kafka_wbuf_reserve(b->out, (size_t)bound))
+        return KAFKA_ERR_NOMEM;
+    int64_t delta = b->count ? wrap_sub(timestamp_ms, b->base_timestamp) : 0;
+    /* Zeroed so that the fixed-size copies below never move uninitialised
+     * bytes (they land in reserved space that is overwritten or unused). */
+    uint8_t pre[1 + 10 + 5 + 5] = {0}, vpre[5] = {0};
+    uint8_t *q = pre;
+    *q++ = 0; /* record attributes: unused */
+    q = put_varint_at(q, delta);
+    q = put_varint_at(q, b->count);
+    q = put_varint_at(q, key_len);
+    size_t npre = (size_t)(q - pre);
+    size_t nvpre = (size_t)(put_varint_at(vpre, value_len) - vpre);
+    uint64_t body = npre + klen + nvpre + vlen + 1; /* + header count */
+
+    uint8_t *start = b->out->data + b->out->len;
+    uint8_t *p = put_varint_at(start, (int64_t)body);
+    /* Fixed-size copies compile to a few moves; the bytes past npre/nvpre
+     * stay inside the reserved bound (5 + 21 + klen + 5 <= bound) and are
+     * overwritten by what follows. */
+    memcpy(p, pre, sizeof pre);
+    p += npre;
+    if (klen) {
+        memcpy(p, key, klen);
+        p += klen;
+    }
+    memcpy(p, vpre, sizeof vpre);
+    p += nvpre;
+    if (vlen) {
+        memcpy(p, value, vlen);
+        p += vlen;
+    }
+    *p++ = 0; /* no headers */
+    b->out->len += (size_t)(p - start);
+    return 0;
+}
+
+/* Updates the batch's timestamps and count after a record was appended. */
+static void note_appended(kafka_batch_builder *b, int64_t timestamp_ms)
+{
+    if (b->count == 0) {
+        b->base_timestamp = b->max_timestamp = timestamp_ms;
+    } else if (timestamp_ms > b->max_timestamp) {
+        b->max_timestamp = timestamp_ms;
+    }
+    b->count++;
+}
+
 kafka_err kafka_batch_builder_append(kafka_batch_builder *b, int64_t timestamp_ms, const void *key, int32_t key_len,
                                      const void *value, int32_t value_len, const kafka_header *headers,
                                      size_t n_headers)
@@ -196,6 +263,15 @@ kafka_err kafka_batch_builder_append(kafka_batch_builder *b, int64_t timestamp_m
         return KAFKA_ERR_INVALID_ARG;
     if (b->count == INT32_MAX)
         return KAFKA_ERR_TOO_LARGE;
+    if (n_headers == 0) {
+        kafka_err err = append_no_headers(b, timestamp_ms, key, key_len, value, value_len);
+        if (err != KAFKA_ERR_TOO_LARGE) {
+            if (!err)
+                note_appended(b, timestamp_ms);
+            return err;
+        }
+        /* Near the 2 GiB limit: the exact check below decides. */
+    }
     uint64_t hs = headers_size(headers, n_headers);
     if (hs == UINT64_MAX)
         return KAFKA_ERR_INVALID_ARG;
@@ -221,13 +297,7 @@ kafka_err kafka_batch_builder_append(kafka_batch_builder *b, int64_t timestamp_m
         p = put_field_at(p, headers[i].value, headers[i].value ? (int64_t)headers[i].value_len : -1);
     }
     b->out->len += (size_t)total;
-
-    if (b->count == 0) {
-        b->base_timestamp = b->max_timestamp = timestamp_ms;
-    } else if (timestamp_ms > b->max_timestamp) {
-        b->max_timestamp = timestamp_ms;
-    }
-    b->count++;
+    note_appended(b, timestamp_ms);
     return 0;
 }
 

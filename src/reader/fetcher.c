@@ -490,6 +490,9 @@ void kr_parts_stop(kafka_reader *r, kr_part_pred pred, void *arg, kr_part ***out
         kr_part *p = r->parts[i];
         if (sel && (!pred || pred(p, arg))) {
             p->stop = true;
+            /* Fixes the delivered position: a read racing with this stop
+             * fails its compare-and-swap and sees stop under mu. */
+            p->stopped_pos = atomic_exchange(&p->next_offset, KR_POS_STOPPED);
             if (p->conn)
                 kafka_conn_shutdown(p->conn);
             sel[n++] = p;

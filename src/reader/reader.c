@@ -479,6 +479,13 @@ static kafka_err fill_message(kafka_reader *r, const kafka_record *rec, kafka_me
     return 0;
 }
 
+/* Adds to a counter only the reading thread writes: a plain load and store,
+ * no locked read-modify-write. */
+static inline void pend_add(_Atomic int64_t *c, int64_t v)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v, memory_order_relaxed);
+}
+
 /* Next record of the current chunk that is deliverable: 1, 0 at the end of
  * the chunk, or a negative error. */
 static int next_record(kafka_reader *r, kafka_record *rec)
@@ -491,7 +498,7 @@ static int next_record(kafka_reader *r, kafka_record *rec)
              * more than decoding a small record. */
             int64_t t0 = kr_now_us();
             int rc = kafka_records_iter_next_batch(&r->it, &b);
-            r->decode_us += kr_now_us() - t0;
+            pend_add(&r->pend_decode_us, kr_now_us() - t0);
             if (rc <= 0)
                 return rc;
             bool skip;
@@ -513,10 +520,55 @@ static int next_record(kafka_reader *r, kafka_record *rec)
     }
 }
 
-/* One uncontended lock per message remains: the position (p->next_offset)
- * and the staleness check must be atomic with respect to set_offset and
- * revocation, which other threads do under mu. No clock read, broadcast or
- * memset per message. */
+static int64_t pend_take(_Atomic int64_t *c)
+{
+    int64_t v = atomic_load_explicit(c, memory_order_relaxed);
+    atomic_store_explicit(c, 0, memory_order_relaxed);
+    return v;
+}
+
+/* Moves the reading thread's pending counts into st; mu held, reading
+ * thread only. */
+static void flush_pending_locked(kafka_reader *r)
+{
+    r->st.fetch_decode_us_total += pend_take(&r->pend_decode_us);
+    r->st.messages += pend_take(&r->pend_msgs);
+    r->st.bytes += pend_take(&r->pend_bytes);
+}
+
+static void count_message(kafka_reader *r, const kafka_record *rec)
+{
+    pend_add(&r->pend_msgs, 1);
+    pend_add(&r->pend_bytes, (rec->key.len > 0 ? rec->key.len : 0) + (rec->value.len > 0 ? rec->value.len : 0));
+}
+
+/* Lock-free delivery of rec from the current chunk: 1 delivered (position
+ * advanced), 0 skip it (before the position), -1 take the locked path. The
+ * chunk is fresh if the part's epoch still matches and it is not stopped
+ * (next_offset is KR_POS_STOPPED then); the compare-and-swap on next_offset
+ * fails if set_offset, a stop or an offset resolution changed it after the
+ * check, so a message is never delivered after a seek or revocation that
+ * moved the position, and a revocation reads exactly the delivered
+ * position. A seek to the very position read here lets the swap succeed:
+ * the message then is the one the seek would deliver first. */
+static int deliver_fast(kafka_reader *r, kr_part *p, const kafka_record *rec)
+{
+    if (atomic_load_explicit(&r->closing_a, memory_order_relaxed) ||
+        atomic_load_explicit(&p->epoch, memory_order_acquire) != r->cur->epoch)
+        return -1;
+    int64_t pos = atomic_load_explicit(&p->next_offset, memory_order_acquire);
+    if (pos == KR_POS_STOPPED)
+        return -1;
+    if (pos >= 0 && rec->offset < pos)
+        return 0; /* a compressed batch comes whole */
+    if (!atomic_compare_exchange_strong(&p->next_offset, &pos, rec->offset + 1))
+        return -1;
+    count_message(r, rec);
+    return 1;
+}
+
+/* No lock per message on the common path (deliver_fast); mu is taken per
+ * chunk, and per message only when the fast path declines. */
 static kafka_err read_next(kafka_reader *r, kafka_message *m, int timeout_ms)
 {
     int64_t deadline = -2; /* computed when a wait may be needed */
@@ -530,10 +582,16 @@ static kafka_err read_next(kafka_reader *r, kafka_message *m, int timeout_ms)
         }
         kafka_record rec;
         int rc = next_record(r, &rec);
-        pthread_mutex_lock(&r->mu);
-        r->st.fetch_decode_us_total += r->decode_us;
-        r->decode_us = 0;
         kr_part *p = r->cur->part;
+        if (rc > 0) {
+            int fast = deliver_fast(r, p, &rec);
+            if (fast > 0)
+                return fill_message(r, &rec, m);
+            if (fast == 0)
+                continue;
+        }
+        pthread_mutex_lock(&r->mu);
+        flush_pending_locked(r);
         bool stale = p->stop || p->epoch != r->cur->epoch || r->closing;
         if (rc <= 0 || stale) {
             if (rc < 0 && !stale) {
@@ -556,8 +614,7 @@ static kafka_err read_next(kafka_reader *r, kafka_message *m, int timeout_ms)
             continue;
         }
         p->next_offset = rec.offset + 1;
-        r->st.messages++;
-        r->st.bytes += (rec.key.len > 0 ? rec.key.len : 0) + (rec.value.len > 0 ? rec.value.len : 0);
+        count_message(r, &rec);
         pthread_mutex_unlock(&r->mu);
         return fill_message(r, &rec, m);
     }
@@ -778,6 +835,10 @@ void kafka_reader_stats_get(kafka_reader *r, kafka_reader_stats *out)
         return;
     pthread_mutex_lock(&r->mu);
     *out = r->st;
+    /* Counts the reading thread has not moved into st yet. */
+    out->fetch_decode_us_total += atomic_load_explicit(&r->pend_decode_us, memory_order_relaxed);
+    out->messages += atomic_load_explicit(&r->pend_msgs, memory_order_relaxed);
+    out->bytes += atomic_load_explicit(&r->pend_bytes, memory_order_relaxed);
     out->offset = !r->group_mode && r->n_parts ? r->parts[0]->next_offset : -1;
     out->lag = lag_locked(r);
     out->queue_length = (int64_t)r->q_len;

@@ -53,7 +53,7 @@ static void run_callback(kafka_reader *r, kafka_rebalance_fn fn, kr_part **ps, s
     for (size_t i = 0; i < n; i++) {
         a[i].topic = ps[i]->topic;
         a[i].partition = ps[i]->partition;
-        a[i].offset = revoked ? ps[i]->next_offset : (ps[i]->fetch_offset >= 0 ? ps[i]->fetch_offset : -1);
+        a[i].offset = revoked ? kr_part_position_locked(ps[i]) : (ps[i]->fetch_offset >= 0 ? ps[i]->fetch_offset : -1);
     }
     pthread_mutex_unlock(&r->mu);
     fn(r->cfg.rebalance_privdata, r, a, n);

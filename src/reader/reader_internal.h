@@ -9,6 +9,10 @@
  *
  * Locking: one mutex, r->mu, guards the queue, every kr_part field marked
  * "mu", the stats and the last error. No lock is held across I/O.
+ * Exceptions, for the per-message path: kr_part.epoch and next_offset are
+ * atomics that the reading thread checks and advances without mu (see
+ * next_offset), and the reading thread's pend_* counts are added to st
+ * under mu by whoever reports them.
  *
  * Staleness: set_offset and revocation bump a part's epoch (or set stop);
  * a chunk remembers the epoch it was fetched under and is dropped when it no
@@ -63,15 +67,33 @@ struct kr_part {
     bool thread_started;
     /* mu */
     bool stop;
-    uint64_t epoch;
+    /* Written under mu; atomic so that the reading thread can check it per
+     * message without taking mu. */
+    _Atomic uint64_t epoch;
     int64_t fetch_offset; /* next Fetch position; KAFKA_OFFSET_FIRST/LAST = resolve */
-    int64_t next_offset;  /* next offset to deliver; -1 unknown */
+    /* Next offset to deliver; -1 unknown; KR_POS_STOPPED once the part is
+     * stopped (the last position then is in stopped_pos). Other threads
+     * write it under mu; the reading thread advances it per message with a
+     * compare-and-swap and no lock (reader.c read_next), so a set_offset or
+     * a stop between its check and its update makes the swap fail and the
+     * message goes through the locked path instead. */
+    _Atomic int64_t next_offset;
+    int64_t stopped_pos;  /* mu: next_offset when the part was stopped */
     int64_t hwm;          /* from the last fetch; -1 unknown */
     int64_t pending_commit; /* offset to commit; -1 none */
     int64_t committed;      /* last committed offset; -1 none */
     int32_t max_bytes;      /* grows when one batch exceeds it */
     kafka_conn *conn;       /* the conn of a Fetch in progress, or NULL */
 };
+
+#define KR_POS_STOPPED INT64_MIN
+
+/* The part's delivered position (next offset to deliver), also after it was
+ * stopped; mu held. */
+static inline int64_t kr_part_position_locked(const kr_part *p)
+{
+    return p->stop ? p->stopped_pos : atomic_load(&p->next_offset);
+}
 
 /* One fetch response waiting in the queue. */
 typedef struct kr_chunk {
@@ -133,7 +155,10 @@ struct kafka_reader {
     kr_txn_filter txn;
     kafka_header *hdrs;
     size_t hdr_cap;
-    int64_t decode_us; /* batch decode time not yet added to st */
+    /* Counts not yet added to st: written by the reading thread only
+     * (relaxed load+store, no read-modify-write), moved into st under mu
+     * whenever it takes mu; stats_get adds them under mu. */
+    _Atomic int64_t pend_decode_us, pend_msgs, pend_bytes;
 
     /* group mode */
     kafka_group group;

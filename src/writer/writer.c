@@ -639,15 +639,19 @@ static wtopic *topic_find_cached(kafka_writer *w, const char *topic)
 /* Chooses the partition of m if the topic's partition count is known and
  * fresh (or `stale_ok`). Locked. KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION when
  * metadata must be fetched first. */
-static kafka_err pick_locked(kafka_writer *w, const kafka_message *m, const char *topic, bool stale_ok, int64_t now,
-                             wtopic **wt_out, int32_t *out)
+static inline kafka_err pick_locked(kafka_writer *w, const kafka_message *m, const char *topic, bool stale_ok,
+                                    int64_t now, wtopic **wt_out, int32_t *out)
 {
     wtopic *wt = topic_find_cached(w, topic);
     *wt_out = wt;
     if (!wt || wt->n_known <= 0 || (!stale_ok && now >= wt->next_refresh))
         return KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
     if (rr_local(w, m)) {
-        *out = wt->ids[wt->rr++ % (uint64_t)wt->n_known];
+        /* A wrapping index instead of a counter modulo n: no division
+         * per message. n_known may have shrunk since the last call. */
+        uint64_t n = (uint64_t)wt->n_known, i = wt->rr < n ? wt->rr : 0;
+        *out = wt->ids[i];
+        wt->rr = i + 1 < n ? i + 1 : 0;
         return 0;
     }
     return kafka_balancer_pick(w->bal, topic, m->key, m->key_len, m->value_len, wt->ids, (size_t)wt->n_known, out);
