@@ -20,9 +20,4 @@ void kafka_bootstrap_iter_init(kafka_bootstrap_iter *it, const char *list);
  * with a port in 1..65535 (or that does not fit in addr). */
 kafka_err kafka_bootstrap_next(kafka_bootstrap_iter *it, char *addr, size_t addr_len);
 
-/* Wakes a call blocked on conn in another thread (it returns
- * KAFKA_ERR_CLOSED) and makes every later call on it fail, without freeing
- * it: the borrower still calls kafka_conn_close (through the pool). */
-void kafka_conn_shutdown(kafka_conn *c);
-
 #endif

@@ -100,6 +100,12 @@ void kafka_conn_leave(kafka_conn *c);
  * none. */
 int16_t kafka_conn_version(kafka_conn *c, int16_t api_key, int16_t want_min, int16_t want_max);
 
+/* Wakes a call blocked on c in another thread (it returns
+ * KAFKA_ERR_CLOSED) and makes every later call on it fail, without freeing
+ * it: the owner still calls kafka_conn_close (the cluster pool does, when a
+ * writer or reader is closed). Thread-safe. */
+void kafka_conn_shutdown(kafka_conn *c);
+
 /* Overrides the broker's range for api_key (tests; min < 0 = unsupported). */
 void kafka_conn_set_broker_versions(kafka_conn *c, int16_t api_key, int16_t min, int16_t max);
 

@@ -1,6 +1,5 @@
 /* kafka_conn_shutdown: used by the cluster's connection pool to wake
  * borrowed connections when a writer or reader is closed. */
-#include "cluster/cluster_util.h"
 #include "conn/conn_priv.h"
 
 void kafka_conn_shutdown(kafka_conn *c)

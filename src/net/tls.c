@@ -233,59 +233,48 @@ static kafka_err tls_wait_or_fail(kafka_stream *s, int side, const tls_result *r
     }
 }
 
-kafka_err kafka_tls_read_full(kafka_stream *s, void *buf, size_t len, int64_t deadline_ms)
+/* Runs SSL_read_ex or SSL_write_ex until `len` bytes have moved, waiting
+ * for the socket (or failing) as OpenSSL asks. One loop for both sides:
+ * only the OpenSSL call and the error text differ. */
+static kafka_err tls_transfer_all(kafka_stream *s, int side, uint8_t *rp, const uint8_t *wp, size_t len,
+                                  int64_t deadline_ms)
 {
-    uint8_t *p = buf;
     while (len > 0) {
         if (atomic_load(&s->interrupted))
-            return kafka_stream_fail(s, KAFKA_STREAM_RD, KAFKA_ERR_CLOSED, "read from %s: interrupted (stream closed)",
-                                     s->peer);
+            return kafka_stream_fail(s, side, KAFKA_ERR_CLOSED, "%s %s: interrupted (stream closed)",
+                                     side == KAFKA_STREAM_RD ? "read from" : "write to", s->peer);
         tls_result r = {0};
         size_t n = 0;
         pthread_mutex_lock(&s->ssl_lock);
         ERR_clear_error();
         errno = 0;
-        r.ok = SSL_read_ex(s->ssl, p, len, &n);
+        r.ok = side == KAFKA_STREAM_RD ? SSL_read_ex(s->ssl, rp, len, &n) : SSL_write_ex(s->ssl, wp, len, &n);
         if (!r.ok)
             tls_classify(s, r.ok, &r);
         pthread_mutex_unlock(&s->ssl_lock);
         if (r.ok) {
-            p += n;
+            if (rp)
+                rp += n;
+            else
+                wp += n;
             len -= n;
             continue;
         }
-        kafka_err e = tls_wait_or_fail(s, KAFKA_STREAM_RD, &r, deadline_ms);
+        kafka_err e = tls_wait_or_fail(s, side, &r, deadline_ms);
         if (e)
             return e;
     }
     return 0;
 }
 
+kafka_err kafka_tls_read_full(kafka_stream *s, void *buf, size_t len, int64_t deadline_ms)
+{
+    return tls_transfer_all(s, KAFKA_STREAM_RD, buf, NULL, len, deadline_ms);
+}
+
 static kafka_err tls_write_all(kafka_stream *s, const uint8_t *p, size_t len, int64_t deadline_ms)
 {
-    while (len > 0) {
-        if (atomic_load(&s->interrupted))
-            return kafka_stream_fail(s, KAFKA_STREAM_WR, KAFKA_ERR_CLOSED, "write to %s: interrupted (stream closed)",
-                                     s->peer);
-        tls_result r = {0};
-        size_t n = 0;
-        pthread_mutex_lock(&s->ssl_lock);
-        ERR_clear_error();
-        errno = 0;
-        r.ok = SSL_write_ex(s->ssl, p, len, &n);
-        if (!r.ok)
-            tls_classify(s, r.ok, &r);
-        pthread_mutex_unlock(&s->ssl_lock);
-        if (r.ok) {
-            p += n;
-            len -= n;
-            continue;
-        }
-        kafka_err e = tls_wait_or_fail(s, KAFKA_STREAM_WR, &r, deadline_ms);
-        if (e)
-            return e;
-    }
-    return 0;
+    return tls_transfer_all(s, KAFKA_STREAM_WR, NULL, p, len, deadline_ms);
 }
 
 /* Small iovecs are gathered into one buffer so that a request does not

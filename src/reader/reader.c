@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cluster/cluster_util.h"
+#include "conn/conn_internal.h"
 #include "common/alloc.h"
 #include "net/stream.h"
 #include "reader/reader_internal.h"
