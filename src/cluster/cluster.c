@@ -81,6 +81,11 @@ struct kafka_cluster {
     coord_entry *coords;
     size_t n_coords, cap_coords;
 
+    /* Connections to close once the mutex is released (cluster_unlock):
+     * kafka_conn_close may run a user transport's close callback, which
+     * must not run under this lock (it may block, or call into libkafka). */
+    conn_list reap;
+
     bool refreshing;
     int64_t last_refresh;
 };
@@ -158,10 +163,31 @@ static broker_entry *broker_find(kafka_cluster *kc, int32_t id)
     return NULL;
 }
 
-static void close_idle(broker_entry *b)
+/* Queues c to be closed by cluster_unlock. Locked. */
+static void close_later(kafka_cluster *kc, kafka_conn *c)
+{
+    if (!list_push(&kc->reap, c))
+        kafka_conn_close(c); /* out of memory: closing now beats leaking */
+}
+
+/* Releases the mutex, then closes what close_later queued. */
+static void cluster_unlock(kafka_cluster *kc)
+{
+    conn_list r = {0};
+    if (kc->reap.n) {
+        r = kc->reap;
+        kc->reap = (conn_list){0};
+    }
+    pthread_mutex_unlock(&kc->mu);
+    for (size_t i = 0; i < r.n; i++)
+        kafka_conn_close(r.v[i]);
+    kafka_free(r.v);
+}
+
+static void close_idle(kafka_cluster *kc, broker_entry *b)
 {
     for (size_t i = 0; i < b->idle.n; i++)
-        kafka_conn_close(b->idle.v[i]);
+        close_later(kc, b->idle.v[i]);
     b->idle.n = 0;
 }
 
@@ -178,7 +204,7 @@ static kafka_err broker_upsert(kafka_cluster *kc, int32_t id, const char *addr)
                 return KAFKA_ERR_NOMEM;
             kafka_free(b->addr);
             b->addr = a;
-            close_idle(b);
+            close_idle(kc, b);
         }
         return 0;
     }
@@ -331,7 +357,7 @@ void kafka_cluster_interrupt(kafka_cluster *kc)
         for (size_t j = 0; j < kc->brokers[i].busy.n; j++)
             kafka_conn_shutdown(kc->brokers[i].busy.v[j]);
     pthread_cond_broadcast(&kc->cv);
-    pthread_mutex_unlock(&kc->mu);
+    cluster_unlock(kc);
 }
 
 void kafka_cluster_free(kafka_cluster *kc)
@@ -340,7 +366,8 @@ void kafka_cluster_free(kafka_cluster *kc)
         return;
     for (size_t i = 0; i < kc->n_brokers; i++) {
         broker_entry *b = &kc->brokers[i];
-        close_idle(b);
+        for (size_t j = 0; j < b->idle.n; j++)
+            kafka_conn_close(b->idle.v[j]);
         for (size_t j = 0; j < b->busy.n; j++)
             kafka_conn_close(b->busy.v[j]);
         kafka_free(b->idle.v);
@@ -348,6 +375,9 @@ void kafka_cluster_free(kafka_cluster *kc)
         kafka_free(b->addr);
     }
     kafka_free(kc->brokers);
+    for (size_t i = 0; i < kc->reap.n; i++)
+        kafka_conn_close(kc->reap.v[i]);
+    kafka_free(kc->reap.v);
     for (size_t i = 0; i < kc->n_topics; i++) {
         kafka_free(kc->topics[i].name);
         snap_unref(kc->topics[i].snap);
@@ -414,7 +444,7 @@ static kafka_err take_or_dial(kafka_cluster *kc, broker_entry **bp, int32_t id, 
     if (b->idle.n) {
         kafka_conn *c = b->idle.v[--b->idle.n];
         if (!list_push(&b->busy, c)) {
-            kafka_conn_close(c);
+            close_later(kc, c);
             return KAFKA_ERR_NOMEM;
         }
         *out = c;
@@ -426,7 +456,7 @@ static kafka_err take_or_dial(kafka_cluster *kc, broker_entry **bp, int32_t id, 
     if (!addr)
         return KAFKA_ERR_NOMEM;
     b->dialing++;
-    pthread_mutex_unlock(&kc->mu);
+    cluster_unlock(kc);
     kafka_conn *c = NULL;
     kafka_err err = dial_unlocked(kc, addr, deadline, &c);
     kafka_free(addr);
@@ -438,11 +468,11 @@ static kafka_err take_or_dial(kafka_cluster *kc, broker_entry **bp, int32_t id, 
     if (err)
         return err;
     if (kc->closed) {
-        kafka_conn_close(c);
+        close_later(kc, c);
         return KAFKA_ERR_CLOSED;
     }
     if (!list_push(&b->busy, c)) {
-        kafka_conn_close(c);
+        close_later(kc, c);
         return KAFKA_ERR_NOMEM;
     }
     *out = c;
@@ -472,7 +502,7 @@ kafka_err kafka_cluster_acquire(kafka_cluster *kc, int32_t broker_id, int64_t de
             break;
         }
     }
-    pthread_mutex_unlock(&kc->mu);
+    cluster_unlock(kc);
     return err;
 }
 
@@ -518,7 +548,7 @@ kafka_err kafka_cluster_acquire_any(kafka_cluster *kc, int64_t deadline, kafka_c
         err = KAFKA_ERR_NO_BROKERS;
     kc->next_any++;
 done:
-    pthread_mutex_unlock(&kc->mu);
+    cluster_unlock(kc);
     return err;
 }
 
@@ -534,7 +564,7 @@ void kafka_cluster_release(kafka_cluster *kc, kafka_conn *conn, bool reusable)
     if (owner && reusable && !kc->closed && list_push(&owner->idle, conn))
         conn = NULL;
     pthread_cond_broadcast(&kc->cv);
-    pthread_mutex_unlock(&kc->mu);
+    cluster_unlock(kc);
     kafka_conn_close(conn); /* NULL-safe */
 }
 
@@ -549,7 +579,7 @@ size_t kafka_cluster_brokers(kafka_cluster *kc, int32_t *ids, size_t max)
             ids[n] = kc->brokers[i].id;
         n++;
     }
-    pthread_mutex_unlock(&kc->mu);
+    cluster_unlock(kc);
     return n;
 }
 
@@ -591,15 +621,47 @@ static topic_snap *snap_build(const kafka_metadata_response_metadata_response_to
 }
 
 /* Applies a Metadata response. Caller holds the lock. */
+static bool is_coordinator(const kafka_cluster *kc, int32_t id)
+{
+    for (size_t i = 0; i < kc->n_coords; i++)
+        if (kc->coords[i].broker == id)
+            return true;
+    return false;
+}
+
+/* Forgets the brokers the last Metadata answer no longer listed, so that
+ * the table follows the cluster instead of growing with every broker ever
+ * seen (broker ids churn in autoscaled clusters). Kept: bootstrap entries,
+ * brokers still in use (busy conns, dials in flight) and cached
+ * coordinators; the next answer prunes those once they are free. Idle
+ * conns of a forgotten broker are closed after the unlock. Locked. */
+static void prune_departed(kafka_cluster *kc)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < kc->n_brokers; i++) {
+        broker_entry *b = &kc->brokers[i];
+        if (b->id >= 0 && !b->known && b->busy.n == 0 && b->dialing == 0 && !is_coordinator(kc, b->id)) {
+            close_idle(kc, b);
+            kafka_free(b->idle.v);
+            kafka_free(b->busy.v);
+            kafka_free(b->addr);
+            continue;
+        }
+        if (kept != i)
+            kc->brokers[kept] = *b;
+        kept++;
+    }
+    kc->n_brokers = kept;
+}
+
 static kafka_err apply_metadata(kafka_cluster *kc, const kafka_metadata_response *r)
 {
     char addr[KAFKA_ADDR_MAX];
     /* broker_upsert is a linear search: the cap keeps a hostile answer
-     * listing millions of brokers from costing n^2 under the mutex (and
-     * from growing the never-pruned broker table without bound). */
+     * listing millions of brokers from costing n^2 under the mutex. */
     int32_t nb = r->brokers_count < KAFKA_CLUSTER_MAX_BROKERS ? r->brokers_count : KAFKA_CLUSTER_MAX_BROKERS;
-    /* a broker missing from this answer has left the cluster: it stays in
-     * the table (coordinators may still name it) but is no longer listed */
+    /* a broker missing from this answer has left the cluster: it is no
+     * longer listed, and prune_departed forgets it once nothing uses it */
     if (nb > 0)
         for (size_t i = 0; i < kc->n_brokers; i++)
             if (kc->brokers[i].id >= 0)
@@ -613,6 +675,8 @@ static kafka_err apply_metadata(kafka_cluster *kc, const kafka_metadata_response
         if (err)
             return err;
     }
+    if (nb > 0)
+        prune_departed(kc);
     int64_t now = now_ms();
     for (int32_t i = 0; i < r->topics_count; i++) {
         const kafka_metadata_response_metadata_response_topic *t = &r->topics[i];
@@ -675,7 +739,7 @@ static kafka_err metadata_fetch(kafka_cluster *kc, char **names, size_t n, int64
     if (!err) {
         pthread_mutex_lock(&kc->mu);
         err = apply_metadata(kc, &resp);
-        pthread_mutex_unlock(&kc->mu);
+        cluster_unlock(kc);
     }
     kafka_arena_free(&arena);
     return err;
@@ -707,7 +771,7 @@ static kafka_err refresh_locked(kafka_cluster *kc, int64_t deadline)
         if (!(names[i] = kafka_strdup(kc->topics[i].name)))
             err = KAFKA_ERR_NOMEM;
     kc->last_refresh = now_ms();
-    pthread_mutex_unlock(&kc->mu);
+    cluster_unlock(kc);
     if (!err)
         err = metadata_fetch(kc, names, n, deadline);
     for (size_t i = 0; names && i < n; i++)
@@ -786,7 +850,7 @@ kafka_err kafka_cluster_topic_get(kafka_cluster *kc, const char *topic, int64_t 
         err = KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         break;
     }
-    pthread_mutex_unlock(&kc->mu);
+    cluster_unlock(kc);
     return err;
 }
 
@@ -836,7 +900,7 @@ void kafka_cluster_invalidate(kafka_cluster *kc, const char *topic)
     for (size_t i = 0; i < kc->n_topics; i++)
         if (!topic || strcmp(kc->topics[i].name, topic) == 0)
             kc->topics[i].stale = true;
-    pthread_mutex_unlock(&kc->mu);
+    cluster_unlock(kc);
 }
 
 /* ---- coordinators ----------------------------------------------------------- */
@@ -920,7 +984,7 @@ static kafka_err find_coordinator(kafka_cluster *kc, const char *key, int8_t typ
         if (!err) {
             pthread_mutex_lock(&kc->mu);
             err = coord_store(kc, key, type, node, host, port);
-            pthread_mutex_unlock(&kc->mu);
+            cluster_unlock(kc);
         }
     }
     kafka_arena_free(&arena);
@@ -938,7 +1002,7 @@ kafka_err kafka_cluster_coordinator(kafka_cluster *kc, const char *key, int8_t k
         coord_entry *c = coord_find(kc, key, key_type);
         if (c)
             *broker_out = c->broker;
-        pthread_mutex_unlock(&kc->mu);
+        cluster_unlock(kc);
         if (closed)
             return KAFKA_ERR_CLOSED;
         if (*broker_out >= 0)
@@ -961,5 +1025,5 @@ void kafka_cluster_invalidate_coordinator(kafka_cluster *kc, const char *key, in
     coord_entry *c = coord_find(kc, key, key_type);
     if (c)
         c->broker = -1;
-    pthread_mutex_unlock(&kc->mu);
+    cluster_unlock(kc);
 }

@@ -11,6 +11,13 @@
  * the one in progress) and rate-limited by backoff_min_ms, so a storm of
  * errors cannot turn into a storm of Metadata requests.
  *
+ * The broker table follows the metadata: a broker the latest answer no
+ * longer lists is forgotten (its idle connections closed) once no
+ * connection to it is borrowed and no cached coordinator names it;
+ * kafka_cluster_acquire() of a forgotten id is KAFKA_ERR_BROKER_NOT_AVAILABLE.
+ * Connections are always closed after the cluster's lock is released, so
+ * a user transport's close callback never runs under it.
+ *
  * Deadlines are absolute CLOCK_MONOTONIC milliseconds (kafka_now_ms(),
  * -1 = none). Every call is thread-safe.
  */

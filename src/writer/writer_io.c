@@ -150,6 +150,7 @@ static bool retriable(kafka_err err)
     case KAFKA_ERR_CLOSED: /* the conn broke (not the writer: see aborting) */
     case KAFKA_ERR_NO_BROKERS:
     case KAFKA_ERR_RESOLVE:
+    case KAFKA_ERR_BROKER_NOT_AVAILABLE: /* the leader left the broker table: metadata moved on */
     case KAFKA_ERR_PROTOCOL:
     case KAFKA_ERR_UNKNOWN_PRODUCER_ID:
     case KAFKA_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
@@ -165,7 +166,7 @@ static bool needs_metadata(kafka_err err)
     return err == KAFKA_ERR_NOT_LEADER_OR_FOLLOWER || err == KAFKA_ERR_LEADER_NOT_AVAILABLE ||
            err == KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION || err == KAFKA_ERR_FENCED_LEADER_EPOCH ||
            err == KAFKA_ERR_TRANSPORT || err == KAFKA_ERR_CLOSED || err == KAFKA_ERR_TIMEOUT ||
-           err == KAFKA_ERR_NOT_ENOUGH_REPLICAS;
+           err == KAFKA_ERR_NOT_ENOUGH_REPLICAS || err == KAFKA_ERR_BROKER_NOT_AVAILABLE;
 }
 
 static void batch_ok(kafka_writer *w, wbatch *b, int64_t base_offset, wdone *d)
