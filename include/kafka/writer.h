@@ -10,7 +10,11 @@
  * WHAT IT DOES. Each message goes to a partition chosen by the balancer
  * (kafka/balancer.h) and is encoded at once into that partition's open
  * record batch (no per-message heap allocation; the caller's buffers may be
- * reused as soon as the call returns). A batch is closed when it holds
+ * reused as soon as the call returns). A message without a timestamp
+ * (timestamp_ms 0 or KAFKA_TIMESTAMP_NONE) gets the wall-clock time of the
+ * write call, to the millisecond (the writer caches the current millisecond
+ * against the CPU's time-stamp counter where the kernel's clocksource is
+ * the TSC, so a wall-clock step shows up within 1 ms). A batch is closed when it holds
  * batch_size messages, when the next message would pass batch_bytes, when
  * batch_timeout_ms has passed since its first message, when a SYNCHRONOUS
  * write put a message in it (a synchronous caller never waits for the batch

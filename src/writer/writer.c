@@ -117,6 +117,8 @@ static void writer_free_mem(kafka_writer *w)
     kafka_free(w);
 }
 
+static int rr_mode_of(const kafka_balancer *b);
+
 static int cond_init_mono(pthread_cond_t *c)
 {
     pthread_condattr_t a;
@@ -148,6 +150,8 @@ kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_config *cfg, c
     w->pid = -1;
     w->epoch = -1;
     w->acks = kafka_required_acks_wire(cfg->required_acks);
+    w->rr_mode = rr_mode_of(&cfg->balancer);
+    kafka_wallclock_init(&w->clock, kafka_wallclock_tsc_usable());
     w->idempotent = !cfg->disable_idempotence && w->acks == -1;
     if (!cfg->disable_idempotence && w->acks != -1)
         kafka_writer_log(w, KAFKA_LOG_WARN, "idempotence off: it needs required_acks = ALL");
@@ -511,12 +515,14 @@ void kafka_writer_release_batch(kafka_writer *w, wbatch *b)
  * widest: length 5, attributes 1, timestamp delta 10, offset delta 5, key
  * and value lengths 5 each, header count 5, and 10 per header), so that the
  * exact computation is only needed near a limit. SIZE_MAX on overflow. */
-static size_t record_size_quick(const kafka_message *m)
+static inline size_t record_size_quick(const kafka_message *m)
 {
-    size_t sz = 36 + m->key_len;
-    if (m->value_len > SIZE_MAX / 2 || sz > SIZE_MAX / 2)
+    /* Key and value lengths are validated <= INT32_MAX before this is
+     * used, so without headers the sum cannot overflow 64 bits. */
+    uint64_t sz64 = 36 + (uint64_t)m->key_len + (uint64_t)m->value_len;
+    if (sz64 > SIZE_MAX / 2)
         return SIZE_MAX;
-    sz += m->value_len;
+    size_t sz = (size_t)sz64;
     for (size_t i = 0; i < m->n_headers; i++) {
         const kafka_header *h = &m->headers[i];
         if (h->key_len > SIZE_MAX / 4 || h->value_len > SIZE_MAX / 4 || sz > SIZE_MAX / 4)
@@ -598,19 +604,24 @@ static kafka_err topic_refresh(kafka_writer *w, const char *topic, int64_t deadl
     return err;
 }
 
-/* True when the writer spreads this message round-robin itself: the
- * balancer would (ROUND_ROBIN, or a hash kind with a null key and
- * !consistent), and keeping the position in the wtopic (under w->mu, which
- * the caller holds anyway) saves the balancer's per-topic hash lookup and
- * lock on every message. */
-static bool rr_local(const kafka_writer *w, const kafka_message *m)
+/* When the writer spreads messages round-robin itself: where the balancer
+ * would (ROUND_ROBIN, or a hash kind with a null key and !consistent).
+ * Keeping the position in the wtopic (under w->mu, which the caller holds
+ * anyway) saves the balancer's per-topic hash lookup and lock on every
+ * message; deciding it once at creation saves re-reading the config. */
+static int rr_mode_of(const kafka_balancer *b)
 {
-    kafka_balancer_kind k = w->cfg.balancer.kind;
-    if (k == KAFKA_BALANCER_ROUND_ROBIN)
-        return true;
-    if (k == KAFKA_BALANCER_LEAST_BYTES || k == KAFKA_BALANCER_CUSTOM)
-        return false;
-    return !m->key && !w->cfg.balancer.consistent;
+    if (b->kind == KAFKA_BALANCER_ROUND_ROBIN)
+        return W_RR_ALWAYS;
+    if (b->kind == KAFKA_BALANCER_LEAST_BYTES || b->kind == KAFKA_BALANCER_CUSTOM || b->consistent)
+        return W_RR_NEVER;
+    return W_RR_NULL_KEYS;
+}
+
+/* True when m is spread round-robin by the writer (see rr_mode_of). */
+static inline bool rr_local(const kafka_writer *w, const kafka_message *m)
+{
+    return w->rr_mode == W_RR_ALWAYS || (w->rr_mode == W_RR_NULL_KEYS && !m->key);
 }
 
 /* The writer's state for `topic`, or NULL. Remembers the last topic found
@@ -667,11 +678,42 @@ static int64_t coarse_now_ms(void)
     return kafka_writer_now();
 }
 
-static int64_t ts_now_unix(void)
+/* A call's deadline. An asynchronous call reads the clock for it only
+ * when something has to wait (metadata, buffer space): what runs before
+ * the first wait is a few microseconds of CPU, so the deadline still
+ * counts from the call's start, and a write that finds room never pays
+ * for the clock read. */
+typedef struct wdeadline {
+    int timeout_ms;
+    int64_t at; /* -1 = no limit; W_DL_UNSET = not read yet */
+} wdeadline;
+
+#define W_DL_UNSET INT64_MIN
+
+static wdeadline deadline_lazy(int timeout_ms) { return (wdeadline){timeout_ms, timeout_ms < 0 ? -1 : W_DL_UNSET}; }
+
+static int64_t deadline_of(wdeadline *d)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (d->at == W_DL_UNSET)
+        d->at = kafka_writer_now() + d->timeout_ms;
+    return d->at;
+}
+
+/* True when the writer stamps m with the call's time. */
+static inline bool ts_needed(const kafka_message *m)
+{
+    return m->timestamp_ms == 0 || m->timestamp_ms == KAFKA_TIMESTAMP_NONE;
+}
+
+/* m's record timestamp: its own, or the wall clock read once per call
+ * (*wall, -1 until read). */
+static inline int64_t msg_ts(kafka_writer *w, const kafka_message *m, int64_t *wall)
+{
+    if (!ts_needed(m))
+        return m->timestamp_ms;
+    if (*wall < 0)
+        *wall = kafka_wallclock_ms(&w->clock);
+    return *wall;
 }
 
 static void abs_timespec(int64_t mono_ms, struct timespec *ts)
@@ -719,7 +761,7 @@ static wpart *part_of(kafka_writer *w, wtopic *wt, int32_t id)
 
 /* Appends one message to its partition's open batch. Locked. */
 static kafka_err enqueue_one(kafka_writer *w, const kafka_message *m, wtopic *wt, int32_t partition, int64_t ts,
-                             wwaiter *wtr, size_t idx, int64_t deadline)
+                             wwaiter *wtr, size_t idx, wdeadline *dl)
 {
     int32_t kl = m->key ? (int32_t)m->key_len : -1, vl = m->value ? (int32_t)m->value_len : -1;
     wpart *p = part_of(w, wt, partition);
@@ -742,7 +784,7 @@ static kafka_err enqueue_one(kafka_writer *w, const kafka_message *m, wtopic *wt
             continue;
         }
         if (w->buffered_msgs > 0 && w->buffered_bytes + (int64_t)rs > w->cfg.max_buffered_bytes) {
-            kafka_err err = wait_space(w, (int64_t)rs, deadline);
+            kafka_err err = wait_space(w, (int64_t)rs, deadline_of(dl));
             if (err)
                 return err;
             continue; /* the open batch may have been sealed meanwhile */
@@ -843,23 +885,12 @@ static void sum_add(wsum *s, kafka_err err)
 
 #define W_STACK_ERRS 64
 
-kafka_err kafka_writer_write_messages(kafka_writer *w, const kafka_message *msgs, size_t n, kafka_err *errs,
-                                      int timeout_ms)
+/* Validates every message before anything is enqueued (nothing is
+ * half-sent). e (NULL or n entries) gets each message's error, and the
+ * call's error for the good ones when any is bad. Returns the first
+ * error, or 0. */
+static kafka_err validate_all(const kafka_writer *w, const kafka_message *msgs, size_t n, kafka_err *e)
 {
-    if (!w || (!msgs && n))
-        return KAFKA_ERR_INVALID_ARG;
-    if (n == 0)
-        return 0;
-    bool sync = !w->cfg.async;
-    /* A synchronous call needs a slot per message for the receiver to
-     * fill; an asynchronous one only needs the summary (no allocation on
-     * the fast path). */
-    kafka_err stack_errs[W_STACK_ERRS];
-    kafka_err *e = errs;
-    if (!e && sync)
-        e = n <= W_STACK_ERRS ? stack_errs : kafka_calloc(n, sizeof *e);
-    if (!e && sync)
-        return KAFKA_ERR_NOMEM;
     kafka_err bad = 0;
     for (size_t i = 0; i < n; i++) {
         kafka_err err = msg_validate(w, &msgs[i]);
@@ -868,70 +899,108 @@ kafka_err kafka_writer_write_messages(kafka_writer *w, const kafka_message *msgs
         if (err && !bad)
             bad = err;
     }
-    if (bad) {
-        for (size_t i = 0; e && i < n; i++)
-            if (!e[i])
-                e[i] = bad;
-        if (e && e != errs && e != stack_errs)
-            kafka_free(e);
-        return bad;
+    for (size_t i = 0; bad && e && i < n; i++)
+        if (!e[i])
+            e[i] = bad;
+    return bad;
+}
+
+/* Partitions m and appends it to its partition's open batch. Locked;
+ * drops the lock while metadata is fetched. `now` (monotonic, coarse)
+ * decides whether the topic's partition count is fresh. */
+static kafka_err place_one(kafka_writer *w, const kafka_message *m, int64_t ts, int64_t now, wwaiter *wtr, size_t idx,
+                           wdeadline *dl)
+{
+    const char *topic = msg_topic(w, m);
+    wtopic *tp = NULL;
+    int32_t part = -1;
+    kafka_err err = pick_locked(w, m, topic, false, now, &tp, &part);
+    if (err == KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION) {
+        /* Metadata needed: fetched without the lock. */
+        pthread_mutex_unlock(&w->mu);
+        int64_t deadline = deadline_of(dl);
+        int64_t mdl = kafka_writer_now() + w->cfg.read_timeout_ms;
+        if (deadline >= 0 && deadline < mdl)
+            mdl = deadline;
+        err = topic_refresh(w, topic, mdl);
+        pthread_mutex_lock(&w->mu);
+        if (!err)
+            err = pick_locked(w, m, topic, true, now, &tp, &part);
     }
-    /* Clock reads: a coarse one for metadata freshness, a precise one
-     * only for a deadline, and the wall clock once, if a message needs a
-     * timestamp. */
+    if (!err)
+        err = enqueue_one(w, m, tp, part, ts, wtr, idx, dl);
+    return err;
+}
+
+/* The asynchronous write: validate, read the clocks (before the lock),
+ * then hold w->mu only to partition and append. No allocation, no
+ * per-message array. */
+static kafka_err write_async(kafka_writer *w, const kafka_message *msgs, size_t n, kafka_err *errs, int timeout_ms)
+{
+    kafka_err bad = validate_all(w, msgs, n, errs);
+    if (bad)
+        return bad;
     int64_t now = coarse_now_ms();
-    int64_t deadline = timeout_ms < 0 ? -1 : kafka_writer_now() + timeout_ms;
-    int64_t wall = -1;
-    wwaiter wt = {.errs = e};
+    int64_t wall = ts_needed(&msgs[0]) ? kafka_wallclock_ms(&w->clock) : -1;
+    wdeadline dl = deadline_lazy(timeout_ms);
     wsum sum = {0, false};
     pthread_mutex_lock(&w->mu);
-    if (sync) {
-        wt.id = ++w->next_waiter_id;
-        wt.next = w->waiters;
-        w->waiters = &wt;
-    }
     for (size_t i = 0; i < n; i++) {
-        const kafka_message *m = &msgs[i];
-        const char *topic = msg_topic(w, m);
-        int64_t ts = m->timestamp_ms;
-        if (ts == 0 || ts == KAFKA_TIMESTAMP_NONE)
-            ts = wall >= 0 ? wall : (wall = ts_now_unix());
-        wtopic *tp = NULL;
-        int32_t part = -1;
-        kafka_err err = pick_locked(w, m, topic, false, now, &tp, &part);
-        if (err == KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION) {
-            /* Metadata needed: fetched without the lock. */
-            pthread_mutex_unlock(&w->mu);
-            int64_t dl = kafka_writer_now() + w->cfg.read_timeout_ms;
-            if (deadline >= 0 && deadline < dl)
-                dl = deadline;
-            err = topic_refresh(w, topic, dl);
-            pthread_mutex_lock(&w->mu);
-            if (!err)
-                err = pick_locked(w, m, topic, true, now, &tp, &part);
-        }
-        if (!err)
-            err = enqueue_one(w, m, tp, part, ts, sync ? &wt : NULL, i, deadline);
-        if (!err && sync) {
+        kafka_err err = place_one(w, &msgs[i], msg_ts(w, &msgs[i], &wall), now, NULL, i, &dl);
+        if (errs)
+            errs[i] = err;
+        sum_add(&sum, err);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return sum.partial ? KAFKA_ERR_PARTIAL : sum.first;
+}
+
+/* The synchronous write: every message is registered with a waiter that
+ * the receiver completes; the call's batches are sealed at once. */
+static kafka_err write_sync(kafka_writer *w, const kafka_message *msgs, size_t n, kafka_err *errs, int timeout_ms)
+{
+    /* A slot per message for the receiver to fill. */
+    kafka_err stack_errs[W_STACK_ERRS];
+    kafka_err *e = errs ? errs : n <= W_STACK_ERRS ? stack_errs : kafka_calloc(n, sizeof *e);
+    if (!e)
+        return KAFKA_ERR_NOMEM;
+    kafka_err ret = validate_all(w, msgs, n, e);
+    if (ret)
+        goto out;
+    int64_t now = coarse_now_ms();
+    wdeadline dl = {timeout_ms, timeout_ms < 0 ? -1 : kafka_writer_now() + timeout_ms};
+    int64_t wall = -1;
+    wwaiter wt = {.errs = e};
+    pthread_mutex_lock(&w->mu);
+    wt.id = ++w->next_waiter_id;
+    wt.next = w->waiters;
+    w->waiters = &wt;
+    for (size_t i = 0; i < n; i++) {
+        kafka_err err = place_one(w, &msgs[i], msg_ts(w, &msgs[i], &wall), now, &wt, i, &dl);
+        if (!err) {
             wt.remaining++;
             err = KAFKA_ERR_TIMEOUT; /* pending: the receiver overwrites it */
         }
-        if (e)
-            e[i] = err;
-        if (!sync)
-            sum_add(&sum, err);
+        e[i] = err;
     }
-    if (sync) {
-        seal_for_waiter(w, &wt);
-        wait_waiter(w, &wt, deadline);
-    }
+    seal_for_waiter(w, &wt);
+    wait_waiter(w, &wt, dl.at);
     pthread_mutex_unlock(&w->mu);
-    if (!sync)
-        return sum.partial ? KAFKA_ERR_PARTIAL : sum.first;
-    kafka_err ret = summarize(e, n);
+    ret = summarize(e, n);
+out:
     if (e != errs && e != stack_errs)
         kafka_free(e);
     return ret;
+}
+
+kafka_err kafka_writer_write_messages(kafka_writer *w, const kafka_message *msgs, size_t n, kafka_err *errs,
+                                      int timeout_ms)
+{
+    if (!w || (!msgs && n))
+        return KAFKA_ERR_INVALID_ARG;
+    if (n == 0)
+        return 0;
+    return w->cfg.async ? write_async(w, msgs, n, errs, timeout_ms) : write_sync(w, msgs, n, errs, timeout_ms);
 }
 
 kafka_err kafka_writer_flush(kafka_writer *w, int timeout_ms)

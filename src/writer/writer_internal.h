@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "cluster/cluster.h"
+#include "common/wallclock.h"
 #include "kafka/writer.h"
 #include "protocol/record_batch.h"
 #include "protocol/wire.h"
@@ -40,6 +41,10 @@ typedef struct wmeta {
     int32_t kl, vl;
     int64_t ts;
 } wmeta;
+
+/* When the writer spreads messages round-robin itself instead of asking
+ * the balancer (fixed at creation from cfg.balancer). */
+enum { W_RR_NEVER, W_RR_ALWAYS, W_RR_NULL_KEYS };
 
 /* Why a batch was closed (stats). */
 enum { W_SEAL_FULL, W_SEAL_SYNC, W_SEAL_TIMEOUT, W_SEAL_FLUSH };
@@ -123,6 +128,8 @@ struct kafka_writer {
     kafka_cluster *cluster;
     kafka_balancer_state *bal;
     int16_t acks;
+    int rr_mode;            /* W_RR_*; read-only after creation */
+    kafka_wallclock clock;  /* record timestamps; thread-safe, no lock */
 
     pthread_mutex_t mu;
     pthread_cond_t send_cv;  /* sender: something to do */

@@ -798,6 +798,132 @@ static void test_close_all_brokers_down(void **state)
     free(topic);
 }
 
+/* ---- asynchronous writes: back-pressure, timestamps ------------------------------------ */
+
+/* max_buffered_bytes is enforced for asynchronous writes: with every
+ * broker down nothing leaves the buffer, so writes with timeout_ms = 0
+ * soon get QUEUE_FULL (and nothing is enqueued for them), a write with a
+ * timeout gets QUEUE_FULL once it has passed, and close reports every
+ * accepted message exactly once. */
+static void test_async_buffer_full(void **state)
+{
+    kt_cluster *kt = *state;
+    KT_REQUIRE_MOCK(kt);
+    char *topic = kt_unique_topic("w-full");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 2, 3), 0);
+    cb_count cc = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
+    kafka_writer *w = new_writer(kt, topic,
+                                 (kafka_writer_config){.async = true, .completion = count_cb,
+                                                       .completion_privdata = &cc, .max_buffered_bytes = 8192,
+                                                       .max_attempts = 1000, .dial_timeout_ms = 500,
+                                                       .read_timeout_ms = 1000, .write_timeout_ms = 1000});
+    kafka_message m0 = {.value = "first", .value_len = 5};
+    assert_int_equal(kafka_writer_write_messages(w, &m0, 1, NULL, -1), 0); /* learns the metadata */
+    assert_int_equal(kafka_writer_flush(w, 10000), 0);
+    assert_int_equal(kt_cluster_cmd(kt, "down -1"), 0);
+    char val[100];
+    memset(val, 'x', sizeof val);
+    long accepted = 1, full = 0;
+    for (int i = 0; i < 1000 && !full; i++) {
+        kafka_message m = {.value = val, .value_len = sizeof val};
+        kafka_err e = kafka_writer_write_messages(w, &m, 1, NULL, 0);
+        if (e == 0)
+            accepted++;
+        else if (e == KAFKA_ERR_QUEUE_FULL)
+            full++;
+        else
+            fail_msg("unexpected %s", kafka_err_name(e));
+    }
+    assert_int_equal(full, 1);
+    kafka_writer_stats st;
+    kafka_writer_stats_get(w, &st);
+    assert_int_equal(st.queue_length, accepted - 1); /* the first one was delivered */
+    assert_true(st.queue_bytes <= 8192);
+    /* With a timeout: waits, then QUEUE_FULL (errs says so per message). */
+    kafka_message two[2] = {{.value = val, .value_len = sizeof val}, {.value = val, .value_len = sizeof val}};
+    kafka_err errs[2] = {0, 0};
+    assert_int_equal(kafka_writer_write_messages(w, two, 2, errs, 100), KAFKA_ERR_QUEUE_FULL);
+    assert_int_equal(errs[0], KAFKA_ERR_QUEUE_FULL);
+    assert_int_equal(errs[1], KAFKA_ERR_QUEUE_FULL);
+    kafka_writer_stats_get(w, &st);
+    assert_int_equal(st.queue_length, accepted - 1);
+    kafka_err e = kafka_writer_close(w, 200);
+    assert_int_equal(kt_cluster_cmd(kt, "up -1"), 0);
+    assert_int_equal(e, KAFKA_ERR_TIMEOUT);
+    assert_int_equal(cc.ok + cc.failed, accepted); /* each accepted message reported once */
+    free(topic);
+}
+
+typedef struct ts_check {
+    pthread_mutex_t mu;
+    int64_t *got; /* per message id: the timestamp reported */
+    long n, seen, failed;
+} ts_check;
+
+static void ts_cb(void *priv, const kafka_message *msgs, size_t n, kafka_err err)
+{
+    ts_check *x = priv;
+    pthread_mutex_lock(&x->mu);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t t, id;
+        get_id(&msgs[i], &t, &id);
+        x->seen++;
+        x->failed += err != 0;
+        if (id < (uint32_t)x->n)
+            x->got[id] = msgs[i].timestamp_ms;
+    }
+    pthread_mutex_unlock(&x->mu);
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A record the writer stamps carries the wall clock of its write call
+ * (within 1 ms), also after the writer's cached clock has calibrated and
+ * expired many times (the writes are spread over ~100 ms). */
+static void test_async_timestamps(void **state)
+{
+    kt_cluster *kt = *state;
+    char *topic = kt_unique_topic("w-ts");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 2, 3), 0);
+    enum { N = 4000 };
+    ts_check x = {PTHREAD_MUTEX_INITIALIZER, calloc(N, sizeof(int64_t)), N, 0, 0};
+    int64_t(*range)[2] = calloc(N, sizeof *range); /* wall clock ms before and after each write */
+    assert_non_null(x.got);
+    assert_non_null(range);
+    kafka_writer *w = new_writer(
+        kt, topic,
+        (kafka_writer_config){.async = true, .completion = ts_cb, .completion_privdata = &x, .batch_timeout_ms = 5});
+    for (uint32_t i = 0; i < N; i++) {
+        uint8_t v[8];
+        put_id(v, 0, i);
+        kafka_message m = {.value = v, .value_len = 8};
+        range[i][0] = wall_ms();
+        assert_int_equal(kafka_writer_write_messages(w, &m, 1, NULL, -1), 0);
+        range[i][1] = wall_ms();
+        if (i % 40 == 0)
+            nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    assert_int_equal(kafka_writer_close(w, 10000), 0);
+    assert_int_equal(x.seen, N);
+    assert_int_equal(x.failed, 0);
+    long bad = 0;
+    for (long i = 0; i < N; i++)
+        if (x.got[i] < range[i][0] - 1 || x.got[i] > range[i][1] + 1) {
+            if (bad++ < 5)
+                print_message("message %ld: ts %lld outside [%lld, %lld]\n", i, (long long)x.got[i],
+                              (long long)range[i][0], (long long)range[i][1]);
+        }
+    assert_int_equal(bad, 0);
+    free(range);
+    free(x.got);
+    free(topic);
+}
+
 /* ---- codecs, read back by kcat --------------------------------------------------------- */
 
 static void test_codecs_kcat(void **state)
@@ -851,6 +977,8 @@ int main(void)
         cmocka_unit_test(test_threads_exactly_once),
         cmocka_unit_test(test_leader_moves_no_loss_no_dup),
         cmocka_unit_test(test_close_all_brokers_down),
+        cmocka_unit_test(test_async_buffer_full),
+        cmocka_unit_test(test_async_timestamps),
     };
     return cmocka_run_group_tests(tests, kt_cluster_group_setup, kt_cluster_group_teardown);
 }

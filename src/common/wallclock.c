@@ -1,0 +1,107 @@
+/*
+ * The cached wall clock (wallclock.h): the cache miss path, TSC
+ * calibration and the clocksource check.
+ */
+#include "common/wallclock.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* Calibrating over at least this long bounds the rate error from the
+ * clock reads' jitter (~1 us) to ~1e-4, well inside the margin below. */
+#define CAL_MIN_NS 20000000LL
+/* The rate used is this many thousandths of the measured one, so that a
+ * cached millisecond expires a little early, never late (covers NTP
+ * slewing, 500 ppm at most, and calibration error). */
+#define RATE_PERMILLE 990u
+
+bool kafka_wallclock_tsc_usable(void)
+{
+#if KAFKA_WALLCLOCK_TSC
+    FILE *f = fopen("/sys/devices/system/clocksource/clocksource0/current_clocksource", "r");
+    if (!f)
+        return false;
+    char buf[32] = "";
+    bool ok = fgets(buf, sizeof buf, f) != NULL && strncmp(buf, "tsc", 3) == 0 && (buf[3] == '\n' || !buf[3]);
+    fclose(f);
+    return ok;
+#else
+    return false;
+#endif
+}
+
+void kafka_wallclock_init(kafka_wallclock *c, bool use_tsc)
+{
+    memset(c, 0, sizeof *c);
+    atomic_init(&c->seq, 0u);
+    atomic_init(&c->ms, 0);
+    atomic_init(&c->until, 0u);
+    atomic_init(&c->tpm, 0u);
+    c->use_tsc = use_tsc && KAFKA_WALLCLOCK_TSC;
+}
+
+#if KAFKA_WALLCLOCK_TSC
+static int64_t ts_ns(const struct timespec *ts) { return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec; }
+
+/* Measures the TSC rate against CLOCK_MONOTONIC from the first miss on;
+ * 0 until CAL_MIN_NS have passed. Seq owner only. */
+static uint64_t calibrate(kafka_wallclock *c, uint64_t tsc)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t ns = ts_ns(&ts);
+    if (!c->cal_tsc) {
+        c->cal_tsc = tsc;
+        c->cal_ns = ns;
+        return 0;
+    }
+    int64_t dns = ns - c->cal_ns;
+    if (dns < CAL_MIN_NS || tsc <= c->cal_tsc)
+        return 0;
+    /* ticks per ms = dticks * 1e6 / dns, in floating point: dticks * 1e6
+     * overflows 64 bits after a few hours of TSC at GHz rates. */
+    double tpm = (double)(tsc - c->cal_tsc) * 1e6 / (double)dns * RATE_PERMILLE / 1000.0;
+    if (tpm < 1000.0) /* below 1 MHz: not a TSC we trust */
+        return 0;
+    return (uint64_t)tpm;
+}
+#endif
+
+int64_t kafka_wallclock_refresh(kafka_wallclock *c)
+{
+#if KAFKA_WALLCLOCK_TSC
+    /* The TSC first, then the wall clock: if this thread is preempted in
+     * between, the millisecond read is later than `t`, and the expiry
+     * computed from t comes early (stale values are impossible). */
+    uint64_t t = c->use_tsc ? __rdtsc() : 0;
+#endif
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+#if KAFKA_WALLCLOCK_TSC
+    if (!c->use_tsc)
+        return ms;
+    unsigned s = atomic_load_explicit(&c->seq, memory_order_relaxed);
+    if ((s & 1u) || !atomic_compare_exchange_strong_explicit(&c->seq, &s, s + 1u, memory_order_acquire,
+                                                             memory_order_relaxed))
+        return ms; /* another thread is updating it: use our own read */
+    atomic_thread_fence(memory_order_release);
+    uint64_t tpm = atomic_load_explicit(&c->tpm, memory_order_relaxed);
+    if (!tpm) {
+        tpm = calibrate(c, t);
+        atomic_store_explicit(&c->tpm, tpm, memory_order_relaxed);
+    }
+    uint64_t until = 0; /* not calibrated yet: every read misses */
+    if (tpm) {
+        /* Nanoseconds left in this millisecond, in TSC ticks (< 1e6 *
+         * tpm: no overflow below 1.8e7 GHz). */
+        uint64_t left_ns = 1000000u - (uint64_t)(ts.tv_nsec % 1000000);
+        until = t + left_ns * tpm / 1000000u;
+    }
+    atomic_store_explicit(&c->ms, ms, memory_order_relaxed);
+    atomic_store_explicit(&c->until, until, memory_order_relaxed);
+    atomic_store_explicit(&c->seq, s + 2u, memory_order_release);
+#endif
+    return ms;
+}
