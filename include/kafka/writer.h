@@ -66,7 +66,12 @@
  * turned off with a log line (KAFKA_LOG_WARN).
  *
  * MEMORY. max_buffered_bytes bounds the encoded (uncompressed) bytes of all
- * messages accepted and not yet acknowledged or failed. A write that finds
+ * messages accepted and not yet acknowledged or failed. With compression,
+ * a batch being sent also holds its compressed copy; with a completion
+ * callback too, it keeps its uncompressed records until acknowledged (the
+ * callback reads them there instead of decompressing the batch again), so
+ * memory in use can reach max_buffered_bytes plus the compressed size of
+ * the batches in flight. A write that finds
  * the buffer full blocks up to its timeout_ms, then returns
  * KAFKA_ERR_QUEUE_FULL for each message it could not enqueue. Nothing is
  * ever dropped silently: every accepted message is reported (errs[] of a

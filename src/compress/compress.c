@@ -2,6 +2,8 @@
  * bounded output sink every decompressor writes through. */
 #include "compress/compress_int.h"
 
+#include "common/alloc.h"
+
 #include <string.h>
 
 /* First step of output growth; later steps double what was produced. */
@@ -81,7 +83,24 @@ kafka_err kafka_zsink_reserve(kafka_zsink *s, size_t n, uint8_t **p)
     return KAFKA_ERR_OK;
 }
 
-kafka_err kafka_compress(kafka_codec codec, int level, const uint8_t *in, size_t in_len, kafka_wbuf *out)
+struct kafka_compressor {
+    void *gzip, *lz4, *zstd; /* each codec's kept context, NULL until used */
+};
+
+kafka_compressor *kafka_compressor_new(void) { return kafka_calloc(1, sizeof(kafka_compressor)); }
+
+void kafka_compressor_free(kafka_compressor *z)
+{
+    if (!z)
+        return;
+    kafka_gzip_ctx_free(z->gzip);
+    kafka_lz4_ctx_free(z->lz4);
+    kafka_zstd_ctx_free(z->zstd);
+    kafka_free(z);
+}
+
+kafka_err kafka_compress_with(kafka_compressor *z, kafka_codec codec, int level, const uint8_t *in, size_t in_len,
+                              kafka_wbuf *out)
 {
     if (!out || (!in && in_len))
         return KAFKA_ERR_INVALID_ARG;
@@ -98,16 +117,16 @@ kafka_err kafka_compress(kafka_codec codec, int level, const uint8_t *in, size_t
         err = KAFKA_ERR_OK;
         break;
     case KAFKA_CODEC_GZIP:
-        err = kafka_gzip_compress(level, in, in_len, out);
+        err = kafka_gzip_compress(level, in, in_len, out, z ? &z->gzip : NULL);
         break;
     case KAFKA_CODEC_SNAPPY:
-        err = kafka_snappy_compress(in, in_len, out);
+        err = kafka_snappy_compress(in, in_len, out); /* snappy-c keeps no context */
         break;
     case KAFKA_CODEC_LZ4:
-        err = kafka_lz4_compress(level, in, in_len, out);
+        err = kafka_lz4_compress(level, in, in_len, out, z ? &z->lz4 : NULL);
         break;
     case KAFKA_CODEC_ZSTD:
-        err = kafka_zstd_compress(level, in, in_len, out);
+        err = kafka_zstd_compress(level, in, in_len, out, z ? &z->zstd : NULL);
         break;
     default:
         return KAFKA_ERR_UNSUPPORTED_CODEC;
@@ -119,6 +138,11 @@ kafka_err kafka_compress(kafka_codec codec, int level, const uint8_t *in, size_t
         out->oom = false;
     }
     return err;
+}
+
+kafka_err kafka_compress(kafka_codec codec, int level, const uint8_t *in, size_t in_len, kafka_wbuf *out)
+{
+    return kafka_compress_with(NULL, codec, level, in, in_len, out);
 }
 
 static kafka_err decompress_none(const uint8_t *in, size_t in_len, kafka_zsink *sink)

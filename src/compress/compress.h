@@ -1,6 +1,7 @@
 /*
  * One interface over Kafka's four codecs. Sans-I/O, no global state,
- * thread-safe (each call uses its own codec context).
+ * thread-safe (each call uses its own codec context, or the caller's
+ * kafka_compressor).
  *
  * Output is appended to a kafka_wbuf (src/protocol/wire.h); on error the
  * wbuf's length is restored to what it was on entry.
@@ -28,6 +29,22 @@
  * KAFKA_CODEC_NONE copies the input. lz4 frames use 64 KiB independent
  * blocks without checksums, as Kafka's Java client writes them. */
 kafka_err kafka_compress(kafka_codec codec, int level, const uint8_t *in, size_t in_len, kafka_wbuf *out);
+
+/* Codec contexts kept from one compression to the next (a zstd CCtx, an
+ * lz4 frame context, a zlib deflate stream: each allocates and initialises
+ * from hundreds of KiB to a few MiB), for a caller that compresses batch
+ * after batch. Created empty (each context on first use), so it costs
+ * nothing for the codecs never used. One thread at a time; NULL on
+ * out-of-memory. */
+typedef struct kafka_compressor kafka_compressor;
+kafka_compressor *kafka_compressor_new(void);
+void kafka_compressor_free(kafka_compressor *z); /* NULL is a no-op */
+
+/* kafka_compress, reusing z's context for the codec (z NULL = fresh
+ * contexts, exactly kafka_compress). The output is the same bytes as
+ * kafka_compress gives. */
+kafka_err kafka_compress_with(kafka_compressor *z, kafka_codec codec, int level, const uint8_t *in, size_t in_len,
+                              kafka_wbuf *out);
 
 /* Decompresses in[0..in_len) and appends the result to `out`. Accepts every
  * framing Kafka producers have written (snappy: xerial and raw; lz4: frame

@@ -40,15 +40,21 @@ kafka_err kafka_zsink_reserve(kafka_zsink *s, size_t n, uint8_t **p);
 /* Drops everything this call produced (used by a codec that restarts). */
 static inline void kafka_zsink_rewind(kafka_zsink *s) { s->out->len = s->start; }
 
-/* Per-codec implementations. Compressors append to `out` (level already
+/* Per-codec implementations. A compressor's ctx, when not NULL, holds its
+ * codec context between calls (*ctx NULL: created on first use; freed
+ * with the codec's kafka_*_ctx_free); ctx NULL = a context for this call
+ * only. Compressors append to `out` (level already
  * validated by the codec itself); decompressors write through the sink. */
-kafka_err kafka_gzip_compress(int level, const uint8_t *in, size_t in_len, kafka_wbuf *out);
+kafka_err kafka_gzip_compress(int level, const uint8_t *in, size_t in_len, kafka_wbuf *out, void **ctx);
+void kafka_gzip_ctx_free(void *ctx);
 kafka_err kafka_gzip_decompress(const uint8_t *in, size_t in_len, kafka_zsink *sink);
 kafka_err kafka_snappy_compress(const uint8_t *in, size_t in_len, kafka_wbuf *out);
 kafka_err kafka_snappy_decompress(const uint8_t *in, size_t in_len, kafka_zsink *sink);
-kafka_err kafka_lz4_compress(int level, const uint8_t *in, size_t in_len, kafka_wbuf *out);
+kafka_err kafka_lz4_compress(int level, const uint8_t *in, size_t in_len, kafka_wbuf *out, void **ctx);
+void kafka_lz4_ctx_free(void *ctx);
 kafka_err kafka_lz4_decompress(const uint8_t *in, size_t in_len, kafka_zsink *sink);
-kafka_err kafka_zstd_compress(int level, const uint8_t *in, size_t in_len, kafka_wbuf *out);
+kafka_err kafka_zstd_compress(int level, const uint8_t *in, size_t in_len, kafka_wbuf *out, void **ctx);
+void kafka_zstd_ctx_free(void *ctx);
 kafka_err kafka_zstd_decompress(const uint8_t *in, size_t in_len, kafka_zsink *sink);
 
 #endif

@@ -4,8 +4,10 @@
  * corrupt. zlib's own allocations go through the libkafka allocator. */
 #define ZLIB_CONST
 #include <limits.h>
+#include <stdbool.h>
 #include <zlib.h>
 
+#include "common/alloc.h"
 #include "compress/compress_int.h"
 
 static voidpf gz_alloc(voidpf opaque, uInt items, uInt size)
@@ -44,35 +46,60 @@ static void gz_feed(z_stream *zs, const uint8_t *in, size_t in_len, size_t *pos)
 
 static uInt gz_clamp(size_t n) { return n > UINT_MAX ? UINT_MAX : (uInt)n; }
 
-kafka_err kafka_gzip_compress(int level, const uint8_t *in, size_t in_len, kafka_wbuf *out)
-{
-    if (level == KAFKA_COMPRESSION_LEVEL_DEFAULT)
-        level = Z_DEFAULT_COMPRESSION;
-    else if (level < -1 || level > 9)
-        return KAFKA_ERR_INVALID_ARG;
+/* A deflate stream kept between calls, and the level it was set up for. */
+typedef struct gz_ctx {
+    z_stream zs;
+    int level;
+    bool live; /* deflateInit2 succeeded: deflateEnd owed */
+} gz_ctx;
 
-    z_stream zs = gz_stream();
-    int rc = deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+/* Ready for a new gzip stream at `level`: a kept stream is reset (its
+ * window and hash table stay allocated), else (re)initialised. */
+static kafka_err gz_ctx_start(gz_ctx *g, int level)
+{
+    if (g->live && g->level == level && deflateReset(&g->zs) == Z_OK)
+        return KAFKA_ERR_OK;
+    if (g->live)
+        deflateEnd(&g->zs);
+    g->live = false;
+    g->zs = gz_stream();
+    int rc = deflateInit2(&g->zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
     if (rc != Z_OK)
         return rc == Z_MEM_ERROR ? KAFKA_ERR_NOMEM : KAFKA_ERR_COMPRESSION;
+    g->live = true;
+    g->level = level;
+    return KAFKA_ERR_OK;
+}
 
+void kafka_gzip_ctx_free(void *ctx)
+{
+    gz_ctx *g = ctx;
+    if (!g)
+        return;
+    if (g->live)
+        deflateEnd(&g->zs);
+    kafka_free(g);
+}
+
+static kafka_err gz_deflate_all(z_stream *zs, const uint8_t *in, size_t in_len, kafka_wbuf *out)
+{
     kafka_err err = KAFKA_ERR_OK;
     size_t pos = 0;
     /* One deflate call normally does it: deflateBound covers the worst case. */
-    size_t step = deflateBound(&zs, (uLong)in_len);
+    size_t step = deflateBound(zs, (uLong)in_len);
     for (;;) {
-        gz_feed(&zs, in, in_len, &pos);
+        gz_feed(zs, in, in_len, &pos);
         int flush = pos == in_len ? Z_FINISH : Z_NO_FLUSH;
         if (!kafka_wbuf_reserve(out, step)) {
             err = KAFKA_ERR_NOMEM;
             break;
         }
         size_t room = out->cap - out->len;
-        zs.next_out = out->data + out->len;
-        zs.avail_out = gz_clamp(room);
-        uInt given = zs.avail_out;
-        rc = deflate(&zs, flush);
-        out->len += given - zs.avail_out;
+        zs->next_out = out->data + out->len;
+        zs->avail_out = gz_clamp(room);
+        uInt given = zs->avail_out;
+        int rc = deflate(zs, flush);
+        out->len += given - zs->avail_out;
         if (rc == Z_STREAM_END)
             break;
         if (rc != Z_OK && rc != Z_BUF_ERROR) {
@@ -81,7 +108,27 @@ kafka_err kafka_gzip_compress(int level, const uint8_t *in, size_t in_len, kafka
         }
         step = 64 * 1024;
     }
-    deflateEnd(&zs);
+    return err;
+}
+
+kafka_err kafka_gzip_compress(int level, const uint8_t *in, size_t in_len, kafka_wbuf *out, void **ctx)
+{
+    if (level == KAFKA_COMPRESSION_LEVEL_DEFAULT)
+        level = Z_DEFAULT_COMPRESSION;
+    else if (level < -1 || level > 9)
+        return KAFKA_ERR_INVALID_ARG;
+
+    gz_ctx local = {0}, *g = &local;
+    if (ctx) {
+        if (!*ctx && !(*ctx = kafka_calloc(1, sizeof(gz_ctx))))
+            return KAFKA_ERR_NOMEM;
+        g = *ctx;
+    }
+    kafka_err err = gz_ctx_start(g, level);
+    if (!err)
+        err = gz_deflate_all(&g->zs, in, in_len, out);
+    if (g == &local && g->live)
+        deflateEnd(&g->zs);
     return err;
 }
 

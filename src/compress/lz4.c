@@ -56,7 +56,17 @@ static void lz4_free(void *opaque, void *p)
 static const LZ4F_CustomMem lz4_mem = {lz4_alloc, lz4_calloc, lz4_free, NULL};
 #endif
 
-kafka_err kafka_lz4_compress(int level, const uint8_t *in, size_t in_len, kafka_wbuf *out)
+static LZ4F_cctx *lz4_cctx_new(void)
+{
+#ifdef KAFKA_LZ4_CUSTOM_MEM
+    return LZ4F_createCompressionContext_advanced(lz4_mem, LZ4F_VERSION);
+#else
+    LZ4F_cctx *c = NULL;
+    return LZ4F_isError(LZ4F_createCompressionContext(&c, LZ4F_VERSION)) ? NULL : c;
+#endif
+}
+
+kafka_err kafka_lz4_compress(int level, const uint8_t *in, size_t in_len, kafka_wbuf *out, void **ctx)
 {
     if (level == KAFKA_COMPRESSION_LEVEL_DEFAULT)
         level = 0; /* lz4 fast mode, as librdkafka */
@@ -74,20 +84,25 @@ kafka_err kafka_lz4_compress(int level, const uint8_t *in, size_t in_len, kafka_
         return KAFKA_ERR_TOO_LARGE;
     if (!kafka_wbuf_reserve(out, bound))
         return KAFKA_ERR_NOMEM;
-#ifdef KAFKA_LZ4_CUSTOM_MEM
-    LZ4F_cctx *cctx = LZ4F_createCompressionContext_advanced(lz4_mem, LZ4F_VERSION);
-    if (!cctx)
-        return KAFKA_ERR_NOMEM;
+    /* A kept context keeps its block state and buffers between frames. */
+    LZ4F_cctx *cctx = ctx ? *ctx : NULL;
+    if (!cctx) {
+        cctx = lz4_cctx_new();
+        if (!cctx)
+            return KAFKA_ERR_NOMEM;
+        if (ctx)
+            *ctx = cctx;
+    }
     size_t n = LZ4F_compressFrame_usingCDict(cctx, out->data + out->len, bound, in, in_len, NULL, &prefs);
-    LZ4F_freeCompressionContext(cctx);
-#else
-    size_t n = LZ4F_compressFrame(out->data + out->len, bound, in, in_len, &prefs);
-#endif
+    if (!ctx)
+        LZ4F_freeCompressionContext(cctx);
     if (LZ4F_isError(n))
         return KAFKA_ERR_COMPRESSION;
     out->len += n;
     return KAFKA_ERR_OK;
 }
+
+void kafka_lz4_ctx_free(void *ctx) { LZ4F_freeCompressionContext(ctx); }
 
 /* Checks the header of the frame at `in` (at least 4 bytes, LZ4 magic).
  * Sets *hlen to the header length including HC and *fixed to true when the

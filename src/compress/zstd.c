@@ -45,7 +45,7 @@ static kafka_err zs_error(size_t code)
     return ZSTD_getErrorCode(code) == ZSTD_error_memory_allocation ? KAFKA_ERR_NOMEM : KAFKA_ERR_COMPRESSION;
 }
 
-kafka_err kafka_zstd_compress(int level, const uint8_t *in, size_t in_len, kafka_wbuf *out)
+kafka_err kafka_zstd_compress(int level, const uint8_t *in, size_t in_len, kafka_wbuf *out, void **ctx)
 {
     if (level == KAFKA_COMPRESSION_LEVEL_DEFAULT)
         level = ZSTD_CLEVEL_DEFAULT;
@@ -57,9 +57,18 @@ kafka_err kafka_zstd_compress(int level, const uint8_t *in, size_t in_len, kafka
         return KAFKA_ERR_TOO_LARGE;
     if (!kafka_wbuf_reserve(out, bound))
         return KAFKA_ERR_NOMEM;
-    ZSTD_CCtx *cctx = ZSTD_createCCtx_advanced(zs_mem);
-    if (!cctx)
-        return KAFKA_ERR_NOMEM;
+    /* A kept context keeps its workspace: no allocation, and zstd skips
+     * re-zeroing its tables between frames. */
+    ZSTD_CCtx *cctx = ctx ? *ctx : NULL;
+    if (!cctx) {
+        cctx = ZSTD_createCCtx_advanced(zs_mem);
+        if (!cctx)
+            return KAFKA_ERR_NOMEM;
+        if (ctx)
+            *ctx = cctx;
+    } else {
+        ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only); /* after a failed call */
+    }
     kafka_err err = KAFKA_ERR_OK;
     size_t rc = ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level);
     if (!ZSTD_isError(rc))
@@ -68,9 +77,12 @@ kafka_err kafka_zstd_compress(int level, const uint8_t *in, size_t in_len, kafka
         err = zs_error(rc);
     else
         out->len += rc;
-    ZSTD_freeCCtx(cctx);
+    if (!ctx)
+        ZSTD_freeCCtx(cctx);
     return err;
 }
+
+void kafka_zstd_ctx_free(void *ctx) { ZSTD_freeCCtx(ctx); }
 
 static int zs_window_log(size_t limit)
 {

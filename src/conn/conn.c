@@ -264,19 +264,38 @@ static kafka_err stream_fail(kafka_conn *c, kafka_err err, const char *what)
     return kafka_conn_fail(c, err, "%s %s: %s", what, c->addr, kafka_stream_last_error(c->s));
 }
 
-kafka_err kafka_conn_send_raw(kafka_conn *c, int16_t api_key, int16_t version, bool flexible_header,
-                              const uint8_t *body, size_t body_len, bool expect_response, int32_t *corr_out)
+/* Header + body pieces in one vectored write; bodies of more pieces than
+ * fit on the stack get a heap array. */
+#define SEND_IOV_STACK 32
+
+kafka_err kafka_conn_send_rawv(kafka_conn *c, int16_t api_key, int16_t version, bool flexible_header,
+                               const struct iovec *body, int body_cnt, bool expect_response, int32_t *corr_out)
 {
     kafka_err err = usable(c);
     if (err)
         return err;
+    if (body_cnt < 0 || (body_cnt > 0 && !body))
+        return kafka_conn_err(c, KAFKA_ERR_INVALID_ARG, "bad request body pieces");
     uint8_t hdr[4 + 2 + 2 + 4 + 2 + 255 + 1];
     size_t id_len = strlen(c->client_id);
     if (id_len > 255) /* client ids are short; keeps the header on the stack */
         id_len = 255;
     size_t hlen = 4 + 2 + 2 + 4 + 2 + id_len + (flexible_header ? 1 : 0);
-    if (body_len > (size_t)INT32_MAX - hlen)
-        return kafka_conn_err(c, KAFKA_ERR_TOO_LARGE, "request of %zu bytes exceeds the 2 GiB frame limit", body_len);
+    size_t body_len = 0;
+    for (int i = 0; i < body_cnt; i++) {
+        if (body[i].iov_len > (size_t)INT32_MAX - hlen - body_len)
+            return kafka_conn_err(c, KAFKA_ERR_TOO_LARGE, "request exceeds the 2 GiB frame limit");
+        body_len += body[i].iov_len;
+    }
+    struct iovec stack_iov[SEND_IOV_STACK + 1], *iov = stack_iov;
+    if (body_cnt > SEND_IOV_STACK) {
+        iov = kafka_malloc(((size_t)body_cnt + 1) * sizeof *iov);
+        if (!iov)
+            return kafka_conn_err(c, KAFKA_ERR_NOMEM, "out of memory sending a request");
+    }
+    iov[0] = (struct iovec){hdr, hlen};
+    if (body_cnt)
+        memcpy(iov + 1, body, (size_t)body_cnt * sizeof *iov);
 
     pthread_mutex_lock(&c->wmu);
     int32_t corr = c->next_corr;
@@ -294,16 +313,27 @@ kafka_err kafka_conn_send_raw(kafka_conn *c, int16_t api_key, int16_t version, b
         hdr[14 + id_len] = 0; /* no tagged fields */
     if (expect_response && !queue_push(c, (kafka_pending){corr, api_key, version})) {
         pthread_mutex_unlock(&c->wmu);
+        if (iov != stack_iov)
+            kafka_free(iov);
         return kafka_conn_err(c, KAFKA_ERR_NOMEM, "out of memory queueing a request");
     }
-    struct iovec iov[2] = {{hdr, hlen}, {(void *)(uintptr_t)body, body_len}};
-    err = kafka_stream_writev_full(c->s, iov, body_len ? 2 : 1, kafka_conn_write_deadline_mono(c));
+    err = kafka_stream_writev_full(c->s, iov, body_cnt + 1, kafka_conn_write_deadline_mono(c));
     pthread_mutex_unlock(&c->wmu);
+    if (iov != stack_iov)
+        kafka_free(iov);
     if (err)
         return stream_fail(c, err, "write to");
     if (corr_out)
         *corr_out = corr;
     return 0;
+}
+
+kafka_err kafka_conn_send_raw(kafka_conn *c, int16_t api_key, int16_t version, bool flexible_header,
+                              const uint8_t *body, size_t body_len, bool expect_response, int32_t *corr_out)
+{
+    struct iovec iov = {(void *)(uintptr_t)body, body_len};
+    return kafka_conn_send_rawv(c, api_key, version, flexible_header, &iov, body_len ? 1 : 0, expect_response,
+                                corr_out);
 }
 
 kafka_err kafka_conn_recv_raw(kafka_conn *c, int32_t corr, bool flexible_header, kafka_arena *arena,

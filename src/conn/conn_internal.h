@@ -22,6 +22,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "common/arena.h"
 #include "kafka/conn.h"
@@ -118,6 +119,12 @@ void kafka_conn_set_broker_versions(kafka_conn *c, int16_t api_key, int16_t min,
  * the write deadline passes. */
 kafka_err kafka_conn_send_raw(kafka_conn *c, int16_t api_key, int16_t version, bool flexible_header,
                               const uint8_t *body, size_t body_len, bool expect_response, int32_t *corr_out);
+
+/* kafka_conn_send_raw with the body in body_cnt pieces (sent in order,
+ * as one frame, without copying them): for a Produce request whose record
+ * batches stay in their own buffers. */
+kafka_err kafka_conn_send_rawv(kafka_conn *c, int16_t api_key, int16_t version, bool flexible_header,
+                               const struct iovec *body, int body_cnt, bool expect_response, int32_t *corr_out);
 
 /* Receives the response for corr, which must be the oldest outstanding
  * one (header v1 when flexible_header, else v0). The frame is allocated

@@ -151,6 +151,9 @@ typedef struct gen_out {
     kafka_wbuf *w;
     size_t n;
     kafka_err err;
+    /* kafka_gen_encode_refs only: RECORDS values listed, not copied */
+    kafka_gen_ref *refs;
+    size_t refs_cap, n_refs;
 } gen_out;
 
 static void out_raw(gen_out *o, const void *p, size_t n)
@@ -216,8 +219,13 @@ static void put_value(gen_out *o, const kafka_gen_field *f, const void *p, int16
         return;
     }
     out_len(o, b->len, flex, is_str ? 2 : 4);
-    if (b->len > 0)
-        out_raw(o, b->ptr, (size_t)b->len);
+    if (b->len <= 0)
+        return;
+    if (f->type == KAFKA_GT_RECORDS && o->w && o->n_refs < o->refs_cap) {
+        o->refs[o->n_refs++] = (kafka_gen_ref){o->w->len, (const uint8_t *)b->ptr, (size_t)b->len};
+        return;
+    }
+    out_raw(o, b->ptr, (size_t)b->len);
 }
 
 static void put_field(gen_out *o, const kafka_gen_field *f, const void *s, int16_t v, bool flex)
@@ -253,7 +261,7 @@ static void put_field(gen_out *o, const kafka_gen_field *f, const void *s, int16
 
 static size_t field_wire_size(const kafka_gen_field *f, const void *s, int16_t v, bool flex, gen_out *o)
 {
-    gen_out c = {NULL, 0, 0};
+    gen_out c = {NULL, 0, 0, NULL, 0, 0};
     put_field(&c, f, s, v, flex);
     if (c.err)
         o->err = c.err;
@@ -300,18 +308,34 @@ kafka_err kafka_gen_encode(kafka_wbuf *w, const kafka_gen_message *m, int16_t ve
 {
     if (version < m->min_version || version > m->max_version)
         return KAFKA_ERR_INVALID_ARG;
-    gen_out o = {w, 0, 0};
+    gen_out o = {w, 0, 0, NULL, 0, 0};
     put_struct(&o, m->root, s, version, is_flexible(m, version));
     if (o.err)
         return o.err;
     return w->oom ? KAFKA_ERR_NOMEM : 0;
 }
 
+kafka_err kafka_gen_encode_refs(kafka_wbuf *w, const kafka_gen_message *m, int16_t version, const void *s,
+                                kafka_gen_ref *refs, size_t refs_cap, size_t *n_refs)
+{
+    *n_refs = 0;
+    if (version < m->min_version || version > m->max_version)
+        return KAFKA_ERR_INVALID_ARG;
+    gen_out o = {w, 0, 0, refs, refs ? refs_cap : 0, 0};
+    put_struct(&o, m->root, s, version, is_flexible(m, version));
+    if (o.err)
+        return o.err;
+    if (w->oom)
+        return KAFKA_ERR_NOMEM;
+    *n_refs = o.n_refs;
+    return 0;
+}
+
 size_t kafka_gen_size(const kafka_gen_message *m, int16_t version, const void *s)
 {
     if (version < m->min_version || version > m->max_version)
         return 0;
-    gen_out o = {NULL, 0, 0};
+    gen_out o = {NULL, 0, 0, NULL, 0, 0};
     put_struct(&o, m->root, s, version, is_flexible(m, version));
     return o.err ? 0 : o.n;
 }

@@ -106,6 +106,26 @@ void kafka_gen_init(const kafka_gen_struct *d, void *s);
  * w may hold a partial encoding. */
 kafka_err kafka_gen_encode(kafka_wbuf *w, const kafka_gen_message *m, int16_t version, const void *s);
 
+/* A RECORDS value that kafka_gen_encode_refs did not copy: its len bytes
+ * at ptr belong at offset `at` of the output buffer's data (right after
+ * their length prefix, which was written). */
+typedef struct kafka_gen_ref {
+    size_t at;
+    const uint8_t *ptr;
+    size_t len;
+} kafka_gen_ref;
+
+/* kafka_gen_encode, except that the bytes of non-empty RECORDS fields (the
+ * record batches that make up most of a Produce request) are not copied
+ * into w: up to refs_cap of them are listed in refs[0..*n_refs), in wire
+ * order (later ones are copied as usual). The wire form is then w's bytes
+ * with refs[i]'s bytes inserted at refs[i].at, for a vectored write that
+ * does not copy the batches; the ref pointers are the caller's, so they
+ * must stay valid until that write. Same errors as kafka_gen_encode
+ * (*n_refs = 0 on error). */
+kafka_err kafka_gen_encode_refs(kafka_wbuf *w, const kafka_gen_message *m, int16_t version, const void *s,
+                                kafka_gen_ref *refs, size_t refs_cap, size_t *n_refs);
+
 /* Exact number of bytes kafka_gen_encode writes (0 if it would fail). */
 size_t kafka_gen_size(const kafka_gen_message *m, int16_t version, const void *s);
 

@@ -330,6 +330,19 @@ static kafka_err compress_records(kafka_batch_builder *b)
     return err;
 }
 
+/* Fills in the header fields known only at the end (length,
+ * lastOffsetDelta, timestamps, count) and the CRC32C of the complete batch
+ * h[0..size). */
+static void seal_header(const kafka_batch_builder *b, uint8_t *h, size_t size)
+{
+    kafka_write_u32_at(h + OFF_LENGTH, (uint32_t)(size - KAFKA_LOG_OVERHEAD));
+    kafka_write_u32_at(h + OFF_LAST_OFFSET_DELTA, (uint32_t)(b->count - 1));
+    write_u64_at(h + OFF_BASE_TIMESTAMP, (uint64_t)b->base_timestamp);
+    write_u64_at(h + OFF_MAX_TIMESTAMP, (uint64_t)b->max_timestamp);
+    kafka_write_u32_at(h + OFF_RECORD_COUNT, (uint32_t)b->count);
+    kafka_write_u32_at(h + OFF_CRC, kafka_crc32c(0, h + OFF_ATTRIBUTES, size - OFF_ATTRIBUTES));
+}
+
 kafka_err kafka_batch_builder_finish(kafka_batch_builder *b)
 {
     if (!b || b->finished || b->count == 0)
@@ -341,14 +354,33 @@ kafka_err kafka_batch_builder_finish(kafka_batch_builder *b)
         if (err)
             return err;
     }
-    uint8_t *h = b->out->data + b->start;
-    size_t size = b->out->len - b->start;
-    kafka_write_u32_at(h + OFF_LENGTH, (uint32_t)(size - KAFKA_LOG_OVERHEAD));
-    kafka_write_u32_at(h + OFF_LAST_OFFSET_DELTA, (uint32_t)(b->count - 1));
-    write_u64_at(h + OFF_BASE_TIMESTAMP, (uint64_t)b->base_timestamp);
-    write_u64_at(h + OFF_MAX_TIMESTAMP, (uint64_t)b->max_timestamp);
-    kafka_write_u32_at(h + OFF_RECORD_COUNT, (uint32_t)b->count);
-    kafka_write_u32_at(h + OFF_CRC, kafka_crc32c(0, h + OFF_ATTRIBUTES, size - OFF_ATTRIBUTES));
+    seal_header(b, b->out->data + b->start, b->out->len - b->start);
+    b->finished = true;
+    return 0;
+}
+
+kafka_err kafka_batch_builder_finish_to(kafka_batch_builder *b, kafka_wbuf *dst, kafka_compressor *z)
+{
+    if (!b || !dst || dst == b->out || b->finished || b->count == 0)
+        return KAFKA_ERR_INVALID_ARG;
+    if (b->out->oom || dst->oom)
+        return KAFKA_ERR_NOMEM;
+    size_t at = dst->len, recs = b->start + KAFKA_RECORD_BATCH_HEADER_SIZE;
+    /* The header as init wrote it; seal_header completes it in dst. */
+    kafka_put_raw(dst, b->out->data + b->start, KAFKA_RECORD_BATCH_HEADER_SIZE);
+    int level = b->cfg.compression_level ? b->cfg.compression_level : KAFKA_COMPRESSION_LEVEL_DEFAULT;
+    /* Compresses straight into dst (KAFKA_CODEC_NONE copies): no scratch
+     * buffer and no copy back, unlike the in-place finish. */
+    kafka_err err = dst->oom ? KAFKA_ERR_NOMEM
+                             : kafka_compress_with(z, b->cfg.codec, level, b->out->data + recs, b->out->len - recs, dst);
+    if (!err && dst->len - at - KAFKA_LOG_OVERHEAD > (size_t)INT32_MAX)
+        err = KAFKA_ERR_TOO_LARGE;
+    if (err) {
+        dst->len = at;
+        dst->oom = false;
+        return err;
+    }
+    seal_header(b, dst->data + at, dst->len - at);
     b->finished = true;
     return 0;
 }

@@ -46,6 +46,8 @@
 #include "kafka/message.h"
 #include "protocol/wire.h"
 
+typedef struct kafka_compressor kafka_compressor; /* compress/compress.h */
+
 /* ---- format constants ---------------------------------------------------- */
 
 #define KAFKA_RECORD_BATCH_HEADER_SIZE 61 /* v2 header, up to the first record */
@@ -124,6 +126,20 @@ kafka_err kafka_batch_builder_append(kafka_batch_builder *b, int64_t timestamp_m
  * On a compression error the records are left uncompressed and the batch
  * is unusable: truncate `out` to kafka_batch_builder_start(). */
 kafka_err kafka_batch_builder_finish(kafka_batch_builder *b);
+
+/* Finishes the batch into `dst` instead of in place: appends the complete
+ * batch (header, records compressed with the batch's codec, length, CRC)
+ * to dst at dst->len, and leaves `out` holding the records exactly as
+ * appended (uncompressed), so that a caller can still read them there; it
+ * also saves the in-place finish's scratch buffer and copy back. dst must
+ * be another buffer than out. Afterwards the builder takes no more records,
+ * and kafka_batch_builder_start/size keep describing `out` (the header
+ * there is left incomplete: only dst holds a valid batch). On error dst is
+ * unchanged (KAFKA_ERR_INVALID_ARG, KAFKA_ERR_NOMEM, KAFKA_ERR_TOO_LARGE,
+ * KAFKA_ERR_COMPRESSION) and the builder may be finished again. z (may be
+ * NULL) lends codec contexts kept between batches (compress/compress.h);
+ * it is used during the call only. */
+kafka_err kafka_batch_builder_finish_to(kafka_batch_builder *b, kafka_wbuf *dst, kafka_compressor *z);
 
 /* Offset in `out` where this batch starts. */
 static inline size_t kafka_batch_builder_start(const kafka_batch_builder *b) { return b->start; }

@@ -270,9 +270,9 @@ static wbatch *batch_new(kafka_writer *w, wpart *p)
     b->base_offset = -1;
     b->bytes = KAFKA_RECORD_BATCH_HEADER_SIZE;
     /* The completion callback is fed from an index of where each record's
-     * key and value sit in the batch buffer; compressed batches move the
-     * records, so they are decoded again instead. */
-    b->index_ok = w->cfg.completion != NULL && w->cfg.compression == KAFKA_CODEC_NONE;
+     * key and value sit in the batch buffer (compressed batches are
+     * compressed into a second buffer, so the records stay put). */
+    b->index_ok = w->cfg.completion != NULL;
     if (b->index_ok && p->last_count > 0) {
         b->idx = kafka_malloc((size_t)p->last_count * sizeof *b->idx);
         b->idx_cap = b->idx ? (size_t)p->last_count : 0;
@@ -389,20 +389,28 @@ static void deliver_indexed(kafka_writer *w, wbatch *b)
 {
     kafka_message msgs[W_DELIVER_CHUNK];
     const uint8_t *base = b->buf.data;
-    for (int32_t i = 0; i < b->count;) {
+    /* Loop invariants hoisted: offsets count up from base_offset, or are
+     * all -1 (failed, or unknown). */
+    const bool known = b->result == 0 && b->base_offset >= 0;
+    const int64_t step = known ? 1 : 0;
+    int64_t off = known ? b->base_offset : -1;
+    const char *topic = b->part->topic;
+    const int32_t part = b->part->id, count = b->count;
+    const wmeta *x = b->idx;
+    for (int32_t i = 0; i < count;) {
         size_t n = 0;
-        for (; n < W_DELIVER_CHUNK && i < b->count; n++, i++) {
-            const wmeta *x = &b->idx[i];
-            msgs[n] = (kafka_message){
-                .topic = b->part->topic,
-                .partition = b->part->id,
-                .offset = (b->result == 0 && b->base_offset >= 0) ? b->base_offset + i : -1,
-                .key = x->kl >= 0 ? base + x->key_off : NULL,
-                .key_len = x->kl > 0 ? (size_t)x->kl : 0,
-                .value = x->vl >= 0 ? base + x->val_off : NULL,
-                .value_len = x->vl > 0 ? (size_t)x->vl : 0,
-                .timestamp_ms = x->ts,
-            };
+        for (; n < W_DELIVER_CHUNK && i < count; n++, i++, x++, off += step) {
+            kafka_message *m = &msgs[n];
+            m->topic = topic;
+            m->partition = part;
+            m->offset = off;
+            m->key = x->kl >= 0 ? base + x->key_off : NULL;
+            m->key_len = x->kl > 0 ? (size_t)x->kl : 0;
+            m->value = x->vl >= 0 ? base + x->val_off : NULL;
+            m->value_len = x->vl > 0 ? (size_t)x->vl : 0;
+            m->headers = NULL;
+            m->n_headers = 0;
+            m->timestamp_ms = x->ts;
         }
         w->cfg.completion(w->cfg.completion_privdata, msgs, n, b->result);
     }
@@ -416,10 +424,7 @@ void kafka_writer_deliver(kafka_writer *w, wbatch *b)
         deliver_indexed(w, b);
         return;
     }
-    if (!b->finished) {
-        b->finish_err = kafka_batch_builder_finish(&b->bb);
-        b->finished = true;
-    }
+    kafka_writer_finish_batch(b, NULL);
     kafka_message *msgs = kafka_calloc((size_t)b->count, sizeof *msgs);
     kafka_header *hdrs = NULL;
     size_t n_hdrs = 0, cap_hdrs = 0;
@@ -429,10 +434,15 @@ void kafka_writer_deliver(kafka_writer *w, wbatch *b)
         return;
     }
     size_t n = 0;
+    /* Views into a compressed batch point into the iterator's scratch
+     * buffer: it is freed only after the callback. */
+    kafka_records_iter it;
+    bool it_live = false;
     if (!b->finish_err) {
-        kafka_records_iter it;
-        kafka_records_iter_init(&it, b->buf.data + kafka_batch_builder_start(&b->bb),
-                                kafka_batch_builder_size(&b->bb), NULL);
+        it_live = true;
+        size_t wire_len;
+        const uint8_t *wire = kafka_writer_wire(b, &wire_len);
+        kafka_records_iter_init(&it, wire, wire_len, NULL);
         kafka_record rec;
         /* Two passes: headers first (the array may move while growing). */
         size_t *hstart = kafka_calloc((size_t)b->count, sizeof *hstart);
@@ -463,7 +473,6 @@ void kafka_writer_deliver(kafka_writer *w, wbatch *b)
         for (size_t i = 0; hstart && i < n; i++)
             msgs[i].headers = msgs[i].n_headers ? hdrs + hstart[i] : NULL;
         kafka_free(hstart);
-        kafka_records_iter_free(&it);
     }
     /* Whatever could not be decoded is still reported, without content. */
     for (size_t i = 0; i < (size_t)b->count; i++) {
@@ -472,6 +481,8 @@ void kafka_writer_deliver(kafka_writer *w, wbatch *b)
         msgs[i].offset = (b->result == 0 && b->base_offset >= 0) ? b->base_offset + (int64_t)i : -1;
     }
     w->cfg.completion(w->cfg.completion_privdata, msgs, (size_t)b->count, b->result);
+    if (it_live)
+        kafka_records_iter_free(&it);
     kafka_free(hdrs);
     kafka_free(msgs);
 }
@@ -505,6 +516,7 @@ void kafka_writer_release_batch(kafka_writer *w, wbatch *b)
     kafka_free(b->refs);
     kafka_free(b->idx);
     kafka_wbuf_free(&b->buf);
+    kafka_wbuf_free(&b->zbuf);
     kafka_free(b);
     pthread_cond_broadcast(&w->done_cv);
 }

@@ -52,8 +52,11 @@ enum { W_SEAL_FULL, W_SEAL_SYNC, W_SEAL_TIMEOUT, W_SEAL_FLUSH };
 typedef struct wbatch {
     struct wbatch *next;
     wpart *part;
-    kafka_wbuf buf;
+    kafka_wbuf buf;      /* the builder's output: header + records as appended */
     kafka_batch_builder bb;
+    kafka_wbuf zbuf;     /* compressed batches: the finished batch as sent
+                            (buf keeps the uncompressed records for the
+                            completion index, or is freed) */
     int32_t count;
     size_t bytes;        /* counted against max_buffered_bytes */
     int64_t payload;     /* key+value bytes (least-bytes balancer) */
@@ -61,7 +64,7 @@ typedef struct wbatch {
     int64_t created_ms;
     int attempts;        /* failed sends that counted */
     int requeues;        /* OUT_OF_ORDER resends (bounded separately) */
-    bool finished;       /* builder finished (compressed) */
+    bool finished;       /* builder finished (compressed): kafka_writer_finish_batch */
     kafka_err finish_err;
     int32_t base_seq;    /* -1 until stamped at first send */
     kafka_err last_err;
@@ -193,7 +196,24 @@ void kafka_writer_release_batch(kafka_writer *w, wbatch *b);
 /* Inserts b into its partition queue by batch_no. Locked. */
 void kafka_writer_requeue(wpart *p, wbatch *b);
 
+/* The finished batch's bytes as they go on the wire (b->finished and no
+ * finish_err): the compressed copy for a compressed batch, else the
+ * builder's buffer. */
+static inline uint8_t *kafka_writer_wire(wbatch *b, size_t *len)
+{
+    if (b->zbuf.len) {
+        *len = b->zbuf.len;
+        return b->zbuf.data;
+    }
+    *len = kafka_batch_builder_size(&b->bb);
+    return b->buf.data + kafka_batch_builder_start(&b->bb);
+}
+
 /* writer_io.c */
+/* Finishes (compresses) b once; the outcome is in b->finish_err. z (may
+ * be NULL) lends codec contexts: the sender thread's own. Touches only b
+ * (and z): callable unlocked by whoever owns b at the time. */
+void kafka_writer_finish_batch(wbatch *b, kafka_compressor *z);
 void *kafka_writer_sender_main(void *arg);
 void *kafka_writer_receiver_main(void *arg);
 /* Stamps producer id/epoch/sequence into a finished batch and fixes its

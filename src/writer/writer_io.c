@@ -11,9 +11,11 @@
 #include "common/alloc.h"
 #include "common/arena.h"
 #include "common/backoff.h"
+#include "compress/compress.h"
 #include "conn/conn_internal.h"
 #include "protocol/api.h"
 #include "protocol/crc32c.h"
+#include "protocol/gen_runtime.h"
 #include "protocol/gen/api_keys.h"
 #include "protocol/gen/init_producer_id.h"
 #include "protocol/gen/produce.h"
@@ -68,8 +70,8 @@ static void done_flush(kafka_writer *w, wdone *d)
 
 void kafka_writer_stamp(wbatch *b, int64_t pid, int16_t epoch, int32_t seq)
 {
-    uint8_t *p = b->buf.data + kafka_batch_builder_start(&b->bb);
-    size_t len = kafka_batch_builder_size(&b->bb);
+    size_t len;
+    uint8_t *p = kafka_writer_wire(b, &len);
     uint64_t u = (uint64_t)pid;
     for (int i = 0; i < 8; i++)
         p[43 + i] = (uint8_t)(u >> (56 - 8 * i));
@@ -77,6 +79,40 @@ void kafka_writer_stamp(wbatch *b, int64_t pid, int16_t epoch, int32_t seq)
     p[52] = (uint8_t)epoch;
     kafka_write_u32_at(p + 53, (uint32_t)seq);
     kafka_write_u32_at(p + 17, kafka_crc32c(0, p + 21, len - 21));
+}
+
+/* Gives back what compression reserved beyond the result (codecs reserve
+ * their worst-case bound, about the uncompressed size), since the buffer
+ * lives until the batch is acknowledged. */
+static void wbuf_fit(kafka_wbuf *wb)
+{
+    if (wb->cap - wb->len <= wb->len / 4 + 4096)
+        return;
+    uint8_t *d = kafka_realloc(wb->data, wb->len);
+    if (d) {
+        wb->data = d;
+        wb->cap = wb->len;
+    }
+}
+
+void kafka_writer_finish_batch(wbatch *b, kafka_compressor *z)
+{
+    if (b->finished)
+        return;
+    b->finished = true;
+    if (b->bb.cfg.codec == KAFKA_CODEC_NONE) {
+        b->finish_err = kafka_batch_builder_finish(&b->bb);
+        return;
+    }
+    /* Compressed into a buffer of its own: the uncompressed records stay
+     * where the completion index points, so delivering them needs no
+     * decompression. */
+    b->finish_err = kafka_batch_builder_finish_to(&b->bb, &b->zbuf, z);
+    if (b->finish_err)
+        return;
+    wbuf_fit(&b->zbuf);
+    if (!b->index_ok) /* nothing will read the records there again */
+        kafka_wbuf_free(&b->buf);
 }
 
 /* ---- conns ---------------------------------------------------------------- */
@@ -419,13 +455,11 @@ static int64_t collect(kafka_writer *w, wvec *out)
     return wake;
 }
 
-/* Compresses b once and looks up its leader. Unlocked. */
-static kafka_err prepare(kafka_writer *w, wbatch *b, int32_t *leader)
+/* Compresses b once (with the sender's codec contexts z) and looks up its
+ * leader. Unlocked. */
+static kafka_err prepare(kafka_writer *w, wbatch *b, int32_t *leader, kafka_compressor *z)
 {
-    if (!b->finished) {
-        b->finish_err = kafka_batch_builder_finish(&b->bb);
-        b->finished = true;
-    }
+    kafka_writer_finish_batch(b, z);
     if (b->finish_err)
         return b->finish_err;
     if (b->base_seq >= 0)
@@ -440,20 +474,58 @@ static int cmp_topic(const void *a, const void *b)
     return strcmp(x->part->topic, y->part->topic);
 }
 
-/* Encodes one Produce request for batches v[0..n) (same broker). */
-static kafka_err encode_request(kafka_writer *w, wbatch **v, size_t n, int16_t version, kafka_wbuf *body)
+/* One encoded Produce request: the body's own bytes (headers, lengths) in
+ * body, and iov[0..iovcnt) the whole body in wire order, with the record
+ * batches pointing into the batches' buffers instead of copied. */
+typedef struct wenc {
+    kafka_wbuf body;
+    struct iovec *iov;
+    int iovcnt;
+} wenc;
+
+static void enc_free(wenc *e)
+{
+    kafka_wbuf_free(&e->body);
+    kafka_free(e->iov);
+    e->iov = NULL;
+    e->iovcnt = 0;
+}
+
+/* Interleaves e->body's bytes with the referenced batches. refs are in
+ * wire order; iov has room for 2 * n_refs + 1 entries. */
+static void enc_gather(wenc *e, const kafka_gen_ref *refs, size_t n_refs)
+{
+    size_t at = 0;
+    int k = 0;
+    for (size_t i = 0; i < n_refs; i++) {
+        if (refs[i].at > at)
+            e->iov[k++] = (struct iovec){e->body.data + at, refs[i].at - at};
+        e->iov[k++] = (struct iovec){(void *)(uintptr_t)refs[i].ptr, refs[i].len};
+        at = refs[i].at;
+    }
+    if (e->body.len > at)
+        e->iov[k++] = (struct iovec){e->body.data + at, e->body.len - at};
+    e->iovcnt = k;
+}
+
+/* Encodes one Produce request for batches v[0..n) (same broker) into e;
+ * the iovecs point into the batches, which must stay put until sent. */
+static kafka_err encode_request(kafka_writer *w, wbatch **v, size_t n, int16_t version, wenc *e)
 {
     qsort(v, n, sizeof *v, cmp_topic);
     kafka_produce_request_topic_produce_data *td = kafka_calloc(n, sizeof *td);
     kafka_produce_request_partition_produce_data *pd = kafka_calloc(n, sizeof *pd);
+    kafka_gen_ref *refs = kafka_malloc(n * sizeof *refs);
+    e->iov = kafka_malloc((2 * n + 1) * sizeof *e->iov);
     kafka_err err = KAFKA_ERR_NOMEM;
-    if (td && pd) {
+    if (td && pd && refs && e->iov) {
         int32_t nt = 0;
         for (size_t i = 0; i < n; i++) {
             kafka_produce_request_partition_produce_data_init(&pd[i]);
             pd[i].index = v[i]->part->id;
-            pd[i].records = (kafka_bytes){v[i]->buf.data + kafka_batch_builder_start(&v[i]->bb),
-                                          (int32_t)kafka_batch_builder_size(&v[i]->bb)};
+            size_t len;
+            const uint8_t *wire = kafka_writer_wire(v[i], &len);
+            pd[i].records = (kafka_bytes){wire, (int32_t)len};
             if (i == 0 || strcmp(v[i]->part->topic, v[i - 1]->part->topic) != 0) {
                 kafka_produce_request_topic_produce_data_init(&td[nt]);
                 td[nt].name = kafka_str_c(v[i]->part->topic);
@@ -469,18 +541,24 @@ static kafka_err encode_request(kafka_writer *w, wbatch **v, size_t n, int16_t v
         req.timeout_ms = w->cfg.write_timeout_ms;
         req.topic_data = td;
         req.topic_data_count = nt;
-        err = kafka_produce_request_encode(body, version, &req);
-        if (!err && body->oom)
+        size_t n_refs = 0;
+        err = kafka_gen_encode_refs(&e->body, &kafka_produce_request_msg, version, &req, refs, n, &n_refs);
+        if (!err && e->body.oom)
             err = KAFKA_ERR_NOMEM;
+        if (!err)
+            enc_gather(e, refs, n_refs);
     }
     kafka_free(td);
     kafka_free(pd);
+    kafka_free(refs);
     return err;
 }
 
 static void stats_batch(kafka_writer *w, wbatch *b, int64_t now)
 {
-    int64_t size = b->count, bytes = (int64_t)kafka_batch_builder_size(&b->bb), t = now - b->created_ms;
+    size_t wire_len;
+    kafka_writer_wire(b, &wire_len);
+    int64_t size = b->count, bytes = (int64_t)wire_len, t = now - b->created_ms;
     kafka_writer_stats *s = &w->st;
     if (!w->n_batches || size < s->batch_size_min)
         s->batch_size_min = size;
@@ -520,18 +598,18 @@ static void send_group(kafka_writer *w, int32_t broker, wbatch **v, size_t n, wd
     wc->inflight++; /* keeps wc alive while unlocked */
     pthread_mutex_unlock(&w->mu);
     int16_t version = kafka_conn_version(wc->conn, KAFKA_API_PRODUCE, W_PRODUCE_MIN, W_PRODUCE_MAX);
-    kafka_wbuf body;
-    kafka_wbuf_init(&body);
-    err = version < 0 ? KAFKA_ERR_NO_COMMON_VERSION : encode_request(w, v, n, version, &body);
+    wenc e = {0};
+    kafka_wbuf_init(&e.body);
+    err = version < 0 ? KAFKA_ERR_NO_COMMON_VERSION : encode_request(w, v, n, version, &e);
     int32_t corr = -1;
     if (!err) {
         const kafka_api_info *ai = kafka_api_info_get(KAFKA_API_PRODUCE);
         bool flex = ai && ai->request_flexible_min >= 0 && version >= ai->request_flexible_min;
         kafka_conn_set_write_deadline(wc->conn, kafka_unix_ms() + w->cfg.write_timeout_ms);
-        err = kafka_conn_send_raw(wc->conn, KAFKA_API_PRODUCE, version, flex, body.data, body.len, w->acks != 0,
-                                  &corr);
+        err = kafka_conn_send_rawv(wc->conn, KAFKA_API_PRODUCE, version, flex, e.iov, e.iovcnt, w->acks != 0,
+                                   &corr);
     }
-    kafka_wbuf_free(&body);
+    enc_free(&e);
     pthread_mutex_lock(&w->mu);
     int64_t now = kafka_writer_now();
     if (err) {
@@ -576,7 +654,7 @@ static void send_group(kafka_writer *w, int32_t broker, wbatch **v, size_t n, wd
 }
 
 /* Prepares and sends what collect() popped. Locked on entry and exit. */
-static void send_all(kafka_writer *w, wvec *a, wdone *d)
+static void send_all(kafka_writer *w, wvec *a, wdone *d, kafka_compressor *z)
 {
     int32_t *leaders = kafka_calloc(a->n, sizeof *leaders);
     kafka_err *errs = kafka_calloc(a->n, sizeof *errs);
@@ -587,7 +665,7 @@ static void send_all(kafka_writer *w, wvec *a, wdone *d)
     }
     pthread_mutex_unlock(&w->mu);
     for (size_t i = 0; i < a->n; i++)
-        errs[i] = prepare(w, a->v[i], &leaders[i]);
+        errs[i] = prepare(w, a->v[i], &leaders[i], z);
     pthread_mutex_lock(&w->mu);
     for (size_t i = 0; i < a->n; i++) {
         wbatch *b = a->v[i];
@@ -654,6 +732,9 @@ void *kafka_writer_sender_main(void *arg)
     kafka_writer *w = arg;
     wvec a = {0};
     wdone d = {0};
+    /* Codec contexts for this thread's compressions, kept batch to batch
+     * (NULL on OOM: each batch then gets fresh ones). */
+    kafka_compressor *z = w->cfg.compression != KAFKA_CODEC_NONE ? kafka_compressor_new() : NULL;
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
         if (w->aborting) {
@@ -674,10 +755,11 @@ void *kafka_writer_sender_main(void *arg)
             cond_wait_until(&w->send_cv, &w->mu, wake);
             continue;
         }
-        send_all(w, &a, &d);
+        send_all(w, &a, &d, z);
         done_flush(w, &d);
     }
     pthread_mutex_unlock(&w->mu);
+    kafka_compressor_free(z);
     kafka_free(a.v);
     kafka_free(d.v);
     return NULL;

@@ -396,7 +396,7 @@ typedef struct echo {
     size_t n;
     struct {
         bool key_null, value_null;
-        size_t key_len, value_len;
+        size_t key_len, value_len, n_headers;
         uint8_t key[256], value[256];
         int64_t ts;
     } got[8];
@@ -419,42 +419,57 @@ static void echo_cb(void *priv, const kafka_message *msgs, size_t n, kafka_err e
         if (m->value_len)
             memcpy(x->got[x->n].value, m->value, m->value_len);
         x->got[x->n].ts = m->timestamp_ms;
+        x->got[x->n].n_headers = m->n_headers;
     }
     pthread_mutex_unlock(&x->mu);
 }
 
+/* For every codec: compressed batches keep their records uncompressed
+ * beside the compressed copy (the completion index points into them);
+ * a batch with headers is decoded from its wire bytes instead. */
 static void test_completion_reports_content(void **state)
 {
     kt_cluster *kt = *state;
-    char *topic = kt_unique_topic("w-echo");
-    assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 3), 0);
-    static echo x;
-    memset(&x, 0, sizeof x);
-    pthread_mutex_init(&x.mu, NULL);
-    kafka_writer *w = new_writer(kt, topic, (kafka_writer_config){.completion = echo_cb, .completion_privdata = &x});
-    static uint8_t kbig[200], vbig[150]; /* lengths needing 2-byte varints */
-    memset(kbig, 'k', sizeof kbig);
-    memset(vbig, 'v', sizeof vbig);
-    kafka_message m[4] = {
-        {.key = "k1", .key_len = 2, .value = "v1", .value_len = 2, .timestamp_ms = 1000},
-        {.value = "no key", .value_len = 6, .timestamp_ms = 2000},
-        {.key = "", .key_len = 0, .value = NULL, .value_len = 0, .timestamp_ms = 3000},
-        {.key = kbig, .key_len = sizeof kbig, .value = vbig, .value_len = sizeof vbig, .timestamp_ms = 4000},
-    };
-    assert_int_equal(kafka_writer_write_messages(w, m, 4, NULL, -1), 0);
-    assert_int_equal(kafka_writer_close(w, 5000), 0);
-    assert_int_equal(x.n, 4);
-    for (size_t i = 0; i < 4; i++) {
-        assert_int_equal(x.got[i].key_null, m[i].key == NULL);
-        assert_int_equal(x.got[i].value_null, m[i].value == NULL);
-        assert_int_equal(x.got[i].key_len, m[i].key_len);
-        assert_int_equal(x.got[i].value_len, m[i].value_len);
-        assert_memory_equal(x.got[i].key, m[i].key_len ? m[i].key : "", m[i].key_len);
-        assert_memory_equal(x.got[i].value, m[i].value_len ? m[i].value : "", m[i].value_len);
-        assert_int_equal(x.got[i].ts, m[i].timestamp_ms);
+    const kafka_codec codecs[] = {KAFKA_CODEC_NONE, KAFKA_CODEC_GZIP, KAFKA_CODEC_SNAPPY, KAFKA_CODEC_LZ4,
+                                  KAFKA_CODEC_ZSTD};
+    for (size_t c = 0; c < sizeof codecs / sizeof codecs[0]; c++) {
+        char *topic = kt_unique_topic("w-echo");
+        assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 3), 0);
+        static echo x;
+        memset(&x, 0, sizeof x);
+        pthread_mutex_init(&x.mu, NULL);
+        kafka_writer *w = new_writer(kt, topic, (kafka_writer_config){.completion = echo_cb, .completion_privdata = &x,
+                                                                      .compression = codecs[c]});
+        static uint8_t kbig[200], vbig[150]; /* lengths needing 2-byte varints */
+        memset(kbig, 'k', sizeof kbig);
+        memset(vbig, 'v', sizeof vbig);
+        static const kafka_header hdr = {.key = "h", .key_len = 1, .value = "hv", .value_len = 2};
+        kafka_message m[5] = {
+            {.key = "k1", .key_len = 2, .value = "v1", .value_len = 2, .timestamp_ms = 1000},
+            {.value = "no key", .value_len = 6, .timestamp_ms = 2000},
+            {.key = "", .key_len = 0, .value = NULL, .value_len = 0, .timestamp_ms = 3000},
+            {.key = kbig, .key_len = sizeof kbig, .value = vbig, .value_len = sizeof vbig, .timestamp_ms = 4000},
+            {.key = "kh", .key_len = 2, .value = "with header", .value_len = 11, .timestamp_ms = 5000,
+             .headers = &hdr, .n_headers = 1},
+        };
+        /* Two synchronous calls: two batches, the second one with headers. */
+        assert_int_equal(kafka_writer_write_messages(w, m, 4, NULL, -1), 0);
+        assert_int_equal(kafka_writer_write_messages(w, m + 4, 1, NULL, -1), 0);
+        assert_int_equal(kafka_writer_close(w, 5000), 0);
+        assert_int_equal(x.n, 5);
+        for (size_t i = 0; i < 5; i++) {
+            assert_int_equal(x.got[i].key_null, m[i].key == NULL);
+            assert_int_equal(x.got[i].value_null, m[i].value == NULL);
+            assert_int_equal(x.got[i].key_len, m[i].key_len);
+            assert_int_equal(x.got[i].value_len, m[i].value_len);
+            assert_memory_equal(x.got[i].key, m[i].key_len ? m[i].key : "", m[i].key_len);
+            assert_memory_equal(x.got[i].value, m[i].value_len ? m[i].value : "", m[i].value_len);
+            assert_int_equal(x.got[i].ts, m[i].timestamp_ms);
+            assert_int_equal(x.got[i].n_headers, m[i].n_headers);
+        }
+        pthread_mutex_destroy(&x.mu);
+        free(topic);
     }
-    pthread_mutex_destroy(&x.mu);
-    free(topic);
 }
 
 /* ---- many threads -------------------------------------------------------------- */
@@ -926,6 +941,12 @@ static void test_async_timestamps(void **state)
 
 /* ---- codecs, read back by kcat --------------------------------------------------------- */
 
+/* Every codec, read back by kcat: batches large enough for several lz4
+ * (64 KiB) and snappy (32 KiB) blocks, written once without and once with
+ * a completion callback (which keeps each compressed batch's records
+ * uncompressed beside the compressed copy that is sent). */
+#define KCAT_MSGS 1500
+
 static void test_codecs_kcat(void **state)
 {
     kt_cluster *kt = *state;
@@ -935,31 +956,50 @@ static void test_codecs_kcat(void **state)
     }
     const kafka_codec codecs[] = {KAFKA_CODEC_NONE, KAFKA_CODEC_GZIP, KAFKA_CODEC_SNAPPY, KAFKA_CODEC_LZ4,
                                   KAFKA_CODEC_ZSTD};
-    for (size_t c = 0; c < sizeof codecs / sizeof codecs[0]; c++) {
-        char *topic = kt_unique_topic("w-codec");
-        assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 3), 0);
-        kafka_writer *w = new_writer(kt, topic, (kafka_writer_config){.compression = codecs[c]});
-        char expect[8192] = "";
-        size_t el = 0;
-        kafka_message msgs[50];
-        char vals[50][64], keys[50][16];
-        for (int i = 0; i < 50; i++) {
-            snprintf(keys[i], sizeof keys[i], "k%d", i);
-            snprintf(vals[i], sizeof vals[i], "value %d %s repeated repeated repeated", i, kafka_codec_name(codecs[c]));
-            msgs[i] = (kafka_message){.key = keys[i], .key_len = strlen(keys[i]), .value = vals[i],
-                                      .value_len = strlen(vals[i])};
-            el += (size_t)snprintf(expect + el, sizeof expect - el, "%s=%s\n", keys[i], vals[i]);
+    size_t cap = KCAT_MSGS * 100;
+    char *expect = malloc(cap);
+    kafka_message *msgs = calloc(KCAT_MSGS, sizeof *msgs);
+    char(*vals)[80] = calloc(KCAT_MSGS, sizeof *vals);
+    char(*keys)[16] = calloc(KCAT_MSGS, sizeof *keys);
+    assert_true(expect && msgs && vals && keys);
+    for (size_t c = 0; c < sizeof codecs / sizeof codecs[0]; c++)
+        for (int with_cb = 0; with_cb < 2; with_cb++) {
+            char *topic = kt_unique_topic("w-codec");
+            assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 3), 0);
+            cb_count cc = {.mu = PTHREAD_MUTEX_INITIALIZER};
+            kafka_writer_config cfg = {.compression = codecs[c], .batch_size = KCAT_MSGS};
+            if (with_cb) {
+                cfg.completion = count_cb;
+                cfg.completion_privdata = &cc;
+            }
+            kafka_writer *w = new_writer(kt, topic, cfg);
+            size_t el = 0;
+            for (int i = 0; i < KCAT_MSGS; i++) {
+                snprintf(keys[i], sizeof keys[i], "k%d", i);
+                snprintf(vals[i], sizeof vals[i], "value %d %s %d repeated repeated repeated", i,
+                         kafka_codec_name(codecs[c]), i * 7919 % 1000);
+                msgs[i] = (kafka_message){.key = keys[i], .key_len = strlen(keys[i]), .value = vals[i],
+                                          .value_len = strlen(vals[i])};
+                el += (size_t)snprintf(expect + el, cap - el, "%s=%s\n", keys[i], vals[i]);
+            }
+            assert_int_equal(kafka_writer_write_messages(w, msgs, KCAT_MSGS, NULL, -1), 0);
+            assert_int_equal(kafka_writer_close(w, 5000), 0);
+            if (with_cb) {
+                assert_int_equal(cc.ok, KCAT_MSGS);
+                assert_int_equal(cc.failed, 0);
+            }
+            const char *args[] = {"-C", "-b", kt_cluster_bootstrap(kt), "-t", topic, "-p", "0", "-o", "beginning",
+                                  "-e", "-q", "-f", "%k=%s\n", NULL};
+            kt_kcat_result r;
+            assert_int_equal(kt_kcat(args, NULL, 0, 30000, &r), 0);
+            assert_string_equal(r.out, expect);
+            kt_kcat_result_free(&r);
+            free(topic);
         }
-        assert_int_equal(kafka_writer_write_messages(w, msgs, 50, NULL, -1), 0);
-        assert_int_equal(kafka_writer_close(w, 5000), 0);
-        const char *args[] = {"-C", "-b", kt_cluster_bootstrap(kt), "-t", topic, "-p", "0", "-o", "beginning",
-                              "-e", "-q", "-f", "%k=%s\n", NULL};
-        kt_kcat_result r;
-        assert_int_equal(kt_kcat(args, NULL, 0, 30000, &r), 0);
-        assert_string_equal(r.out, expect);
-        kt_kcat_result_free(&r);
-        free(topic);
-    }
+    free(expect);
+    free(msgs);
+    free(vals);
+    free(keys);
 }
 
 int main(void)

@@ -293,6 +293,80 @@ static void test_cli_files_decode(void **state)
 }
 
 /* What we write, the tool decodes. A missing tool fails the test. */
+/* One kafka_compressor used for a sequence of inputs, codecs and levels
+ * (contexts kept, levels changed, a failed call in between): every output
+ * decodes to its input; gzip and zstd give the very bytes of a fresh
+ * context; lz4 (whose kept hash table may find other matches) decodes the
+ * same, and its output is a frame the lz4 CLI reads. */
+static void test_compressor_reuse(void **state)
+{
+    (void)state;
+    kafka_compressor *z = kafka_compressor_new();
+    assert_non_null(z);
+    uint8_t *text = make_text(300000), *rnd = make_random(70000);
+    const struct {
+        const uint8_t *p;
+        size_t n;
+    } in[] = {{text, 300000}, {rnd, 70000}, {text + 5, 1000}, {NULL, 0}, {text, 200000}};
+    const int levels[] = {KAFKA_COMPRESSION_LEVEL_DEFAULT, 1, KAFKA_COMPRESSION_LEVEL_DEFAULT};
+    for (int round = 0; round < 2; round++)
+        for (size_t c = 0; c < NCODECS; c++)
+            for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++)
+                for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+                    kafka_codec codec = all_codecs[c];
+                    kafka_wbuf a, b, d;
+                    kafka_wbuf_init(&a);
+                    kafka_wbuf_init(&b);
+                    kafka_wbuf_init(&d);
+                    kafka_put_raw(&a, "HEAD", 4); /* appends after what is there */
+                    assert_int_equal(kafka_compress_with(z, codec, levels[l], in[i].p, in[i].n, &a), 0);
+                    assert_memory_equal(a.data, "HEAD", 4);
+                    assert_int_equal(kafka_compress(codec, levels[l], in[i].p, in[i].n, &b), 0);
+                    if (codec == KAFKA_CODEC_GZIP || codec == KAFKA_CODEC_ZSTD || codec == KAFKA_CODEC_SNAPPY)
+                        assert_bytes(&a, 4, b.data, b.len);
+                    assert_int_equal(kafka_decompress(codec, a.data + 4, a.len - 4, in[i].n, &d), 0);
+                    assert_bytes(&d, 0, in[i].p, in[i].n);
+                    if (codec == KAFKA_CODEC_LZ4 && i == 0 && round == 1 && l == 0) {
+                        /* lz4's CLI reads what a kept context wrote (the
+                         * lz4 tests below cover fresh contexts). */
+                        char src[] = "/tmp/kafka_compress_XXXXXX";
+                        int fd = mkstemp(src);
+                        assert_true(fd >= 0);
+                        close(fd);
+                        char dst[sizeof src + 8];
+                        snprintf(dst, sizeof dst, "%s.out", src);
+                        write_file(src, a.data + 4, a.len - 4);
+                        char cmd[256];
+                        snprintf(cmd, sizeof cmd, "lz4 -dc '%s' > '%s'", src, dst);
+                        int rc = system(cmd);
+                        if (rc != 0)
+                            fail_msg("'%s' failed (status %d): is lz4 installed?", cmd, rc);
+                        size_t got_len;
+                        uint8_t *got = read_file(dst, &got_len);
+                        assert_int_equal(got_len, in[i].n);
+                        assert_memory_equal(got, in[i].p, in[i].n);
+                        free(got);
+                        unlink(src);
+                        unlink(dst);
+                    }
+                    /* A bad level fails without spoiling the kept context. */
+                    assert_int_equal(kafka_compress_with(z, codec, 99, in[i].p, in[i].n, &d),
+                                     codec == KAFKA_CODEC_SNAPPY ? 0 : KAFKA_ERR_INVALID_ARG);
+                    kafka_wbuf_free(&a);
+                    kafka_wbuf_free(&b);
+                    kafka_wbuf_free(&d);
+                }
+    kafka_compressor_free(z);
+    kafka_compressor_free(NULL);
+    /* NULL compressor: fresh contexts, same as kafka_compress. */
+    kafka_wbuf a;
+    kafka_wbuf_init(&a);
+    assert_int_equal(kafka_compress_with(NULL, KAFKA_CODEC_ZSTD, KAFKA_COMPRESSION_LEVEL_DEFAULT, text, 1000, &a), 0);
+    kafka_wbuf_free(&a);
+    free(text);
+    free(rnd);
+}
+
 static void cli_decodes(kafka_codec codec, const char *tool, const uint8_t *in, size_t n, int level)
 {
     char src[] = "/tmp/kafka_compress_XXXXXX";
@@ -843,6 +917,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip_lz4),
         cmocka_unit_test(test_roundtrip_zstd),
         cmocka_unit_test(test_invalid_levels),
+        cmocka_unit_test(test_compressor_reuse),
         cmocka_unit_test(test_cli_files_decode),
         cmocka_unit_test(test_cli_decodes_ours),
         cmocka_unit_test(test_snappy_xerial_interop),
