@@ -56,7 +56,12 @@
  * throughput); the leader of a group with other members waits 100 ms
  * before its SyncGroup (see reader_group.c: librdkafka's mock broker
  * rejects followers that sync after the leader; a follower that is
- * rejected rejoins after a backoff).
+ * rejected rejoins after a backoff); on Linux the reader registers the
+ * process for membarrier(2) (MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) so
+ * that a read takes no lock and no atomic read-modify-write per message,
+ * and set_offset, a rebalance and close each issue one membarrier call
+ * instead (where membarrier is unavailable, e.g. blocked by seccomp, each
+ * read uses a memory fence instead; behaviour is the same).
  *
  * ABI: the config and stats structs only ever grow at the end; zero them
  * (designated initializers do) so fields added later read as defaults.
@@ -260,7 +265,12 @@ KAFKA_API kafka_err kafka_reader_read_lag(kafka_reader *r, int64_t *lag, int tim
 
 /* Partition mode only (STATE in group mode): the next read returns the
  * message at `offset` (KAFKA_OFFSET_FIRST / KAFKA_OFFSET_LAST accepted).
- * Drops everything prefetched. Does not block. */
+ * Drops everything prefetched. Does not block (beyond a mutex, one
+ * membarrier system call, and waiting out a read that is handing over a
+ * message at that instant, which takes no lock and never blocks). From
+ * another thread while a read is in progress: that read returns either a
+ * message from before the seek or the message at `offset`; every read that
+ * starts after set_offset returns reads from `offset` on. */
 #define KAFKA_OFFSET_FIRST INT64_C(-2)
 #define KAFKA_OFFSET_LAST INT64_C(-1)
 KAFKA_API kafka_err kafka_reader_set_offset(kafka_reader *r, int64_t offset);

@@ -146,7 +146,7 @@ kafka_err kafka_conn_read_batch(kafka_conn *c, int32_t min_bytes, int32_t max_by
 
 static kafka_err fill_headers(kafka_batch *b, const kafka_record *rec, kafka_message *m)
 {
-    size_t n = rec->header_count > 0 ? (size_t)rec->header_count : 0;
+    size_t n = (size_t)rec->header_count; /* never negative: the decoder checks */
     if (n > b->hdr_cap) {
         kafka_header *h = kafka_realloc(b->hdrs, n * sizeof *h);
         if (!h)
@@ -162,7 +162,7 @@ static kafka_err fill_headers(kafka_batch *b, const kafka_record *rec, kafka_mes
     return 0;
 }
 
-static const void *view(kafka_bytes v) { return v.len < 0 ? NULL : (v.ptr ? (const void *)v.ptr : (const void *)""); }
+static inline const void *view(kafka_bytes v) { return v.len < 0 ? NULL : (v.ptr ? (const void *)v.ptr : (const void *)""); }
 
 kafka_err kafka_batch_read_message(kafka_batch *b, kafka_message *m)
 {
@@ -189,7 +189,7 @@ kafka_err kafka_batch_read_message(kafka_batch *b, kafka_message *m)
             continue;
         break;
     }
-    memset(m, 0, sizeof *m);
+    /* Every field is set, so no memset. */
     m->topic = b->c->topic;
     m->partition = b->c->partition;
     m->offset = rec.offset;
@@ -198,9 +198,13 @@ kafka_err kafka_batch_read_message(kafka_batch *b, kafka_message *m)
     m->value = view(rec.value);
     m->value_len = rec.value.len > 0 ? (size_t)rec.value.len : 0;
     m->timestamp_ms = rec.timestamp;
-    kafka_err err = fill_headers(b, &rec, m);
-    if (err)
-        return b->err = err;
+    m->headers = NULL;
+    m->n_headers = 0;
+    if (rec.header_count) {
+        kafka_err err = fill_headers(b, &rec, m);
+        if (err)
+            return b->err = err;
+    }
     b->offset = rec.offset + 1;
     return 0;
 }

@@ -344,6 +344,10 @@ static inline double kafka_get_f64(kafka_rbuf *r, const char *field)
 /* Unsigned varint of at most 10 bytes (64 bits); overlong input is CORRUPT. */
 static inline uint64_t kafka_get_uvarint(kafka_rbuf *r, const char *field)
 {
+    /* One byte: most lengths, counts and tags. (After a failure p == end,
+     * so this never reads past an error.) */
+    if (r->p < r->end && *r->p < 0x80)
+        return *r->p++;
     uint64_t v = 0;
     for (unsigned shift = 0; shift < 70; shift += 7) {
         if (!kafka_rbuf_need(r, 1, field))

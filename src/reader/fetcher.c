@@ -342,6 +342,7 @@ static kafka_err reset_offset(kr_part *p, uint64_t epoch, int64_t offset)
     pthread_mutex_lock(&r->mu);
     if (p->epoch == epoch && !p->stop) {
         p->fetch_offset = to;
+        kr_sync_reading(r); /* a delivery in progress does not overwrite it */
         p->next_offset = to;
         r->st.offset_resets++;
     }
@@ -363,6 +364,7 @@ static kafka_err resolve_offset(kr_part *p, uint64_t epoch, int64_t which)
     pthread_mutex_lock(&r->mu);
     if (p->epoch == epoch && !p->stop) {
         p->fetch_offset = off;
+        kr_sync_reading(r); /* a delivery in progress does not overwrite it */
         p->next_offset = off;
     }
     pthread_mutex_unlock(&r->mu);
@@ -490,15 +492,22 @@ void kr_parts_stop(kafka_reader *r, kr_part_pred pred, void *arg, kr_part ***out
         kr_part *p = r->parts[i];
         if (sel && (!pred || pred(p, arg))) {
             p->stop = true;
-            /* Fixes the delivered position: a read racing with this stop
-             * fails its compare-and-swap and sees stop under mu. */
-            p->stopped_pos = atomic_exchange(&p->next_offset, KR_POS_STOPPED);
+            /* Makes its queued chunks and the current one stale for the
+             * reading thread's lock-free delivery. */
+            p->epoch++;
             if (p->conn)
                 kafka_conn_shutdown(p->conn);
             sel[n++] = p;
         } else {
             r->parts[keep++] = p;
         }
+    }
+    if (n) {
+        /* Fixes the delivered positions: after the sync no delivery from a
+         * stopped part is running or will start (reader_internal.h). */
+        kr_sync_reading(r);
+        for (size_t i = 0; i < n; i++)
+            sel[i]->stopped_pos = atomic_exchange(&sel[i]->next_offset, KR_POS_STOPPED);
     }
     r->n_parts = keep;
     r->st.partitions = (int32_t)keep;

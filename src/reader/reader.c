@@ -1,9 +1,15 @@
 /* kafka_reader: lifecycle, the read path (decoding queued fetches in
  * place), offsets, lag and stats. */
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#ifdef __linux__
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "conn/conn_internal.h"
 #include "common/alloc.h"
@@ -24,6 +30,63 @@ int64_t kr_now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- hand-off with the reading thread (reader_internal.h) -------------- */
+
+/* Registers the process for expedited private membarriers (idempotent,
+ * process-wide kernel state; Linux 4.14+). false when unavailable. */
+static bool membarrier_register(void)
+{
+#if defined(__linux__) && defined(SYS_membarrier)
+    long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
+        return false;
+    return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+#else
+    return false;
+#endif
+}
+
+/* The heavy half of the fence pair: orders the caller's earlier writes
+ * before its later reads as seen by every thread of the process. */
+static void heavy_fence(kafka_reader *r)
+{
+#if defined(__linux__) && defined(SYS_membarrier)
+    if (r->asym && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+        return;
+#endif
+    /* Not registered (the reading thread fences itself then), or the
+     * call failed after registration, which the kernel does not do. */
+    atomic_thread_fence(memory_order_seq_cst);
+}
+
+/* The light half, on the reading thread: publishes rstate = s before the
+ * shared loads that follow. A compiler barrier when membarrier is
+ * registered, else a full fence. */
+static inline void rstate_enter(kafka_reader *r, int s)
+{
+    atomic_store_explicit(&r->rstate, s, memory_order_relaxed);
+    if (r->asym)
+        atomic_signal_fence(memory_order_seq_cst);
+    else
+        atomic_thread_fence(memory_order_seq_cst);
+}
+
+/* Leaves a state: everything done in it happens-before whoever then reads
+ * the new state (acquire). */
+static inline void rstate_leave(kafka_reader *r, int s)
+{
+    atomic_store_explicit(&r->rstate, s, memory_order_release);
+}
+
+void kr_sync_reading(kafka_reader *r)
+{
+    heavy_fence(r);
+    /* A delivery window is a few dozen instructions without locks or
+     * waits; yield in case the reading thread was preempted inside one. */
+    while (atomic_load_explicit(&r->rstate, memory_order_acquire) == KR_RS_DELIVER)
+        sched_yield();
 }
 
 void kr_log(kafka_reader *r, kafka_log_level level, const char *fmt, ...)
@@ -269,6 +332,8 @@ kafka_err kafka_reader_new(kafka_reader **out, const kafka_reader_config *cfg, c
     pthread_cond_init(&r->cond_idle, NULL);
     atomic_init(&r->active_calls, 0);
     atomic_init(&r->closing_a, false);
+    atomic_init(&r->rstate, KR_RS_IDLE);
+    r->asym = membarrier_register();
     kafka_wbuf_init(&r->scratch);
     kafka_records_iter_init(&r->it, NULL, 0, NULL);
     err = copy_config(r, cfg);
@@ -364,6 +429,35 @@ static kafka_err enter(kafka_reader *r)
     return 0;
 }
 
+/* Read calls (one reading thread at a time) bracket themselves with
+ * rstate instead: plain stores, see "Hand-off" in reader_internal.h. close
+ * sets closing_a, calls kr_sync_reading and waits for rstate to be idle. */
+static inline kafka_err read_enter(kafka_reader *r)
+{
+    rstate_enter(r, KR_RS_CALL);
+    if (atomic_load_explicit(&r->closing_a, memory_order_relaxed)) {
+        rstate_leave(r, KR_RS_IDLE);
+        return KAFKA_ERR_CLOSED;
+    }
+    return 0;
+}
+
+static inline void read_leave(kafka_reader *r)
+{
+    if (atomic_load_explicit(&r->closing_a, memory_order_relaxed)) {
+        /* close may be waiting: go idle under mu and wake it. Once idle,
+         * close may free r, so nothing touches r after unlock. */
+        pthread_mutex_lock(&r->mu);
+        rstate_leave(r, KR_RS_IDLE);
+        pthread_cond_broadcast(&r->cond_idle);
+        pthread_mutex_unlock(&r->mu);
+        return;
+    }
+    /* closing_a was false when read; if close sets it in between, it sees
+     * rstate idle on its next poll (close waits with a short timeout). */
+    rstate_leave(r, KR_RS_IDLE);
+}
+
 /* ---- read path --------------------------------------------------------- */
 
 /* Read-committed filtering lives in txn_filter.c; this applies it (or, in
@@ -446,14 +540,15 @@ static kafka_err next_chunk(kafka_reader *r, int64_t deadline)
     return 0;
 }
 
-static const void *view(kafka_bytes v)
+static inline const void *view(kafka_bytes v)
 {
     return v.len < 0 ? NULL : (v.ptr ? (const void *)v.ptr : (const void *)"");
 }
 
-static kafka_err fill_message(kafka_reader *r, const kafka_record *rec, kafka_message *m)
+/* Decodes rec's headers into the reader's header array (grown as needed). */
+static kafka_err fill_headers(kafka_reader *r, const kafka_record *rec, kafka_message *m)
 {
-    size_t n = rec->header_count > 0 ? (size_t)rec->header_count : 0;
+    size_t n = (size_t)rec->header_count;
     if (n > r->hdr_cap) {
         kafka_header *h = kafka_realloc(r->hdrs, n * sizeof *h);
         if (!h)
@@ -464,19 +559,28 @@ static kafka_err fill_message(kafka_reader *r, const kafka_record *rec, kafka_me
     size_t pos = 0, i = 0;
     while (i < n && kafka_record_header_next(rec, &pos, &r->hdrs[i]))
         i++;
-    /* Every field is set below, so no memset (it was a measurable share
-     * of the per-message cost). */
-    m->topic = r->cur->part->topic;
-    m->partition = r->cur->part->partition;
+    m->headers = i ? r->hdrs : NULL;
+    m->n_headers = i;
+    return 0;
+}
+
+static inline kafka_err fill_message(kafka_reader *r, const kafka_record *rec, kafka_message *m)
+{
+    /* Every field is set here, so no memset (it was a measurable share of
+     * the per-message cost). */
+    const kr_part *p = r->cur->part;
+    m->topic = p->topic;
+    m->partition = p->partition;
     m->offset = rec->offset;
     m->key = view(rec->key);
     m->key_len = rec->key.len > 0 ? (size_t)rec->key.len : 0;
     m->value = view(rec->value);
     m->value_len = rec->value.len > 0 ? (size_t)rec->value.len : 0;
-    m->headers = i ? r->hdrs : NULL;
-    m->n_headers = i;
     m->timestamp_ms = rec->timestamp;
-    return 0;
+    m->headers = NULL;
+    m->n_headers = 0;
+    /* header_count is never negative (the decoder checks it) */
+    return rec->header_count ? fill_headers(r, rec, m) : 0;
 }
 
 /* Adds to a counter only the reading thread writes: a plain load and store,
@@ -536,35 +640,43 @@ static void flush_pending_locked(kafka_reader *r)
     r->st.bytes += pend_take(&r->pend_bytes);
 }
 
-static void count_message(kafka_reader *r, const kafka_record *rec)
+/* Fills *m from rec and counts it as delivered. */
+static inline kafka_err deliver(kafka_reader *r, const kafka_record *rec, kafka_message *m)
 {
+    kafka_err err = fill_message(r, rec, m);
     pend_add(&r->pend_msgs, 1);
-    pend_add(&r->pend_bytes, (rec->key.len > 0 ? rec->key.len : 0) + (rec->value.len > 0 ? rec->value.len : 0));
+    pend_add(&r->pend_bytes, (int64_t)(m->key_len + m->value_len));
+    return err;
 }
 
 /* Lock-free delivery of rec from the current chunk: 1 delivered (position
  * advanced), 0 skip it (before the position), -1 take the locked path. The
- * chunk is fresh if the part's epoch still matches and it is not stopped
- * (next_offset is KR_POS_STOPPED then); the compare-and-swap on next_offset
- * fails if set_offset, a stop or an offset resolution changed it after the
- * check, so a message is never delivered after a seek or revocation that
- * moved the position, and a revocation reads exactly the delivered
- * position. A seek to the very position read here lets the swap succeed:
- * the message then is the one the seek would deliver first. */
-static int deliver_fast(kafka_reader *r, kr_part *p, const kafka_record *rec)
+ * chunk is fresh if the part's epoch still matches (a seek and a stop bump
+ * it). Inside the KR_RS_DELIVER window the check and the plain store of
+ * next_offset cannot interleave with a seek, a stop or an offset
+ * resolution: those bump the epoch, then wait out any window in progress
+ * (kr_sync_reading) before they write next_offset, and a window that
+ * starts after their bump sees it. So a message is never delivered after a
+ * seek or revocation took effect, and a revocation reads exactly the
+ * delivered position. */
+static inline int deliver_fast(kafka_reader *r, kr_part *p, const kafka_record *rec)
 {
-    if (atomic_load_explicit(&r->closing_a, memory_order_relaxed) ||
-        atomic_load_explicit(&p->epoch, memory_order_acquire) != r->cur->epoch)
-        return -1;
-    int64_t pos = atomic_load_explicit(&p->next_offset, memory_order_acquire);
-    if (pos == KR_POS_STOPPED)
-        return -1;
-    if (pos >= 0 && rec->offset < pos)
-        return 0; /* a compressed batch comes whole */
-    if (!atomic_compare_exchange_strong(&p->next_offset, &pos, rec->offset + 1))
-        return -1;
-    count_message(r, rec);
-    return 1;
+    int res = -1;
+    rstate_enter(r, KR_RS_DELIVER);
+    if (!atomic_load_explicit(&r->closing_a, memory_order_relaxed) &&
+        atomic_load_explicit(&p->epoch, memory_order_relaxed) == r->cur->epoch) {
+        int64_t pos = atomic_load_explicit(&p->next_offset, memory_order_relaxed);
+        if (pos == KR_POS_STOPPED) {
+            res = -1;
+        } else if (pos >= 0 && rec->offset < pos) {
+            res = 0; /* a compressed batch comes whole */
+        } else {
+            atomic_store_explicit(&p->next_offset, rec->offset + 1, memory_order_relaxed);
+            res = 1;
+        }
+    }
+    rstate_leave(r, KR_RS_CALL);
+    return res;
 }
 
 /* No lock per message on the common path (deliver_fast); mu is taken per
@@ -586,7 +698,7 @@ static kafka_err read_next(kafka_reader *r, kafka_message *m, int timeout_ms)
         if (rc > 0) {
             int fast = deliver_fast(r, p, &rec);
             if (fast > 0)
-                return fill_message(r, &rec, m);
+                return deliver(r, &rec, m);
             if (fast == 0)
                 continue;
         }
@@ -614,9 +726,8 @@ static kafka_err read_next(kafka_reader *r, kafka_message *m, int timeout_ms)
             continue;
         }
         p->next_offset = rec.offset + 1;
-        count_message(r, &rec);
         pthread_mutex_unlock(&r->mu);
-        return fill_message(r, &rec, m);
+        return deliver(r, &rec, m);
     }
 }
 
@@ -624,11 +735,11 @@ kafka_err kafka_reader_fetch_message(kafka_reader *r, kafka_message *m, int time
 {
     if (!r || !m)
         return KAFKA_ERR_INVALID_ARG;
-    kafka_err err = enter(r);
+    kafka_err err = read_enter(r);
     if (err)
         return err;
     err = read_next(r, m, timeout_ms);
-    leave(r);
+    read_leave(r);
     return err;
 }
 
@@ -636,7 +747,7 @@ kafka_err kafka_reader_read_message(kafka_reader *r, kafka_message *m, int timeo
 {
     if (!r || !m)
         return KAFKA_ERR_INVALID_ARG;
-    kafka_err err = enter(r);
+    kafka_err err = read_enter(r);
     if (err)
         return err;
     err = read_next(r, m, timeout_ms);
@@ -646,7 +757,7 @@ kafka_err kafka_reader_read_message(kafka_reader *r, kafka_message *m, int timeo
             kr_log(r, KAFKA_LOG_WARN, "commit after read of %s [%d] offset %lld: %s", m->topic, m->partition,
                    (long long)m->offset, kafka_err_str(cerr));
     }
-    leave(r);
+    read_leave(r);
     return err;
 }
 
@@ -790,6 +901,7 @@ kafka_err kafka_reader_set_offset(kafka_reader *r, int64_t offset)
     if (r->n_parts) {
         kr_part *p = r->parts[0];
         p->epoch++;
+        kr_sync_reading(r); /* no delivery at the old position after this */
         p->fetch_offset = offset;
         p->next_offset = offset >= 0 ? offset : -1;
         /* Cut a long-poll Fetch short so the seek takes effect now (the
@@ -877,12 +989,13 @@ kafka_err kafka_reader_close(kafka_reader *r)
     }
     r->closing = true;
     atomic_store(&r->closing_a, true);
+    kr_sync_reading(r); /* a read entering from now on sees closing_a */
     pthread_cond_broadcast(&r->cond_data);
     pthread_cond_broadcast(&r->cond_space);
     pthread_cond_broadcast(&r->cond_group);
     /* Timed: a call that read closing_a == false before it was set
      * decrements without signalling (see leave). */
-    while (atomic_load(&r->active_calls) > 0) {
+    while (atomic_load(&r->active_calls) > 0 || atomic_load(&r->rstate) != KR_RS_IDLE) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 10 * 1000000L;

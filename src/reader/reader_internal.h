@@ -10,14 +10,30 @@
  * Locking: one mutex, r->mu, guards the queue, every kr_part field marked
  * "mu", the stats and the last error. No lock is held across I/O.
  * Exceptions, for the per-message path: kr_part.epoch and next_offset are
- * atomics that the reading thread checks and advances without mu (see
- * next_offset), and the reading thread's pend_* counts are added to st
- * under mu by whoever reports them.
+ * atomics that the reading thread checks and advances without mu and
+ * without any locked instruction (see "Hand-off" below), and the reading
+ * thread's pend_* counts are added to st under mu by whoever reports them.
  *
- * Staleness: set_offset and revocation bump a part's epoch (or set stop);
- * a chunk remembers the epoch it was fetched under and is dropped when it no
- * longer matches, so nothing fetched before a seek or a rebalance is ever
- * delivered after it.
+ * Hand-off (an asymmetric Dekker handshake): the reading thread publishes
+ * what it is doing in r->rstate with plain stores -- KR_RS_CALL inside a
+ * read call, KR_RS_DELIVER while it checks a part's epoch and advances that
+ * part's next_offset without mu -- and then reads the shared state
+ * (closing_a, epoch, next_offset) with plain loads. The rare other side
+ * (set_offset, a stop, an offset resolution or reset; close) first writes
+ * what it changes (bumps the epoch, sets closing_a), then calls
+ * kr_sync_reading: a process-wide barrier (membarrier(2) PRIVATE_EXPEDITED,
+ * which makes every running thread execute a full fence) after which either
+ * it sees the reading thread's rstate store or the reading thread sees its
+ * write; it then waits while rstate is KR_RS_DELIVER. So after
+ * kr_sync_reading, no delivery that saw the old epoch is still running and
+ * none will start, and the caller may write next_offset. Without
+ * membarrier (not Linux, old kernel, seccomp) both sides use a seq_cst
+ * fence instead (r->asym false).
+ *
+ * Staleness: set_offset and a stop (revocation, close) bump a part's epoch
+ * (a stop also sets stop); a chunk remembers the epoch it was fetched under
+ * and is dropped when it no longer matches, so nothing fetched before a
+ * seek or a rebalance is ever delivered after it.
  */
 #ifndef KAFKA_READER_INTERNAL_H
 #define KAFKA_READER_INTERNAL_H
@@ -73,10 +89,11 @@ struct kr_part {
     int64_t fetch_offset; /* next Fetch position; KAFKA_OFFSET_FIRST/LAST = resolve */
     /* Next offset to deliver; -1 unknown; KR_POS_STOPPED once the part is
      * stopped (the last position then is in stopped_pos). Other threads
-     * write it under mu; the reading thread advances it per message with a
-     * compare-and-swap and no lock (reader.c read_next), so a set_offset or
-     * a stop between its check and its update makes the swap fail and the
-     * message goes through the locked path instead. */
+     * write it under mu, after bumping epoch and kr_sync_reading; the
+     * reading thread advances it per message with a plain store and no lock
+     * while its epoch still matches (reader.c deliver_fast; see "Hand-off"
+     * above), so a set_offset or a stop never loses to a delivery that
+     * began before it. */
     _Atomic int64_t next_offset;
     int64_t stopped_pos;  /* mu: next_offset when the part was stopped */
     int64_t hwm;          /* from the last fetch; -1 unknown */
@@ -87,6 +104,9 @@ struct kr_part {
 };
 
 #define KR_POS_STOPPED INT64_MIN
+
+/* kafka_reader.rstate */
+enum { KR_RS_IDLE = 0, KR_RS_CALL = 1, KR_RS_DELIVER = 2 };
 
 /* The part's delivered position (next offset to deliver), also after it was
  * stopped; mu held. */
@@ -131,6 +151,11 @@ struct kafka_reader {
     atomic_int active_calls;
     atomic_bool closing_a;
     pthread_cond_t cond_idle;
+    /* The reading thread's state (KR_RS_*; see "Hand-off" above): read
+     * calls bracket themselves with it instead of active_calls, so a read
+     * takes no locked instruction. Written by the reading thread only. */
+    atomic_int rstate;
+    bool asym; /* membarrier(2) registered: the reading thread needs no fence */
 
     /* mu: parts being read */
     kr_part **parts;
@@ -181,6 +206,11 @@ void kr_log(kafka_reader *r, kafka_log_level level, const char *fmt, ...) __attr
 void kr_error(kafka_reader *r, kafka_err err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const char *kr_intern_topic_locked(kafka_reader *r, const char *topic);
 int64_t kr_now_us(void);
+/* The other side of the hand-off: call after bumping a part's epoch (or
+ * setting closing_a), with mu held or not; returns once no delivery that
+ * may have seen the old value is still running. Cheap enough for seeks and
+ * rebalances (a membarrier system call), not for per-message use. */
+void kr_sync_reading(kafka_reader *r);
 
 /* ---- fetcher.c ---- */
 /* Creates a part at start offset `offset` (>= 0, or KAFKA_OFFSET_FIRST /

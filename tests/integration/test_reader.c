@@ -2,6 +2,7 @@
  * data read back exactly (each codec, keys, headers, timestamps), offsets,
  * lag, seeking, close waking a blocked read, and bad input. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -235,6 +236,104 @@ static void test_offsets_seek_and_lag(void **state)
     free(topic);
 }
 
+/* ---- set_offset from another thread while read_message runs ------------- */
+
+#define SEEK_MSGS 1000
+#define SEEKS 3000
+
+typedef struct seek_shared {
+    kafka_reader *r;
+    atomic_uint gen;        /* seqlock: odd while a seek is in progress */
+    _Atomic int64_t target; /* the last completed seek's offset */
+    atomic_long delivered;  /* messages the reading thread got */
+    atomic_long snap;       /* `delivered` when the last seek began */
+    atomic_bool done;
+    atomic_int err;
+} seek_shared;
+
+static void *seeker(void *arg)
+{
+    seek_shared *s = arg;
+    unsigned seed = 20261122;
+    for (int i = 0; i < SEEKS && !atomic_load(&s->err); i++) {
+        int64_t t = rand_r(&seed) % (SEEK_MSGS - 100);
+        atomic_fetch_add(&s->gen, 1);
+        atomic_store(&s->snap, atomic_load(&s->delivered));
+        kafka_err e = kafka_reader_set_offset(s->r, t);
+        if (e)
+            atomic_store(&s->err, e);
+        atomic_store(&s->target, t);
+        atomic_fetch_add(&s->gen, 1);
+        /* sometimes let the reader get ahead, sometimes seek back to back */
+        if (rand_r(&seed) % 4 == 0)
+            usleep((useconds_t)(rand_r(&seed) % 300));
+    }
+    atomic_store(&s->done, true);
+    return NULL;
+}
+
+/* Several thousand seeks while another thread reads. A read that no seek
+ * overlapped (the seqlock generation is the same, and even, before and
+ * after it) must deliver from the last seek's position: the message right
+ * after the previous one if that read was also clean under the same seek,
+ * else an offset in [target, target + messages delivered since the seek
+ * began). Every message must be the one at its offset. */
+static void test_seek_while_reading(void **state)
+{
+    kt_cluster *kt = *state;
+    char *topic = kt_unique_topic("reader-seek-race");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 1), 0);
+    produce_plain(kt, topic, 0, 0, SEEK_MSGS);
+    kafka_reader *r = open_reader(kt, topic, 0, (kafka_reader_config){.max_wait_ms = 20});
+    seek_shared s = {.r = r};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, seeker, &s), 0);
+    int64_t prev = -1;
+    unsigned prev_gen = 1; /* odd: no clean read yet */
+    long checked = 0;
+    while (!atomic_load(&s.done)) {
+        unsigned g0 = atomic_load(&s.gen);
+        int64_t target = atomic_load(&s.target);
+        long snap = atomic_load(&s.snap);
+        kafka_message m;
+        kafka_err e = kafka_reader_read_message(r, &m, 100);
+        unsigned g1 = atomic_load(&s.gen);
+        if (e == KAFKA_ERR_TIMEOUT)
+            continue; /* at the end of the log: the position is unchanged */
+        assert_int_equal(e, 0);
+        long d = atomic_fetch_add(&s.delivered, 1) + 1;
+        assert_int_equal(value_num(&m), m.offset);
+        if (g0 != g1 || (g0 & 1)) {
+            prev_gen = 1;
+            continue;
+        }
+        if (prev_gen == g0) {
+            if (m.offset != prev + 1)
+                fail_msg("seek gen %u: offset %lld after %lld", g0, (long long)m.offset, (long long)prev);
+        } else if (m.offset < target || m.offset > target + (d - snap - 1)) {
+            fail_msg("seek gen %u to %lld: first clean read gave %lld (%ld delivered since the seek began)", g0,
+                     (long long)target, (long long)m.offset, d - snap);
+        }
+        prev_gen = g0;
+        prev = m.offset;
+        checked++;
+    }
+    pthread_join(t, NULL);
+    assert_int_equal(atomic_load(&s.err), 0);
+    assert_true(checked > SEEKS / 10);
+    /* Quiet now: a seek then reads give exactly the sequence from it. */
+    assert_int_equal(kafka_reader_set_offset(r, 10), 0);
+    for (int64_t i = 10; i < 40; i++) {
+        kafka_message m;
+        assert_int_equal(kafka_reader_read_message(r, &m, 10000), 0);
+        assert_int_equal(m.offset, i);
+        assert_int_equal(value_num(&m), i);
+    }
+    assert_int_equal(kafka_reader_offset(r), 40);
+    assert_int_equal(kafka_reader_close(r), 0);
+    free(topic);
+}
+
 static void *closer(void *arg)
 {
     usleep(300 * 1000);
@@ -360,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_read_lz4),
         cmocka_unit_test(test_read_zstd),
         cmocka_unit_test(test_offsets_seek_and_lag),
+        cmocka_unit_test(test_seek_while_reading),
         cmocka_unit_test(test_close_wakes_read),
         cmocka_unit_test(test_leader_moves),
     };

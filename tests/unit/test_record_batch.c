@@ -663,6 +663,137 @@ static void test_hostile_fields(void **s)
     assert_int_equal(decode_all(b, n, true), KAFKA_ERR_COMPRESSION);
 }
 
+/* ---- record shapes off the decoder's fast path -------------------------------- */
+
+/* A v2 batch (no CRC) around hand-written record bytes; returns its size. */
+static size_t hand_batch(uint8_t *b, const uint8_t *recs, size_t recs_len, int32_t count)
+{
+    memset(b, 0, 61);
+    be64(b, 100);        /* baseOffset */
+    b[16] = 2;           /* magic */
+    be64(b + 27, 5000);  /* baseTimestamp */
+    be64(b + 35, 5000);  /* maxTimestamp */
+    be64(b + 43, (uint64_t)-1);
+    be32(b + 57, (uint32_t)count);
+    memcpy(b + 61, recs, recs_len);
+    size_t n = 61 + recs_len;
+    be32(b + 8, (uint32_t)(n - 12));
+    return n;
+}
+
+/* Decodes the one record of a hand batch: rc, and the record / error field.
+ * The record's views point into a static buffer, valid until the next call. */
+static int decode_one(const uint8_t *recs, size_t len, kafka_record *rec, const char **field)
+{
+    static uint8_t b[256];
+    size_t n = hand_batch(b, recs, len, 1);
+    kafka_records_iter it;
+    kafka_records_iter_init(&it, b, n, &(kafka_records_iter_config){.skip_crc_check = true});
+    int rc = kafka_records_iter_next(&it, rec);
+    *field = it.err_field;
+    kafka_records_iter_free(&it);
+    return rc;
+}
+
+/* Valid encodings the per-record fast path does not take in one step
+ * (non-minimal varints, 3-byte lengths, headers, a null header value) and
+ * invalid ones: the record must decode exactly, and errors must name the
+ * same field as always. */
+static void test_record_shapes(void **s)
+{
+    (void)s;
+    kafka_record rec;
+    const char *field;
+    /* every varint non-minimal: 0x80 0x00 is 0, 0x82 0x80 0x00 is 1 */
+    static const uint8_t overlong[] = {
+        0x1c,             /* length 14 */
+        0x00,             /* attributes */
+        0x84, 0x80, 0x00, /* timestampDelta +2, three bytes */
+        0x86, 0x00,       /* offsetDelta 3, two bytes */
+        0x81, 0x00,       /* key null (-1), two bytes */
+        0x82, 0x80, 0x00, /* value length 1, three bytes */
+        'v',
+        0x80, 0x00,       /* no headers, two bytes */
+    };
+    uint8_t ok[sizeof overlong];
+    memcpy(ok, overlong, sizeof ok);
+    ok[0] = (uint8_t)((sizeof ok - 1) * 2);
+    assert_int_equal(decode_one(ok, sizeof ok, &rec, &field), 1);
+    assert_int_equal(rec.offset, 103);
+    assert_int_equal(rec.timestamp, 5002);
+    assert_int_equal(rec.key.len, -1);
+    assert_int_equal(rec.value.len, 1);
+    assert_int_equal(rec.value.ptr[0], 'v');
+    assert_int_equal(rec.header_count, 0);
+
+    /* two headers, the second with a null value */
+    static const uint8_t hdrs[] = {
+        0x1a,             /* length 13 */
+        0x00, 0x00, 0x02, /* attributes, timestampDelta 0, offsetDelta 1 */
+        0x02, 'k',        /* key "k" */
+        0x00,             /* value "" */
+        0x04,             /* 2 headers */
+        0x02, 'a', 0x02, 'b', /* a=b */
+        0x02, 'c', 0x01,      /* c=null */
+    };
+    uint8_t h[sizeof hdrs];
+    memcpy(h, hdrs, sizeof h);
+    h[0] = (uint8_t)((sizeof h - 1) * 2);
+    assert_int_equal(decode_one(h, sizeof h, &rec, &field), 1);
+    assert_int_equal(rec.offset, 101);
+    assert_int_equal(rec.key.len, 1);
+    assert_int_equal(rec.value.len, 0);
+    assert_non_null(rec.value.ptr);
+    assert_int_equal(rec.header_count, 2);
+    size_t pos = 0;
+    kafka_header hd;
+    assert_true(kafka_record_header_next(&rec, &pos, &hd));
+    assert_int_equal(hd.key_len, 1);
+    assert_memory_equal(hd.key, "a", 1);
+    assert_int_equal(hd.value_len, 1);
+    assert_memory_equal(hd.value, "b", 1);
+    assert_true(kafka_record_header_next(&rec, &pos, &hd));
+    assert_memory_equal(hd.key, "c", 1);
+    assert_null(hd.value);
+    assert_false(kafka_record_header_next(&rec, &pos, &hd));
+
+    /* errors, each naming its field */
+    memcpy(h, hdrs, sizeof h);
+    h[0] = (uint8_t)((sizeof h - 1) * 2);
+    h[7] = 0x06; /* 3 headers: the third runs past the record */
+    assert_int_equal(decode_one(h, sizeof h, &rec, &field), KAFKA_ERR_TRUNCATED);
+    assert_string_equal(field, "headerKeyLength");
+    h[7] = 0x03; /* -2 headers */
+    assert_int_equal(decode_one(h, sizeof h, &rec, &field), KAFKA_ERR_CORRUPT);
+    assert_string_equal(field, "headerCount");
+    h[7] = 0x04;
+    h[8] = 0x01; /* header key null */
+    assert_int_equal(decode_one(h, sizeof h, &rec, &field), KAFKA_ERR_CORRUPT);
+    assert_string_equal(field, "headerKeyLength");
+    h[8] = 0x02;
+    h[3] = 0x01; /* offsetDelta -1 */
+    assert_int_equal(decode_one(h, sizeof h, &rec, &field), KAFKA_ERR_CORRUPT);
+    assert_string_equal(field, "offsetDelta");
+    h[3] = 0x02;
+    h[4] = 0x05; /* key length -3 */
+    assert_int_equal(decode_one(h, sizeof h, &rec, &field), KAFKA_ERR_CORRUPT);
+    assert_string_equal(field, "key");
+    h[4] = 0x02;
+    h[6] = 0x40; /* value length 32: past the record */
+    assert_int_equal(decode_one(h, sizeof h, &rec, &field), KAFKA_ERR_TRUNCATED);
+    assert_string_equal(field, "value");
+    h[6] = 0x00;
+    h[0] = (uint8_t)((sizeof h) * 2); /* record length one past the batch */
+    assert_int_equal(decode_one(h, sizeof h, &rec, &field), KAFKA_ERR_CORRUPT);
+    assert_string_equal(field, "recordLength");
+    h[0] = (uint8_t)((sizeof h - 2) * 2); /* one byte left over after the record */
+    assert_int_equal(decode_one(h, sizeof h, &rec, &field), KAFKA_ERR_TRUNCATED);
+    /* a record of length 0 */
+    static const uint8_t empty[] = {0x00, 0, 0, 0, 0, 0, 0}; /* padded past the count check */
+    assert_int_equal(decode_one(empty, sizeof empty, &rec, &field), KAFKA_ERR_TRUNCATED);
+    assert_string_equal(field, "recordAttributes");
+}
+
 /* ---- message sets v0/v1 ------------------------------------------------------ */
 
 /* Appends one legacy message with a zlib-computed CRC32. */
@@ -854,6 +985,7 @@ int main(void)
         cmocka_unit_test(test_builder_errors),
         cmocka_unit_test(test_truncated_tail_ignored),
         cmocka_unit_test(test_hostile_fields),
+        cmocka_unit_test(test_record_shapes),
         cmocka_unit_test(test_message_set_v0_v1),
         cmocka_unit_test(test_zero_allocations_per_record),
     };
