@@ -220,11 +220,13 @@ typedef struct kafka_read_batch_config {
                             from the read deadline (default 10 s), minus
                             a margin so the response beats the deadline */
     bool read_committed; /* isolation level READ_COMMITTED: the broker
-                            stops at the last stable offset. Records of
-                            aborted transactions below it are NOT filtered
-                            out by the conn (the Fetch answer's aborted
-                            transaction list is ignored; kafka_reader does
-                            filter them); control records are skipped. */
+                            stops at the last stable offset, and the batch
+                            skips the records of aborted transactions below
+                            it (from the Fetch answer's aborted list, as
+                            the Java consumer does). Needs Fetch v4+
+                            (Kafka 0.11+). Control records (transaction
+                            markers) are skipped in both modes; the
+                            batch's offset moves past skipped records. */
 } kafka_read_batch_config;
 
 /* Fetches from the conn's bound partition at the conn's offset

@@ -7,6 +7,7 @@
 #include "protocol/api.h"
 #include "protocol/gen/all.h"
 #include "protocol/record_batch.h"
+#include "protocol/txn_filter.h"
 
 KAFKA_CONN_ENCODER(fetch_request)
 KAFKA_CONN_DECODER(fetch_response)
@@ -20,6 +21,9 @@ struct kafka_batch {
     kafka_conn *c;
     kafka_arena arena; /* the response frame and decoded arrays */
     kafka_records_iter it;
+    kafka_txn_filter txn; /* read_committed: aborted transactions */
+    bool read_committed;
+    bool in_batch; /* it is inside a batch that is being delivered */
     int64_t hwm;
     int64_t offset; /* next offset to return */
     kafka_err err;
@@ -43,7 +47,7 @@ static int32_t pick_max_wait(const kafka_conn *c, const kafka_read_batch_config 
 }
 
 static kafka_err find_partition(kafka_conn *c, const kafka_fetch_response *r,
-                                const kafka_fetch_response_partition_data **out)
+                                kafka_fetch_response_partition_data **out)
 {
     if (r->error_code)
         return kafka_conn_err(c, kafka_err_from_wire(r->error_code), "fetch %s [%d]: %s", c->topic, c->partition,
@@ -91,7 +95,7 @@ static kafka_err fetch(kafka_conn *c, const kafka_read_batch_config *cfg, kafka_
                                          &b->arena, NULL);
     if (err)
         return err;
-    const kafka_fetch_response_partition_data *p = NULL;
+    kafka_fetch_response_partition_data *p = NULL;
     err = find_partition(c, &resp, &p);
     if (err)
         return err;
@@ -103,6 +107,13 @@ static kafka_err fetch(kafka_conn *c, const kafka_read_batch_config *cfg, kafka_
     b->hwm = p->high_watermark;
     const void *data = p->records.len > 0 ? p->records.ptr : NULL;
     kafka_records_iter_init(&b->it, data, p->records.len > 0 ? (size_t)p->records.len : 0, NULL);
+    /* The broker stops at the last stable offset but still returns the
+     * records of aborted transactions below it, with their list. */
+    b->read_committed = cfg->read_committed && v >= 4;
+    if (b->read_committed) {
+        kafka_txn_filter_sort(p->aborted_transactions, p->aborted_transactions_count);
+        kafka_txn_filter_reset(&b->txn, p->aborted_transactions, p->aborted_transactions_count);
+    }
     return 0;
 }
 
@@ -164,6 +175,39 @@ static kafka_err fill_headers(kafka_batch *b, const kafka_record *rec, kafka_mes
 
 static inline const void *view(kafka_bytes v) { return v.len < 0 ? NULL : (v.ptr ? (const void *)v.ptr : (const void *)""); }
 
+/* Next record to deliver. Control batches (transaction markers) and, when
+ * reading committed, the batches of aborted transactions are skipped
+ * whole, and the position moves past them, so that the next Fetch does not
+ * return them again. 1, 0 at the end, or a negative kafka_err. */
+static int next_record(kafka_batch *b, kafka_record *rec)
+{
+    for (;;) {
+        if (!b->in_batch) {
+            const kafka_record_batch *rb = NULL;
+            int rc = kafka_records_iter_next_batch(&b->it, &rb);
+            if (rc <= 0)
+                return rc;
+            bool skip = rb->control;
+            if (b->read_committed) {
+                kafka_err err = kafka_txn_filter_skip(&b->txn, rb, &skip);
+                if (err)
+                    return err;
+            }
+            if (skip) {
+                int64_t next = rb->base_offset + rb->last_offset_delta + 1;
+                if (next > b->offset)
+                    b->offset = next;
+                continue;
+            }
+            b->in_batch = true;
+        }
+        int rc = kafka_records_iter_next_record(&b->it, rec);
+        if (rc != 0)
+            return rc;
+        b->in_batch = false;
+    }
+}
+
 kafka_err kafka_batch_read_message(kafka_batch *b, kafka_message *m)
 {
     if (!b || !m)
@@ -172,9 +216,11 @@ kafka_err kafka_batch_read_message(kafka_batch *b, kafka_message *m)
         return b->err;
     kafka_record rec;
     for (;;) {
-        int rc = kafka_records_iter_next(&b->it, &rec);
+        int rc = next_record(b, &rec);
         if (rc == 0)
             return KAFKA_ERR_END_OF_PARTITION;
+        if (rc == KAFKA_ERR_NOMEM)
+            return b->err = KAFKA_ERR_NOMEM;
         if (rc < 0) {
             b->err = rc;
             kafka_conn_err(b->c, rc, "fetch %s [%d]: bad record data near offset %lld: field %s: %s", b->c->topic,
@@ -182,10 +228,9 @@ kafka_err kafka_batch_read_message(kafka_batch *b, kafka_message *m)
                            kafka_err_str(rc));
             return rc;
         }
-        /* Control records (transaction markers) and records before the
-         * fetch offset (a compressed batch is returned whole) are not
-         * messages. */
-        if (b->it.batch.control || rec.offset < b->offset)
+        /* Records before the fetch offset (a compressed batch is returned
+         * whole) are not messages either. */
+        if (rec.offset < b->offset)
             continue;
         break;
     }
@@ -220,6 +265,7 @@ kafka_err kafka_batch_close(kafka_batch *b)
     kafka_conn *c = b->c;
     c->offset = b->offset;
     kafka_records_iter_free(&b->it);
+    kafka_txn_filter_free(&b->txn);
     kafka_arena_free(&b->arena);
     kafka_free(b->hdrs);
     kafka_free(b);

@@ -1,5 +1,4 @@
 /* Per-partition fetcher threads: Fetch from the leader, queue the responses. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -171,13 +170,6 @@ kafka_err kr_list_offset(kafka_reader *r, const char *topic, int32_t partition, 
     return res;
 }
 
-static int cmp_aborted(const void *a, const void *b)
-{
-    int64_t x = ((const kafka_fetch_response_aborted_transaction *)a)->first_offset;
-    int64_t y = ((const kafka_fetch_response_aborted_transaction *)b)->first_offset;
-    return x < y ? -1 : x > y;
-}
-
 static const kafka_fetch_response_partition_data *find_pdata(const kafka_fetch_response *resp, const char *topic,
                                                             int32_t partition)
 {
@@ -301,8 +293,7 @@ static kafka_err fetch_once(kr_part *p, uint64_t epoch, int64_t offset, int32_t 
         c->bytes = len;
         c->aborted = pd->aborted_transactions;
         c->n_aborted = pd->aborted_transactions_count > 0 ? pd->aborted_transactions_count : 0;
-        if (c->n_aborted > 1)
-            qsort(c->aborted, (size_t)c->n_aborted, sizeof *c->aborted, cmp_aborted);
+        kafka_txn_filter_sort(c->aborted, c->n_aborted);
         c->next = NULL;
         if (r->q_tail)
             r->q_tail->next = c;

@@ -290,7 +290,7 @@ static void reader_free(kafka_reader *r)
         kafka_cluster_free(r->kc);
     kafka_records_iter_free(&r->it);
     kafka_wbuf_free(&r->scratch);
-    kr_txn_filter_free(&r->txn);
+    kafka_txn_filter_free(&r->txn);
     kafka_free(r->hdrs);
     kafka_free(r->brokers);
     kafka_free(r->topic_cfg);
@@ -460,7 +460,7 @@ static inline void read_leave(kafka_reader *r)
 
 /* ---- read path --------------------------------------------------------- */
 
-/* Read-committed filtering lives in txn_filter.c; this applies it (or, in
+/* Read-committed filtering lives in protocol/txn_filter.c; this applies it (or, in
  * read-uncommitted mode, skips only control batches). */
 static kafka_err skip_batch(kafka_reader *r, const kafka_record_batch *b, bool *skip)
 {
@@ -468,7 +468,7 @@ static kafka_err skip_batch(kafka_reader *r, const kafka_record_batch *b, bool *
         *skip = b->control;
         return 0;
     }
-    return kr_txn_filter_skip(&r->txn, b, skip);
+    return kafka_txn_filter_skip(&r->txn, b, skip);
 }
 
 static void drop_current_locked(kafka_reader *r)
@@ -536,7 +536,7 @@ static kafka_err next_chunk(kafka_reader *r, int64_t deadline)
     kafka_records_iter_free(&r->it);
     kafka_records_iter_init(&r->it, r->cur->data, r->cur->len, &ic);
     r->in_batch = false;
-    kr_txn_filter_reset(&r->txn, r->cur->aborted, r->cur->n_aborted);
+    kafka_txn_filter_reset(&r->txn, r->cur->aborted, r->cur->n_aborted);
     return 0;
 }
 

@@ -50,27 +50,10 @@
 #include "kafka/reader.h"
 #include "protocol/gen/fetch.h"
 #include "protocol/record_batch.h"
+#include "protocol/txn_filter.h"
 
 typedef struct kr_part kr_part;
 
-/* Read-committed filter over one fetch response (txn_filter.c), following
- * the Java consumer: a producer enters the aborted set when a batch at or
- * after an aborted transaction's first offset (from the Fetch response's
- * aborted list, sorted by first_offset) shows up, its transactional
- * batches are skipped while it is in the set, and it leaves the set at
- * its next control batch (the abort marker). Control batches are always
- * skipped. */
-typedef struct kr_txn_filter {
-    const kafka_fetch_response_aborted_transaction *aborted;
-    int32_t n_aborted, idx;
-    int64_t *pids; /* producers with an open aborted transaction */
-    size_t n_pids, cap_pids;
-} kr_txn_filter;
-
-void kr_txn_filter_reset(kr_txn_filter *f, const kafka_fetch_response_aborted_transaction *aborted, int32_t n);
-/* *skip = true when batch b must not be delivered. NOMEM only. */
-kafka_err kr_txn_filter_skip(kr_txn_filter *f, const kafka_record_batch *b, bool *skip);
-void kr_txn_filter_free(kr_txn_filter *f);
 
 /* One partition being read. Freed when refs drops to 0 (the reader's
  * table, the fetcher thread and each queued chunk hold one). */
@@ -177,7 +160,7 @@ struct kafka_reader {
     kafka_records_iter it;
     kafka_wbuf scratch; /* decompression buffer, reused */
     bool in_batch;
-    kr_txn_filter txn;
+    kafka_txn_filter txn; /* read-committed filter of the current chunk */
     kafka_header *hdrs;
     size_t hdr_cap;
     /* Counts not yet added to st: written by the reading thread only

@@ -71,7 +71,7 @@ static void test_read_committed(void **state)
     /* librdkafka 2.0.2's mock accepts transactions, but a read-committed
      * fetch from it returned the aborted records too when we ran this (it
      * sent no aborted-transactions list), so the check cannot pass there. The filtering logic is
-     * unit-tested (tests/unit/test_reader_txn_filter.c); this end-to-end
+     * unit-tested (tests/unit/test_txn_filter.c); this end-to-end
      * check needs a real broker (KAFKA_BROKERS). */
     if (kt_cluster_is_mock(kt)) {
         print_message("skipped: the mock broker does not implement transaction markers\n");

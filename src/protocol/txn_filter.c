@@ -1,8 +1,24 @@
-/* Read-committed filtering of one fetch response (see reader_internal.h). */
-#include "common/alloc.h"
-#include "reader/reader_internal.h"
+/* Read-committed filtering of one Fetch answer (see txn_filter.h). */
+#include "protocol/txn_filter.h"
 
-void kr_txn_filter_reset(kr_txn_filter *f, const kafka_fetch_response_aborted_transaction *aborted, int32_t n)
+#include <stdlib.h>
+
+#include "common/alloc.h"
+
+static int cmp_first_offset(const void *a, const void *b)
+{
+    int64_t x = ((const kafka_fetch_response_aborted_transaction *)a)->first_offset;
+    int64_t y = ((const kafka_fetch_response_aborted_transaction *)b)->first_offset;
+    return (x > y) - (x < y);
+}
+
+void kafka_txn_filter_sort(kafka_fetch_response_aborted_transaction *aborted, int32_t n)
+{
+    if (aborted && n > 1)
+        qsort(aborted, (size_t)n, sizeof *aborted, cmp_first_offset);
+}
+
+void kafka_txn_filter_reset(kafka_txn_filter *f, const kafka_fetch_response_aborted_transaction *aborted, int32_t n)
 {
     f->aborted = aborted;
     f->n_aborted = n > 0 ? n : 0;
@@ -10,14 +26,14 @@ void kr_txn_filter_reset(kr_txn_filter *f, const kafka_fetch_response_aborted_tr
     f->n_pids = 0;
 }
 
-void kr_txn_filter_free(kr_txn_filter *f)
+void kafka_txn_filter_free(kafka_txn_filter *f)
 {
     kafka_free(f->pids);
     f->pids = NULL;
     f->n_pids = f->cap_pids = 0;
 }
 
-static bool find(const kr_txn_filter *f, int64_t pid, size_t *idx)
+static bool find(const kafka_txn_filter *f, int64_t pid, size_t *idx)
 {
     for (size_t i = 0; i < f->n_pids; i++)
         if (f->pids[i] == pid) {
@@ -27,7 +43,7 @@ static bool find(const kr_txn_filter *f, int64_t pid, size_t *idx)
     return false;
 }
 
-static kafka_err add(kr_txn_filter *f, int64_t pid)
+static kafka_err add(kafka_txn_filter *f, int64_t pid)
 {
     size_t i;
     if (find(f, pid, &i))
@@ -44,7 +60,7 @@ static kafka_err add(kr_txn_filter *f, int64_t pid)
     return 0;
 }
 
-kafka_err kr_txn_filter_skip(kr_txn_filter *f, const kafka_record_batch *b, bool *skip)
+kafka_err kafka_txn_filter_skip(kafka_txn_filter *f, const kafka_record_batch *b, bool *skip)
 {
     *skip = false;
     int64_t last = b->base_offset + b->last_offset_delta;

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "protocol/record_batch.h"
+#include "protocol/txn_filter.h"
 #include "reader/reader_internal.h"
 
 static void add_batch(kafka_wbuf *w, int64_t base, int64_t pid, bool txn, const char *const *vals, int n)
@@ -56,8 +57,8 @@ static void test_filter_committed_only(void **state)
     /* What the broker's aborted list says (the fetcher sorts it by
      * first_offset before the filter sees it). */
     kafka_fetch_response_aborted_transaction ab[] = {{.producer_id = 9, .first_offset = 2}};
-    kr_txn_filter f = {0};
-    kr_txn_filter_reset(&f, ab, 1);
+    kafka_txn_filter f = {0};
+    kafka_txn_filter_reset(&f, ab, 1);
     kafka_records_iter it;
     kafka_records_iter_init(&it, w.data, w.len, NULL);
     const kafka_record_batch *b;
@@ -65,7 +66,7 @@ static void test_filter_committed_only(void **state)
     size_t got = 0;
     while (kafka_records_iter_next_batch(&it, &b) == 1) {
         bool skip;
-        assert_int_equal(kr_txn_filter_skip(&f, b, &skip), 0);
+        assert_int_equal(kafka_txn_filter_skip(&f, b, &skip), 0);
         if (skip)
             continue;
         kafka_record rec;
@@ -84,7 +85,7 @@ static void test_filter_committed_only(void **state)
     assert_int_equal(kr_records_next_offset(w.data, w.len - 3), 10);
     assert_int_equal(kr_records_next_offset(w.data, 20), -1);
     kafka_records_iter_free(&it);
-    kr_txn_filter_free(&f);
+    kafka_txn_filter_free(&f);
     kafka_wbuf_free(&w);
 }
 
