@@ -138,7 +138,9 @@ static void on_complete(void *pd, const kafka_message *msgs, size_t n, kafka_err
     atomic_fetch_add(&g_done, (long)n);
 }
 
-static kafka_writer *new_writer(const bench_opts *o, bool async)
+/* lanes: kafka_writer_config.append_lanes (0 = one open batch per
+ * partition). */
+static kafka_writer *new_writer_lanes(const bench_opts *o, bool async, int lanes)
 {
     kafka_writer_config cfg = {
         .brokers = o->brokers,
@@ -153,6 +155,7 @@ static kafka_writer *new_writer(const bench_opts *o, bool async)
         .max_buffered_bytes = INT64_C(1) << 30, /* librdkafka's default queue: 1 GB */
         .disable_idempotence = !o->idempotent,
         .allow_auto_topic_creation = true,
+        .append_lanes = lanes,
     };
     kafka_writer *w = NULL;
     char err[256] = "";
@@ -160,6 +163,8 @@ static kafka_writer *new_writer(const bench_opts *o, bool async)
         bench_die("kafka_writer_new: %s", err);
     return w;
 }
+
+static kafka_writer *new_writer(const bench_opts *o, bool async) { return new_writer_lanes(o, async, 0); }
 
 static void writer_write1(kafka_writer *w, const kafka_message *m)
 {
@@ -446,7 +451,10 @@ static void run_enqueue(const bench_opts *o, const kafka_message *m)
 {
     if (*o->api && strcmp(o->api, "writer"))
         bench_die("enqueue: only --api writer");
-    kafka_writer *w = new_writer(o, true);
+    /* --lanes N: append_lanes, so that N threads append to a partition in
+     * parallel (their messages are then not ordered with one another; see
+     * bench/README.md). Reported as api=writer-lanesN. */
+    kafka_writer *w = new_writer_lanes(o, true, o->lanes);
     writer_write1(w, m);
     writer_wait(w, 1);
     enq_thread th[64];
@@ -465,7 +473,10 @@ static void run_enqueue(const bench_opts *o, const kafka_message *m)
     bench_window_stop(&win);
     per_call /= o->threads;
     char prefix[256], extra[128];
-    snprintf(prefix, sizeof prefix, "client=libkafka api=writer bench=enqueue threads=%d size=%ld", o->threads,
+    char api[32] = "writer";
+    if (o->lanes > 1)
+        snprintf(api, sizeof api, "writer-lanes%d", o->lanes);
+    snprintf(prefix, sizeof prefix, "client=libkafka api=%s bench=enqueue threads=%d size=%ld", api, o->threads,
              o->size);
     snprintf(extra, sizeof extra, "ns_per_call=%.1f", per_call * 1e9);
     bench_report(prefix, o->n, o->size, win.secs, win.cpu, extra);

@@ -35,6 +35,7 @@ typedef struct bench_opts {
     int acks;              /* --acks 1 | all(-1) */
     const char *codec;     /* --codec none|gzip|snappy|lz4|zstd */
     int threads;           /* --threads (enqueue) */
+    int lanes;             /* --lanes: libkafka's append_lanes (enqueue; 0 = default) */
     const char *api;       /* --api (libkafka: conn | writer | reader) */
     bool allocs;           /* --allocs: report allocations per message */
     long warmup;           /* --warmup messages excluded from alloc counts */
@@ -48,7 +49,7 @@ static void bench_usage(const char *prog)
             "usage: %s produce|consume|enqueue|latency|rtt|preload --brokers B --topic T\n"
             "       [-n msgs] [-s bytes] [--acks 1|all] [--codec none|gzip|snappy|lz4|zstd]\n"
             "       [--partition P] [--threads K] [--api conn|writer|reader] [--allocs]\n"
-            "       [--warmup msgs] [--batch msgs] [--idempotent]\n",
+            "       [--warmup msgs] [--batch msgs] [--idempotent] [--lanes N]\n",
             prog);
     exit(2);
 }
@@ -85,6 +86,7 @@ static bench_opts bench_parse(int argc, char **argv)
         else if (!strcmp(a, "--acks")) o.acks = !strcmp(v, "all") || !strcmp(v, "-1") ? -1 : (int)bench_parse_long(v, argv[0]);
         else if (!strcmp(a, "--codec")) o.codec = v;
         else if (!strcmp(a, "--threads")) o.threads = (int)bench_parse_long(v, argv[0]);
+        else if (!strcmp(a, "--lanes")) o.lanes = (int)bench_parse_long(v, argv[0]);
         else if (!strcmp(a, "--api")) o.api = v;
         else if (!strcmp(a, "--warmup")) o.warmup = bench_parse_long(v, argv[0]);
         else if (!strcmp(a, "--batch")) o.batch = bench_parse_long(v, argv[0]);

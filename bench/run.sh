@@ -125,6 +125,7 @@ while [ $ROUND -le "$ROUNDS" ]; do
     if [ $WAPI = writer ]; then
         pair writer enqueue --topic bench-enq -n "$N" -s 100 --threads 1
         pair writer enqueue --topic bench-enq -n "$N" -s 100 --threads 4
+        run "$LK" enqueue --topic bench-enq -n "$N" -s 100 --threads 4 --lanes 4
     fi
     # the RTT baseline on the latency partition's leader, before and after
     run "$LK" rtt --topic bench-lat -n "$LAT_N"

@@ -79,7 +79,15 @@
  *
  * THREAD SAFETY. A writer is shared by any number of threads: every
  * function may be called concurrently, except that kafka_writer_close must
- * be called once, and no call may start after it began. Close wakes writes
+ * be called once, and no call may start after it began. Asynchronous
+ * writes from several threads append in parallel (without the writer's
+ * lock, each under its partition's): to different partitions at once; to
+ * one partition one at a time, or at once with .append_lanes.
+ * ORDER within a partition: one thread's messages are stored in the order
+ * of its calls. With append_lanes 0 or 1 (the default), messages of
+ * different threads are stored in the order their writes took place (a
+ * write that returned before another began comes first); with
+ * append_lanes > 1 only each thread's own order holds. Close wakes writes
  * blocked on a full buffer (they return KAFKA_ERR_CLOSED for the messages
  * not yet enqueued).
  *
@@ -182,6 +190,19 @@ typedef struct kafka_writer_config {
     bool disable_idempotence;    /* idempotence is on by default */
     int max_in_flight;           /* requests per connection; 0 = 5 (max 5
                                     per partition with idempotence) */
+    /* Parallel appends, for many threads writing at once. 0 or 1: each
+     * partition has one open batch, and stores messages in the order the
+     * writes took place, across threads. N (2..8; more = 8): up to N open
+     * batches per partition, one per group of threads (threads are spread
+     * over the groups on their first write and keep theirs), so that N
+     * threads append to a partition in parallel instead of passing its
+     * batch from core to core on every message. Each thread's own messages
+     * keep their order; messages of DIFFERENT threads are then not ordered
+     * with one another, even when one write returned before the other
+     * began. Batches are smaller and more numerous (batch_size,
+     * batch_bytes and batch_timeout_ms apply to each open batch), and
+     * round-robin spreading rotates per group. */
+    int append_lanes;
 } kafka_writer_config;
 
 /* Cumulative counters since kafka_writer_new (kafka-go WriterStats). Times

@@ -4,6 +4,7 @@
  * The background sender/receiver live in writer_io.c.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +17,9 @@
 
 #define W_DEFAULT_BATCH_BYTES 1048576
 #define W_DEFAULT_BUFFERED (64LL * 1024 * 1024)
+/* Buffer bytes a partition takes from the shared budget at a time (see
+ * "buffer space"): one shared compare-and-swap per ~150 small messages. */
+#define W_CREDIT_CHUNK 16384
 
 int64_t kafka_writer_now(void) { return kafka_now_ms(); }
 
@@ -50,7 +54,7 @@ static kafka_err cfg_validate(const kafka_writer_config *c, char *eb, size_t el)
         return cfg_fail(eb, el, KAFKA_ERR_INVALID_ARG, "brokers is empty");
     if (c->max_attempts < 0 || c->backoff_min_ms < 0 || c->backoff_max_ms < 0 || c->batch_size < 0 ||
         c->batch_bytes < 0 || c->batch_timeout_ms < 0 || c->read_timeout_ms < 0 || c->write_timeout_ms < 0 ||
-        c->dial_timeout_ms < 0 || c->max_buffered_bytes < 0 || c->max_in_flight < 0)
+        c->dial_timeout_ms < 0 || c->max_buffered_bytes < 0 || c->max_in_flight < 0 || c->append_lanes < 0)
         return cfg_fail(eb, el, KAFKA_ERR_INVALID_ARG, "sizes, counts and timeouts must not be negative");
     if (c->batch_bytes > 0 && c->batch_bytes < KAFKA_RECORD_BATCH_HEADER_SIZE + 8)
         return cfg_fail(eb, el, KAFKA_ERR_INVALID_ARG, "batch_bytes is smaller than one record batch");
@@ -90,14 +94,23 @@ static void cfg_defaults(kafka_writer_config *c)
 
 static void writer_free_mem(kafka_writer *w)
 {
-    for (size_t i = 0; i < w->n_topics; i++) {
-        for (int32_t j = 0; j < w->topics[i].n_parts; j++)
-            kafka_free(w->topics[i].parts[j]);
-        kafka_free(w->topics[i].parts);
-        kafka_free(w->topics[i].ids);
-        kafka_free(w->topics[i].name);
+    for (wtopic *t = w->topics, *next; t; t = next) {
+        next = t->next;
+        for (int32_t j = 0; j < t->n_parts; j++) {
+            wpart *p = t->parts[j];
+            if (p) {
+                for (int l = 0; l < W_LANES; l++)
+                    pthread_mutex_destroy(&p->lanes[l].mu);
+                kafka_free(p);
+            }
+        }
+        kafka_free(t->name);
+        kafka_free(t);
     }
-    kafka_free(w->topics);
+    for (wblock *b = w->blocks, *next; b; b = next) {
+        next = b->next;
+        kafka_free(b);
+    }
     for (size_t i = 0; i < w->n_conns; i++) {
         if (w->conns[i]->conn)
             kafka_cluster_release(w->cluster, w->conns[i]->conn, false);
@@ -151,6 +164,7 @@ kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_config *cfg, c
     w->epoch = -1;
     w->acks = kafka_required_acks_wire(cfg->required_acks);
     w->rr_mode = rr_mode_of(&cfg->balancer);
+    w->n_lanes = cfg->append_lanes <= 1 ? 1 : cfg->append_lanes >= W_LANES ? W_LANES : (unsigned)cfg->append_lanes;
     kafka_wallclock_init(&w->clock, kafka_wallclock_tsc_usable());
     w->idempotent = !cfg->disable_idempotence && w->acks == -1;
     if (!cfg->disable_idempotence && w->acks != -1)
@@ -182,6 +196,8 @@ kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_config *cfg, c
         return cfg_fail(errbuf, errlen, err, cerr[0] ? cerr : "invalid brokers");
     }
     w->st.queue_capacity = w->cfg.max_buffered_bytes;
+    /* Small enough that credits are a small part of a small buffer. */
+    w->credit_chunk = w->cfg.max_buffered_bytes / 64 < W_CREDIT_CHUNK ? w->cfg.max_buffered_bytes / 64 : W_CREDIT_CHUNK;
     if (pthread_create(&w->sender, NULL, kafka_writer_sender_main, w) != 0) {
         writer_free_mem(w);
         return cfg_fail(errbuf, errlen, KAFKA_ERR_NOMEM, "cannot start the sender thread");
@@ -202,49 +218,125 @@ kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_config *cfg, c
 
 /* ---- partitions and batches ---------------------------------------------- */
 
+/* Zeroed storage for a grow-only array, kept until close (a lock-free
+ * reader may still use a replaced copy). Locked. NULL on OOM. */
+static void *block_new(kafka_writer *w, size_t bytes)
+{
+    wblock *b = kafka_calloc(1, sizeof *b + bytes);
+    if (!b)
+        return NULL;
+    b->next = w->blocks;
+    w->blocks = b;
+    return b->data;
+}
+
+/* The state of `topic`, or NULL before its first use. Lock-free: any
+ * thread, with or without w->mu. The writer's own topic is one pointer
+ * comparison (w->topic is its immutable copy, so pointer equality is
+ * enough; a caller's buffer could change content). */
+static wtopic *topic_scan(kafka_writer *w, const char *topic)
+{
+    for (wtopic *t = atomic_load_explicit(&w->topics, memory_order_acquire); t;
+         t = atomic_load_explicit(&t->next, memory_order_acquire))
+        if (strcmp(t->name, topic) == 0)
+            return t;
+    return NULL;
+}
+
+static inline wtopic *topic_find(kafka_writer *w, const char *topic)
+{
+    if (topic == w->topic) {
+        wtopic *t = atomic_load_explicit(&w->cfg_wt, memory_order_acquire);
+        if (t)
+            return t;
+    }
+    return topic_scan(w, topic);
+}
+
+/* Creates the state of `topic` and publishes it, complete, at the end of
+ * the list. Locked. NULL on OOM. */
+static wtopic *topic_add(kafka_writer *w, const char *topic)
+{
+    wtopic *t = kafka_calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->name = kafka_strdup(topic);
+    if (!t->name) {
+        kafka_free(t);
+        return NULL;
+    }
+    if (w->topics_tail)
+        atomic_store_explicit(&w->topics_tail->next, t, memory_order_release);
+    else
+        atomic_store_explicit(&w->topics, t, memory_order_release);
+    w->topics_tail = t;
+    if (w->topic && strcmp(topic, w->topic) == 0)
+        atomic_store_explicit(&w->cfg_wt, t, memory_order_release);
+    return t;
+}
+
+/* The state of partition `id` of t, created on first use. Locked. NULL on
+ * OOM. */
+static wpart *part_in(kafka_writer *w, wtopic *t, int32_t id)
+{
+    int32_t n = atomic_load_explicit(&t->n_parts, memory_order_relaxed);
+    _Atomic(wpart *) *v = atomic_load_explicit(&t->parts, memory_order_relaxed);
+    if (id < n) {
+        wpart *p = atomic_load_explicit(&v[id], memory_order_relaxed);
+        if (p)
+            return p;
+    } else {
+        /* Grow by copying: readers may hold the old array. */
+        int64_t cap = n ? n : 4;
+        while (cap <= id)
+            cap *= 2;
+        _Atomic(wpart *) *nv = block_new(w, (size_t)cap * sizeof *nv);
+        if (!nv)
+            return NULL;
+        for (int32_t i = 0; i < n; i++)
+            atomic_store_explicit(&nv[i], atomic_load_explicit(&v[i], memory_order_relaxed), memory_order_relaxed);
+        atomic_store_explicit(&t->parts, nv, memory_order_release);
+        atomic_store_explicit(&t->n_parts, (int32_t)cap, memory_order_release);
+        v = nv;
+    }
+    wpart *p = kafka_calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    for (int l = 0; l < W_LANES; l++)
+        if (pthread_mutex_init(&p->lanes[l].mu, NULL) != 0) {
+            while (l-- > 0)
+                pthread_mutex_destroy(&p->lanes[l].mu);
+            kafka_free(p);
+            return NULL;
+        }
+    p->topic = t->name;
+    p->id = id;
+    p->leader = -1;
+    atomic_store_explicit(&v[id], p, memory_order_release);
+    return p;
+}
+
 /* Finds or creates the partition state. Locked. NULL on OOM. */
 static wpart *part_get(kafka_writer *w, const char *topic, int32_t id)
 {
-    wtopic *t = NULL;
-    for (size_t i = 0; i < w->n_topics; i++)
-        if (strcmp(w->topics[i].name, topic) == 0) {
-            t = &w->topics[i];
-            break;
-        }
-    if (!t) {
-        wtopic *nt = kafka_realloc(w->topics, (w->n_topics + 1) * sizeof *nt);
-        if (!nt)
-            return NULL;
-        w->topics = nt;
-        t = &nt[w->n_topics];
-        memset(t, 0, sizeof *t);
-        t->name = kafka_strdup(topic);
-        if (!t->name)
-            return NULL;
-        w->n_topics++;
-    }
-    if (id >= t->n_parts) {
-        wpart **np = kafka_realloc(t->parts, (size_t)(id + 1) * sizeof *np);
-        if (!np)
-            return NULL;
-        for (int32_t i = t->n_parts; i <= id; i++)
-            np[i] = NULL;
-        t->parts = np;
-        t->n_parts = id + 1;
-    }
-    if (!t->parts[id]) {
-        wpart *p = kafka_calloc(1, sizeof *p);
-        if (!p)
-            return NULL;
-        p->topic = t->name;
-        p->id = id;
-        p->leader = -1;
-        t->parts[id] = p;
-    }
-    return t->parts[id];
+    wtopic *t = topic_find(w, topic);
+    if (!t && !(t = topic_add(w, topic)))
+        return NULL;
+    return part_in(w, t, id);
 }
 
-static wbatch *batch_new(kafka_writer *w, wpart *p)
+/* Partition `id` of t if its state exists, else NULL. Lock-free. */
+static inline wpart *part_peek(wtopic *t, int32_t id)
+{
+    /* parts is published before n_parts grows: it has >= n entries. */
+    int32_t n = atomic_load_explicit(&t->n_parts, memory_order_acquire);
+    if (id >= n)
+        return NULL;
+    return atomic_load_explicit(&atomic_load_explicit(&t->parts, memory_order_acquire)[id], memory_order_acquire);
+}
+
+/* A new open batch for lane ln of p. w->mu and ln->mu held. */
+static wbatch *batch_new(kafka_writer *w, wpart *p, wlane *ln)
 {
     wbatch *b = kafka_calloc(1, sizeof *b);
     if (!b)
@@ -261,10 +353,9 @@ static wbatch *batch_new(kafka_writer *w, wpart *p)
     /* Size the buffer (and index) like the partition's previous batch, so
      * that a steady stream does not regrow and copy them batch after
      * batch. A failed reservation only means growing later. */
-    if (p->last_len && !kafka_wbuf_reserve(&b->buf, p->last_len))
+    if (ln->last_len && !kafka_wbuf_reserve(&b->buf, ln->last_len))
         b->buf.oom = false; /* nothing was written: the buffer is intact */
     b->part = p;
-    b->batch_no = p->next_batch_no++;
     b->created_ms = kafka_writer_now();
     b->base_seq = -1;
     b->base_offset = -1;
@@ -273,24 +364,28 @@ static wbatch *batch_new(kafka_writer *w, wpart *p)
      * key and value sit in the batch buffer (compressed batches are
      * compressed into a second buffer, so the records stay put). */
     b->index_ok = w->cfg.completion != NULL;
-    if (b->index_ok && p->last_count > 0) {
-        b->idx = kafka_malloc((size_t)p->last_count * sizeof *b->idx);
-        b->idx_cap = b->idx ? (size_t)p->last_count : 0;
+    if (b->index_ok && ln->last_count > 0) {
+        b->idx = kafka_malloc((size_t)ln->last_count * sizeof *b->idx);
+        b->idx_cap = b->idx ? (size_t)ln->last_count : 0;
     }
     w->pending_batches++;
-    w->buffered_bytes += (int64_t)b->bytes;
+    atomic_fetch_add_explicit(&w->buffered_bytes, (int64_t)b->bytes, memory_order_relaxed);
     return b;
 }
 
-void kafka_writer_seal(kafka_writer *w, wpart *p, int why)
+void kafka_writer_seal(kafka_writer *w, wpart *p, wlane *ln, int why)
 {
-    wbatch *b = p->open;
+    wbatch *b = ln->open;
     if (!b)
         return;
-    p->open = NULL;
+    ln->open = NULL;
     b->next = NULL;
-    p->last_len = b->buf.len;
-    p->last_count = b->count;
+    /* Numbered in queue order (lanes seal in any order): requeues keep
+     * the order the sequence numbers follow. */
+    b->batch_no = p->next_batch_no++;
+    ln->last_len = b->buf.len;
+    ln->last_count = b->count;
+    w->sealed_msgs += b->count;
     if (p->qtail)
         p->qtail->next = b;
     else
@@ -342,7 +437,7 @@ static size_t zz_varint_size(int32_t v)
  * record without headers ends with [valueLen varint][value][0 = header
  * count], preceded by [keyLen varint][key]. Records with headers are not
  * indexed (the batch falls back to decoding). Amortised growth: no
- * allocation per message. Locked. */
+ * allocation per message. The lane's lock held. */
 static void batch_index_add(wbatch *b, int32_t kl, int32_t vl, int64_t ts, size_t n_headers)
 {
     if (n_headers) {
@@ -510,8 +605,8 @@ void kafka_writer_release_batch(kafka_writer *w, wbatch *b)
         }
     }
     kafka_balancer_add_bytes(w->bal, b->part->topic, b->part->id, -b->payload);
-    w->buffered_bytes -= (int64_t)b->bytes;
-    w->buffered_msgs -= b->count;
+    atomic_fetch_sub_explicit(&w->buffered_bytes, (int64_t)b->bytes, memory_order_relaxed);
+    w->sealed_msgs -= b->count;
     w->pending_batches--;
     kafka_free(b->refs);
     kafka_free(b->idx);
@@ -569,14 +664,6 @@ static kafka_err msg_validate(const kafka_writer *w, const kafka_message *m)
     return 0;
 }
 
-static wtopic *topic_find(kafka_writer *w, const char *topic)
-{
-    for (size_t i = 0; i < w->n_topics; i++)
-        if (strcmp(w->topics[i].name, topic) == 0)
-            return &w->topics[i];
-    return NULL;
-}
-
 /* Refreshes the writer's partition count of `topic` from the cluster
  * layer (unlocked; blocks up to deadline). On failure a known count stays
  * in use and the next refresh is pushed back, so an unreachable cluster
@@ -599,17 +686,23 @@ static kafka_err topic_refresh(kafka_writer *w, const char *topic, int64_t deadl
     }
     int64_t now = kafka_writer_now();
     if (!err && n != wt->n_known) {
-        int32_t *ids = kafka_realloc(wt->ids, (size_t)n * sizeof *ids);
-        if (ids) {
-            for (int32_t i = 0; i < n; i++)
-                ids[i] = i;
-            wt->ids = ids;
-            wt->n_known = n;
-        } else {
-            err = KAFKA_ERR_NOMEM;
+        /* ids only grows (a copy, published before n_known): a lock-free
+         * reader that saw n_known finds at least that many ids. */
+        if (n > wt->ids_cap) {
+            int32_t *ids = block_new(w, (size_t)n * sizeof *ids);
+            if (ids) {
+                for (int32_t i = 0; i < n; i++)
+                    ids[i] = i;
+                atomic_store_explicit(&wt->ids, ids, memory_order_release);
+                wt->ids_cap = n;
+            } else {
+                err = KAFKA_ERR_NOMEM;
+            }
         }
+        if (!err)
+            atomic_store_explicit(&wt->n_known, n, memory_order_release);
     }
-    wt->next_refresh = now + (err ? w->cfg.backoff_max_ms : 10000);
+    atomic_store_explicit(&wt->next_refresh, now + (err ? w->cfg.backoff_max_ms : 10000), memory_order_relaxed);
     if (err && wt->n_known > 0)
         err = 0; /* keep partitioning with what we knew */
     pthread_mutex_unlock(&w->mu);
@@ -618,9 +711,9 @@ static kafka_err topic_refresh(kafka_writer *w, const char *topic, int64_t deadl
 
 /* When the writer spreads messages round-robin itself: where the balancer
  * would (ROUND_ROBIN, or a hash kind with a null key and !consistent).
- * Keeping the position in the wtopic (under w->mu, which the caller holds
- * anyway) saves the balancer's per-topic hash lookup and lock on every
- * message; deciding it once at creation saves re-reading the config. */
+ * Keeping the position in the wtopic (one atomic increment) saves the
+ * balancer's per-topic hash lookup and lock on every message; deciding it
+ * once at creation saves re-reading the config. */
 static int rr_mode_of(const kafka_balancer *b)
 {
     if (b->kind == KAFKA_BALANCER_ROUND_ROBIN)
@@ -636,48 +729,62 @@ static inline bool rr_local(const kafka_writer *w, const kafka_message *m)
     return w->rr_mode == W_RR_ALWAYS || (w->rr_mode == W_RR_NULL_KEYS && !m->key);
 }
 
-/* The writer's state for `topic`, or NULL. Remembers the last topic found
- * (by index: w->topics may move), so that a writer with one topic, or a
- * stream of messages to the same topic, costs one comparison. Locked. */
-static wtopic *topic_find_cached(kafka_writer *w, const char *topic)
+/* The calling thread's lane of w: the thread's number (assigned on its
+ * first write to any writer, threads numbered in turn, then fixed for the
+ * thread's life) modulo w's lane count, so that a thread's messages to a
+ * partition always go to the same lane and keep their order. The thread
+ * numbers are the library's only global besides the allocator hook.
+ * Lock-free. */
+static atomic_uint w_thread_next;
+static _Thread_local unsigned w_thread_no = UINT_MAX;
+
+static inline unsigned thread_lane(const kafka_writer *w)
 {
-    if (w->last_topic < w->n_topics) {
-        wtopic *t = &w->topics[w->last_topic];
-        /* w->topic is the writer's own immutable copy: pointer equality
-         * is enough for it (a caller's buffer could change content). */
-        if ((topic == w->topic && w->last_topic_is_cfg) || strcmp(t->name, topic) == 0) {
-            w->last_topic_is_cfg = topic == w->topic;
-            return t;
-        }
+    if (w->n_lanes == 1)
+        return 0;
+    if (w_thread_no == UINT_MAX)
+        w_thread_no = atomic_fetch_add_explicit(&w_thread_next, 1, memory_order_relaxed);
+    return w_thread_no % w->n_lanes;
+}
+
+/* wt's partition count if known and fresh (or `stale_ok`), else 0 (the
+ * metadata must be fetched first). Lock-free. */
+static inline int32_t known_parts(wtopic *wt, bool stale_ok, int64_t now)
+{
+    int32_t n = atomic_load_explicit(&wt->n_known, memory_order_acquire);
+    if (n <= 0 || (!stale_ok && now >= atomic_load_explicit(&wt->next_refresh, memory_order_relaxed)))
+        return 0;
+    return n;
+}
+
+/* Chooses m's partition among the n known ones of wt, for a thread of
+ * lane `lane`. Lock-free (the balancer has its own locks). */
+static inline kafka_err pick(kafka_writer *w, const kafka_message *m, const char *topic, wtopic *wt, int32_t n,
+                             unsigned lane, int32_t *out)
+{
+    if (rr_local(w, m)) {
+        /* Partition ids are 0..n-1. A 32-bit position: the modulo is
+         * cheap, and the wrap every 2^32 messages is one uneven step. */
+        uint32_t i = (uint32_t)atomic_fetch_add_explicit(&wt->rr[lane].pos, 1, memory_order_relaxed);
+        *out = (int32_t)(i % (uint32_t)n);
+        return 0;
     }
-    for (size_t i = 0; i < w->n_topics; i++)
-        if (strcmp(w->topics[i].name, topic) == 0) {
-            w->last_topic = i;
-            w->last_topic_is_cfg = topic == w->topic;
-            return &w->topics[i];
-        }
-    return NULL;
+    const int32_t *ids = atomic_load_explicit(&wt->ids, memory_order_acquire);
+    return kafka_balancer_pick(w->bal, topic, m->key, m->key_len, m->value_len, ids, (size_t)n, out);
 }
 
 /* Chooses the partition of m if the topic's partition count is known and
- * fresh (or `stale_ok`). Locked. KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION when
- * metadata must be fetched first. */
-static inline kafka_err pick_locked(kafka_writer *w, const kafka_message *m, const char *topic, bool stale_ok,
-                                    int64_t now, wtopic **wt_out, int32_t *out)
+ * fresh (or `stale_ok`). Lock-free. KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION
+ * when metadata must be fetched first. */
+static kafka_err pick_part(kafka_writer *w, const kafka_message *m, const char *topic, bool stale_ok, int64_t now,
+                           wtopic **wt_out, int32_t *out)
 {
-    wtopic *wt = topic_find_cached(w, topic);
+    wtopic *wt = topic_find(w, topic);
     *wt_out = wt;
-    if (!wt || wt->n_known <= 0 || (!stale_ok && now >= wt->next_refresh))
+    int32_t n = wt ? known_parts(wt, stale_ok, now) : 0;
+    if (!n)
         return KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-    if (rr_local(w, m)) {
-        /* A wrapping index instead of a counter modulo n: no division
-         * per message. n_known may have shrunk since the last call. */
-        uint64_t n = (uint64_t)wt->n_known, i = wt->rr < n ? wt->rr : 0;
-        *out = wt->ids[i];
-        wt->rr = i + 1 < n ? i + 1 : 0;
-        return 0;
-    }
-    return kafka_balancer_pick(w->bal, topic, m->key, m->key_len, m->value_len, wt->ids, (size_t)wt->n_known, out);
+    return pick(w, m, topic, wt, n, thread_lane(w), out);
 }
 
 static int64_t coarse_now_ms(void)
@@ -734,20 +841,120 @@ static void abs_timespec(int64_t mono_ms, struct timespec *ts)
     ts->tv_nsec = (long)(mono_ms % 1000) * 1000000L;
 }
 
-/* Waits for room for `need` bytes. Locked. 0, QUEUE_FULL or CLOSED. */
-static kafka_err wait_space(kafka_writer *w, int64_t need, int64_t deadline)
+/* ---- buffer space ------------------------------------------------------------
+ * w->buffered_bytes never passes max_buffered_bytes: bytes are taken from
+ * it with a compare-and-swap, by a lane a chunk at a time (its credit,
+ * spent under the lane's lock by appends to it: no shared write per
+ * message). A write that finds no room takes every credit back and
+ * decides on the exact total, as a single lock would (space_wait). */
+
+/* Takes `need` bytes of the shared budget if they fit. Lock-free. */
+static inline bool budget_take(kafka_writer *w, int64_t need)
+{
+    int64_t cur = atomic_load_explicit(&w->buffered_bytes, memory_order_relaxed);
+    do {
+        if (cur + need > w->cfg.max_buffered_bytes)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&w->buffered_bytes, &cur, cur + need, memory_order_relaxed,
+                                                    memory_order_relaxed));
+    return true;
+}
+
+/* Makes ln's credit cover `need` bytes: takes a chunk of the shared
+ * budget, or only what is missing when a chunk does not fit. ln->mu held. */
+static inline bool credit_cover(kafka_writer *w, wlane *ln, int64_t need)
+{
+    if (ln->credit >= need)
+        return true;
+    int64_t miss = need - ln->credit;
+    if (miss < w->credit_chunk && budget_take(w, w->credit_chunk)) {
+        ln->credit += w->credit_chunk;
+        return true;
+    }
+    if (!budget_take(w, miss))
+        return false;
+    ln->credit += miss;
+    return true;
+}
+
+/* Locks (or unlocks) every lane of every partition, in list order. w->mu
+ * held. */
+static void parts_lock_all(kafka_writer *w, bool lock)
+{
+    for (wtopic *t = w->topics; t; t = t->next)
+        for (int32_t j = 0; j < t->n_parts; j++) {
+            wpart *p = t->parts[j];
+            for (int l = 0; p && l < W_LANES; l++) {
+                if (lock)
+                    pthread_mutex_lock(&p->lanes[l].mu);
+                else
+                    pthread_mutex_unlock(&p->lanes[l].mu);
+            }
+        }
+}
+
+/* Messages buffered (sealed + open) and the lanes' total credit; with
+ * `reclaim`, the credit goes back to the shared budget. Every lane locked,
+ * w->mu held. */
+static int64_t buffered_scan(kafka_writer *w, bool reclaim, int64_t *credit_out)
+{
+    int64_t credit = 0, msgs = w->sealed_msgs;
+    for (wtopic *t = w->topics; t; t = t->next)
+        for (int32_t j = 0; j < t->n_parts; j++) {
+            wpart *p = t->parts[j];
+            for (int l = 0; p && l < W_LANES; l++) {
+                wlane *ln = &p->lanes[l];
+                credit += ln->credit;
+                if (reclaim)
+                    ln->credit = 0;
+                if (ln->open)
+                    msgs += ln->open->count;
+            }
+        }
+    if (reclaim)
+        atomic_fetch_sub_explicit(&w->buffered_bytes, credit, memory_order_relaxed);
+    *credit_out = credit;
+    return msgs;
+}
+
+/* Takes `need` bytes into *held, waiting for room. w->mu held (no
+ * partition lock). 0, QUEUE_FULL or CLOSED. */
+static kafka_err space_wait(kafka_writer *w, int64_t need, int64_t deadline, int64_t *held)
 {
     int64_t t0 = -1;
     kafka_err err = 0;
-    /* An empty buffer always takes one message, so a message larger than
-     * max_buffered_bytes (but within batch_bytes) can still be written. */
-    while (!w->closing && w->buffered_msgs > 0 && w->buffered_bytes + need > w->cfg.max_buffered_bytes) {
+    for (;;) {
+        if (w->closing) {
+            err = KAFKA_ERR_CLOSED;
+            break;
+        }
+        if (budget_take(w, need))
+            break;
+        /* Decide on the exact total: with every partition locked, no
+         * append is under way and no credit hides free room. An empty
+         * buffer always takes one message, so a message larger than
+         * max_buffered_bytes (but within batch_bytes) can still be
+         * written; its bytes then keep every other append out until it
+         * is counted (this thread holds w->mu throughout). */
+        parts_lock_all(w, true);
+        int64_t credit;
+        int64_t msgs = buffered_scan(w, true, &credit);
+        bool ok = budget_take(w, need);
+        if (!ok && msgs == 0) {
+            atomic_fetch_add_explicit(&w->buffered_bytes, need, memory_order_relaxed);
+            ok = true;
+        }
+        parts_lock_all(w, false);
+        if (ok)
+            break;
         if (t0 < 0)
             t0 = kafka_writer_now();
         if (deadline >= 0 && kafka_writer_now() >= deadline) {
             err = KAFKA_ERR_QUEUE_FULL;
             break;
         }
+        /* Room comes back only through releases, which broadcast done_cv
+         * under w->mu. */
         if (deadline < 0) {
             pthread_cond_wait(&w->done_cv, &w->mu);
         } else {
@@ -756,74 +963,184 @@ static kafka_err wait_space(kafka_writer *w, int64_t need, int64_t deadline)
             pthread_cond_timedwait(&w->done_cv, &w->mu, &ts);
         }
     }
+    if (!err)
+        *held = need;
     if (t0 >= 0)
         w->st.wait_time += kafka_writer_now() - t0;
-    if (!err && w->closing)
-        err = KAFKA_ERR_CLOSED;
     return err;
 }
 
-/* Partition state of wt, created on first use. Locked. NULL on OOM. */
-static wpart *part_of(kafka_writer *w, wtopic *wt, int32_t id)
+/* ---- appending ----------------------------------------------------------------- */
+
+/* Appends m to ln's open batch b, spending its exact size of ln's credit
+ * (which the caller made cover check_size(), an upper bound). ln->mu held
+ * (and w->mu when wtr is set: refs). */
+static kafka_err batch_append(wlane *ln, wbatch *b, const kafka_message *m, int64_t ts, int32_t kl, int32_t vl,
+                              wwaiter *wtr, size_t idx)
 {
-    if (id < wt->n_parts && wt->parts[id])
-        return wt->parts[id];
-    return part_get(w, wt->name, id);
+    if (wtr && !ref_add(b, wtr, idx))
+        return KAFKA_ERR_NOMEM;
+    size_t len0 = b->buf.len;
+    kafka_err err = kafka_batch_builder_append(&b->bb, ts, m->key, kl, m->value, vl, m->headers, m->n_headers);
+    if (err) {
+        if (wtr)
+            b->n_refs--;
+        return err;
+    }
+    size_t rs = b->buf.len - len0; /* the exact size, without computing it twice */
+    if (b->index_ok)
+        batch_index_add(b, kl, vl, ts, m->n_headers);
+    b->count++;
+    b->bytes += rs;
+    ln->credit -= (int64_t)rs;
+    b->payload += (int64_t)(m->key_len + m->value_len);
+    return 0;
 }
 
-/* Appends one message to its partition's open batch. Locked. */
+/* True when b can take no more messages (the next append seals it). */
+static inline bool batch_full(const kafka_writer *w, const wbatch *b) { return b->count >= w->cfg.batch_size; }
+
+/* The size the room checks count for m in b: the cheap upper bound, or
+ * the exact size near the batch_bytes limit. SIZE_MAX if m cannot be
+ * encoded. The lane's lock held. */
+static inline size_t check_size(const kafka_writer *w, const wbatch *b, const kafka_message *m, int64_t ts,
+                                int32_t kl, int32_t vl)
+{
+    size_t rs = record_size_quick(m);
+    if (rs != SIZE_MAX && b->bytes + rs > (size_t)w->cfg.batch_bytes)
+        rs = kafka_batch_builder_record_size(&b->bb, ts, kl, vl, m->headers, m->n_headers);
+    return rs;
+}
+
+/* Frees ln's open batch if it holds no message: the write that opened it
+ * could not append (no space in time, a bad record, no memory), and an
+ * empty batch, which the sender never seals, would hold every flush up.
+ * w->mu and ln->mu held. */
+static void batch_drop_empty(kafka_writer *w, wlane *ln)
+{
+    wbatch *b = ln->open;
+    if (!b || b->count > 0)
+        return;
+    ln->open = NULL;
+    kafka_writer_release_batch(w, b);
+}
+
+/* Appends one message to its partition's open batch (the calling
+ * thread's lane). w->mu held; takes the lane's lock; drops w->mu only
+ * while waiting for space. */
 static kafka_err enqueue_one(kafka_writer *w, const kafka_message *m, wtopic *wt, int32_t partition, int64_t ts,
                              wwaiter *wtr, size_t idx, wdeadline *dl)
 {
     int32_t kl = m->key ? (int32_t)m->key_len : -1, vl = m->value ? (int32_t)m->value_len : -1;
-    wpart *p = part_of(w, wt, partition);
+    wpart *p = part_in(w, wt, partition);
     if (!p)
         return KAFKA_ERR_NOMEM;
+    wlane *ln = &p->lanes[thread_lane(w)];
+    int64_t held = 0; /* buffer space space_wait took for m */
     for (;;) {
-        if (!p->open && !(p->open = batch_new(w, p)))
+        pthread_mutex_lock(&ln->mu);
+        ln->credit += held; /* spent below, or left for later appends */
+        held = 0;
+        if (!ln->open && !(ln->open = batch_new(w, p, ln))) {
+            pthread_mutex_unlock(&ln->mu);
             return KAFKA_ERR_NOMEM;
-        wbatch *b = p->open;
-        /* The exact encoded size (it depends on the batch's first
-         * timestamp and record count), used for the fit check, the buffer
-         * accounting and the wait for space alike. */
-        size_t rs = record_size_quick(m);
-        if (rs != SIZE_MAX && b->bytes + rs > (size_t)w->cfg.batch_bytes)
-            rs = kafka_batch_builder_record_size(&b->bb, ts, kl, vl, m->headers, m->n_headers); /* near the limit */
-        if (rs == SIZE_MAX)
+        }
+        wbatch *b = ln->open;
+        size_t rs = check_size(w, b, m, ts, kl, vl);
+        if (rs == SIZE_MAX) {
+            batch_drop_empty(w, ln);
+            pthread_mutex_unlock(&ln->mu);
             return KAFKA_ERR_INVALID_ARG;
-        if (b->count > 0 && b->bytes + rs > (size_t)w->cfg.batch_bytes) {
-            kafka_writer_seal(w, p, W_SEAL_FULL);
+        }
+        /* Full: a lock-free append may have filled it and not sealed it
+         * yet (that needs w->mu, which this thread holds). */
+        if (batch_full(w, b) || (b->count > 0 && b->bytes + rs > (size_t)w->cfg.batch_bytes)) {
+            kafka_writer_seal(w, p, ln, W_SEAL_FULL);
+            pthread_mutex_unlock(&ln->mu);
             continue;
         }
-        if (w->buffered_msgs > 0 && w->buffered_bytes + (int64_t)rs > w->cfg.max_buffered_bytes) {
-            kafka_err err = wait_space(w, (int64_t)rs, deadline_of(dl));
-            if (err)
+        if (!credit_cover(w, ln, (int64_t)rs)) {
+            /* Wait holding no lane lock: the open batch may be sealed
+             * meanwhile, and its successor need another size. */
+            pthread_mutex_unlock(&ln->mu);
+            kafka_err err = space_wait(w, (int64_t)rs, deadline_of(dl), &held);
+            if (err) {
+                pthread_mutex_lock(&ln->mu);
+                batch_drop_empty(w, ln);
+                pthread_mutex_unlock(&ln->mu);
                 return err;
-            continue; /* the open batch may have been sealed meanwhile */
+            }
+            continue;
         }
-        if (wtr && !ref_add(b, wtr, idx))
-            return KAFKA_ERR_NOMEM;
-        size_t len0 = b->buf.len;
-        kafka_err err = kafka_batch_builder_append(&b->bb, ts, m->key, kl, m->value, vl, m->headers, m->n_headers);
-        if (err) {
-            if (wtr)
-                b->n_refs--;
-            return err;
-        }
-        rs = b->buf.len - len0; /* the exact size, without computing it twice */
-        if (b->index_ok)
-            batch_index_add(b, kl, vl, ts, m->n_headers);
-        b->count++;
-        b->bytes += rs;
-        w->buffered_bytes += (int64_t)rs;
-        w->buffered_msgs++;
-        b->payload += (int64_t)(m->key_len + m->value_len);
-        if (b->count >= w->cfg.batch_size)
-            kafka_writer_seal(w, p, W_SEAL_FULL);
+        kafka_err err = batch_append(ln, b, m, ts, kl, vl, wtr, idx);
+        if (err)
+            batch_drop_empty(w, ln);
+        else if (batch_full(w, b))
+            kafka_writer_seal(w, p, ln, W_SEAL_FULL);
         else if (b->count == 1)
             pthread_cond_signal(&w->send_cv); /* the timer starts now */
-        return 0;
+        pthread_mutex_unlock(&ln->mu);
+        return err;
     }
+}
+
+/* Seals ln's open batch if it is full (a lock-free append filled it; it
+ * may have been sealed and replaced meanwhile). Takes w->mu and ln->mu, in
+ * that order. */
+static void seal_full(kafka_writer *w, wpart *p, wlane *ln)
+{
+    pthread_mutex_lock(&w->mu);
+    pthread_mutex_lock(&ln->mu);
+    if (ln->open && batch_full(w, ln->open))
+        kafka_writer_seal(w, p, ln, W_SEAL_FULL);
+    pthread_mutex_unlock(&ln->mu);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* The asynchronous append without w->mu: when m's topic has a fresh
+ * partition count and the calling thread's lane of m's partition an open
+ * batch that already holds a message (the sender's timer runs) and has
+ * room for m, and the buffer has room, m is appended under the lane's lock
+ * only. Returns true when done (*err is m's outcome); false when the
+ * locked path must take over (metadata to fetch, a batch to open or seal,
+ * space to wait for), nothing having changed but *wt / *part: the
+ * partition chosen, if it was (NULL / -1 if not), which the locked path
+ * must keep (the round-robin position has moved). Any thread; no lock
+ * held. */
+static bool append_fast(kafka_writer *w, const kafka_message *m, int64_t ts, int64_t now, wtopic **wt, int32_t *part,
+                        kafka_err *err)
+{
+    const char *topic = msg_topic(w, m);
+    wtopic *t = topic_find(w, topic);
+    int32_t n = t ? known_parts(t, false, now) : 0;
+    if (!n)
+        return false;
+    unsigned lane = thread_lane(w);
+    *err = pick(w, m, topic, t, n, lane, part);
+    if (*err)
+        return true;
+    *wt = t;
+    wpart *p = part_peek(t, *part);
+    if (!p)
+        return false;
+    wlane *ln = &p->lanes[lane];
+    int32_t kl = m->key ? (int32_t)m->key_len : -1, vl = m->value ? (int32_t)m->value_len : -1;
+    pthread_mutex_lock(&ln->mu);
+    wbatch *b = ln->open;
+    if (!b || b->count == 0 || batch_full(w, b))
+        goto locked_path;
+    size_t rs = record_size_quick(m); /* near batch_bytes: the locked path */
+    if (rs == SIZE_MAX || b->bytes + rs > (size_t)w->cfg.batch_bytes || !credit_cover(w, ln, (int64_t)rs))
+        goto locked_path;
+    *err = batch_append(ln, b, m, ts, kl, vl, NULL, 0);
+    bool full = !*err && batch_full(w, b);
+    pthread_mutex_unlock(&ln->mu);
+    if (full)
+        seal_full(w, p, ln);
+    return true;
+locked_path:
+    pthread_mutex_unlock(&ln->mu);
+    return false;
 }
 
 static kafka_err summarize(const kafka_err *errs, size_t n)
@@ -844,15 +1161,23 @@ static kafka_err summarize(const kafka_err *errs, size_t n)
  * caller never waits for the batch timer. Locked. */
 static void seal_for_waiter(kafka_writer *w, const wwaiter *wt)
 {
-    for (size_t t = 0; t < w->n_topics; t++)
-        for (int32_t j = 0; j < w->topics[t].n_parts; j++) {
-            wpart *p = w->topics[t].parts[j];
-            if (p && p->open)
-                for (size_t r = 0; r < p->open->n_refs; r++)
-                    if (p->open->refs[r].waiter == wt->id) {
-                        kafka_writer_seal(w, p, W_SEAL_SYNC);
+    for (wtopic *t = w->topics; t; t = t->next)
+        for (int32_t j = 0; j < t->n_parts; j++) {
+            wpart *p = t->parts[j];
+            for (int l = 0; p && l < W_LANES; l++) {
+                wlane *ln = &p->lanes[l];
+                if (!ln->open)
+                    continue;
+                pthread_mutex_lock(&ln->mu);
+                /* refs change only under w->mu: the scan is safe, the
+                 * seal needs ln->mu. */
+                for (size_t r = 0; r < ln->open->n_refs; r++)
+                    if (ln->open->refs[r].waiter == wt->id) {
+                        kafka_writer_seal(w, p, ln, W_SEAL_SYNC);
                         break;
                     }
+                pthread_mutex_unlock(&ln->mu);
+            }
         }
 }
 
@@ -926,7 +1251,7 @@ static kafka_err place_one(kafka_writer *w, const kafka_message *m, int64_t ts, 
     const char *topic = msg_topic(w, m);
     wtopic *tp = NULL;
     int32_t part = -1;
-    kafka_err err = pick_locked(w, m, topic, false, now, &tp, &part);
+    kafka_err err = pick_part(w, m, topic, false, now, &tp, &part);
     if (err == KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION) {
         /* Metadata needed: fetched without the lock. */
         pthread_mutex_unlock(&w->mu);
@@ -937,16 +1262,18 @@ static kafka_err place_one(kafka_writer *w, const kafka_message *m, int64_t ts, 
         err = topic_refresh(w, topic, mdl);
         pthread_mutex_lock(&w->mu);
         if (!err)
-            err = pick_locked(w, m, topic, true, now, &tp, &part);
+            err = pick_part(w, m, topic, true, now, &tp, &part);
     }
     if (!err)
         err = enqueue_one(w, m, tp, part, ts, wtr, idx, dl);
     return err;
 }
 
-/* The asynchronous write: validate, read the clocks (before the lock),
- * then hold w->mu only to partition and append. No allocation, no
- * per-message array. */
+/* The asynchronous write: validate, read the clocks, then append each
+ * message without w->mu when it can (append_fast), under w->mu when it
+ * must. Several threads append in parallel (to different partitions
+ * fully, to one partition one at a time). No allocation, no per-message
+ * array. */
 static kafka_err write_async(kafka_writer *w, const kafka_message *msgs, size_t n, kafka_err *errs, int timeout_ms)
 {
     kafka_err bad = validate_all(w, msgs, n, errs);
@@ -956,14 +1283,23 @@ static kafka_err write_async(kafka_writer *w, const kafka_message *msgs, size_t 
     int64_t wall = ts_needed(&msgs[0]) ? kafka_wallclock_ms(&w->clock) : -1;
     wdeadline dl = deadline_lazy(timeout_ms);
     wsum sum = {0, false};
-    pthread_mutex_lock(&w->mu);
     for (size_t i = 0; i < n; i++) {
-        kafka_err err = place_one(w, &msgs[i], msg_ts(w, &msgs[i], &wall), now, NULL, i, &dl);
+        const kafka_message *m = &msgs[i];
+        int64_t ts = msg_ts(w, m, &wall);
+        wtopic *wt = NULL;
+        int32_t part = -1;
+        kafka_err err = 0;
+        if (!append_fast(w, m, ts, now, &wt, &part, &err)) {
+            pthread_mutex_lock(&w->mu);
+            /* Keep a partition already chosen: choosing again would move
+             * the round-robin position twice. */
+            err = wt ? enqueue_one(w, m, wt, part, ts, NULL, i, &dl) : place_one(w, m, ts, now, NULL, i, &dl);
+            pthread_mutex_unlock(&w->mu);
+        }
         if (errs)
             errs[i] = err;
         sum_add(&sum, err);
     }
-    pthread_mutex_unlock(&w->mu);
     return sum.partial ? KAFKA_ERR_PARTIAL : sum.first;
 }
 
@@ -1054,8 +1390,12 @@ void kafka_writer_stats_get(kafka_writer *w, kafka_writer_stats *out)
     out->batch_bytes_avg = avg(w->sum_batch_bytes, w->n_batches);
     out->batch_time_avg = avg(w->sum_batch_time, w->n_batches);
     out->write_time_avg = avg(w->sum_write_time, w->n_writes_timed);
-    out->queue_length = w->buffered_msgs;
-    out->queue_bytes = w->buffered_bytes;
+    /* Open batches and credits are under the lanes' locks. */
+    parts_lock_all(w, true);
+    int64_t credit;
+    out->queue_length = buffered_scan(w, false, &credit);
+    out->queue_bytes = atomic_load_explicit(&w->buffered_bytes, memory_order_relaxed) - credit;
+    parts_lock_all(w, false);
     out->idempotent = w->idempotent;
     out->producer_id = w->pid;
     pthread_mutex_unlock(&w->mu);
@@ -1081,13 +1421,19 @@ static void abort_queued(kafka_writer *w)
 {
     for (;;) {
         wbatch *b = NULL;
-        for (size_t t = 0; t < w->n_topics && !b; t++)
-            for (int32_t j = 0; j < w->topics[t].n_parts && !b; j++) {
-                wpart *p = w->topics[t].parts[j];
+        for (wtopic *t = w->topics; t && !b; t = t->next)
+            for (int32_t j = 0; j < t->n_parts && !b; j++) {
+                wpart *p = t->parts[j];
                 if (!p)
                     continue;
-                if (p->open)
-                    kafka_writer_seal(w, p, W_SEAL_FLUSH);
+                for (int l = 0; l < W_LANES; l++) {
+                    wlane *ln = &p->lanes[l];
+                    if (ln->open) {
+                        pthread_mutex_lock(&ln->mu);
+                        kafka_writer_seal(w, p, ln, W_SEAL_FLUSH);
+                        pthread_mutex_unlock(&ln->mu);
+                    }
+                }
                 if (p->qhead) {
                     b = p->qhead;
                     p->qhead = b->next;

@@ -2,13 +2,30 @@
  * kafka_writer internals shared by writer.c (state, enqueue, API) and
  * writer_io.c (sender and receiver threads). One mutex (w->mu) guards every
  * field below unless a comment says otherwise.
+ *
+ * Asynchronous writes append without w->mu (writer.c, append_fast): they
+ * find their topic and partition through lock-free reads of structures that
+ * never move (topics and partitions are allocated one by one and freed only
+ * at close; their arrays only grow, old copies kept until close), and take
+ * only the lock of their lane of the partition (wlane.mu) around its open
+ * batch. A partition has w->n_lanes open batches ("lanes", 1 unless
+ * cfg.append_lanes says more); a thread always appends to the same lane
+ * (its number is per thread), so threads writing to the same partitions in
+ * parallel do not pass the batch's cache lines back and forth on every
+ * message, and each thread's messages keep their order (one lane's batches
+ * are queued in order). Buffer space comes from
+ * a shared budget taken with a compare-and-swap, a chunk per lane at a time.
+ * Lock order: w->mu before any wlane.mu; never two wlane.mu at once except
+ * under w->mu (parts_lock_all), in list order.
  */
 #ifndef KAFKA_WRITER_INTERNAL_H
 #define KAFKA_WRITER_INTERNAL_H
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cluster/cluster.h"
@@ -60,7 +77,7 @@ typedef struct wbatch {
     int32_t count;
     size_t bytes;        /* counted against max_buffered_bytes */
     int64_t payload;     /* key+value bytes (least-bytes balancer) */
-    uint64_t batch_no;   /* creation order within the partition */
+    uint64_t batch_no;   /* queue order within the partition (set when sealed) */
     int64_t created_ms;
     int attempts;        /* failed sends that counted */
     int requeues;        /* OUT_OF_ORDER resends (bounded separately) */
@@ -77,10 +94,31 @@ typedef struct wbatch {
     size_t idx_cap;
 } wbatch;
 
+/* Most lanes per partition (cfg.append_lanes; see the top of this file). */
+#define W_LANES 8
+
+/* One open batch of a partition and what appends to it need. */
+typedef struct wlane {
+    /* Guards the open batch's contents (count, bytes, buffer, index...:
+     * appends) and credit, and `open` together with w->mu: `open` changes
+     * only with both held (batch_new, kafka_writer_seal), so either one is
+     * enough to read the pointer. */
+    pthread_mutex_t mu;
+    wbatch *open;
+    /* Buffer bytes this lane took from w->buffered_bytes and has not used
+     * yet: appends draw on it without touching the shared counter; a write
+     * that finds no room takes every lane's credit back before it decides
+     * (space_wait), so the limit stays exact. */
+    int64_t credit;
+    size_t last_len;    /* buffer bytes / records of the last sealed batch */
+    int32_t last_count; /* (capacity hints for the next one; both locks) */
+    char pad[64];       /* lanes written by different cores: no shared line */
+} wlane;
+
 struct wpart {
+    wlane lanes[W_LANES]; /* the first w->n_lanes are used */
     const char *topic; /* owned by the wtopic */
     int32_t id;
-    wbatch *open;
     wbatch *qhead, *qtail; /* closed batches, ascending batch_no */
     int inflight;
     int64_t backoff_until;
@@ -89,22 +127,50 @@ struct wpart {
     int32_t next_seq;   /* sequence of the next stamped batch */
     int32_t acked_seq;  /* sequence expected after the last acked batch */
     uint64_t next_batch_no;
-    size_t last_len;    /* buffer bytes / records of the last sealed batch */
-    int32_t last_count; /* (capacity hints for the next one) */
 };
 
+/* True when a lane of p has an open batch. w->mu held. */
+static inline bool wpart_has_open(const wpart *p)
+{
+    for (int l = 0; l < W_LANES; l++)
+        if (p->lanes[l].open)
+            return true;
+    return false;
+}
+
+/* A topic's state. Allocated once, never moved, freed at close; the fields
+ * the lock-free append path reads are atomic and written under w->mu. */
 typedef struct wtopic {
-    char *name;
+    _Atomic(struct wtopic *) next; /* w->topics list; set once */
+    char *name;                    /* immutable */
     /* Partition count as last learned from the cluster, so that writes
      * keep being partitioned (without blocking) while metadata cannot be
-     * refreshed. ids = 0..n_known-1. */
-    int32_t n_known;
-    int32_t *ids;
-    int64_t next_refresh;
-    uint64_t rr;       /* round-robin position (writer-side spreading) */
-    wpart **parts;
-    int32_t n_parts;
+     * refreshed. ids = 0..n_known-1 (ids[i] == i); the array only grows
+     * and is published before n_known, so ids has >= n_known entries. */
+    _Atomic int32_t n_known;
+    _Atomic(int32_t *) ids;
+    int32_t ids_cap;
+    _Atomic int64_t next_refresh;
+    /* Partition states by id (NULL until first used). The array only grows
+     * (a copy, published before n_parts; old copies kept until close). */
+    _Atomic(_Atomic(wpart *) *) parts;
+    _Atomic int32_t n_parts;
+    /* Round-robin positions (writer-side spreading), one per lane (threads
+     * of different lanes rotate independently; one thread alone sees one
+     * plain rotation), each on a cache line of its own. */
+    char pad0[64];
+    struct {
+        atomic_uint_fast32_t pos;
+        char pad[64 - sizeof(atomic_uint_fast32_t)];
+    } rr[W_LANES];
 } wtopic;
+
+/* A grow-only array's storage (see wtopic): kept until close because a
+ * lock-free reader may still hold it. */
+typedef struct wblock {
+    struct wblock *next;
+    max_align_t data[];
+} wblock;
 
 /* One pooled connection borrowed from the cluster. */
 typedef struct wconn {
@@ -132,6 +198,11 @@ struct kafka_writer {
     kafka_balancer_state *bal;
     int16_t acks;
     int rr_mode;            /* W_RR_*; read-only after creation */
+    unsigned n_lanes;       /* 1..W_LANES (cfg.append_lanes); read-only */
+    /* Read by every append, written once per topic (under w->mu): kept
+     * with the read-only fields, away from the lock's cache line. */
+    _Atomic(wtopic *) topics;  /* list, creation order; only appended to */
+    _Atomic(wtopic *) cfg_wt;  /* the wtopic of cfg.topic once created */
     kafka_wallclock clock;  /* record timestamps; thread-safe, no lock */
 
     pthread_mutex_t mu;
@@ -141,10 +212,8 @@ struct kafka_writer {
     pthread_t sender, receiver;
     bool threads_started;
 
-    wtopic *topics;
-    size_t n_topics;
-    size_t last_topic; /* index of the last topic looked up (cache) */
-    bool last_topic_is_cfg; /* ... and it is cfg.topic */
+    wtopic *topics_tail;
+    wblock *blocks;            /* every grow-only array, freed at close */
     wwaiter *waiters;  /* synchronous calls waiting */
     uint64_t next_waiter_id;
     wconn **conns; /* current conn per broker (may be broken) */
@@ -153,8 +222,17 @@ struct kafka_writer {
     wreq *fifo_head, *fifo_tail;
     size_t inflight_batches;
     size_t pending_batches; /* allocated, not yet completed */
-    int64_t buffered_bytes;
-    int64_t buffered_msgs;
+    /* Bytes of the messages and batches accepted and not yet released,
+     * plus the lanes' credit (wlane.credit). Taken with a compare-and-swap
+     * that never passes max_buffered_bytes, without w->mu; given back under
+     * w->mu. On a cache line of its own. */
+    char pad0[64];
+    _Atomic int64_t buffered_bytes;
+    char pad1[64];
+    int64_t credit_chunk;  /* what a lane takes at a time; read-only */
+    int64_t sealed_msgs;   /* messages in sealed, unreleased batches (the
+                              open ones count in their batch, under their
+                              lane's lock) */
     int flush_requests;
     bool closing, aborting, stop;
 
@@ -183,8 +261,9 @@ void kafka_writer_log(kafka_writer *w, kafka_log_level lvl, const char *fmt, ...
 int64_t kafka_writer_now(void);
 /* True when debug lines would reach the log callback (skip formatting). */
 #define W_DEBUG_ON(w) ((w)->cfg.log && (w)->cfg.log_level >= KAFKA_LOG_DEBUG)
-/* Closes p's open batch (if any) and appends it to p's queue. Locked. */
-void kafka_writer_seal(kafka_writer *w, wpart *p, int why);
+/* Closes lane ln's open batch (if any) and appends it to its partition
+ * p's queue. Caller holds w->mu and ln->mu. */
+void kafka_writer_seal(kafka_writer *w, wpart *p, wlane *ln, int why);
 /* Records a batch's outcome and unlinks it from the accounting; the caller
  * then calls kafka_writer_deliver (unlocked) and kafka_writer_free_batch
  * (locked). Locked. */

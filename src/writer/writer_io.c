@@ -282,10 +282,10 @@ static void batch_failed(kafka_writer *w, wbatch *b, kafka_err err, wdone *d)
 
 static bool has_queued(kafka_writer *w)
 {
-    for (size_t t = 0; t < w->n_topics; t++)
-        for (int32_t j = 0; j < w->topics[t].n_parts; j++) {
-            wpart *p = w->topics[t].parts[j];
-            if (p && (p->qhead || p->open))
+    for (wtopic *t = w->topics; t; t = t->next)
+        for (int32_t j = 0; j < t->n_parts; j++) {
+            wpart *p = t->parts[j];
+            if (p && (p->qhead || wpart_has_open(p)))
                 return true;
         }
     return false;
@@ -352,9 +352,9 @@ static void pid_init(kafka_writer *w, wdone *d)
         if (w->pid_failures >= w->cfg.max_attempts || !retriable(err) || w->aborting) {
             /* Fail what waits for the id rather than hold it forever. */
             w->pid_failures = 0;
-            for (size_t t = 0; t < w->n_topics; t++)
-                for (int32_t j = 0; j < w->topics[t].n_parts; j++) {
-                    wpart *p = w->topics[t].parts[j];
+            for (wtopic *t = w->topics; t; t = t->next)
+                for (int32_t j = 0; j < t->n_parts; j++) {
+                    wpart *p = t->parts[j];
                     while (p && p->qhead) {
                         wbatch *b = p->qhead;
                         p->qhead = b->next;
@@ -371,9 +371,9 @@ static void pid_init(kafka_writer *w, wdone *d)
     w->epoch = epoch;
     w->pid_reset = false;
     /* New id: every partition's sequence restarts at 0, in queue order. */
-    for (size_t t = 0; t < w->n_topics; t++)
-        for (int32_t j = 0; j < w->topics[t].n_parts; j++) {
-            wpart *p = w->topics[t].parts[j];
+    for (wtopic *t = w->topics; t; t = t->next)
+        for (int32_t j = 0; j < t->n_parts; j++) {
+            wpart *p = t->parts[j];
             if (!p)
                 continue;
             p->next_seq = 0;
@@ -413,19 +413,27 @@ static int64_t collect(kafka_writer *w, wvec *out)
     int per_part = w->cfg.max_in_flight;
     bool flush = w->flush_requests > 0 || w->closing;
     bool no_pid = w->idempotent && (w->pid < 0 || w->pid_reset);
-    for (size_t t = 0; t < w->n_topics; t++)
-        for (int32_t j = 0; j < w->topics[t].n_parts; j++) {
-            wpart *p = w->topics[t].parts[j];
+    for (wtopic *t = w->topics; t; t = t->next)
+        for (int32_t j = 0; j < t->n_parts; j++) {
+            wpart *p = t->parts[j];
             if (!p)
                 continue;
-            if (p->open && p->open->count > 0) {
-                int64_t due = p->open->created_ms + w->cfg.batch_timeout_ms;
-                if (flush)
-                    kafka_writer_seal(w, p, W_SEAL_FLUSH);
-                else if (now >= due)
-                    kafka_writer_seal(w, p, W_SEAL_TIMEOUT);
-                else if (due < wake)
-                    wake = due;
+            for (int l = 0; l < W_LANES; l++) {
+                wlane *ln = &p->lanes[l];
+                if (!ln->open)
+                    continue;
+                /* Writers append to an open batch under its lane's lock only. */
+                pthread_mutex_lock(&ln->mu);
+                if (ln->open->count > 0) {
+                    int64_t due = ln->open->created_ms + w->cfg.batch_timeout_ms;
+                    if (flush)
+                        kafka_writer_seal(w, p, ln, W_SEAL_FLUSH);
+                    else if (now >= due)
+                        kafka_writer_seal(w, p, ln, W_SEAL_TIMEOUT);
+                    else if (due < wake)
+                        wake = due;
+                }
+                pthread_mutex_unlock(&ln->mu);
             }
             if (!p->qhead || no_pid || p->inflight >= per_part || (p->retrying && p->inflight > 0))
                 continue;
