@@ -54,6 +54,13 @@
  *     interfere;
  *   - a per-thread pseudo-random state for retry jitter (thread-local,
  *     seeded on first use; nothing to configure);
+ *   - a thread number for kafka_writer's append lanes: a process-wide
+ *     atomic counter hands each thread a number on its first write to a
+ *     writer with append_lanes > 1 (thread-local; it picks the thread's
+ *     lane, nothing else);
+ *   - the reader's membarrier(2) registration (Linux, kernel-side,
+ *     process-wide, idempotent: MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED
+ *     on the first kafka_reader_new; see kafka/reader.h);
  *   - the OpenSSL BIO method used for TLS sockets, created once on first
  *     use (pthread_once) and kept until the process exits; OpenSSL's own
  *     global initialisation is OpenSSL's (1.1+ does it automatically);
