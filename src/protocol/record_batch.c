@@ -114,37 +114,115 @@ kafka_err kafka_batch_builder_init(kafka_batch_builder *b, kafka_wbuf *out, cons
     return 0;
 }
 
+/* ---- record encoding -------------------------------------------------------
+ *
+ * A record is: length varint | attributes i8 | timestamp delta varint |
+ * offset delta varint | key length varint | key | value length varint |
+ * value | header count varint | headers. Every varint is zigzag-encoded.
+ * plan_record computes each varint's size once; append checks, reserves and
+ * writes with those numbers (one capacity check, raw stores), and
+ * kafka_batch_builder_record_size reports them, so the prediction and the
+ * bytes written cannot disagree. */
+
+/* Bytes of the unsigned varint of z (1..10): one per started group of 7
+ * significant bits. (bits * 9 + 64) / 64 equals ceil(bits / 7) for every
+ * bits in 1..64, so this is a few instructions without a loop. */
+static inline size_t uvarint_len(uint64_t z)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    unsigned bits = 64u - (unsigned)__builtin_clzll(z | 1);
+    return (bits * 9u + 64u) / 64u;
+#else
+    return kafka_uvarint_size(z);
+#endif
+}
+
+/* Writes the unsigned varint z at p (room for 10 bytes); returns the end.
+ * One- and two-byte varints, which are nearly all of a batch's lengths,
+ * deltas and counts, are stored without the loop. */
+static inline uint8_t *put_uvarint(uint8_t *p, uint64_t z)
+{
+    if (z < 0x80) {
+        p[0] = (uint8_t)z;
+        return p + 1;
+    }
+    if (z < 0x4000) {
+        p[0] = (uint8_t)(z | 0x80);
+        p[1] = (uint8_t)(z >> 7);
+        return p + 2;
+    }
+    return p + kafka_uvarint_encode(p, z);
+}
+
+/* A length-prefixed field (key, value, header key or value): zigzag
+ * length, -1 for null, then the bytes. len is -1 or 0..INT32_MAX. */
+static inline uint8_t *put_field(uint8_t *p, const void *data, int64_t len)
+{
+    if (len <= 0) {
+        p[0] = len < 0 ? 1 : 0; /* zigzag(-1) = 1, zigzag(0) = 0 */
+        return p + 1;
+    }
+    p = put_uvarint(p, (uint64_t)len << 1);
+    memcpy(p, data, (size_t)len);
+    return p + len;
+}
+
+/* Encoded size of a key or value field of len bytes (-1 = null). */
+static inline uint64_t field_size(int64_t len)
+{
+    return len < 0 ? 1 : uvarint_len((uint64_t)len << 1) + (uint64_t)len;
+}
+
 /* Size of the headers part of a record (count + each header), or UINT64_MAX
- * for an invalid header. */
+ * for an invalid header. At most INT32_MAX headers of at most
+ * 2 x (5 + INT32_MAX) bytes each: the sum stays below 2^64 and never wraps. */
 static uint64_t headers_size(const kafka_header *headers, size_t n)
 {
     if (n > INT32_MAX || (n && !headers))
         return UINT64_MAX;
-    uint64_t sz = kafka_varint_size((int64_t)n);
+    uint64_t sz = uvarint_len((uint64_t)n << 1);
     for (size_t i = 0; i < n; i++) {
         const kafka_header *h = &headers[i];
         if (h->key_len > INT32_MAX || h->value_len > INT32_MAX || (h->key_len && !h->key))
             return UINT64_MAX;
-        sz += kafka_varint_size((int64_t)h->key_len) + h->key_len;
-        if (h->value)
-            sz += kafka_varint_size((int64_t)h->value_len) + h->value_len;
-        else
-            sz += 1; /* varint -1 */
+        sz += field_size((int64_t)h->key_len);
+        sz += h->value ? field_size((int64_t)h->value_len) : 1; /* varint -1 */
     }
     return sz;
 }
 
-static uint64_t field_size(int32_t len)
+static uint8_t *put_headers(uint8_t *p, const kafka_header *headers, size_t n)
 {
-    return len < 0 ? 1 : kafka_varint_size(len) + (uint64_t)len;
+    p = put_uvarint(p, (uint64_t)n << 1);
+    for (size_t i = 0; i < n; i++) {
+        p = put_field(p, headers[i].key, (int64_t)headers[i].key_len);
+        p = put_field(p, headers[i].value, headers[i].value ? (int64_t)headers[i].value_len : -1);
+    }
+    return p;
 }
 
-/* Size of a record body (everything after its length varint). */
-static uint64_t record_body_size(int64_t ts_delta, int32_t offset_delta, int32_t key_len, int32_t value_len,
-                                 uint64_t hdr_size)
+/* One record's numbers, computed once per append. */
+typedef struct rec_plan {
+    uint64_t ts_zz; /* zigzag timestamp delta */
+    uint64_t body;  /* bytes after the length varint */
+    uint64_t total; /* length varint + body */
+} rec_plan;
+
+/* key_len/value_len are -1..INT32_MAX and hdr_size comes from
+ * headers_size, so body and total cannot wrap (see headers_size); a body
+ * at or past 2^63 gives a wrong length-varint size, but such a record is
+ * far past the 2 GiB batch limit and is refused anyway. */
+static inline rec_plan plan_record(const kafka_batch_builder *b, int64_t timestamp_ms, int32_t key_len,
+                                   int32_t value_len, uint64_t hdr_size)
 {
-    return 1 + kafka_varint_size(ts_delta) + kafka_varint_size(offset_delta) + field_size(key_len) +
-           field_size(value_len) + hdr_size;
+    /* The first record's timestamp becomes the base: its delta is 0. */
+    int64_t base = b->count ? b->base_timestamp : timestamp_ms;
+    rec_plan r;
+    r.ts_zz = kafka_zigzag64(wrap_sub(timestamp_ms, base));
+    r.body = 1 /* attributes */ + uvarint_len(r.ts_zz) + uvarint_len((uint64_t)b->count << 1) +
+             field_size(key_len) + field_size(value_len) + hdr_size;
+    r.total = uvarint_len(r.body << 1) + r.body;
+    return r;
 }
 
 static bool valid_len(int32_t len, const void *p) { return len >= -1 && (len <= 0 || p != NULL); }
@@ -157,9 +235,7 @@ size_t kafka_batch_builder_record_size(const kafka_batch_builder *b, int64_t tim
     uint64_t hs = headers_size(headers, n_headers);
     if (hs == UINT64_MAX)
         return SIZE_MAX;
-    int64_t delta = b->count ? wrap_sub(timestamp_ms, b->base_timestamp) : 0;
-    uint64_t body = record_body_size(delta, b->count, key_len, value_len, hs);
-    uint64_t total = kafka_varint_size((int64_t)body) + body;
+    uint64_t total = plan_record(b, timestamp_ms, key_len, value_len, hs).total;
     return total > SIZE_MAX ? SIZE_MAX : (size_t)total;
 }
 
@@ -172,80 +248,12 @@ size_t kafka_record_size_bound(int32_t key_len, int32_t value_len, const kafka_h
         return SIZE_MAX;
     /* 10-byte timestamp delta and 5-byte offset delta are the maxima. */
     uint64_t body = 1 + 10 + 5 + field_size(key_len) + field_size(value_len) + hs;
-    uint64_t total = kafka_varint_size((int64_t)body) + body;
+    uint64_t total = uvarint_len(body << 1) + body;
     return total > SIZE_MAX ? SIZE_MAX : (size_t)total;
 }
 
-static uint8_t *put_varint_at(uint8_t *p, int64_t v) { return p + kafka_uvarint_encode(p, kafka_zigzag64(v)); }
-
-static uint8_t *put_field_at(uint8_t *p, const void *data, int64_t len)
-{
-    p = put_varint_at(p, len);
-    if (len > 0) {
-        memcpy(p, data, (size_t)len);
-        p += len;
-    }
-    return p;
-}
-
-/* Upper bound of a header-less record's encoded size: every varint at its
- * widest (length 5, attributes 1, timestamp delta 10, offset delta 5, key
- * and value lengths 5 each, header count 1). */
-#define REC_NOHDR_BOUND 32u
-
-/* kafka_batch_builder_append for a record without headers, in one pass:
- * the fields that precede the key are encoded into a small scratch first,
- * so the body length comes from what was written instead of computing
- * every varint's size and then encoding it again. Returns
- * KAFKA_ERR_TOO_LARGE only when even the bound does not fit, so that the
- * caller can decide exactly with the general path. */
-static kafka_err append_no_headers(kafka_batch_builder *b, int64_t timestamp_ms, const void *key, int32_t key_len,
-                                   const void *value, int32_t value_len)
-{
-    size_t klen = key_len > 0 ? (size_t)key_len : 0, vlen = value_len > 0 ? (size_t)value_len : 0;
-    uint64_t bound = (uint64_t)REC_NOHDR_BOUND + klen + vlen;
-    /* batchLength is an int32 counted from byte 12. */
-    if (bound > (uint64_t)INT32_MAX - (kafka_batch_builder_size(b) - KAFKA_LOG_OVERHEAD))
-        return KAFKA_ERR_TOO_LARGE;
-    if (!kafka_wbuf_reserve(b->out, (size_t)bound))
-        return KAFKA_ERR_NOMEM;
-    int64_t delta = b->count ? wrap_sub(timestamp_ms, b->base_timestamp) : 0;
-    /* Zeroed so that the fixed-size copies below never move uninitialised
-     * bytes (they land in reserved space that is overwritten or unused). */
-    uint8_t pre[1 + 10 + 5 + 5] = {0}, vpre[5] = {0};
-    uint8_t *q = pre;
-    *q++ = 0; /* record attributes: unused */
-    q = put_varint_at(q, delta);
-    q = put_varint_at(q, b->count);
-    q = put_varint_at(q, key_len);
-    size_t npre = (size_t)(q - pre);
-    size_t nvpre = (size_t)(put_varint_at(vpre, value_len) - vpre);
-    uint64_t body = npre + klen + nvpre + vlen + 1; /* + header count */
-
-    uint8_t *start = b->out->data + b->out->len;
-    uint8_t *p = put_varint_at(start, (int64_t)body);
-    /* Fixed-size copies compile to a few moves; the bytes past npre/nvpre
-     * stay inside the reserved bound (5 + 21 + klen + 5 <= bound) and are
-     * overwritten by what follows. */
-    memcpy(p, pre, sizeof pre);
-    p += npre;
-    if (klen) {
-        memcpy(p, key, klen);
-        p += klen;
-    }
-    memcpy(p, vpre, sizeof vpre);
-    p += nvpre;
-    if (vlen) {
-        memcpy(p, value, vlen);
-        p += vlen;
-    }
-    *p++ = 0; /* no headers */
-    b->out->len += (size_t)(p - start);
-    return 0;
-}
-
 /* Updates the batch's timestamps and count after a record was appended. */
-static void note_appended(kafka_batch_builder *b, int64_t timestamp_ms)
+static inline void note_appended(kafka_batch_builder *b, int64_t timestamp_ms)
 {
     if (b->count == 0) {
         b->base_timestamp = b->max_timestamp = timestamp_ms;
@@ -255,50 +263,56 @@ static void note_appended(kafka_batch_builder *b, int64_t timestamp_ms)
     b->count++;
 }
 
-kafka_err kafka_batch_builder_append(kafka_batch_builder *b, int64_t timestamp_ms, const void *key, int32_t key_len,
-                                     const void *value, int32_t value_len, const kafka_header *headers,
-                                     size_t n_headers)
+/* Every case of kafka_batch_builder_append: validation, errors, headers,
+ * large records. Kept out of line so that the fast path's caller stays
+ * small. */
+__attribute__((noinline)) static kafka_err append_general(kafka_batch_builder *b, int64_t timestamp_ms,
+                                                          const void *key, int32_t key_len, const void *value,
+                                                          int32_t value_len, const kafka_header *headers,
+                                                          size_t n_headers)
 {
     if (!b || b->finished || !valid_len(key_len, key) || !valid_len(value_len, value))
         return KAFKA_ERR_INVALID_ARG;
     if (b->count == INT32_MAX)
         return KAFKA_ERR_TOO_LARGE;
-    if (n_headers == 0) {
-        kafka_err err = append_no_headers(b, timestamp_ms, key, key_len, value, value_len);
-        if (err != KAFKA_ERR_TOO_LARGE) {
-            if (!err)
-                note_appended(b, timestamp_ms);
-            return err;
-        }
-        /* Near the 2 GiB limit: the exact check below decides. */
+    uint64_t hs = 1; /* no headers: a zero count */
+    if (n_headers) {
+        hs = headers_size(headers, n_headers);
+        if (hs == UINT64_MAX)
+            return KAFKA_ERR_INVALID_ARG;
     }
-    uint64_t hs = headers_size(headers, n_headers);
-    if (hs == UINT64_MAX)
-        return KAFKA_ERR_INVALID_ARG;
-    int64_t delta = b->count ? wrap_sub(timestamp_ms, b->base_timestamp) : 0;
-    uint64_t body = record_body_size(delta, b->count, key_len, value_len, hs);
-    uint64_t total = kafka_varint_size((int64_t)body) + body;
+    rec_plan r = plan_record(b, timestamp_ms, key_len, value_len, hs);
+    kafka_wbuf *out = b->out;
     /* batchLength is an int32 counted from byte 12. */
-    if (total > (uint64_t)INT32_MAX - (kafka_batch_builder_size(b) - KAFKA_LOG_OVERHEAD))
+    if (r.total > (uint64_t)INT32_MAX - (out->len - b->start - KAFKA_LOG_OVERHEAD))
         return KAFKA_ERR_TOO_LARGE;
-    if (!kafka_wbuf_reserve(b->out, (size_t)total))
+    if (!kafka_wbuf_reserve(out, (size_t)r.total))
         return KAFKA_ERR_NOMEM;
 
-    uint8_t *p = b->out->data + b->out->len;
-    p = put_varint_at(p, (int64_t)body);
+    uint8_t *p = out->data + out->len;
+    p = put_uvarint(p, r.body << 1);
     *p++ = 0; /* record attributes: unused */
-    p = put_varint_at(p, delta);
-    p = put_varint_at(p, b->count);
-    p = put_field_at(p, key, key_len);
-    p = put_field_at(p, value, value_len);
-    p = put_varint_at(p, (int64_t)n_headers);
-    for (size_t i = 0; i < n_headers; i++) {
-        p = put_field_at(p, headers[i].key, (int64_t)headers[i].key_len);
-        p = put_field_at(p, headers[i].value, headers[i].value ? (int64_t)headers[i].value_len : -1);
-    }
-    b->out->len += (size_t)total;
+    p = put_uvarint(p, r.ts_zz);
+    p = put_uvarint(p, (uint64_t)b->count << 1);
+    p = put_field(p, key, key_len);
+    p = put_field(p, value, value_len);
+    if (n_headers == 0)
+        *p = 0;
+    else
+        (void)put_headers(p, headers, n_headers);
+    out->len += (size_t)r.total;
     note_appended(b, timestamp_ms);
     return 0;
+}
+
+kafka_err kafka_batch_builder_append(kafka_batch_builder *b, int64_t timestamp_ms, const void *key, int32_t key_len,
+                                     const void *value, int32_t value_len, const kafka_header *headers,
+                                     size_t n_headers)
+{
+    /* Header-less records of ordinary size: the inline fast path. */
+    if (n_headers == 0 && b && kafka_batch_builder_try_append_small_(b, timestamp_ms, key, key_len, value, value_len))
+        return 0;
+    return append_general(b, timestamp_ms, key, key_len, value, value_len, headers, n_headers);
 }
 
 /* Replaces the uncompressed records after the header with their

@@ -15,6 +15,9 @@
  *     kafka_batch_builder_finish(&b);   // buf now holds one complete batch
  *
  * Several batches may be built one after another into the same wbuf.
+ * kafka_batch_builder_append_no_headers is the same append for records
+ * without headers, with its common case inlined into the caller (the
+ * writer's per-message path).
  *
  * DECODING — kafka_records_iter walks a records blob as a Fetch response
  * holds it: zero or more batches (v2) or messages (v0/v1, recognised by the
@@ -120,6 +123,15 @@ kafka_err kafka_batch_builder_append(kafka_batch_builder *b, int64_t timestamp_m
                                      const void *value, int32_t value_len, const kafka_header *headers,
                                      size_t n_headers);
 
+/* kafka_batch_builder_append(b, timestamp_ms, key, key_len, value,
+ * value_len, NULL, 0), with the same arguments, results, output bytes and
+ * thread-safety, for callers that append many header-less records (the
+ * writer's per-message enqueue): the common case is inlined into the caller
+ * and everything else goes through kafka_batch_builder_append. */
+static inline kafka_err kafka_batch_builder_append_no_headers(kafka_batch_builder *b, int64_t timestamp_ms,
+                                                              const void *key, int32_t key_len, const void *value,
+                                                              int32_t value_len);
+
 /* Finishes the batch: compresses the records if a codec is set, then fills
  * in length, lastOffsetDelta, timestamps, record count and the CRC32C.
  * A batch needs at least one record (KAFKA_ERR_INVALID_ARG otherwise).
@@ -174,6 +186,129 @@ kafka_err kafka_record_batch_set_producer(uint8_t *batch, size_t len, int64_t pr
 kafka_err kafka_control_batch_encode(kafka_wbuf *out, int64_t base_offset, int64_t producer_id,
                                      int16_t producer_epoch, int16_t type, int32_t coordinator_epoch,
                                      int64_t timestamp_ms);
+
+/* ---- inline fast path of kafka_batch_builder_append_no_headers -------------
+ * Internals (the trailing underscore: not for callers). */
+
+/* Largest zigzag value of a varint of at most three bytes, and the
+ * batch size past which the fast path leaves the 2 GiB check to the general
+ * path (a fast-path record is smaller than 2^21 bytes). */
+#define KAFKA_BATCH_SMALL_VARINT_ (((uint32_t)1 << 21) - 1)
+#define KAFKA_BATCH_SMALL_LIMIT_ ((size_t)INT32_MAX - ((size_t)1 << 21))
+
+/* Bytes of the unsigned varint of z <= KAFKA_BATCH_SMALL_VARINT_ (1..3). */
+static inline size_t kafka_batch_uvarint3_len_(uint32_t z)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    /* With i = floor(log2 z) (31 ^ clz, one bsr), (9i + 73) / 64 equals
+     * ceil((i + 1) / 7): no branch, no loop. */
+    return (9u * (31u ^ (unsigned)__builtin_clz(z | 1)) + 73u) >> 6;
+#else
+    return 1 + (size_t)(z > 0x7f) + (size_t)(z > 0x3fff);
+#endif
+}
+
+/* Writes z <= KAFKA_BATCH_SMALL_VARINT_ as an unsigned varint; returns the end. */
+static inline uint8_t *kafka_batch_put_uvarint3_(uint8_t *p, uint32_t z)
+{
+    if (z < 0x80) {
+        p[0] = (uint8_t)z;
+        return p + 1;
+    }
+    p[0] = (uint8_t)(z | 0x80);
+    if (z < 0x4000) {
+        p[1] = (uint8_t)(z >> 7);
+        return p + 2;
+    }
+    p[1] = (uint8_t)((z >> 7) | 0x80);
+    p[2] = (uint8_t)(z >> 14);
+    return p + 3;
+}
+
+/* Appends a header-less record when the builder is open, the lengths are
+ * valid, every varint of the record fits in three bytes (key and value
+ * under 1 MiB, record count and |timestamp delta| under 2^20, record under
+ * 1 MiB), the batch is far from 2 GiB and `out` already has room. Otherwise
+ * returns false having changed nothing, and the caller must use the general
+ * path, which decides every other case and reports every error. The bytes
+ * are the same as the general path's. */
+__attribute__((always_inline)) static inline bool
+kafka_batch_builder_try_append_small_(kafka_batch_builder *b, int64_t timestamp_ms, const void *key, int32_t key_len,
+                                      const void *value, int32_t value_len)
+{
+    int32_t n = b->count;
+    /* The first record's timestamp becomes the base: its delta is 0.
+     * Unsigned subtraction: extreme timestamps wrap instead of overflowing. */
+    int64_t delta = (int64_t)((uint64_t)timestamp_ms - (uint64_t)(n ? b->base_timestamp : timestamp_ms));
+    uint64_t zts = kafka_zigzag64(delta);
+    /* -1 (null) maps to 0; lengths below -1 wrap to huge values. */
+    uint32_t kp1 = (uint32_t)key_len + 1, vp1 = (uint32_t)value_len + 1;
+    if (b->finished || ((kp1 | vp1 | (uint32_t)n) > KAFKA_BATCH_SMALL_VARINT_ / 2) ||
+        zts > KAFKA_BATCH_SMALL_VARINT_ || (key_len > 0 && !key) || (value_len > 0 && !value))
+        return false;
+    size_t klen = key_len > 0 ? (size_t)key_len : 0, vlen = value_len > 0 ? (size_t)value_len : 0;
+    /* The body (everything after the length varint) is the key and value
+     * bytes plus 6 to 14 bytes: attributes and header count, one byte each,
+     * and four varints of one to three bytes. Unless key + value is within
+     * 8 bytes below 58 or 8178, the width of the length varint is the same
+     * at both ends, so the fields are written right after it without
+     * computing their sizes first, and measured afterwards. */
+    size_t kv = klen + vlen;
+    if (kv > KAFKA_BATCH_SMALL_VARINT_ / 2 - 14)
+        return false;
+    size_t lw = kafka_batch_uvarint3_len_((uint32_t)(kv + 6) << 1);
+    if (lw != kafka_batch_uvarint3_len_((uint32_t)(kv + 14) << 1)) {
+        /* near a width boundary: the exact body size decides */
+        size_t body = 2 + kv + kafka_batch_uvarint3_len_((uint32_t)zts) + kafka_batch_uvarint3_len_((uint32_t)n << 1) +
+                      kafka_batch_uvarint3_len_(key_len < 0 ? 1 : (uint32_t)key_len << 1) +
+                      kafka_batch_uvarint3_len_(value_len < 0 ? 1 : (uint32_t)value_len << 1);
+        lw = kafka_batch_uvarint3_len_((uint32_t)body << 1);
+    }
+    kafka_wbuf *out = b->out;
+    if (out->oom || out->cap - out->len < lw + 14 + kv || out->len - b->start > KAFKA_BATCH_SMALL_LIMIT_)
+        return false;
+
+    uint8_t *rec = out->data + out->len, *p = rec + lw;
+    *p++ = 0; /* record attributes: unused */
+    p = kafka_batch_put_uvarint3_(p, (uint32_t)zts);
+    p = kafka_batch_put_uvarint3_(p, (uint32_t)n << 1);
+    if (key_len < 0) {
+        *p++ = 1; /* zigzag(-1) */
+    } else {
+        p = kafka_batch_put_uvarint3_(p, (uint32_t)key_len << 1);
+        if (klen) {
+            memcpy(p, key, klen);
+            p += klen;
+        }
+    }
+    if (value_len < 0) {
+        *p++ = 1;
+    } else {
+        p = kafka_batch_put_uvarint3_(p, (uint32_t)value_len << 1);
+        if (vlen) {
+            memcpy(p, value, vlen);
+            p += vlen;
+        }
+    }
+    *p++ = 0; /* header count */
+    (void)kafka_batch_put_uvarint3_(rec, (uint32_t)(p - rec - lw) << 1); /* exactly lw bytes */
+    out->len += (size_t)(p - rec);
+    if (n == 0)
+        b->base_timestamp = b->max_timestamp = timestamp_ms;
+    else if (timestamp_ms > b->max_timestamp)
+        b->max_timestamp = timestamp_ms;
+    b->count = n + 1;
+    return true;
+}
+
+static inline kafka_err kafka_batch_builder_append_no_headers(kafka_batch_builder *b, int64_t timestamp_ms,
+                                                              const void *key, int32_t key_len, const void *value,
+                                                              int32_t value_len)
+{
+    if (b && kafka_batch_builder_try_append_small_(b, timestamp_ms, key, key_len, value, value_len))
+        return 0;
+    return kafka_batch_builder_append(b, timestamp_ms, key, key_len, value, value_len, NULL, 0);
+}
 
 /* ---- decoding -------------------------------------------------------------- */
 

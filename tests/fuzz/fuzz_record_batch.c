@@ -5,7 +5,9 @@
  * Input: one flags byte, then a records blob. Flags bit 0 = verify CRCs
  * (off by default so the fuzzer gets past them; the attribute bits of the
  * blob reach every codec). Every decoded v2 batch is re-encoded with the
- * builder and decoded again; the records must come back identical.
+ * builder (header-less records through the inline fast path) and decoded
+ * again; the records must come back identical, and every append must add
+ * exactly the bytes kafka_batch_builder_record_size predicted.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -41,8 +43,17 @@ static void reencode(const kafka_record_batch *bt, const saved *recs, size_t n)
         abort();
     for (size_t i = 0; i < n; i++) {
         const kafka_record *r = &recs[i].rec;
-        if (kafka_batch_builder_append(&b, r->timestamp, r->key.ptr, r->key.len, r->value.ptr, r->value.len,
-                                       recs[i].hdrs, recs[i].n_hdrs))
+        /* The size helper predicts exactly what the append adds; header-less
+         * records go through the inline fast path as the writer's do. */
+        size_t predicted = kafka_batch_builder_record_size(&b, r->timestamp, r->key.len, r->value.len, recs[i].hdrs,
+                                                           recs[i].n_hdrs);
+        size_t before = out.len;
+        kafka_err err = recs[i].n_hdrs ? kafka_batch_builder_append(&b, r->timestamp, r->key.ptr, r->key.len,
+                                                                    r->value.ptr, r->value.len, recs[i].hdrs,
+                                                                    recs[i].n_hdrs)
+                                       : kafka_batch_builder_append_no_headers(&b, r->timestamp, r->key.ptr,
+                                                                               r->key.len, r->value.ptr, r->value.len);
+        if (err || out.len - before != predicted)
             abort();
     }
     if (kafka_batch_builder_finish(&b))
