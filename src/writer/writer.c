@@ -981,7 +981,10 @@ static kafka_err batch_append(wlane *ln, wbatch *b, const kafka_message *m, int6
     if (wtr && !ref_add(b, wtr, idx))
         return KAFKA_ERR_NOMEM;
     size_t len0 = b->buf.len;
-    kafka_err err = kafka_batch_builder_append(&b->bb, ts, m->key, kl, m->value, vl, m->headers, m->n_headers);
+    /* Messages without headers take the builder's inline path. */
+    kafka_err err = m->n_headers
+                        ? kafka_batch_builder_append(&b->bb, ts, m->key, kl, m->value, vl, m->headers, m->n_headers)
+                        : kafka_batch_builder_append_no_headers(&b->bb, ts, m->key, kl, m->value, vl);
     if (err) {
         if (wtr)
             b->n_refs--;
