@@ -34,7 +34,15 @@
  * read_timeout_ms (after which that request counts as failed and is
  * retried). It works the same over TCP, TLS and user transports (no file
  * descriptor is needed). Completion callbacks run on the receiver thread
- * (or, at close, on the closing thread).
+ * (or, at close, on the closing thread). With compression on, up to
+ * compression_workers more threads (default: one per online CPU, at most
+ * 4) compress closed batches in parallel, each with its own codec
+ * contexts, and the sender sends them as they are ready, each partition's
+ * batches in order (with compression_workers = 1, or compression off, no
+ * extra thread: the sender compresses each batch as it sends it). Those
+ * threads run only the codec, never a callback; close joins them. A
+ * compressed batch then passes from a worker to the sender: a few
+ * microseconds more per batch, which a synchronous write sees.
  *
  * DELIVERY. Retriable failures (leadership changes, UNKNOWN_TOPIC_OR_
  * PARTITION, REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS(_AFTER_APPEND),
@@ -67,11 +75,16 @@
  *
  * MEMORY. max_buffered_bytes bounds the encoded (uncompressed) bytes of all
  * messages accepted and not yet acknowledged or failed. With compression,
- * a batch being sent also holds its compressed copy; with a completion
+ * a compressed batch also holds its compressed copy; with a completion
  * callback too, it keeps its uncompressed records until acknowledged (the
  * callback reads them there instead of decompressing the batch again), so
  * memory in use can reach max_buffered_bytes plus the compressed size of
- * the batches in flight. A write that finds
+ * the batches compressed and not yet acknowledged: the batches in flight
+ * when the sender compresses (compression_workers = 1), every closed batch
+ * with compression workers (they compress a batch as soon as it closes).
+ * Each compressing thread (the sender, or each of the compression_workers
+ * workers) also keeps its own codec context, from a few KiB (snappy) to a
+ * few MiB (zstd), until close. A write that finds
  * the buffer full blocks up to its timeout_ms, then returns
  * KAFKA_ERR_QUEUE_FULL for each message it could not enqueue. Nothing is
  * ever dropped silently: every accepted message is reported (errs[] of a
@@ -203,6 +216,14 @@ typedef struct kafka_writer_config {
      * batch_bytes and batch_timeout_ms apply to each open batch), and
      * round-robin spreading rotates per group. */
     int append_lanes;
+    /* Threads that compress closed batches when compression is on, each
+     * with codec contexts of its own (no threads without compression).
+     * 0 = the number of online CPUs, at most 4; 1 = no extra thread: the
+     * sender compresses each batch as it sends it; N (2..32; more = 32) =
+     * N threads compress batches as soon as they close, several at once,
+     * and the sender sends each partition's batches in order as they are
+     * ready. Negative is KAFKA_ERR_INVALID_ARG. */
+    int compression_workers;
 } kafka_writer_config;
 
 /* Cumulative counters since kafka_writer_new (kafka-go WriterStats). Times
@@ -229,15 +250,20 @@ typedef struct kafka_writer_stats {
     int64_t batches_flush;    /* ... by flush/close */
     bool idempotent;          /* idempotence in effect */
     int64_t producer_id;      /* -1 when none */
+    int64_t compression_threads; /* compression workers running (0: the
+                                    sender compresses, or no compression) */
+    int64_t compress_time_us;    /* time spent compressing batches, summed
+                                    over the threads (microseconds) */
 } kafka_writer_stats;
 
-/* Validates cfg and creates a writer in *out (start its two threads; no
- * network I/O happens here, so an unreachable cluster shows up on writes).
- * cfg is copied (strings too); cfg->dialer is deep-copied.
+/* Validates cfg and creates a writer in *out (starts its two threads, and
+ * its compression workers when compression is on; no network I/O happens
+ * here, so an unreachable cluster shows up on writes). cfg is copied
+ * (strings too); cfg->dialer is deep-copied.
  * Errors: KAFKA_ERR_INVALID_ARG (NULL/empty brokers, malformed broker
- * list, negative sizes or timeouts, required_acks out of range, a CUSTOM
- * balancer without fn, ...), KAFKA_ERR_UNSUPPORTED_CODEC (unknown codec),
- * KAFKA_ERR_NOMEM. errbuf (may be NULL) gets a one-line reason. */
+ * list, negative sizes, counts or timeouts (compression_workers too),
+ * required_acks out of range, a CUSTOM balancer without fn, ...),
+ * KAFKA_ERR_UNSUPPORTED_CODEC (unknown codec), KAFKA_ERR_NOMEM. errbuf (may be NULL) gets a one-line reason. */
 KAFKA_API kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_config *cfg, char *errbuf,
                                      size_t errlen);
 

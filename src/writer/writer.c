@@ -1,7 +1,8 @@
 /*
  * kafka_writer: configuration, enqueueing (partition choice + encoding into
  * the partition's open batch), synchronous waits, flush, stats and close.
- * The background sender/receiver live in writer_io.c.
+ * The background sender/receiver live in writer_io.c, the compression
+ * workers in writer_zip.c.
  */
 #include <errno.h>
 #include <limits.h>
@@ -54,7 +55,8 @@ static kafka_err cfg_validate(const kafka_writer_config *c, char *eb, size_t el)
         return cfg_fail(eb, el, KAFKA_ERR_INVALID_ARG, "brokers is empty");
     if (c->max_attempts < 0 || c->backoff_min_ms < 0 || c->backoff_max_ms < 0 || c->batch_size < 0 ||
         c->batch_bytes < 0 || c->batch_timeout_ms < 0 || c->read_timeout_ms < 0 || c->write_timeout_ms < 0 ||
-        c->dial_timeout_ms < 0 || c->max_buffered_bytes < 0 || c->max_in_flight < 0 || c->append_lanes < 0)
+        c->dial_timeout_ms < 0 || c->max_buffered_bytes < 0 || c->max_in_flight < 0 || c->append_lanes < 0 ||
+        c->compression_workers < 0)
         return cfg_fail(eb, el, KAFKA_ERR_INVALID_ARG, "sizes, counts and timeouts must not be negative");
     if (c->batch_bytes > 0 && c->batch_bytes < KAFKA_RECORD_BATCH_HEADER_SIZE + 8)
         return cfg_fail(eb, el, KAFKA_ERR_INVALID_ARG, "batch_bytes is smaller than one record batch");
@@ -127,6 +129,7 @@ static void writer_free_mem(kafka_writer *w)
     pthread_cond_destroy(&w->send_cv);
     pthread_cond_destroy(&w->recv_cv);
     pthread_cond_destroy(&w->done_cv);
+    pthread_cond_destroy(&w->zq_cv);
     kafka_free(w);
 }
 
@@ -160,6 +163,7 @@ kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_config *cfg, c
     cond_init_mono(&w->send_cv);
     cond_init_mono(&w->recv_cv);
     cond_init_mono(&w->done_cv);
+    pthread_cond_init(&w->zq_cv, NULL);
     w->pid = -1;
     w->epoch = -1;
     w->acks = kafka_required_acks_wire(cfg->required_acks);
@@ -198,7 +202,19 @@ kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_config *cfg, c
     w->st.queue_capacity = w->cfg.max_buffered_bytes;
     /* Small enough that credits are a small part of a small buffer. */
     w->credit_chunk = w->cfg.max_buffered_bytes / 64 < W_CREDIT_CHUNK ? w->cfg.max_buffered_bytes / 64 : W_CREDIT_CHUNK;
+    /* Workers first: the sender decides from n_zworkers whether it
+     * compresses itself. */
+    w->n_zworkers = kafka_writer_zip_count(&w->cfg);
+    if (kafka_writer_zip_start(w) != 0) {
+        writer_free_mem(w);
+        return cfg_fail(errbuf, errlen, KAFKA_ERR_NOMEM, "cannot start the compression threads");
+    }
     if (pthread_create(&w->sender, NULL, kafka_writer_sender_main, w) != 0) {
+        pthread_mutex_lock(&w->mu);
+        w->stop = true;
+        pthread_cond_broadcast(&w->zq_cv);
+        pthread_mutex_unlock(&w->mu);
+        kafka_writer_zip_join(w);
         writer_free_mem(w);
         return cfg_fail(errbuf, errlen, KAFKA_ERR_NOMEM, "cannot start the sender thread");
     }
@@ -206,8 +222,10 @@ kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_config *cfg, c
         pthread_mutex_lock(&w->mu);
         w->stop = true;
         pthread_cond_broadcast(&w->send_cv);
+        pthread_cond_broadcast(&w->zq_cv);
         pthread_mutex_unlock(&w->mu);
         pthread_join(w->sender, NULL);
+        kafka_writer_zip_join(w);
         writer_free_mem(w);
         return cfg_fail(errbuf, errlen, KAFKA_ERR_NOMEM, "cannot start the receiver thread");
     }
@@ -393,7 +411,10 @@ void kafka_writer_seal(kafka_writer *w, wpart *p, wlane *ln, int why)
     p->qtail = b;
     int64_t *ctr[] = {&w->st.batches_full, &w->st.batches_sync, &w->st.batches_timeout, &w->st.batches_flush};
     (*ctr[why])++;
-    pthread_cond_signal(&w->send_cv);
+    if (w->n_zworkers) /* the sender waits for it to be compressed */
+        kafka_writer_zip_push(w, b);
+    else
+        pthread_cond_signal(&w->send_cv);
 }
 
 void kafka_writer_requeue(wpart *p, wbatch *b)
@@ -1401,6 +1422,8 @@ void kafka_writer_stats_get(kafka_writer *w, kafka_writer_stats *out)
     parts_lock_all(w, false);
     out->idempotent = w->idempotent;
     out->producer_id = w->pid;
+    out->compression_threads = w->n_zworkers;
+    out->compress_time_us = atomic_load_explicit(&w->compress_ns, memory_order_relaxed) / 1000;
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -1437,7 +1460,9 @@ static void abort_queued(kafka_writer *w)
                         pthread_mutex_unlock(&ln->mu);
                     }
                 }
-                if (p->qhead) {
+                /* A head still in a compression worker comes back later
+                 * (the close loop waits for it). */
+                if (p->qhead && kafka_writer_zip_cancel(w, p->qhead)) {
                     b = p->qhead;
                     p->qhead = b->next;
                     if (!p->qhead)
@@ -1488,10 +1513,12 @@ kafka_err kafka_writer_close(kafka_writer *w, int timeout_ms)
     pthread_cond_broadcast(&w->send_cv);
     pthread_cond_broadcast(&w->recv_cv);
     pthread_cond_broadcast(&w->done_cv);
+    pthread_cond_broadcast(&w->zq_cv);
     pthread_mutex_unlock(&w->mu);
     if (w->threads_started) {
         pthread_join(w->sender, NULL);
         pthread_join(w->receiver, NULL);
+        kafka_writer_zip_join(w);
     }
     writer_free_mem(w);
     return ret;

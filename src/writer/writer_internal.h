@@ -1,6 +1,7 @@
 /*
- * kafka_writer internals shared by writer.c (state, enqueue, API) and
- * writer_io.c (sender and receiver threads). One mutex (w->mu) guards every
+ * kafka_writer internals shared by writer.c (state, enqueue, API),
+ * writer_io.c (sender and receiver threads) and writer_zip.c (compression
+ * workers). One mutex (w->mu) guards every
  * field below unless a comment says otherwise.
  *
  * Asynchronous writes append without w->mu (writer.c, append_fast): they
@@ -63,6 +64,13 @@ typedef struct wmeta {
  * the balancer (fixed at creation from cfg.balancer). */
 enum { W_RR_NEVER, W_RR_ALWAYS, W_RR_NULL_KEYS };
 
+/* A sealed batch and the compression workers (writer_zip.c), under w->mu:
+ * NONE = nothing to wait for (finished, or compressed by the sender at
+ * send time when there are no workers); QUEUED = waiting in w->zq for a
+ * worker; BUSY = a worker is compressing it, unlocked: nobody else may
+ * touch it (its partition's queue cannot send or drop it) until NONE. */
+enum { W_Z_NONE, W_Z_QUEUED, W_Z_BUSY };
+
 /* Why a batch was closed (stats). */
 enum { W_SEAL_FULL, W_SEAL_SYNC, W_SEAL_TIMEOUT, W_SEAL_FLUSH };
 
@@ -82,6 +90,8 @@ typedef struct wbatch {
     int attempts;        /* failed sends that counted */
     int requeues;        /* OUT_OF_ORDER resends (bounded separately) */
     bool finished;       /* builder finished (compressed): kafka_writer_finish_batch */
+    uint8_t zstate;      /* W_Z_*: where the compression workers have it
+                            (w->mu; in the padding: no bigger batches) */
     kafka_err finish_err;
     int32_t base_seq;    /* -1 until stamped at first send */
     kafka_err last_err;
@@ -212,6 +222,17 @@ struct kafka_writer {
     pthread_t sender, receiver;
     bool threads_started;
 
+    /* Compression workers (writer_zip.c): n_zworkers threads (0 = the
+     * sender compresses at send time), read-only after creation; sealed
+     * batches wait for them in the ring zq[zq_first..zq_first+zq_len)
+     * (mod zq_cap), oldest seal first. */
+    pthread_cond_t zq_cv;    /* workers: a batch to compress, or stop */
+    pthread_t *zworkers;
+    int n_zworkers;
+    wbatch **zq;
+    size_t zq_first, zq_len, zq_cap;
+    _Atomic int64_t compress_ns; /* stats: time spent compressing, every thread */
+
     wtopic *topics_tail;
     wblock *blocks;            /* every grow-only array, freed at close */
     wwaiter *waiters;  /* synchronous calls waiting */
@@ -294,10 +315,30 @@ static inline uint8_t *kafka_writer_wire(wbatch *b, size_t *len)
  * (and z): callable unlocked by whoever owns b at the time. */
 void kafka_writer_finish_batch(wbatch *b, kafka_compressor *z);
 void *kafka_writer_sender_main(void *arg);
+/* kafka_writer_finish_batch, timed into w->compress_ns when it compresses.
+ * Unlocked; same ownership rule. */
+void kafka_writer_finish_timed(kafka_writer *w, wbatch *b, kafka_compressor *z);
 void *kafka_writer_receiver_main(void *arg);
 /* Stamps producer id/epoch/sequence into a finished batch and fixes its
  * CRC (used at every send, so a restamped batch after a producer id reset
  * stays valid). */
 void kafka_writer_stamp(wbatch *b, int64_t pid, int16_t epoch, int32_t seq);
+
+/* writer_zip.c: the compression workers. */
+/* Number of workers cfg asks for (0 = none: no compression, or 1). */
+int kafka_writer_zip_count(const kafka_writer_config *cfg);
+/* Starts w->n_zworkers workers (before the sender, which reads
+ * n_zworkers). 0, or KAFKA_ERR_NOMEM with none left running. */
+kafka_err kafka_writer_zip_start(kafka_writer *w);
+/* Joins the workers; w->stop must be set (and broadcast on zq_cv). */
+void kafka_writer_zip_join(kafka_writer *w);
+/* Hands a just-sealed batch to the workers (no-op without workers).
+ * Locked. */
+void kafka_writer_zip_push(kafka_writer *w, wbatch *b);
+/* Takes b back from the workers before its owner completes it without
+ * sending (close, a failed producer id): false while a worker is
+ * compressing it (try again later: the worker broadcasts done_cv when it
+ * finishes during an abort). Locked. */
+bool kafka_writer_zip_cancel(kafka_writer *w, wbatch *b);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * kafka_writer background I/O: one sender thread (closes due batches,
- * compresses, stamps idempotence fields, groups batches by leader and sends
+ * compresses unless compression workers do (writer_zip.c), stamps
+ * idempotence fields, groups batches by leader and sends
  * one Produce request per broker) and one receiver thread (reads responses
  * oldest request first and completes, retries or fails each batch).
  */
@@ -355,7 +356,9 @@ static void pid_init(kafka_writer *w, wdone *d)
             for (wtopic *t = w->topics; t; t = t->next)
                 for (int32_t j = 0; j < t->n_parts; j++) {
                     wpart *p = t->parts[j];
-                    while (p && p->qhead) {
+                    /* A head still in a compression worker stays: the
+                     * next failed attempt (or close) takes it. */
+                    while (p && p->qhead && kafka_writer_zip_cancel(w, p->qhead)) {
                         wbatch *b = p->qhead;
                         p->qhead = b->next;
                         if (!p->qhead)
@@ -435,7 +438,10 @@ static int64_t collect(kafka_writer *w, wvec *out)
                 }
                 pthread_mutex_unlock(&ln->mu);
             }
-            if (!p->qhead || no_pid || p->inflight >= per_part || (p->retrying && p->inflight > 0))
+            /* A head still being compressed (zstate) holds its partition:
+             * its worker signals send_cv when it is done. */
+            if (!p->qhead || p->qhead->zstate || no_pid || p->inflight >= per_part ||
+                (p->retrying && p->inflight > 0))
                 continue;
             if (now < p->backoff_until) {
                 if (p->backoff_until < wake)
@@ -463,11 +469,12 @@ static int64_t collect(kafka_writer *w, wvec *out)
     return wake;
 }
 
-/* Compresses b once (with the sender's codec contexts z) and looks up its
- * leader. Unlocked. */
+/* Compresses b once (with the sender's codec contexts z; a compression
+ * worker already did when there are workers) and looks up its leader.
+ * Unlocked. */
 static kafka_err prepare(kafka_writer *w, wbatch *b, int32_t *leader, kafka_compressor *z)
 {
-    kafka_writer_finish_batch(b, z);
+    kafka_writer_finish_timed(w, b, z);
     if (b->finish_err)
         return b->finish_err;
     if (b->base_seq >= 0)
@@ -741,8 +748,10 @@ void *kafka_writer_sender_main(void *arg)
     wvec a = {0};
     wdone d = {0};
     /* Codec contexts for this thread's compressions, kept batch to batch
-     * (NULL on OOM: each batch then gets fresh ones). */
-    kafka_compressor *z = w->cfg.compression != KAFKA_CODEC_NONE ? kafka_compressor_new() : NULL;
+     * (NULL on OOM: each batch then gets fresh ones), unless compression
+     * workers do them all. */
+    kafka_compressor *z =
+        w->cfg.compression != KAFKA_CODEC_NONE && !w->n_zworkers ? kafka_compressor_new() : NULL;
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
         if (w->aborting) {

@@ -43,6 +43,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <librdkafka/rdkafka.h>
@@ -55,6 +56,26 @@
 #define MAX_API_KEY 127
 
 static volatile sig_atomic_t g_stop;
+
+/* The mock's broker connections get TCP_NODELAY, as Kafka's own broker
+ * sets on every connection it accepts (SocketServer). Without it, a
+ * response written while the previous one on the connection is not yet
+ * acknowledged waits for the client's delayed ACK (about 40 ms on Linux)
+ * whenever the client has no request to send meanwhile: the last responses
+ * of a pipelined burst then arrive 40 ms late, which no real broker does.
+ * librdkafka's mock accepts with accept() and sets no such option, so this
+ * program's own accept() takes its place (symbols of the executable come
+ * first in the dynamic lookup) and calls accept4(), a different symbol. */
+/* glibc's prototype; exported (visibility, and tests/broker/CMakeLists.txt). */
+__attribute__((visibility("default"))) int accept(int fd, __SOCKADDR_ARG addr, socklen_t *__restrict len)
+{
+    int s = accept4(fd, addr, len, 0);
+    if (s >= 0) {
+        int one = 1;
+        (void)setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    return s;
+}
 
 typedef struct tb_state {
     rd_kafka_t *rk;
