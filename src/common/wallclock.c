@@ -16,6 +16,15 @@
  * slewing, 500 ppm at most, and calibration error). */
 #define RATE_PERMILLE 990u
 
+/* The cache's data stores follow the odd seq: relaxed after a release
+ * fence, or releases themselves under TSan, which has no fences
+ * (common/tsan.h). */
+#if KAFKA_TSAN
+#define DATA_STORE_ORDER memory_order_release
+#else
+#define DATA_STORE_ORDER memory_order_relaxed
+#endif
+
 bool kafka_wallclock_tsc_usable(void)
 {
 #if KAFKA_WALLCLOCK_TSC
@@ -86,7 +95,9 @@ int64_t kafka_wallclock_refresh(kafka_wallclock *c)
     if ((s & 1u) || !atomic_compare_exchange_strong_explicit(&c->seq, &s, s + 1u, memory_order_acquire,
                                                              memory_order_relaxed))
         return ms; /* another thread is updating it: use our own read */
-    atomic_thread_fence(memory_order_release);
+#if !KAFKA_TSAN
+    atomic_thread_fence(memory_order_release); /* the odd seq before the data stores */
+#endif
     uint64_t tpm = atomic_load_explicit(&c->tpm, memory_order_relaxed);
     if (!tpm) {
         tpm = calibrate(c, t);
@@ -99,8 +110,8 @@ int64_t kafka_wallclock_refresh(kafka_wallclock *c)
         uint64_t left_ns = 1000000u - (uint64_t)(ts.tv_nsec % 1000000);
         until = t + left_ns * tpm / 1000000u;
     }
-    atomic_store_explicit(&c->ms, ms, memory_order_relaxed);
-    atomic_store_explicit(&c->until, until, memory_order_relaxed);
+    atomic_store_explicit(&c->ms, ms, DATA_STORE_ORDER);
+    atomic_store_explicit(&c->until, until, DATA_STORE_ORDER);
     atomic_store_explicit(&c->seq, s + 2u, memory_order_release);
 #endif
     return ms;

@@ -31,6 +31,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/tsan.h"
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <x86intrin.h>
 #define KAFKA_WALLCLOCK_TSC 1
@@ -68,9 +70,16 @@ static inline int64_t kafka_wallclock_ms(kafka_wallclock *c)
 {
 #if KAFKA_WALLCLOCK_TSC
     unsigned s = atomic_load_explicit(&c->seq, memory_order_acquire);
+#if KAFKA_TSAN
+    /* No fences under TSan (common/tsan.h): acquire loads order the seq
+     * re-check after them just as the fence does. */
+    long long ms = atomic_load_explicit(&c->ms, memory_order_acquire);
+    unsigned long long until = atomic_load_explicit(&c->until, memory_order_acquire);
+#else
     long long ms = atomic_load_explicit(&c->ms, memory_order_relaxed);
     unsigned long long until = atomic_load_explicit(&c->until, memory_order_relaxed);
     atomic_thread_fence(memory_order_acquire);
+#endif
     if (!(s & 1u) && atomic_load_explicit(&c->seq, memory_order_relaxed) == s && __rdtsc() < until)
         return (int64_t)ms;
 #endif

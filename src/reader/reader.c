@@ -13,6 +13,7 @@
 
 #include "conn/conn_internal.h"
 #include "common/alloc.h"
+#include "common/tsan.h"
 #include "net/stream.h"
 #include "reader/reader_internal.h"
 
@@ -34,11 +35,19 @@ int64_t kr_now_us(void)
 
 /* ---- hand-off with the reading thread (reader_internal.h) -------------- */
 
+/* ThreadSanitizer models neither membarrier(2) nor standalone fences, so
+ * it could neither check the asymmetric handshake nor see the ordering it
+ * gives. A TSan build (common/tsan.h) therefore runs the same handshake
+ * with read-modify-writes on rstate, which TSan models exactly (see
+ * rstate_enter); only the cost per message differs (one locked instruction
+ * per delivery). */
+
 /* Registers the process for expedited private membarriers (idempotent,
- * process-wide kernel state; Linux 4.14+). false when unavailable. */
+ * process-wide kernel state; Linux 4.14+). false when unavailable, and in
+ * TSan builds (see above). */
 static bool membarrier_register(void)
 {
-#if defined(__linux__) && defined(SYS_membarrier)
+#if defined(__linux__) && defined(SYS_membarrier) && !KAFKA_TSAN
     long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
     if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
         return false;
@@ -52,6 +61,12 @@ static bool membarrier_register(void)
  * before its later reads as seen by every thread of the process. */
 static void heavy_fence(kafka_reader *r)
 {
+#if KAFKA_TSAN
+    /* An RMW that changes nothing: it comes before or after each of the
+     * reading thread's rstate RMWs in rstate's modification order (see
+     * rstate_enter). */
+    atomic_fetch_add_explicit(&r->rstate, 0, memory_order_acq_rel);
+#else
 #if defined(__linux__) && defined(SYS_membarrier)
     if (r->asym && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
         return;
@@ -59,25 +74,39 @@ static void heavy_fence(kafka_reader *r)
     /* Not registered (the reading thread fences itself then), or the
      * call failed after registration, which the kernel does not do. */
     atomic_thread_fence(memory_order_seq_cst);
+#endif
 }
 
 /* The light half, on the reading thread: publishes rstate = s before the
  * shared loads that follow. A compiler barrier when membarrier is
- * registered, else a full fence. */
+ * registered, else a full fence.
+ * TSan builds: every rstate write of the reading thread is an RMW, so
+ * heavy_fence's RMW either comes first -- then this exchange reads from
+ * its release sequence, and the epoch / closing_a written before it are
+ * visible here -- or comes later and reads this window's KR_RS_DELIVER (or
+ * the release of a window already over), which kr_sync_reading waits out. */
 static inline void rstate_enter(kafka_reader *r, int s)
 {
+#if KAFKA_TSAN
+    atomic_exchange_explicit(&r->rstate, s, memory_order_acq_rel);
+#else
     atomic_store_explicit(&r->rstate, s, memory_order_relaxed);
     if (r->asym)
         atomic_signal_fence(memory_order_seq_cst);
     else
         atomic_thread_fence(memory_order_seq_cst);
+#endif
 }
 
 /* Leaves a state: everything done in it happens-before whoever then reads
  * the new state (acquire). */
 static inline void rstate_leave(kafka_reader *r, int s)
 {
+#if KAFKA_TSAN
+    atomic_exchange_explicit(&r->rstate, s, memory_order_release); /* an RMW: see rstate_enter */
+#else
     atomic_store_explicit(&r->rstate, s, memory_order_release);
+#endif
 }
 
 void kr_sync_reading(kafka_reader *r)

@@ -28,7 +28,8 @@
  * kr_sync_reading, no delivery that saw the old epoch is still running and
  * none will start, and the caller may write next_offset. Without
  * membarrier (not Linux, old kernel, seccomp) both sides use a seq_cst
- * fence instead (r->asym false).
+ * fence instead (r->asym false). ThreadSanitizer builds, which model
+ * neither, make every rstate write a read-modify-write instead (reader.c).
  *
  * Staleness: set_offset and a stop (revocation, close) bump a part's epoch
  * (a stop also sets stop); a chunk remembers the epoch it was fetched under

@@ -133,15 +133,23 @@ static void split_with_kcat(kt_cluster *kt, bool kcat_first)
         wait_partitions(r, N_PART);
         pthread_create(&t, NULL, run_kcat, &k);
     }
-    /* range over 4 partitions and 2 members: 2 each. */
+    /* range over 4 partitions and 2 members: 2 each. The reader counts a
+     * partition in its stats when it starts reading it and runs
+     * on_assigned once the whole assignment has started, so wait for the
+     * callback too. */
     wait_partitions(r, N_PART / 2);
     bool mine[N_PART];
-    pthread_mutex_lock(&s.mu);
-    memcpy(mine, s.mine, sizeof mine);
-    pthread_mutex_unlock(&s.mu);
     int n_mine = 0;
-    for (int p = 0; p < N_PART; p++)
-        n_mine += mine[p];
+    for (int i = 0; i < 300 && n_mine != N_PART / 2; i++) {
+        if (i)
+            usleep(100 * 1000);
+        pthread_mutex_lock(&s.mu);
+        memcpy(mine, s.mine, sizeof mine);
+        pthread_mutex_unlock(&s.mu);
+        n_mine = 0;
+        for (int p = 0; p < N_PART; p++)
+            n_mine += mine[p];
+    }
     assert_int_equal(n_mine, N_PART / 2);
 
     /* One message per partition: each member reads its own. */

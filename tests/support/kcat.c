@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -45,21 +46,33 @@ static bool search_path(const char *name, char *out, size_t outsz)
     return false;
 }
 
-const char *kt_kcat_path(void)
+/* Resolved once: tests call kt_kcat (and so this) from several threads at
+ * once, and rewriting one static buffer on each call was a data race. */
+static char kcat_path[4096];
+static bool kcat_found;
+static pthread_once_t kcat_once = PTHREAD_ONCE_INIT;
+
+static void resolve_kcat_path(void)
 {
-    static char path[4096];
     const char *env = getenv("KCAT");
 
     if (env != NULL && *env != '\0') {
         if (strchr(env, '/') != NULL) {
-            snprintf(path, sizeof(path), "%s", env);
-            return is_exec(path) ? path : NULL;
+            snprintf(kcat_path, sizeof(kcat_path), "%s", env);
+            kcat_found = is_exec(kcat_path);
+        } else {
+            kcat_found = search_path(env, kcat_path, sizeof(kcat_path));
         }
-        return search_path(env, path, sizeof(path)) ? path : NULL;
+        return;
     }
-    if (search_path("kcat", path, sizeof(path)) || search_path("kafkacat", path, sizeof(path)))
-        return path;
-    return NULL;
+    kcat_found = search_path("kcat", kcat_path, sizeof(kcat_path)) ||
+                 search_path("kafkacat", kcat_path, sizeof(kcat_path));
+}
+
+const char *kt_kcat_path(void)
+{
+    pthread_once(&kcat_once, resolve_kcat_path);
+    return kcat_found ? kcat_path : NULL;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -13,7 +13,8 @@
 
 #include <stddef.h>
 
-/* Full path of the kcat binary, or NULL if none was found. Static storage. */
+/* Full path of the kcat binary, or NULL if none was found. Looked up on
+ * the first call ($KCAT read then); static storage. Thread-safe. */
 const char *kt_kcat_path(void);
 
 /* Captured output of one kcat run; free with kt_kcat_result_free(). */
