@@ -48,14 +48,8 @@ static kafka_err add(kafka_txn_filter *f, int64_t pid)
     size_t i;
     if (find(f, pid, &i))
         return 0;
-    if (f->n_pids == f->cap_pids) {
-        size_t cap = f->cap_pids ? f->cap_pids * 2 : 8;
-        int64_t *n = kafka_realloc(f->pids, cap * sizeof *n);
-        if (!n)
-            return KAFKA_ERR_NOMEM;
-        f->pids = n;
-        f->cap_pids = cap;
-    }
+    if (!kafka_array_reserve((void **)&f->pids, &f->cap_pids, f->n_pids + 1, sizeof *f->pids, 8))
+        return KAFKA_ERR_NOMEM;
     f->pids[f->n_pids++] = pid;
     return 0;
 }

@@ -19,23 +19,12 @@
 #include "kafka/dialer.h"
 #include "protocol/api.h"
 #include "protocol/gen/fetch.h"
+#include "batch_util.h"
 #include "protocol/record_batch.h"
 
 static void add_batch(kafka_wbuf *w, int64_t base, int64_t pid, bool txn, const char *const *vals, int n)
 {
-    kafka_batch_builder_config cfg = kafka_batch_builder_config_default();
-    cfg.base_offset = base;
-    if (txn) {
-        cfg.producer_id = pid;
-        cfg.producer_epoch = 0;
-        cfg.base_sequence = 0;
-        cfg.transactional = true;
-    }
-    kafka_batch_builder b;
-    assert_int_equal(kafka_batch_builder_init(&b, w, &cfg), 0);
-    for (int i = 0; i < n; i++)
-        assert_int_equal(kafka_batch_builder_append(&b, 1000, NULL, -1, vals[i], (int32_t)strlen(vals[i]), NULL, 0), 0);
-    assert_int_equal(kafka_batch_builder_finish(&b), 0);
+    assert_int_equal(kt_add_batch(w, base, pid, txn, vals, n), 0);
 }
 
 /* Offsets 0-10: producer 7 commits c0 c1 c2, producer 9 aborts a0 a1 a2
