@@ -43,6 +43,18 @@
  * threads run only the codec, never a callback; close joins them. A
  * compressed batch then passes from a worker to the sender: a few
  * microseconds more per batch, which a synchronous write sees.
+ * A SYNCHRONOUS write skips the hand-offs when it can: if no thread is
+ * sending at that moment (and there is no completion callback and no
+ * compression worker), the calling thread sends its sealed batches itself
+ * (with the sender's rules: one writer per connection, max_in_flight,
+ * idempotent sequences in order; compressing them when compression is on
+ * with compression_workers = 1), and if no thread is reading responses it
+ * reads and handles them itself, oldest first, until its own are done, as
+ * long as its timeout_ms leaves at least read_timeout_ms (then a write
+ * costs about one broker round trip, with no thread wake-up). So the
+ * calling thread may run the connection's I/O (and a user transport's
+ * callbacks) and the log callback; completion callbacks never run on it.
+ * When a writer thread is busy, the call hands over and waits as before.
  *
  * DELIVERY. Retriable failures (leadership changes, UNKNOWN_TOPIC_OR_
  * PARTITION, REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS(_AFTER_APPEND),

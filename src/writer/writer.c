@@ -12,6 +12,7 @@
 
 #include "common/alloc.h"
 #include "common/backoff.h"
+#include "compress/compress.h"
 #include "conn/conn_internal.h"
 #include "net/stream.h"
 #include "writer/writer_internal.h"
@@ -119,6 +120,10 @@ static void writer_free_mem(kafka_writer *w)
         kafka_free(w->conns[i]);
     }
     kafka_free(w->conns);
+    kafka_free(w->send_vec.v);
+    kafka_free(w->send_done.v);
+    kafka_free(w->recv_done.v);
+    kafka_compressor_free(w->send_z);
     if (w->cluster)
         kafka_cluster_free(w->cluster);
     kafka_balancer_state_free(w->bal);
@@ -413,7 +418,7 @@ void kafka_writer_seal(kafka_writer *w, wpart *p, wlane *ln, int why)
     (*ctr[why])++;
     if (w->n_zworkers) /* the sender waits for it to be compressed */
         kafka_writer_zip_push(w, b);
-    else
+    else if (why != W_SEAL_SYNC) /* write_sync sends, or wakes the sender */
         pthread_cond_signal(&w->send_cv);
 }
 
@@ -1101,8 +1106,10 @@ static kafka_err enqueue_one(kafka_writer *w, const kafka_message *m, wtopic *wt
             batch_drop_empty(w, ln);
         else if (batch_full(w, b))
             kafka_writer_seal(w, p, ln, W_SEAL_FULL);
-        else if (b->count == 1)
-            pthread_cond_signal(&w->send_cv); /* the timer starts now */
+        else if (b->count == 1 && !wtr)
+            pthread_cond_signal(&w->send_cv); /* the timer starts now (a
+                                                 synchronous write seals it
+                                                 at once instead) */
         pthread_mutex_unlock(&ln->mu);
         return err;
     }
@@ -1356,6 +1363,10 @@ static kafka_err write_sync(kafka_writer *w, const kafka_message *msgs, size_t n
         e[i] = err;
     }
     seal_for_waiter(w, &wt);
+    if (wt.remaining) {
+        kafka_writer_send_now(w);
+        kafka_writer_recv_now(w, &wt, dl.at);
+    }
     wait_waiter(w, &wt, dl.at);
     pthread_mutex_unlock(&w->mu);
     ret = summarize(e, n);
@@ -1508,7 +1519,15 @@ kafka_err kafka_writer_close(kafka_writer *w, int timeout_ms)
         pthread_mutex_unlock(&w->mu);
     }
     pthread_mutex_lock(&w->mu);
-    w->closing = true;
+    w->closing = true; /* no synchronous caller takes the send step now */
+    /* One that holds it finishes with the writer's state first (it has
+     * batches pending whenever it drops the lock, so this is a formality
+     * after a completed flush). */
+    while (w->caller_sending || w->caller_receiving) {
+        struct timespec ts;
+        abs_timespec(kafka_writer_now() + 10, &ts);
+        pthread_cond_timedwait(&w->done_cv, &w->mu, &ts);
+    }
     w->stop = true;
     pthread_cond_broadcast(&w->send_cv);
     pthread_cond_broadcast(&w->recv_cv);

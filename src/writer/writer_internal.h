@@ -182,6 +182,13 @@ typedef struct wblock {
     max_align_t data[];
 } wblock;
 
+/* A growable array of batches (the send step's popped batches, and
+ * completed batches waiting to be delivered outside the lock). */
+typedef struct wvec {
+    wbatch **v;
+    size_t n, cap;
+} wvec;
+
 /* One pooled connection borrowed from the cluster. */
 typedef struct wconn {
     kafka_conn *conn;
@@ -237,6 +244,28 @@ struct kafka_writer {
     wblock *blocks;            /* every grow-only array, freed at close */
     wwaiter *waiters;  /* synchronous calls waiting */
     uint64_t next_waiter_id;
+    /* The send step (collect, compress, stamp, write the Produce
+     * requests; writer_io.c) is run by one thread at a time: the sender
+     * thread, or a synchronous caller that found it idle and sends its
+     * own batches instead of waking it (kafka_writer_send_now). `sending`
+     * marks the holder (it unlocks w->mu for the I/O); it alone writes on
+     * the conns and uses send_vec, send_done and send_z. sender_parked:
+     * the sender waits on send_cv for the step to be free. */
+    bool sending;
+    bool caller_sending; /* the holder is a synchronous caller */
+    bool sender_parked;
+    /* Likewise the read step (read the oldest response in flight, handle
+     * it): the receiver thread, or a synchronous caller whose request is
+     * in flight (kafka_writer_recv_now). `receiving` marks the holder; it
+     * alone reads from the conns (the oldest request first) and uses
+     * recv_done. */
+    bool receiving;
+    bool caller_receiving; /* the holder is a synchronous caller */
+    wvec recv_done;
+    wvec send_vec;  /* batches collect() popped */
+    wvec send_done; /* completed batches to deliver */
+    struct kafka_compressor *send_z; /* codec contexts (compression on, no
+                                        workers); created on first use */
     wconn **conns; /* current conn per broker (may be broken) */
     size_t n_conns;
 
@@ -315,6 +344,22 @@ static inline uint8_t *kafka_writer_wire(wbatch *b, size_t *len)
  * (and z): callable unlocked by whoever owns b at the time. */
 void kafka_writer_finish_batch(wbatch *b, kafka_compressor *z);
 void *kafka_writer_sender_main(void *arg);
+/* A synchronous write has just sealed its batches: when the send step is
+ * free (no thread runs it) and can run at once, the calling thread runs
+ * one step itself (same code and rules as the sender thread: per-conn
+ * write exclusivity, max_in_flight, sequence numbers in queue order),
+ * saving the hand-off to the sender thread; else it wakes the sender.
+ * Locked on entry and exit; unlocks for the I/O. */
+void kafka_writer_send_now(kafka_writer *w);
+/* A synchronous write waits for wt: while wt has messages not done,
+ * requests are in flight, no thread reads responses, and the call's
+ * deadline (monotonic ms, -1 none) is at least read_timeout_ms away, the
+ * calling thread reads and handles the oldest response itself (as the
+ * receiver thread would), saving the receiver's two wake-ups; then wakes
+ * the receiver for any request left. Not with completion callbacks (they
+ * run on writer threads only). Locked on entry and exit; unlocks for the
+ * I/O. */
+void kafka_writer_recv_now(kafka_writer *w, const wwaiter *wt, int64_t deadline);
 /* kafka_writer_finish_batch, timed into w->compress_ns when it compresses.
  * Unlocked; same ownership rule. */
 void kafka_writer_finish_timed(kafka_writer *w, wbatch *b, kafka_compressor *z);

@@ -31,10 +31,7 @@ KAFKA_CONN_DECODER(produce_response)
 #define W_MAX_REQUEUES 100
 
 /* A list of completed batches, delivered outside the lock. */
-typedef struct wdone {
-    wbatch **v;
-    size_t n, cap;
-} wdone;
+typedef wvec wdone;
 
 static void done_push(kafka_writer *w, wdone *d, wbatch *b, kafka_err err, int64_t off)
 {
@@ -389,11 +386,6 @@ static void pid_init(kafka_writer *w, wdone *d)
 
 /* ---- sender ------------------------------------------------------------------- */
 
-typedef struct wvec {
-    wbatch **v;
-    size_t n, cap;
-} wvec;
-
 static bool vec_push(wvec *a, wbatch *b)
 {
     if (a->n == a->cap) {
@@ -665,7 +657,10 @@ static void send_group(kafka_writer *w, int32_t broker, wbatch **v, size_t n, wd
     else
         w->fifo_head = r;
     w->fifo_tail = r;
-    pthread_cond_signal(&w->recv_cv);
+    /* A synchronous caller that sends reads the response itself when it
+     * can (kafka_writer_recv_now wakes the receiver when it does not). */
+    if (!w->caller_sending)
+        pthread_cond_signal(&w->recv_cv);
 }
 
 /* Prepares and sends what collect() popped. Locked on entry and exit. */
@@ -742,43 +737,84 @@ static void cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t mon
     pthread_cond_timedwait(cv, mu, &ts);
 }
 
+/* True when the producer id must be (re)fetched before anything is
+ * sent. Locked. */
+static bool pid_needed(const kafka_writer *w)
+{
+    return w->idempotent && (w->pid < 0 || w->pid_reset);
+}
+
+/* One send step: fetches the producer id when it is due, else seals due
+ * batches, pops the sendable ones and sends them. Returns -1 when it did
+ * something (run it again), else the time to run it next. Locked, by the
+ * holder of w->sending only (it unlocks for the I/O). */
+static int64_t send_step(kafka_writer *w)
+{
+    if (pid_needed(w) && w->inflight_batches == 0 && has_queued(w) && kafka_writer_now() >= w->pid_backoff_until) {
+        pid_init(w, &w->send_done);
+        done_flush(w, &w->send_done);
+        return -1;
+    }
+    int64_t wake = collect(w, &w->send_vec);
+    if (pid_needed(w) && w->pid_backoff_until > kafka_writer_now() && w->pid_backoff_until < wake)
+        wake = w->pid_backoff_until;
+    if (w->send_vec.n == 0)
+        return wake;
+    /* Codec contexts kept batch to batch (NULL on OOM: each batch then
+     * gets fresh ones), unless compression workers do them all. */
+    if (!w->send_z && w->cfg.compression != KAFKA_CODEC_NONE && !w->n_zworkers)
+        w->send_z = kafka_compressor_new();
+    send_all(w, &w->send_vec, &w->send_done, w->send_z);
+    done_flush(w, &w->send_done);
+    return -1;
+}
+
+void kafka_writer_send_now(kafka_writer *w)
+{
+    /* Not with compression workers (the batch is not ready yet: its
+     * worker wakes the sender), nor when a step is already running (the
+     * sender, or another caller: the sender runs what is left after it),
+     * the producer id is to be fetched (the sender's job), on close, or
+     * with completion callbacks (they run on writer threads only, as
+     * documented: never on a caller's thread, which may hold a lock the
+     * callback takes). */
+    if (w->n_zworkers)
+        return;
+    if (w->sending || pid_needed(w) || w->cfg.completion || w->closing || w->aborting) {
+        pthread_cond_signal(&w->send_cv);
+        return;
+    }
+    w->sending = w->caller_sending = true;
+    send_step(w);
+    w->sending = w->caller_sending = false;
+    /* The sender waits for the step to be free: let it run what may be
+     * left (a partition at its in-flight limit, a retry). */
+    if (w->sender_parked)
+        pthread_cond_signal(&w->send_cv);
+}
+
 void *kafka_writer_sender_main(void *arg)
 {
     kafka_writer *w = arg;
-    wvec a = {0};
-    wdone d = {0};
-    /* Codec contexts for this thread's compressions, kept batch to batch
-     * (NULL on OOM: each batch then gets fresh ones), unless compression
-     * workers do them all. */
-    kafka_compressor *z =
-        w->cfg.compression != KAFKA_CODEC_NONE && !w->n_zworkers ? kafka_compressor_new() : NULL;
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
         if (w->aborting) {
             cond_wait_until(&w->send_cv, &w->mu, kafka_writer_now() + 100);
             continue;
         }
-        if (w->idempotent && (w->pid < 0 || w->pid_reset) && w->inflight_batches == 0 && has_queued(w) &&
-            kafka_writer_now() >= w->pid_backoff_until) {
-            pid_init(w, &d);
-            done_flush(w, &d);
+        if (w->sending) { /* a synchronous caller runs the step */
+            w->sender_parked = true;
+            cond_wait_until(&w->send_cv, &w->mu, kafka_writer_now() + 100);
+            w->sender_parked = false;
             continue;
         }
-        int64_t wake = collect(w, &a);
-        if (w->idempotent && (w->pid < 0 || w->pid_reset) && w->pid_backoff_until > kafka_writer_now() &&
-            w->pid_backoff_until < wake)
-            wake = w->pid_backoff_until;
-        if (a.n == 0) {
+        w->sending = true;
+        int64_t wake = send_step(w);
+        w->sending = false;
+        if (wake >= 0)
             cond_wait_until(&w->send_cv, &w->mu, wake);
-            continue;
-        }
-        send_all(w, &a, &d, z);
-        done_flush(w, &d);
     }
     pthread_mutex_unlock(&w->mu);
-    kafka_compressor_free(z);
-    kafka_free(a.v);
-    kafka_free(d.v);
     return NULL;
 }
 
@@ -830,42 +866,89 @@ static void handle_response(kafka_writer *w, wreq *r, kafka_err err, const kafka
             batch_failed(w, r->batches[i], KAFKA_ERR_PROTOCOL, d);
 }
 
+/* Pops the oldest request in flight. Locked; fifo not empty. */
+static wreq *fifo_pop(kafka_writer *w)
+{
+    wreq *r = w->fifo_head;
+    w->fifo_head = r->next;
+    if (!w->fifo_head)
+        w->fifo_tail = NULL;
+    return r;
+}
+
+/* Reads the response to r (just popped by the holder of w->receiving),
+ * handles it and frees r. Locked on entry and exit; unlocks for the
+ * read. */
+static void recv_one(kafka_writer *w, wreq *r, wdone *d)
+{
+    pthread_mutex_unlock(&w->mu);
+    kafka_arena arena;
+    kafka_arena_init(&arena, 0);
+    kafka_produce_response resp;
+    kafka_produce_response_init(&resp);
+    kafka_conn_set_read_deadline(r->wc->conn, kafka_unix_ms() + w->cfg.read_timeout_ms);
+    kafka_err err =
+        kafka_conn_recv(r->wc->conn, r->corr, KAFKA_API_PRODUCE, r->version, produce_response_dec_, &resp, &arena);
+
+    pthread_mutex_lock(&w->mu);
+    handle_response(w, r, err, &resp, d);
+    wconn *wc = r->wc;
+    wc->inflight--;
+    if (wc->broken && wc->inflight == 0) {
+        kafka_cluster_release(w->cluster, wc->conn, false);
+        kafka_free(wc);
+    }
+    kafka_free(r);
+    kafka_arena_free(&arena);
+}
+
+void kafka_writer_recv_now(kafka_writer *w, const wwaiter *wt, int64_t deadline)
+{
+    /* The read may block up to read_timeout_ms: only within the call's
+     * deadline, so that timeout_ms keeps bounding the call. */
+    bool took = false;
+    while (wt->remaining && w->fifo_head && !w->receiving && !w->cfg.completion && !w->closing && !w->aborting &&
+           (deadline < 0 || deadline >= kafka_writer_now() + w->cfg.read_timeout_ms)) {
+        took = true;
+        w->receiving = w->caller_receiving = true;
+        recv_one(w, fifo_pop(w), &w->recv_done);
+        done_flush(w, &w->recv_done);
+        w->receiving = w->caller_receiving = false;
+        /* A response frees in-flight slots: let the sender send what
+         * waits for one (the receiver thread always wakes it; here only
+         * when some batch is not in flight). */
+        if (w->pending_batches > w->inflight_batches || pid_needed(w))
+            pthread_cond_signal(&w->send_cv);
+    }
+    /* The receiver thread reads what is left (send_group did not wake it
+     * for a caller's requests). */
+    if (w->fifo_head && !w->receiving)
+        pthread_cond_signal(&w->recv_cv);
+    if (took && w->closing)
+        pthread_cond_broadcast(&w->done_cv);
+}
+
 void *kafka_writer_receiver_main(void *arg)
 {
     kafka_writer *w = arg;
     wdone d = {0};
     pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->fifo_head && !w->stop)
+        /* A synchronous caller may hold the read step (receiving): it
+         * wakes this thread when it lets go with requests left. */
+        while ((!w->fifo_head || w->receiving) && !w->stop)
             pthread_cond_wait(&w->recv_cv, &w->mu);
         if (!w->fifo_head)
             break;
-        wreq *r = w->fifo_head;
-        w->fifo_head = r->next;
-        if (!w->fifo_head)
-            w->fifo_tail = NULL;
-        pthread_mutex_unlock(&w->mu);
-
-        kafka_arena arena;
-        kafka_arena_init(&arena, 0);
-        kafka_produce_response resp;
-        kafka_produce_response_init(&resp);
-        kafka_conn_set_read_deadline(r->wc->conn, kafka_unix_ms() + w->cfg.read_timeout_ms);
-        kafka_err err = kafka_conn_recv(r->wc->conn, r->corr, KAFKA_API_PRODUCE, r->version, produce_response_dec_,
-                                        &resp, &arena);
-
-        pthread_mutex_lock(&w->mu);
-        handle_response(w, r, err, &resp, &d);
-        wconn *wc = r->wc;
-        wc->inflight--;
-        if (wc->broken && wc->inflight == 0) {
-            kafka_cluster_release(w->cluster, wc->conn, false);
-            kafka_free(wc);
+        if (w->receiving) { /* stopping, a caller still reading */
+            cond_wait_until(&w->recv_cv, &w->mu, kafka_writer_now() + 10);
+            continue;
         }
-        kafka_free(r);
+        w->receiving = true;
+        recv_one(w, fifo_pop(w), &d);
+        w->receiving = false;
         pthread_cond_signal(&w->send_cv);
         done_flush(w, &d);
-        kafka_arena_free(&arena);
     }
     pthread_mutex_unlock(&w->mu);
     kafka_free(d.v);
