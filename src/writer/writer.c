@@ -1060,6 +1060,11 @@ static void batch_drop_empty(kafka_writer *w, wlane *ln)
 static kafka_err enqueue_one(kafka_writer *w, const kafka_message *m, wtopic *wt, int32_t partition, int64_t ts,
                              wwaiter *wtr, size_t idx, wdeadline *dl)
 {
+    /* Close has begun: what the final flush may no longer see is refused
+     * (the lock-free path only appends to a batch that is still open,
+     * which the flush then sends). */
+    if (w->closing)
+        return KAFKA_ERR_CLOSED;
     int32_t kl = m->key ? (int32_t)m->key_len : -1, vl = m->value ? (int32_t)m->value_len : -1;
     wpart *p = part_in(w, wt, partition);
     if (!p)
@@ -1305,6 +1310,18 @@ static kafka_err place_one(kafka_writer *w, const kafka_message *m, int64_t ts, 
  * must. Several threads append in parallel (to different partitions
  * fully, to one partition one at a time). No allocation, no per-message
  * array. */
+/* A call that may wait registers itself (w->mu held) so that close, which
+ * wakes it, does not free the writer before it has returned;
+ * call_leave_unlock must be its last access to w. */
+static void call_enter(kafka_writer *w) { w->calls_waiting++; }
+
+static void call_leave_unlock(kafka_writer *w)
+{
+    if (--w->calls_waiting == 0 && w->closing)
+        pthread_cond_broadcast(&w->done_cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
 static kafka_err write_async(kafka_writer *w, const kafka_message *msgs, size_t n, kafka_err *errs, int timeout_ms)
 {
     kafka_err bad = validate_all(w, msgs, n, errs);
@@ -1314,6 +1331,7 @@ static kafka_err write_async(kafka_writer *w, const kafka_message *msgs, size_t 
     int64_t wall = ts_needed(&msgs[0]) ? kafka_wallclock_ms(&w->clock) : -1;
     wdeadline dl = deadline_lazy(timeout_ms);
     wsum sum = {0, false};
+    bool waits = false; /* registered with call_enter */
     for (size_t i = 0; i < n; i++) {
         const kafka_message *m = &msgs[i];
         int64_t ts = msg_ts(w, m, &wall);
@@ -1322,6 +1340,10 @@ static kafka_err write_async(kafka_writer *w, const kafka_message *msgs, size_t 
         kafka_err err = 0;
         if (!append_fast(w, m, ts, now, &wt, &part, &err)) {
             pthread_mutex_lock(&w->mu);
+            if (!waits) {
+                call_enter(w); /* the locked path may wait (metadata, space) */
+                waits = true;
+            }
             /* Keep a partition already chosen: choosing again would move
              * the round-robin position twice. */
             err = wt ? enqueue_one(w, m, wt, part, ts, NULL, i, &dl) : place_one(w, m, ts, now, NULL, i, &dl);
@@ -1330,6 +1352,10 @@ static kafka_err write_async(kafka_writer *w, const kafka_message *msgs, size_t 
         if (errs)
             errs[i] = err;
         sum_add(&sum, err);
+    }
+    if (waits) {
+        pthread_mutex_lock(&w->mu);
+        call_leave_unlock(w);
     }
     return sum.partial ? KAFKA_ERR_PARTIAL : sum.first;
 }
@@ -1351,6 +1377,7 @@ static kafka_err write_sync(kafka_writer *w, const kafka_message *msgs, size_t n
     int64_t wall = -1;
     wwaiter wt = {.errs = e};
     pthread_mutex_lock(&w->mu);
+    call_enter(w);
     wt.id = ++w->next_waiter_id;
     wt.next = w->waiters;
     w->waiters = &wt;
@@ -1368,7 +1395,7 @@ static kafka_err write_sync(kafka_writer *w, const kafka_message *msgs, size_t n
         kafka_writer_recv_now(w, &wt, dl.at);
     }
     wait_waiter(w, &wt, dl.at);
-    pthread_mutex_unlock(&w->mu);
+    call_leave_unlock(w);
     ret = summarize(e, n);
 out:
     if (e != errs && e != stack_errs)
@@ -1393,6 +1420,7 @@ kafka_err kafka_writer_flush(kafka_writer *w, int timeout_ms)
     int64_t deadline = timeout_ms < 0 ? -1 : kafka_writer_now() + timeout_ms;
     kafka_err err = 0;
     pthread_mutex_lock(&w->mu);
+    call_enter(w);
     w->flush_requests++;
     pthread_cond_signal(&w->send_cv);
     while (w->pending_batches > 0) {
@@ -1409,7 +1437,7 @@ kafka_err kafka_writer_flush(kafka_writer *w, int timeout_ms)
         }
     }
     w->flush_requests--;
-    pthread_mutex_unlock(&w->mu);
+    call_leave_unlock(w);
     return err;
 }
 
@@ -1495,6 +1523,12 @@ kafka_err kafka_writer_close(kafka_writer *w, int timeout_ms)
     if (!w)
         return KAFKA_ERR_INVALID_ARG;
     kafka_err ret = 0;
+    /* From here on writes waiting for buffer space give up (CLOSED), and
+     * no new batch is opened; the flush below sends every open one. */
+    pthread_mutex_lock(&w->mu);
+    w->closing = true;
+    pthread_cond_broadcast(&w->done_cv);
+    pthread_mutex_unlock(&w->mu);
     if (kafka_writer_flush(w, timeout_ms) != 0) {
         ret = KAFKA_ERR_TIMEOUT;
         pthread_mutex_lock(&w->mu);
@@ -1524,6 +1558,13 @@ kafka_err kafka_writer_close(kafka_writer *w, int timeout_ms)
      * batches pending whenever it drops the lock, so this is a formality
      * after a completed flush). */
     while (w->caller_sending || w->caller_receiving) {
+        struct timespec ts;
+        abs_timespec(kafka_writer_now() + 10, &ts);
+        pthread_cond_timedwait(&w->done_cv, &w->mu, &ts);
+    }
+    /* Calls woken above (a full buffer, a synchronous write whose batches
+     * are now done or failed, another flush) return before w is freed. */
+    while (w->calls_waiting > 0) {
         struct timespec ts;
         abs_timespec(kafka_writer_now() + 10, &ts);
         pthread_cond_timedwait(&w->done_cv, &w->mu, &ts);

@@ -285,6 +285,10 @@ struct kafka_writer {
                               lane's lock) */
     int flush_requests;
     bool closing, aborting, stop;
+    /* Calls that may wait inside the writer (synchronous writes, flushes,
+     * asynchronous writes that left the lock-free path): close wakes them
+     * and frees nothing until this is back to 0. mu. */
+    int calls_waiting;
 
     /* idempotence */
     bool idempotent;
