@@ -112,9 +112,14 @@
  * of its calls. With append_lanes 0 or 1 (the default), messages of
  * different threads are stored in the order their writes took place (a
  * write that returned before another began comes first); with
- * append_lanes > 1 only each thread's own order holds. Close wakes writes
- * blocked on a full buffer (they return KAFKA_ERR_CLOSED for the messages
- * not yet enqueued).
+ * append_lanes > 1 only each thread's own order holds. Close wakes the
+ * calls waiting inside the writer in other threads and returns only after
+ * they have returned: writes blocked on a full buffer (KAFKA_ERR_CLOSED for
+ * the messages not yet enqueued), synchronous writes (their messages are
+ * delivered by close's flush or failed when its timeout passes) and
+ * flushes. From the moment close begins, a write still running in another
+ * thread may get KAFKA_ERR_CLOSED for messages it has not enqueued yet;
+ * nothing enqueued is ever dropped without a report.
  *
  * ABI. kafka_writer_config and kafka_writer_stats only ever grow at the end;
  * zero-initialise them (designated initializers do) so that later fields
