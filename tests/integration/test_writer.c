@@ -817,6 +817,24 @@ static void test_close_all_brokers_down(void **state)
 
 /* ---- asynchronous writes: back-pressure, timestamps ------------------------------------ */
 
+/* An async writer on a fresh 2-partition topic with a max_buffered_bytes
+ * buffer, one message delivered (metadata known), then every broker
+ * down: nothing leaves the buffer from here on. */
+static kafka_writer *writer_brokers_down(kt_cluster *kt, const char *topic, cb_count *cc, int64_t max_buffered)
+{
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 2, 3), 0);
+    kafka_writer *w = new_writer(kt, topic,
+                                 (kafka_writer_config){.async = true, .completion = count_cb,
+                                                       .completion_privdata = cc, .max_buffered_bytes = max_buffered,
+                                                       .max_attempts = 1000, .dial_timeout_ms = 500,
+                                                       .read_timeout_ms = 1000, .write_timeout_ms = 1000});
+    kafka_message m0 = {.value = "first", .value_len = 5};
+    assert_int_equal(kafka_writer_write_messages(w, &m0, 1, NULL, -1), 0); /* learns the metadata */
+    assert_int_equal(kafka_writer_flush(w, 10000), 0);
+    assert_int_equal(kt_cluster_cmd(kt, "down -1"), 0);
+    return w;
+}
+
 /* max_buffered_bytes is enforced for asynchronous writes: with every
  * broker down nothing leaves the buffer, so writes with timeout_ms = 0
  * soon get QUEUE_FULL (and nothing is enqueued for them), a write with a
@@ -827,17 +845,8 @@ static void test_async_buffer_full(void **state)
     kt_cluster *kt = *state;
     KT_REQUIRE_MOCK(kt);
     char *topic = kt_unique_topic("w-full");
-    assert_int_equal(kt_cluster_create_topic(kt, topic, 2, 3), 0);
     cb_count cc = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
-    kafka_writer *w = new_writer(kt, topic,
-                                 (kafka_writer_config){.async = true, .completion = count_cb,
-                                                       .completion_privdata = &cc, .max_buffered_bytes = 8192,
-                                                       .max_attempts = 1000, .dial_timeout_ms = 500,
-                                                       .read_timeout_ms = 1000, .write_timeout_ms = 1000});
-    kafka_message m0 = {.value = "first", .value_len = 5};
-    assert_int_equal(kafka_writer_write_messages(w, &m0, 1, NULL, -1), 0); /* learns the metadata */
-    assert_int_equal(kafka_writer_flush(w, 10000), 0);
-    assert_int_equal(kt_cluster_cmd(kt, "down -1"), 0);
+    kafka_writer *w = writer_brokers_down(kt, topic, &cc, 8192);
     char val[100];
     memset(val, 'x', sizeof val);
     long accepted = 1, full = 0;
@@ -898,17 +907,8 @@ static void test_close_wakes_blocked_calls(void **state)
     kt_cluster *kt = *state;
     KT_REQUIRE_MOCK(kt);
     char *topic = kt_unique_topic("w-closeblk");
-    assert_int_equal(kt_cluster_create_topic(kt, topic, 2, 3), 0);
     cb_count cc = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
-    kafka_writer *w = new_writer(kt, topic,
-                                 (kafka_writer_config){.async = true, .completion = count_cb,
-                                                       .completion_privdata = &cc, .max_buffered_bytes = 4096,
-                                                       .max_attempts = 1000, .dial_timeout_ms = 500,
-                                                       .read_timeout_ms = 1000, .write_timeout_ms = 1000});
-    kafka_message m0 = {.value = "first", .value_len = 5};
-    assert_int_equal(kafka_writer_write_messages(w, &m0, 1, NULL, -1), 0); /* learns the metadata */
-    assert_int_equal(kafka_writer_flush(w, 10000), 0);
-    assert_int_equal(kt_cluster_cmd(kt, "down -1"), 0);
+    kafka_writer *w = writer_brokers_down(kt, topic, &cc, 4096);
     char val[100];
     memset(val, 'x', sizeof val);
     long accepted = 1;
