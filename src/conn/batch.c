@@ -194,7 +194,11 @@ static int next_record(kafka_batch *b, kafka_record *rec)
                     return err;
             }
             if (skip) {
-                int64_t next = rb->base_offset + rb->last_offset_delta + 1;
+                /* Wrapping: the sum of the wire's base offset and delta
+                 * may overflow int64 on a hostile batch (then it wraps
+                 * negative and the position stays). */
+                int64_t next =
+                    (int64_t)((uint64_t)rb->base_offset + (uint64_t)(int64_t)rb->last_offset_delta + 1u);
                 if (next > b->offset)
                     b->offset = next;
                 continue;

@@ -57,7 +57,10 @@ static kafka_err add(kafka_txn_filter *f, int64_t pid)
 kafka_err kafka_txn_filter_skip(kafka_txn_filter *f, const kafka_record_batch *b, bool *skip)
 {
     *skip = false;
-    int64_t last = b->base_offset + b->last_offset_delta;
+    /* Wrapping, as the record decoder computes offsets: base_offset and
+     * last_offset_delta come from the wire, and their int64 sum may
+     * overflow (undefined) on a hostile batch. */
+    int64_t last = (int64_t)((uint64_t)b->base_offset + (uint64_t)(int64_t)b->last_offset_delta);
     while (f->idx < f->n_aborted && f->aborted[f->idx].first_offset <= last) {
         kafka_err err = add(f, f->aborted[f->idx].producer_id);
         if (err)

@@ -89,10 +89,12 @@ int64_t kr_records_next_offset(const uint8_t *data, size_t len)
             int32_t lod = (int32_t)kafka_read_u32_at(p + OFF_LAST_OFFSET_DELTA);
             if (lod < 0)
                 break;
-            next = base + lod + 1;
+            /* Wrapping: base and lod come from the wire and may overflow
+             * int64 (then next wraps negative: nothing is queued). */
+            next = (int64_t)((uint64_t)base + (uint64_t)lod + 1u);
         } else {
             /* v0/v1: a wrapper message carries its last inner offset. */
-            next = base + 1;
+            next = (int64_t)((uint64_t)base + 1u); /* wrapping, as above */
         }
         pos += KAFKA_LOG_OVERHEAD + (size_t)length;
     }

@@ -194,10 +194,88 @@ static void test_read_committed_filters_aborted(void **state)
     assert_int_equal(fs.offset[2], 11);
 }
 
+/* One Fetch answer holding only a control batch (a commit marker) at
+ * offset INT64_MAX, as a hostile or broken broker could send it. */
+typedef struct marker_script {
+    int fetches;
+} marker_script;
+
+static int script_marker_at_max(kt_peer *p, void *arg)
+{
+    marker_script *ms = arg;
+    if (kt_peer_handshake_all(p))
+        return -1;
+    kt_request req;
+    while (ms->fetches < 1 && kt_peer_read(p, &req) == 0) {
+        if (req.api_key != KAFKA_API_FETCH) {
+            kt_request_free(&req);
+            return -1;
+        }
+        kafka_wbuf recs;
+        kafka_wbuf_init(&recs);
+        int rc = kafka_control_batch_encode(&recs, INT64_MAX, 9, 0, KAFKA_CONTROL_COMMIT, 0, 1000) ? -1 : 0;
+        kafka_fetch_response_partition_data pd;
+        kafka_fetch_response_partition_data_init(&pd);
+        pd.partition_index = 0;
+        pd.high_watermark = 20;
+        pd.last_stable_offset = 20;
+        pd.records = (kafka_bytes){.ptr = recs.data, .len = (int32_t)recs.len};
+        kafka_fetch_response_fetchable_topic_response tr;
+        kafka_fetch_response_fetchable_topic_response_init(&tr);
+        tr.topic = kafka_str_c("t");
+        tr.partitions = &pd;
+        tr.partitions_count = 1;
+        kafka_fetch_response resp;
+        kafka_fetch_response_init(&resp);
+        resp.responses = &tr;
+        resp.responses_count = 1;
+        kafka_wbuf out;
+        kafka_wbuf_init(&out);
+        if (!rc)
+            rc = kafka_fetch_response_encode(&out, req.api_version, &resp) ? -1 : 0;
+        if (!rc)
+            rc = kt_peer_respond(p, req.corr, req.api_version >= 12, out.data, out.len);
+        kafka_wbuf_free(&out);
+        kafka_wbuf_free(&recs);
+        kt_request_free(&req);
+        ms->fetches++;
+        if (rc)
+            return -1;
+    }
+    return kt_peer_wait_eof(p);
+}
+
+/* Skipping a control batch at offset INT64_MAX must not overflow int64
+ * computing the position past it (undefined behaviour, an abort in the
+ * sanitizer build); the position stays where it was, as no offset can
+ * follow INT64_MAX. */
+static void test_marker_at_max_offset(void **state)
+{
+    (void)state;
+    marker_script ms = {0};
+    kt_peer *p = kt_peer_start(script_marker_at_max, &ms);
+    kafka_dialer_config d = {.transport = kt_peer_transport(p)};
+    kafka_conn *c = NULL;
+    assert_int_equal(kafka_dial(&c, "peer:9092", &d, 5000), 0);
+    assert_int_equal(kafka_conn_bind(c, "t", 0), 0);
+    assert_int_equal(kafka_conn_seek(c, 5, KAFKA_SEEK_ABSOLUTE | KAFKA_SEEK_DONT_CHECK, NULL), 0);
+    kafka_read_batch_config uncommitted = {.max_wait_ms = 1};
+    kafka_batch *b = NULL;
+    assert_int_equal(kafka_conn_read_batch_with(c, &uncommitted, &b), 0);
+    char got[16];
+    assert_int_equal(read_all(b, got, sizeof got), 0);
+    assert_int_equal(kafka_batch_offset(b), 5);
+    assert_int_equal(kafka_batch_close(b), 0);
+    kafka_conn_close(c);
+    assert_int_equal(kt_peer_join(p), 0);
+    assert_int_equal(ms.fetches, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_read_committed_filters_aborted),
+        cmocka_unit_test(test_marker_at_max_offset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
