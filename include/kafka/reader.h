@@ -24,7 +24,8 @@
  * partition's [log start, high-water mark] range, the reader moves to the
  * nearest end of that range: to the log start if the offset is below it
  * (retention deleted the data: read what remains), else to the high-water
- * mark (the log was truncated: read what comes next). Each reset is logged
+ * mark (the log was truncated: read what comes next). Like a seek, a reset
+ * drops what was prefetched and not yet read. Each reset is logged
  * (KAFKA_LOG_WARN) and counted in kafka_reader_stats.offset_resets.
  *
  * Message lifetime (zero-copy): a message's key, value and headers point

@@ -62,6 +62,11 @@ static uint16_t read_u16_at(const uint8_t *p) { return (uint16_t)((p[0] << 8) | 
 static int64_t wrap_sub(int64_t a, int64_t b) { return (int64_t)((uint64_t)a - (uint64_t)b); }
 static int64_t wrap_add(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
 
+/* A record's offset as a consumer can use it: not negative (a wrapped
+ * base + delta) and not INT64_MAX, whose successor (the next fetch
+ * position every consumer computes) does not exist. */
+static bool record_offset_ok(int64_t off) { return off >= 0 && off < INT64_MAX; }
+
 /* ======================================================================
  * Encoding
  * ====================================================================== */
@@ -797,6 +802,8 @@ static int next_v2_record_checked(kafka_records_iter *it, kafka_record *rec)
     if (r.err)
         return iter_fail_rbuf(it, &r);
     rec->offset = wrap_add(bt->base_offset, off_delta);
+    if (!record_offset_ok(rec->offset))
+        return iter_fail(it, KAFKA_ERR_CORRUPT, "offsetDelta");
     rec->timestamp = bt->log_append_time ? bt->max_timestamp : wrap_add(bt->base_timestamp, ts_delta);
     return 1;
 }
@@ -913,6 +920,8 @@ __attribute__((always_inline)) static inline bool fast_v2_record(const kafka_rec
         return false;
     rec->headers_len = (size_t)(p - rec->headers);
     rec->offset = wrap_add(bt->base_offset, off_delta);
+    if (!record_offset_ok(rec->offset))
+        return false; /* the checked decoder reports it */
     rec->timestamp =
         bt->log_append_time ? bt->max_timestamp : wrap_add(bt->base_timestamp, kafka_unzigzag64(ts_raw));
     *pp = rend;
@@ -935,6 +944,8 @@ static int next_legacy_record(kafka_records_iter *it, kafka_record *rec)
     if (it->batch.codec != KAFKA_CODEC_NONE && (m.attributes & KAFKA_ATTR_CODEC_MASK))
         return iter_fail(it, KAFKA_ERR_CORRUPT, "attributes"); /* nested compression */
     rec->offset = wrap_add(m.offset, it->legacy_offset_adjust);
+    if (!record_offset_ok(rec->offset))
+        return iter_fail(it, KAFKA_ERR_CORRUPT, "offset");
     rec->timestamp = it->batch.log_append_time ? it->batch.max_timestamp : m.timestamp;
     rec->attributes = m.attributes;
     rec->key = m.key;

@@ -334,8 +334,14 @@ static kafka_err reset_offset(kr_part *p, uint64_t epoch, int64_t offset)
     int64_t to = offset < first ? first : last;
     pthread_mutex_lock(&r->mu);
     if (p->epoch == epoch && !p->stop) {
+        /* Like a seek: what was prefetched before the reset is dropped
+         * (below the new position it is behind the reader; at or above it
+         * it may be truncated data), and bumping the epoch is what keeps a
+         * delivery that starts after kr_sync_reading from overwriting the
+         * new position (the sync only waits out deliveries under way). */
+        p->epoch++;
         p->fetch_offset = to;
-        kr_sync_reading(r); /* a delivery in progress does not overwrite it */
+        kr_sync_reading(r);
         p->next_offset = to;
         r->st.offset_resets++;
     }
@@ -356,8 +362,11 @@ static kafka_err resolve_offset(kr_part *p, uint64_t epoch, int64_t which)
         return err;
     pthread_mutex_lock(&r->mu);
     if (p->epoch == epoch && !p->stop) {
+        /* No chunk of this epoch exists yet (nothing is fetched before the
+         * start offset is known), so no delivery can race with this store;
+         * the sync is for a delivery of an older chunk still under way. */
         p->fetch_offset = off;
-        kr_sync_reading(r); /* a delivery in progress does not overwrite it */
+        kr_sync_reading(r);
         p->next_offset = off;
     }
     pthread_mutex_unlock(&r->mu);

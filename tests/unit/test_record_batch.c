@@ -699,6 +699,32 @@ static int decode_one(const uint8_t *recs, size_t len, kafka_record *rec, const 
  * (non-minimal varints, 3-byte lengths, headers, a null header value) and
  * invalid ones: the record must decode exactly, and errors must name the
  * same field as always. */
+/* A record whose offset would be INT64_MAX (base INT64_MAX - 1, second
+ * record) is corrupt: no consumer can compute the position after it. The
+ * first record decodes; the second is refused with its field named. */
+static void test_record_offset_at_int64_max(void **s)
+{
+    (void)s;
+    kafka_wbuf w;
+    kafka_wbuf_init(&w);
+    kafka_batch_builder_config cfg = kafka_batch_builder_config_default();
+    cfg.base_offset = INT64_MAX - 1;
+    kafka_batch_builder b;
+    assert_int_equal(kafka_batch_builder_init(&b, &w, &cfg), 0);
+    assert_int_equal(kafka_batch_builder_append(&b, 1000, NULL, -1, "a", 1, NULL, 0), 0);
+    assert_int_equal(kafka_batch_builder_append(&b, 1000, NULL, -1, "b", 1, NULL, 0), 0);
+    assert_int_equal(kafka_batch_builder_finish(&b), 0);
+    kafka_records_iter it;
+    kafka_records_iter_init(&it, w.data, w.len, NULL);
+    kafka_record rec;
+    assert_int_equal(kafka_records_iter_next(&it, &rec), 1);
+    assert_true(rec.offset == INT64_MAX - 1);
+    assert_int_equal(kafka_records_iter_next(&it, &rec), KAFKA_ERR_CORRUPT);
+    assert_string_equal(it.err_field, "offsetDelta");
+    kafka_records_iter_free(&it);
+    kafka_wbuf_free(&w);
+}
+
 static void test_record_shapes(void **s)
 {
     (void)s;
@@ -986,6 +1012,7 @@ int main(void)
         cmocka_unit_test(test_truncated_tail_ignored),
         cmocka_unit_test(test_hostile_fields),
         cmocka_unit_test(test_record_shapes),
+        cmocka_unit_test(test_record_offset_at_int64_max),
         cmocka_unit_test(test_message_set_v0_v1),
         cmocka_unit_test(test_zero_allocations_per_record),
     };
