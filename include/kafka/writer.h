@@ -117,9 +117,12 @@
  * they have returned: writes blocked on a full buffer (KAFKA_ERR_CLOSED for
  * the messages not yet enqueued), synchronous writes (their messages are
  * delivered by close's flush or failed when its timeout passes) and
- * flushes. From the moment close begins, a write still running in another
- * thread may get KAFKA_ERR_CLOSED for messages it has not enqueued yet;
- * nothing enqueued is ever dropped without a report.
+ * flushes. Calls running without waiting (an asynchronous write appending
+ * when close begins) are waited for too: close frees the writer only once
+ * every call begun before it has returned. From the moment close begins,
+ * a write still running in another thread may get KAFKA_ERR_CLOSED for
+ * messages it has not enqueued yet; nothing enqueued is ever dropped
+ * without a report.
  *
  * ABI. kafka_writer_config and kafka_writer_stats only ever grow at the end;
  * zero-initialise them (designated initializers do) so that later fields

@@ -764,13 +764,45 @@ static inline bool rr_local(const kafka_writer *w, const kafka_message *m)
 static atomic_uint w_thread_next;
 static _Thread_local unsigned w_thread_no = UINT_MAX;
 
+static inline unsigned thread_no(void)
+{
+    if (w_thread_no == UINT_MAX)
+        w_thread_no = atomic_fetch_add_explicit(&w_thread_next, 1, memory_order_relaxed);
+    return w_thread_no;
+}
+
 static inline unsigned thread_lane(const kafka_writer *w)
 {
     if (w->n_lanes == 1)
         return 0;
-    if (w_thread_no == UINT_MAX)
-        w_thread_no = atomic_fetch_add_explicit(&w_thread_next, 1, memory_order_relaxed);
-    return w_thread_no % w->n_lanes;
+    return thread_no() % w->n_lanes;
+}
+
+/* Counts a public call as running until api_leave (its last access to
+ * w), so that close does not free w under it: an asynchronous write on
+ * the lock-free path holds no lock close could wait on, and close used
+ * to free the writer while such a write, begun before close, was still
+ * appending (a use after free). Returns the slot for api_leave.
+ * Lock-free. */
+static inline unsigned api_enter(kafka_writer *w)
+{
+    unsigned slot = thread_no() % W_LANES;
+    atomic_fetch_add_explicit(&w->active[slot].n, 1, memory_order_seq_cst);
+    return slot;
+}
+
+static inline void api_leave(kafka_writer *w, unsigned slot)
+{
+    atomic_fetch_sub_explicit(&w->active[slot].n, 1, memory_order_release);
+}
+
+/* True while a public call other than close runs (see api_enter). */
+static bool api_running(kafka_writer *w)
+{
+    for (int i = 0; i < W_LANES; i++)
+        if (atomic_load_explicit(&w->active[i].n, memory_order_acquire) > 0)
+            return true;
+    return false;
 }
 
 /* wt's partition count if known and fresh (or `stale_ok`), else 0 (the
@@ -1410,13 +1442,17 @@ kafka_err kafka_writer_write_messages(kafka_writer *w, const kafka_message *msgs
         return KAFKA_ERR_INVALID_ARG;
     if (n == 0)
         return 0;
-    return w->cfg.async ? write_async(w, msgs, n, errs, timeout_ms) : write_sync(w, msgs, n, errs, timeout_ms);
+    unsigned slot = api_enter(w);
+    kafka_err err = w->cfg.async ? write_async(w, msgs, n, errs, timeout_ms) : write_sync(w, msgs, n, errs, timeout_ms);
+    api_leave(w, slot);
+    return err;
 }
 
 kafka_err kafka_writer_flush(kafka_writer *w, int timeout_ms)
 {
     if (!w)
         return KAFKA_ERR_INVALID_ARG;
+    unsigned slot = api_enter(w);
     int64_t deadline = timeout_ms < 0 ? -1 : kafka_writer_now() + timeout_ms;
     kafka_err err = 0;
     pthread_mutex_lock(&w->mu);
@@ -1438,6 +1474,7 @@ kafka_err kafka_writer_flush(kafka_writer *w, int timeout_ms)
     }
     w->flush_requests--;
     call_leave_unlock(w);
+    api_leave(w, slot);
     return err;
 }
 
@@ -1447,6 +1484,7 @@ void kafka_writer_stats_get(kafka_writer *w, kafka_writer_stats *out)
 {
     if (!w || !out)
         return;
+    unsigned slot = api_enter(w);
     pthread_mutex_lock(&w->mu);
     *out = w->st;
     out->batch_size_avg = avg(w->sum_batch_size, w->n_batches);
@@ -1464,6 +1502,7 @@ void kafka_writer_stats_get(kafka_writer *w, kafka_writer_stats *out)
     out->compression_threads = w->n_zworkers;
     out->compress_time_us = atomic_load_explicit(&w->compress_ns, memory_order_relaxed) / 1000;
     pthread_mutex_unlock(&w->mu);
+    api_leave(w, slot);
 }
 
 void kafka_writer_last_error(kafka_writer *w, char *buf, size_t len)
@@ -1473,9 +1512,11 @@ void kafka_writer_last_error(kafka_writer *w, char *buf, size_t len)
     buf[0] = 0;
     if (!w)
         return;
+    unsigned slot = api_enter(w);
     pthread_mutex_lock(&w->err_mu);
     snprintf(buf, len, "%s", w->last_error);
     pthread_mutex_unlock(&w->err_mu);
+    api_leave(w, slot);
 }
 
 /* ---- close ------------------------------------------------------------------ */
@@ -1564,7 +1605,10 @@ kafka_err kafka_writer_close(kafka_writer *w, int timeout_ms)
     }
     /* Calls woken above (a full buffer, a synchronous write whose batches
      * are now done or failed, another flush) return before w is freed. */
-    while (w->calls_waiting > 0) {
+    /* And calls running without the lock (an asynchronous write on the
+     * lock-free path, begun before close) return before w is freed: they
+     * end soon (a write's locked path refuses with CLOSED now). */
+    while (w->calls_waiting > 0 || api_running(w)) {
         struct timespec ts;
         abs_timespec(kafka_writer_now() + 10, &ts);
         pthread_cond_timedwait(&w->done_cv, &w->mu, &ts);

@@ -289,6 +289,15 @@ struct kafka_writer {
      * asynchronous writes that left the lock-free path): close wakes them
      * and frees nothing until this is back to 0. mu. */
     int calls_waiting;
+    /* Public calls running, counted by slot (the calling thread's number
+     * modulo W_LANES, one cache line each: threads of different slots
+     * share no line). An asynchronous write on the lock-free path holds
+     * no lock and is not in calls_waiting: close frees nothing until
+     * every slot is back to 0 (writer.c, api_enter / api_leave). */
+    struct {
+        atomic_long n;
+        char pad[64 - sizeof(atomic_long)];
+    } active[W_LANES];
 
     /* idempotence */
     bool idempotent;

@@ -941,6 +941,109 @@ static void test_close_wakes_blocked_calls(void **state)
     free(topic);
 }
 
+/* An asynchronous write that is inside the writer on the lock-free path
+ * when close begins (here held in a CUSTOM balancer, standing in for a
+ * thread descheduled there): close delivers what was accepted, then
+ * waits for the write to return before it frees the writer, and the write
+ * gets CLOSED for its message (or 0 and a report). Before the fix close
+ * returned at once (the write held no lock and was not counted), and the
+ * write then ran on freed memory (ASan: use after free). */
+typedef struct gate {
+    atomic_int armed, inside, release;
+} gate;
+
+static int32_t gate_balance(void *priv, const char *topic, const void *key, size_t key_len, size_t value_len,
+                            const int32_t *partitions, size_t n_partitions)
+{
+    gate *g = priv;
+    (void)topic, (void)key, (void)key_len, (void)value_len, (void)n_partitions;
+    if (atomic_exchange(&g->armed, 0)) {
+        atomic_store(&g->inside, 1);
+        for (int i = 0; i < 10000 && !atomic_load(&g->release); i++)
+            kafka_sleep_ms(1);
+    }
+    return partitions[0];
+}
+
+typedef struct gated_write {
+    kafka_writer *w;
+    kafka_err ret;
+    atomic_int returned;
+} gated_write;
+
+static void *gated_write_main(void *arg)
+{
+    gated_write *gw = arg;
+    kafka_message m = {.value = "late", .value_len = 4};
+    gw->ret = kafka_writer_write_messages(gw->w, &m, 1, NULL, -1);
+    atomic_store(&gw->returned, 1);
+    return NULL;
+}
+
+static void *close_main(void *arg)
+{
+    gated_write *c = arg;
+    c->ret = kafka_writer_close(c->w, 10000);
+    atomic_store(&c->returned, 1);
+    return NULL;
+}
+
+static void test_close_waits_for_lock_free_write(void **state)
+{
+    kt_cluster *kt = *state;
+    char *topic = kt_unique_topic("w-closefast");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 3), 0);
+    cb_count cc = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
+    gate g;
+    atomic_init(&g.armed, 0);
+    atomic_init(&g.inside, 0);
+    atomic_init(&g.release, 0);
+    /* A long batch timer: the batch of m0 stays open, so the next write
+     * appends to it on the lock-free path. */
+    kafka_writer *w = new_writer(kt, topic,
+                                 (kafka_writer_config){.async = true,
+                                                       .completion = count_cb,
+                                                       .completion_privdata = &cc,
+                                                       .batch_timeout_ms = 60000,
+                                                       .balancer = {.kind = KAFKA_BALANCER_CUSTOM,
+                                                                    .fn = gate_balance,
+                                                                    .privdata = &g}});
+    kafka_message m0 = {.value = "first", .value_len = 5};
+    assert_int_equal(kafka_writer_write_messages(w, &m0, 1, NULL, -1), 0);
+    atomic_store(&g.armed, 1);
+    gated_write wr = {.w = w}, cl = {.w = w};
+    atomic_init(&wr.returned, 0);
+    atomic_init(&cl.returned, 0);
+    pthread_t tw, tc;
+    assert_int_equal(pthread_create(&tw, NULL, gated_write_main, &wr), 0);
+    while (!atomic_load(&g.inside))
+        kafka_sleep_ms(1);
+    assert_int_equal(pthread_create(&tc, NULL, close_main, &cl), 0);
+    /* close's flush delivers m0; a close that does not wait for the write
+     * returns right after (bounded waits: they only give a broken close
+     * the time to show itself). */
+    for (int i = 0; i < 10000; i++) {
+        pthread_mutex_lock(&cc.mu);
+        long n = cc.ok + cc.failed;
+        pthread_mutex_unlock(&cc.mu);
+        if (n >= 1)
+            break;
+        kafka_sleep_ms(1);
+    }
+    for (int i = 0; i < 300 && !atomic_load(&cl.returned); i++)
+        kafka_sleep_ms(1);
+    int close_returned_first = atomic_load(&cl.returned);
+    atomic_store(&g.release, 1);
+    assert_int_equal(pthread_join(tw, NULL), 0);
+    assert_int_equal(pthread_join(tc, NULL), 0);
+    assert_int_equal(close_returned_first, 0); /* close waited for the write */
+    assert_int_equal(atomic_load(&wr.returned), 1);
+    assert_int_equal(cl.ret, 0);
+    assert_true(wr.ret == KAFKA_ERR_CLOSED || wr.ret == 0);
+    assert_int_equal(cc.ok + cc.failed, wr.ret == 0 ? 2 : 1); /* each accepted message reported once */
+    free(topic);
+}
+
 typedef struct ts_check {
     pthread_mutex_t mu;
     int64_t *got; /* per message id: the timestamp reported */
@@ -1091,6 +1194,7 @@ int main(void)
         cmocka_unit_test(test_close_all_brokers_down),
         cmocka_unit_test(test_async_buffer_full),
         cmocka_unit_test(test_close_wakes_blocked_calls),
+        cmocka_unit_test(test_close_waits_for_lock_free_write),
         cmocka_unit_test(test_async_timestamps),
     };
     return cmocka_run_group_tests(tests, kt_cluster_group_setup, kt_cluster_group_teardown);
