@@ -54,13 +54,14 @@
  *     interfere;
  *   - a per-thread pseudo-random state for retry jitter (thread-local,
  *     seeded on first use; nothing to configure);
- *   - a thread number for kafka_writer's append lanes: a process-wide
- *     atomic counter hands each thread a number on its first write to a
- *     writer with append_lanes > 1 (thread-local; it picks the thread's
- *     lane, nothing else);
- *   - the reader's membarrier(2) registration (Linux, kernel-side,
- *     process-wide, idempotent: MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED
- *     on the first kafka_reader_new; see kafka/reader.h);
+ *   - a thread number for kafka_writer calls: a process-wide atomic
+ *     counter hands each thread a number on its first writer call
+ *     (thread-local; it picks the thread's append lane and its slot in
+ *     the writer's count of running calls, nothing else);
+ *   - a membarrier(2) registration (Linux, kernel-side, process-wide,
+ *     idempotent: MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED on the first
+ *     kafka_reader_new or kafka_writer_new), which lets the reader's and
+ *     the writer's per-message paths skip memory fences;
  *   - the OpenSSL BIO method used for TLS sockets, created once on first
  *     use (pthread_once) and kept until the process exits; OpenSSL's own
  *     global initialisation is OpenSSL's (1.1+ does it automatically);

@@ -5,14 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#ifdef __linux__
-#include <linux/membarrier.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
 
 #include "conn/conn_internal.h"
 #include "common/alloc.h"
+#include "common/membarrier.h"
 #include "common/tsan.h"
 #include "net/stream.h"
 #include "reader/reader_internal.h"
@@ -42,21 +38,6 @@ int64_t kr_now_us(void)
  * rstate_enter); only the cost per message differs (one locked instruction
  * per delivery). */
 
-/* Registers the process for expedited private membarriers (idempotent,
- * process-wide kernel state; Linux 4.14+). false when unavailable, and in
- * TSan builds (see above). */
-static bool membarrier_register(void)
-{
-#if defined(__linux__) && defined(SYS_membarrier) && !KAFKA_TSAN
-    long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-    if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
-        return false;
-    return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
-#else
-    return false;
-#endif
-}
-
 /* The heavy half of the fence pair: orders the caller's earlier writes
  * before its later reads as seen by every thread of the process. */
 static void heavy_fence(kafka_reader *r)
@@ -67,10 +48,8 @@ static void heavy_fence(kafka_reader *r)
      * rstate_enter). */
     atomic_fetch_add_explicit(&r->rstate, 0, memory_order_acq_rel);
 #else
-#if defined(__linux__) && defined(SYS_membarrier)
-    if (r->asym && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+    if (r->asym && kafka_membarrier_heavy())
         return;
-#endif
     /* Not registered (the reading thread fences itself then), or the
      * call failed after registration, which the kernel does not do. */
     atomic_thread_fence(memory_order_seq_cst);
@@ -362,7 +341,7 @@ kafka_err kafka_reader_new(kafka_reader **out, const kafka_reader_config *cfg, c
     atomic_init(&r->active_calls, 0);
     atomic_init(&r->closing_a, false);
     atomic_init(&r->rstate, KR_RS_IDLE);
-    r->asym = membarrier_register();
+    r->asym = kafka_membarrier_register();
     kafka_wbuf_init(&r->scratch);
     kafka_records_iter_init(&r->it, NULL, 0, NULL);
     err = copy_config(r, cfg);

@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "common/alloc.h"
+#include "common/membarrier.h"
+#include "common/tsan.h"
 #include "common/backoff.h"
 #include "compress/compress.h"
 #include "conn/conn_internal.h"
@@ -175,6 +177,7 @@ kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_config *cfg, c
     w->rr_mode = rr_mode_of(&cfg->balancer);
     w->n_lanes = cfg->append_lanes <= 1 ? 1 : cfg->append_lanes >= W_LANES ? W_LANES : (unsigned)cfg->append_lanes;
     kafka_wallclock_init(&w->clock, kafka_wallclock_tsc_usable());
+    w->asym = kafka_membarrier_register();
     w->idempotent = !cfg->disable_idempotence && w->acks == -1;
     if (!cfg->disable_idempotence && w->acks != -1)
         kafka_writer_log(w, KAFKA_LOG_WARN, "idempotence off: it needs required_acks = ALL");
@@ -782,24 +785,52 @@ static inline unsigned thread_lane(const kafka_writer *w)
  * w), so that close does not free w under it: an asynchronous write on
  * the lock-free path holds no lock close could wait on, and close used
  * to free the writer while such a write, begun before close, was still
- * appending (a use after free). Returns the slot for api_leave.
- * Lock-free. */
+ * appending (a use after free). A thread with a slot of its own counts
+ * with plain stores: close's asymmetric fence (api_running) makes any
+ * count stored before it visible, so the common call pays no locked
+ * instruction. Returns the slot for api_leave. Lock-free. */
 static inline unsigned api_enter(kafka_writer *w)
 {
-    unsigned slot = thread_no() % W_LANES;
+    unsigned t = thread_no();
+#if !KAFKA_TSAN
+    if (t < W_ACTIVE_SLOTS) {
+        atomic_long *n = &w->active[t].n;
+        atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) + 1, memory_order_relaxed);
+        if (w->asym)
+            atomic_signal_fence(memory_order_seq_cst);
+        else
+            atomic_thread_fence(memory_order_seq_cst);
+        return t;
+    }
+#endif
+    /* Shared slot, and TSan builds (which model neither membarrier nor
+     * fences): a read-modify-write, ordered without help. */
+    unsigned slot = t < W_ACTIVE_SLOTS ? t : W_ACTIVE_SLOTS;
     atomic_fetch_add_explicit(&w->active[slot].n, 1, memory_order_seq_cst);
     return slot;
 }
 
 static inline void api_leave(kafka_writer *w, unsigned slot)
 {
-    atomic_fetch_sub_explicit(&w->active[slot].n, 1, memory_order_release);
+    atomic_long *n = &w->active[slot].n;
+#if !KAFKA_TSAN
+    if (slot < W_ACTIVE_SLOTS) {
+        atomic_store_explicit(n, atomic_load_explicit(n, memory_order_relaxed) - 1, memory_order_release);
+        return;
+    }
+#endif
+    atomic_fetch_sub_explicit(n, 1, memory_order_release);
 }
 
-/* True while a public call other than close runs (see api_enter). */
+/* True while a public call other than close runs (see api_enter). The
+ * heavy side of the fence pair comes first. */
 static bool api_running(kafka_writer *w)
 {
-    for (int i = 0; i < W_LANES; i++)
+#if !KAFKA_TSAN
+    if (!(w->asym && kafka_membarrier_heavy()))
+        atomic_thread_fence(memory_order_seq_cst);
+#endif
+    for (int i = 0; i <= W_ACTIVE_SLOTS; i++)
         if (atomic_load_explicit(&w->active[i].n, memory_order_acquire) > 0)
             return true;
     return false;

@@ -106,6 +106,8 @@ typedef struct wbatch {
 
 /* Most lanes per partition (cfg.append_lanes; see the top of this file). */
 #define W_LANES 8
+/* Threads with a call-accounting slot of their own (writer_internal.h active). */
+#define W_ACTIVE_SLOTS 64
 
 /* One open batch of a partition and what appends to it need. */
 typedef struct wlane {
@@ -289,15 +291,19 @@ struct kafka_writer {
      * asynchronous writes that left the lock-free path): close wakes them
      * and frees nothing until this is back to 0. mu. */
     int calls_waiting;
-    /* Public calls running, counted by slot (the calling thread's number
-     * modulo W_LANES, one cache line each: threads of different slots
-     * share no line). An asynchronous write on the lock-free path holds
-     * no lock and is not in calls_waiting: close frees nothing until
-     * every slot is back to 0 (writer.c, api_enter / api_leave). */
+    /* Public calls running, so that close frees nothing under one (an
+     * asynchronous write on the lock-free path holds no lock close could
+     * wait on, and is not in calls_waiting). Threads numbered below
+     * W_ACTIVE_SLOTS count in a slot of their own (only that thread writes
+     * it: plain stores, ordered against close by an asymmetric fence when
+     * `asym`, see common/membarrier.h); other threads share the last slot
+     * with atomic read-modify-writes. One cache line each (writer.c,
+     * api_enter / api_leave). */
     struct {
         atomic_long n;
         char pad[64 - sizeof(atomic_long)];
-    } active[W_LANES];
+    } active[W_ACTIVE_SLOTS + 1];
+    bool asym; /* membarrier registered: api_enter needs no fence */
 
     /* idempotence */
     bool idempotent;
