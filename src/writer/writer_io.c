@@ -787,9 +787,12 @@ void kafka_writer_send_now(kafka_writer *w)
     w->sending = w->caller_sending = true;
     send_step(w);
     w->sending = w->caller_sending = false;
-    /* The sender waits for the step to be free: let it run what may be
-     * left (a partition at its in-flight limit, a retry). */
-    if (w->sender_parked)
+    /* Let the sender run what is left (a partition at its in-flight
+     * limit, a batch requeued for a retry after a failed send or dial):
+     * parked, it waits for the step to be free; sleeping on its timer, it
+     * would otherwise retry only when that timer fires (up to
+     * batch_timeout_ms later). */
+    if (w->sender_parked || has_queued(w))
         pthread_cond_signal(&w->send_cv);
 }
 
