@@ -28,6 +28,7 @@
 #include "protocol/gen/produce.h"
 #include "protocol/record_batch.h"
 #include "test_cluster.h"
+#include "writer_util.h"
 
 KAFKA_CONN_ENCODER(init_producer_id_request)
 KAFKA_CONN_DECODER(init_producer_id_response)
@@ -36,56 +37,18 @@ KAFKA_CONN_DECODER(produce_response)
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static void log_cb(void *priv, kafka_log_level lvl, const char *msg)
-{
-    (void)priv;
-    fprintf(stderr, "writer log %d: %s\n", (int)lvl, msg);
-}
-
 static kafka_writer *new_writer(kt_cluster *kt, const char *topic, kafka_writer_config cfg)
 {
-    cfg.brokers = kt_cluster_bootstrap(kt);
-    cfg.topic = topic;
-    if (!cfg.backoff_min_ms)
-        cfg.backoff_min_ms = 20;
-    if (!cfg.backoff_max_ms)
-        cfg.backoff_max_ms = 200;
-    cfg.log = log_cb;
-    cfg.log_level = getenv("WRITER_DEBUG") ? KAFKA_LOG_DEBUG : KAFKA_LOG_WARN;
-    kafka_writer *w = NULL;
-    char err[256] = "";
-    kafka_err e = kafka_writer_new(&w, &cfg, err, sizeof err);
-    if (e)
-        print_message("kafka_writer_new: %s\n", err);
-    assert_int_equal(e, 0);
+    kafka_writer *w = kt_writer_new(kt, topic, cfg);
+    assert_non_null(w);
     return w;
 }
 
-typedef void (*seen_fn)(void *priv, int32_t partition, int64_t offset, const kafka_message *m);
-
-/* Reads partition p of topic from offset 0 to its end with the conn
- * layer, calling fn for each message. Returns the number read. */
-static long read_partition(kt_cluster *kt, const char *topic, int32_t p, seen_fn fn, void *priv)
+/* Reads partition p of topic back (tests/support/writer_util.h). */
+static long read_partition(kt_cluster *kt, const char *topic, int32_t p, kt_seen_fn fn, void *priv)
 {
-    kafka_conn *c = NULL;
-    assert_int_equal(kafka_dial_leader(&c, kt_cluster_bootstrap(kt), topic, p, NULL, 10000), 0);
-    int64_t last = 0;
-    assert_int_equal(kafka_conn_read_last_offset(c, &last), 0);
-    long n = 0;
-    while (kafka_conn_offset(c) < last) {
-        kafka_batch *b = NULL;
-        kafka_conn_set_timeout(c, 10000);
-        assert_int_equal(kafka_conn_read_batch(c, 1, 4 << 20, &b), 0);
-        kafka_message m;
-        kafka_err e;
-        while ((e = kafka_batch_read_message(b, &m)) == 0) {
-            fn(priv, p, m.offset, &m);
-            n++;
-        }
-        assert_int_equal(e, KAFKA_ERR_END_OF_PARTITION);
-        assert_int_equal(kafka_batch_close(b), 0);
-    }
-    kafka_conn_close(c);
+    long n = kt_read_partition(kt, topic, p, fn, priv);
+    assert_true(n >= 0);
     return n;
 }
 

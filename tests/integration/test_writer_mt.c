@@ -25,6 +25,7 @@
 #include "kafka/conn.h"
 #include "kafka/writer.h"
 #include "test_cluster.h"
+#include "writer_util.h"
 
 #define MT_THREADS 8
 #define MT_PARTS 4
@@ -138,36 +139,27 @@ typedef struct mt_seen {
     long out_of_order, bad, total;
 } mt_seen;
 
+static void mt_seen_one(void *priv, int32_t p, int64_t offset, const kafka_message *m)
+{
+    (void)offset;
+    mt_seen *s = priv;
+    uint32_t t, q;
+    s->total++;
+    if (!get_id(m->key, m->key_len, &t, &q)) {
+        s->bad++;
+        return;
+    }
+    if (s->count[t][q] < 255)
+        s->count[t][q]++;
+    if ((int64_t)q <= s->last_seq[t][p])
+        s->out_of_order++;
+    s->last_seq[t][p] = q;
+}
+
 /* Reads partition p of topic from offset 0 to its end with the conn layer. */
 static void read_partition(kt_cluster *kt, const char *topic, int32_t p, mt_seen *s)
 {
-    kafka_conn *c = NULL;
-    assert_int_equal(kafka_dial_leader(&c, kt_cluster_bootstrap(kt), topic, p, NULL, 10000), 0);
-    int64_t last = 0;
-    assert_int_equal(kafka_conn_read_last_offset(c, &last), 0);
-    while (kafka_conn_offset(c) < last) {
-        kafka_batch *b = NULL;
-        kafka_conn_set_timeout(c, 10000);
-        assert_int_equal(kafka_conn_read_batch(c, 1, 4 << 20, &b), 0);
-        kafka_message m;
-        kafka_err e;
-        while ((e = kafka_batch_read_message(b, &m)) == 0) {
-            uint32_t t, q;
-            s->total++;
-            if (!get_id(m.key, m.key_len, &t, &q)) {
-                s->bad++;
-                continue;
-            }
-            if (s->count[t][q] < 255)
-                s->count[t][q]++;
-            if ((int64_t)q <= s->last_seq[t][p])
-                s->out_of_order++;
-            s->last_seq[t][p] = q;
-        }
-        assert_int_equal(e, KAFKA_ERR_END_OF_PARTITION);
-        assert_int_equal(kafka_batch_close(b), 0);
-    }
-    kafka_conn_close(c);
+    assert_true(kt_read_partition(kt, topic, p, mt_seen_one, s) >= 0);
 }
 
 /* ---- the run ------------------------------------------------------------------ */

@@ -22,6 +22,7 @@
 #include "kafka/conn.h"
 #include "kafka/writer.h"
 #include "test_cluster.h"
+#include "writer_util.h"
 
 #define SY_THREADS 6
 #define SY_PARTS 3
@@ -53,19 +54,11 @@ static void log_cb(void *priv, kafka_log_level lvl, const char *msg)
 
 static kafka_writer *new_writer(kt_cluster *kt, const char *topic, kafka_writer_config cfg, sy_log *l)
 {
-    cfg.brokers = kt_cluster_bootstrap(kt);
-    cfg.topic = topic;
-    cfg.backoff_min_ms = 20;
-    cfg.backoff_max_ms = 200;
     cfg.log = log_cb;
     cfg.log_privdata = l;
     cfg.log_level = l ? KAFKA_LOG_DEBUG : KAFKA_LOG_WARN;
-    kafka_writer *w = NULL;
-    char err[256] = "";
-    kafka_err e = kafka_writer_new(&w, &cfg, err, sizeof err);
-    if (e)
-        print_message("kafka_writer_new: %s\n", err);
-    assert_int_equal(e, 0);
+    kafka_writer *w = kt_writer_new(kt, topic, cfg);
+    assert_non_null(w);
     return w;
 }
 
@@ -87,43 +80,41 @@ typedef struct seen {
     long out_of_order, bad;
 } seen;
 
+typedef struct seen_arg {
+    seen *s;
+    int64_t (*last)[SY_THREADS];
+} seen_arg;
+
+static void seen_one(void *priv, int32_t partition, int64_t offset, const kafka_message *m)
+{
+    (void)partition;
+    (void)offset;
+    seen_arg *a = priv;
+    seen *s = a->s;
+    const uint8_t *v = m->value;
+    if (m->value_len != 8) {
+        s->bad++;
+        return;
+    }
+    uint32_t t = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3];
+    uint32_t q = (uint32_t)v[4] << 24 | (uint32_t)v[5] << 16 | (uint32_t)v[6] << 8 | v[7];
+    if (t >= SY_THREADS || q >= SY_PER_THREAD) {
+        s->bad++;
+        return;
+    }
+    if (s->count[t][q] < 255)
+        s->count[t][q]++;
+    if ((int64_t)q <= (*a->last)[t])
+        s->out_of_order++;
+    (*a->last)[t] = q;
+}
+
 /* Reads partition p of topic from offset 0 to its end. */
 static long read_partition(kt_cluster *kt, const char *topic, int32_t p, seen *s, int64_t (*last)[SY_THREADS])
 {
-    kafka_conn *c = NULL;
-    assert_int_equal(kafka_dial_leader(&c, kt_cluster_bootstrap(kt), topic, p, NULL, 10000), 0);
-    int64_t end = 0;
-    assert_int_equal(kafka_conn_read_last_offset(c, &end), 0);
-    long n = 0;
-    while (kafka_conn_offset(c) < end) {
-        kafka_batch *b = NULL;
-        kafka_conn_set_timeout(c, 10000);
-        assert_int_equal(kafka_conn_read_batch(c, 1, 4 << 20, &b), 0);
-        kafka_message m;
-        kafka_err e;
-        while ((e = kafka_batch_read_message(b, &m)) == 0) {
-            n++;
-            const uint8_t *v = m.value;
-            if (m.value_len != 8) {
-                s->bad++;
-                continue;
-            }
-            uint32_t t = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3];
-            uint32_t q = (uint32_t)v[4] << 24 | (uint32_t)v[5] << 16 | (uint32_t)v[6] << 8 | v[7];
-            if (t >= SY_THREADS || q >= SY_PER_THREAD) {
-                s->bad++;
-                continue;
-            }
-            if (s->count[t][q] < 255)
-                s->count[t][q]++;
-            if ((int64_t)q <= (*last)[t])
-                s->out_of_order++;
-            (*last)[t] = q;
-        }
-        assert_int_equal(e, KAFKA_ERR_END_OF_PARTITION);
-        assert_int_equal(kafka_batch_close(b), 0);
-    }
-    kafka_conn_close(c);
+    seen_arg a = {s, last};
+    long n = kt_read_partition(kt, topic, p, seen_one, &a);
+    assert_true(n >= 0);
     return n;
 }
 

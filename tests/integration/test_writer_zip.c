@@ -27,6 +27,7 @@
 #include "kafka/conn.h"
 #include "kafka/writer.h"
 #include "test_cluster.h"
+#include "writer_util.h"
 
 #define Z_PARTS 4
 #define Z_KEYS 13
@@ -159,16 +160,8 @@ static void wait_ok(zrun *r, long n)
 
 /* ---- writer and reading back ----------------------------------------------- */
 
-static void log_cb(void *priv, kafka_log_level lvl, const char *msg)
-{
-    (void)priv;
-    fprintf(stderr, "writer log %d: %s\n", (int)lvl, msg);
-}
-
 static kafka_writer *new_writer(kt_cluster *kt, const char *topic, kafka_writer_config cfg, zrun *r)
 {
-    cfg.brokers = kt_cluster_bootstrap(kt);
-    cfg.topic = topic;
     cfg.async = true;
     cfg.completion = completion;
     cfg.completion_privdata = r;
@@ -176,14 +169,8 @@ static kafka_writer *new_writer(kt_cluster *kt, const char *topic, kafka_writer_
         cfg.backoff_min_ms = 10;
     if (!cfg.backoff_max_ms)
         cfg.backoff_max_ms = 100;
-    cfg.log = log_cb;
-    cfg.log_level = getenv("WRITER_DEBUG") ? KAFKA_LOG_DEBUG : KAFKA_LOG_WARN;
-    kafka_writer *w = NULL;
-    char err[256] = "";
-    kafka_err e = kafka_writer_new(&w, &cfg, err, sizeof err);
-    if (e)
-        print_message("kafka_writer_new: %s\n", err);
-    assert_int_equal(e, 0);
+    kafka_writer *w = kt_writer_new(kt, topic, cfg);
+    assert_non_null(w);
     return w;
 }
 
@@ -201,47 +188,43 @@ static void write_id(kafka_writer *w, uint32_t id)
     assert_int_equal(kafka_writer_write_messages(w, &m, 1, NULL, -1), 0);
 }
 
+typedef struct zcheck {
+    zrun *r;
+    uint8_t *seen;
+    int64_t prev; /* last id seen in the current partition */
+    long total;
+} zcheck;
+
+static void check_one(void *priv, int32_t p, int64_t offset, const kafka_message *m)
+{
+    zcheck *z = priv;
+    uint32_t id = 0;
+    assert_true(id_of(m, &id));
+    assert_true(id < z->r->n);
+    assert_true(content_ok(id, m));
+    assert_int_equal(z->seen[id], 0);      /* exactly once */
+    assert_true((int64_t)id > z->prev);    /* partition order */
+    assert_int_equal(z->r->partition[id], p);
+    assert_int_equal(z->r->offset[id], offset);
+    z->seen[id] = 1;
+    z->prev = id;
+    z->total++;
+}
+
 /* Reads every partition of topic through the conn layer and checks it
  * against the completions: each of ids 0..n-1 exactly once, with its
  * content, at the partition and offset its completion reported; within a
  * partition in id order (one writing thread). */
 static void check_topic(kt_cluster *kt, const char *topic, zrun *r)
 {
-    uint8_t *seen = calloc(r->n, 1);
-    assert_non_null(seen);
-    long total = 0;
+    zcheck z = {.r = r, .seen = calloc(r->n, 1)};
+    assert_non_null(z.seen);
     for (int32_t p = 0; p < Z_PARTS; p++) {
-        kafka_conn *c = NULL;
-        assert_int_equal(kafka_dial_leader(&c, kt_cluster_bootstrap(kt), topic, p, NULL, 10000), 0);
-        int64_t last = 0;
-        assert_int_equal(kafka_conn_read_last_offset(c, &last), 0);
-        int64_t prev = -1;
-        while (kafka_conn_offset(c) < last) {
-            kafka_batch *b = NULL;
-            kafka_conn_set_timeout(c, 10000);
-            assert_int_equal(kafka_conn_read_batch(c, 1, 8 << 20, &b), 0);
-            kafka_message m;
-            kafka_err e;
-            while ((e = kafka_batch_read_message(b, &m)) == 0) {
-                uint32_t id = 0;
-                assert_true(id_of(&m, &id));
-                assert_true(id < r->n);
-                assert_true(content_ok(id, &m));
-                assert_int_equal(seen[id], 0);      /* exactly once */
-                assert_true((int64_t)id > prev);    /* partition order */
-                assert_int_equal(r->partition[id], p);
-                assert_int_equal(r->offset[id], m.offset);
-                seen[id] = 1;
-                prev = id;
-                total++;
-            }
-            assert_int_equal(e, KAFKA_ERR_END_OF_PARTITION);
-            assert_int_equal(kafka_batch_close(b), 0);
-        }
-        kafka_conn_close(c);
+        z.prev = -1;
+        assert_true(kt_read_partition(kt, topic, p, check_one, &z) >= 0);
     }
-    assert_int_equal(total, (long)r->n);
-    free(seen);
+    assert_int_equal(z.total, (long)r->n);
+    free(z.seen);
 }
 
 static void check_completions(zrun *r)

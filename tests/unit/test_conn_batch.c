@@ -52,6 +52,38 @@ static void log_aborted_only(kafka_wbuf *w)
     assert_int_equal(kafka_control_batch_encode(w, 13, 9, 0, KAFKA_CONTROL_ABORT, 0, 1000), 0);
 }
 
+/* Answers Fetch request req for partition 0 of "t" (high-water mark and
+ * last stable offset 20) with the record bytes in recs and the aborted
+ * list ab (n entries, -1 = null), in the request's version. 0 or -1. */
+static int respond_fetch(kt_peer *p, const kt_request *req, const kafka_wbuf *recs,
+                         kafka_fetch_response_aborted_transaction *ab, int32_t n)
+{
+    kafka_fetch_response_partition_data pd;
+    kafka_fetch_response_partition_data_init(&pd);
+    pd.partition_index = 0;
+    pd.high_watermark = 20;
+    pd.last_stable_offset = 20;
+    pd.aborted_transactions = ab;
+    pd.aborted_transactions_count = n;
+    pd.records = (kafka_bytes){.ptr = recs->data, .len = (int32_t)recs->len};
+    kafka_fetch_response_fetchable_topic_response tr;
+    kafka_fetch_response_fetchable_topic_response_init(&tr);
+    tr.topic = kafka_str_c("t");
+    tr.partitions = &pd;
+    tr.partitions_count = 1;
+    kafka_fetch_response resp;
+    kafka_fetch_response_init(&resp);
+    resp.responses = &tr;
+    resp.responses_count = 1;
+    kafka_wbuf out;
+    kafka_wbuf_init(&out);
+    int rc = kafka_fetch_response_encode(&out, req->api_version, &resp) ? -1 : 0;
+    if (!rc)
+        rc = kt_peer_respond(p, req->corr, req->api_version >= 12, out.data, out.len);
+    kafka_wbuf_free(&out);
+    return rc;
+}
+
 typedef struct fetch_script {
     int8_t isolation[3]; /* isolation_level of each Fetch seen */
     int64_t offset[3];   /* fetch_offset of each Fetch seen */
@@ -93,30 +125,8 @@ static int script_fetch(kt_peer *p, void *arg)
             log_aborted_only(&recs);
             ab[1].first_offset = 11;
         }
-        kafka_fetch_response_partition_data pd;
-        kafka_fetch_response_partition_data_init(&pd);
-        pd.partition_index = 0;
-        pd.high_watermark = 20;
-        pd.last_stable_offset = 20;
-        pd.aborted_transactions = ab;
-        pd.aborted_transactions_count = 2;
-        pd.records = (kafka_bytes){.ptr = recs.data, .len = (int32_t)recs.len};
-        kafka_fetch_response_fetchable_topic_response tr;
-        kafka_fetch_response_fetchable_topic_response_init(&tr);
-        tr.topic = kafka_str_c("t");
-        tr.partitions = &pd;
-        tr.partitions_count = 1;
-        kafka_fetch_response resp;
-        kafka_fetch_response_init(&resp);
-        resp.responses = &tr;
-        resp.responses_count = 1;
-        kafka_wbuf out;
-        kafka_wbuf_init(&out);
         if (!rc)
-            rc = kafka_fetch_response_encode(&out, req.api_version, &resp) ? -1 : 0;
-        if (!rc)
-            rc = kt_peer_respond(p, req.corr, req.api_version >= 12, out.data, out.len);
-        kafka_wbuf_free(&out);
+            rc = respond_fetch(p, &req, &recs, ab, 2);
         kafka_wbuf_free(&recs);
         kafka_arena_free(&arena);
         kt_request_free(&req);
@@ -214,28 +224,8 @@ static int script_marker_at_max(kt_peer *p, void *arg)
         kafka_wbuf recs;
         kafka_wbuf_init(&recs);
         int rc = kafka_control_batch_encode(&recs, INT64_MAX, 9, 0, KAFKA_CONTROL_COMMIT, 0, 1000) ? -1 : 0;
-        kafka_fetch_response_partition_data pd;
-        kafka_fetch_response_partition_data_init(&pd);
-        pd.partition_index = 0;
-        pd.high_watermark = 20;
-        pd.last_stable_offset = 20;
-        pd.records = (kafka_bytes){.ptr = recs.data, .len = (int32_t)recs.len};
-        kafka_fetch_response_fetchable_topic_response tr;
-        kafka_fetch_response_fetchable_topic_response_init(&tr);
-        tr.topic = kafka_str_c("t");
-        tr.partitions = &pd;
-        tr.partitions_count = 1;
-        kafka_fetch_response resp;
-        kafka_fetch_response_init(&resp);
-        resp.responses = &tr;
-        resp.responses_count = 1;
-        kafka_wbuf out;
-        kafka_wbuf_init(&out);
         if (!rc)
-            rc = kafka_fetch_response_encode(&out, req.api_version, &resp) ? -1 : 0;
-        if (!rc)
-            rc = kt_peer_respond(p, req.corr, req.api_version >= 12, out.data, out.len);
-        kafka_wbuf_free(&out);
+            rc = respond_fetch(p, &req, &recs, NULL, -1);
         kafka_wbuf_free(&recs);
         kt_request_free(&req);
         ms->fetches++;
