@@ -6,7 +6,9 @@
  *
  *   DEFAULT (== KAFKA_BALANCER_MURMUR2): a message with a key goes to the
  *   partition the Java client's default partitioner picks for that key
- *   (murmur2, see below); a message with a null key is spread round-robin.
+ *   (murmur2, see below); messages with a null key are spread "sticky",
+ *   a batch's worth to one partition after the other (see below), as the
+ *   Java client and librdkafka do.
  *
  * Why not round-robin for everything, as kafka-go does? Because a key is
  * almost always set to keep one key's messages in one partition, in order.
@@ -38,20 +40,34 @@
  *
  * Null and empty keys. key == NULL is a null key; a non-NULL key with
  * key_len == 0 is an empty key (kafka/message.h).
- *   - MURMUR2, HASH, REFERENCE_HASH: a null key is spread round-robin; an
+ *   - MURMUR2, HASH, REFERENCE_HASH: a null key is spread (keyless); an
  *     empty key is hashed (the Java client, sarama, kafka-go do the same).
- *   - CRC32: null AND empty keys are spread round-robin, because librdkafka
+ *   - CRC32: null AND empty keys are spread (keyless), because librdkafka
  *     "consistent_random" and kafka-go CRC32Balancer treat both as "no key".
  *   - With .consistent = true, null keys (and for CRC32 empty keys too) are
  *     hashed as an empty key instead, so they all land in one partition
  *     (kafka-go's Consistent field, librdkafka "consistent"/"murmur2").
  *     That makes one hot partition; leave it off unless every message has
  *     a key.
- *   Reference clients spread keyless messages randomly (sarama, kafka-go's
- *   ReferenceHash/CRC32/Murmur2 balancers) or "sticky" per batch (Java >=
- *   2.4, librdkafka); libkafka uses round-robin for all of them, which is
- *   even and needs no random state. Only the placement of keyed messages is
- *   a compatibility promise.
+ *   Only the placement of keyed messages is a compatibility promise.
+ *
+ * Keyless messages ("spread" above) are sticky by default, as in the Java
+ * client (KIP-480, and KIP-794's rule for when to move on) and librdkafka
+ * (sticky.partitioning.linger.ms): a thread keeps sending keyless messages
+ * of a topic to one partition until it has put there a batch's worth
+ * (the writer's batch_size messages or batch_bytes key+value bytes), then
+ * moves to the next partition in turn. Batches are full instead of one
+ * message per partition, so a writer sends fewer and larger requests, and
+ * threads writing at once fill different partitions instead of contending
+ * for the same open batches. Over time every partition receives the same
+ * share. The state is per writer, topic and group of threads (threads are
+ * numbered in turn, kafka/kafka.h; 16 groups by thread number modulo 16):
+ * threads of one group share a partition. A thread's messages that stay in
+ * one partition keep their order, as always; keyless messages have no
+ * order across partitions. Set .keyless = KAFKA_KEYLESS_ROUND_ROBIN for the
+ * older behaviour, one partition after the other for every message (what
+ * libkafka did before; sarama and kafka-go spread keyless messages per
+ * message too, at random).
  *
  * ROUND_ROBIN: kafka-go RoundRobin, but with one counter per topic (so
  * writing to two topics alternately does not starve partitions).
@@ -79,7 +95,7 @@ extern "C" {
 #endif
 
 typedef enum kafka_balancer_kind {
-    KAFKA_BALANCER_MURMUR2 = 0,    /* Java client default; keyless: round-robin */
+    KAFKA_BALANCER_MURMUR2 = 0,    /* Java client default; keyless: sticky */
     KAFKA_BALANCER_ROUND_ROBIN,    /* kafka-go default: ignores keys */
     KAFKA_BALANCER_LEAST_BYTES,    /* kafka-go LeastBytes: ignores keys */
     KAFKA_BALANCER_HASH,           /* FNV-1a: kafka-go Hash, sarama default */
@@ -90,6 +106,14 @@ typedef enum kafka_balancer_kind {
      * balancer would move keys to other partitions. */
     KAFKA_BALANCER_DEFAULT = KAFKA_BALANCER_MURMUR2
 } kafka_balancer_kind;
+
+/* How the hash kinds place keyless messages (see the top of the file).
+ * KAFKA_BALANCER_ROUND_ROBIN always spreads per message; LEAST_BYTES and
+ * CUSTOM decide for themselves; .consistent hashes keyless messages. */
+typedef enum kafka_keyless_mode {
+    KAFKA_KEYLESS_STICKY = 0,  /* the zero value: a batch's worth per partition */
+    KAFKA_KEYLESS_ROUND_ROBIN  /* the next partition for every message */
+} kafka_keyless_mode;
 
 /* A user balancer (KAFKA_BALANCER_CUSTOM). Called once per message with:
  *   privdata       kafka_balancer.privdata, as given;
@@ -115,8 +139,11 @@ typedef struct kafka_balancer {
     kafka_balance_fn fn; /* CUSTOM only: required */
     void *privdata;      /* CUSTOM only: passed to fn, never freed by libkafka */
     /* Hash kinds only: hash null keys (and CRC32 empty keys) as an empty
-     * key instead of spreading them round-robin. See the top of the file. */
+     * key instead of spreading them. See the top of the file. */
     bool consistent;
+    /* Hash kinds only: how keyless messages are spread (the zero value:
+     * sticky). Anything but a kafka_keyless_mode is INVALID_ARG. */
+    kafka_keyless_mode keyless;
 } kafka_balancer;
 
 /* Computes the partition a hash balancer sends `key` to in a topic of

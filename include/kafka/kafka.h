@@ -56,8 +56,9 @@
  *     seeded on first use; nothing to configure);
  *   - a thread number for kafka_writer calls: a process-wide atomic
  *     counter hands each thread a number on its first writer call
- *     (thread-local; it picks the thread's append lane and its slot in
- *     the writer's count of running calls, nothing else);
+ *     (thread-local; it picks the thread's append lane, its slot in the
+ *     writer's count of running calls and its group for sticky keyless
+ *     partitioning (kafka/balancer.h), nothing else);
  *   - a membarrier(2) registration (Linux, kernel-side, process-wide,
  *     idempotent: MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED on the first
  *     kafka_reader_new or kafka_writer_new), which lets the reader's and

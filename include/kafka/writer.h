@@ -96,7 +96,11 @@
  * with compression workers (they compress a batch as soon as it closes).
  * Each compressing thread (the sender, or each of the compression_workers
  * workers) also keeps its own codec context, from a few KiB (snappy) to a
- * few MiB (zstd), until close. A write that finds
+ * few MiB (zstd), until close. Acknowledged batches keep their buffers
+ * for the next batches (at most 16 batches and max_buffered_bytes / 8
+ * bytes; freed at close), so that a steady stream neither allocates nor
+ * touches fresh pages per batch; that memory comes on top of
+ * max_buffered_bytes. A write that finds
  * the buffer full blocks up to its timeout_ms, then returns
  * KAFKA_ERR_QUEUE_FULL for each message it could not enqueue. Nothing is
  * ever dropped silently: every accepted message is reported (errs[] of a
@@ -188,8 +192,10 @@ typedef struct kafka_writer_config {
      * (kafka_message.topic); setting both is KAFKA_ERR_INVALID_ARG (as in
      * kafka-go). */
     const char *topic;
-    /* Partition choice; zero value = murmur2 for keys, round-robin for
-     * null keys (kafka/balancer.h). kafka_message.partition is ignored. */
+    /* Partition choice; zero value = murmur2 for keys, sticky for null
+     * keys: batch_size messages (or batch_bytes bytes) to one partition,
+     * then the next (kafka/balancer.h). kafka_message.partition is
+     * ignored. */
     kafka_balancer balancer;
     int max_attempts;      /* sends per batch before failing it; 0 = 10 */
     int backoff_min_ms;    /* 0 = 100 */

@@ -342,6 +342,8 @@ kafka_err kafka_balancer_state_new(const kafka_balancer *cfg, kafka_balancer_sta
         return KAFKA_ERR_INVALID_ARG;
     *out = NULL;
     kafka_balancer c = cfg ? *cfg : (kafka_balancer){0};
+    if ((unsigned)c.keyless > KAFKA_KEYLESS_ROUND_ROBIN)
+        return KAFKA_ERR_INVALID_ARG;
     switch (c.kind) {
     case KAFKA_BALANCER_MURMUR2:
     case KAFKA_BALANCER_ROUND_ROBIN:

@@ -19,7 +19,8 @@
 typedef struct kafka_balancer_state kafka_balancer_state;
 
 /* Validates `cfg` (NULL means the zero value) and creates a state for it.
- * Returns 0, KAFKA_ERR_INVALID_ARG (unknown kind, CUSTOM without fn) or
+ * Returns 0, KAFKA_ERR_INVALID_ARG (unknown kind or keyless mode, CUSTOM
+ * without fn) or
  * KAFKA_ERR_NOMEM. The state copies cfg; fn/privdata must outlive it. */
 kafka_err kafka_balancer_state_new(const kafka_balancer *cfg, kafka_balancer_state **out);
 
@@ -34,7 +35,11 @@ void kafka_balancer_state_free(kafka_balancer_state *st);
  * For LEAST_BYTES the chosen partition's count grows by key_len+value_len.
  * Returns 0, KAFKA_ERR_INVALID_ARG (NULL state/partitions/out, n == 0 or
  * n > INT32_MAX, NULL key with key_len > 0, a CUSTOM callback returning a
- * partition not in the list) or KAFKA_ERR_NOMEM (first use of a topic). */
+ * partition not in the list) or KAFKA_ERR_NOMEM (first use of a topic).
+ * Keyless messages of a hash kind are spread round-robin here, whatever
+ * cfg.keyless says: the sticky placement needs the writer's batch limits
+ * and thread numbers, so the writer does it itself (writer.c pick) and
+ * calls this only for what it does not spread. */
 kafka_err kafka_balancer_pick(kafka_balancer_state *st, const char *topic, const void *key,
                               size_t key_len, size_t value_len, const int32_t *partitions,
                               size_t n, int32_t *partition_out);

@@ -24,6 +24,10 @@
 /* Buffer bytes a partition takes from the shared budget at a time (see
  * "buffer space"): one shared compare-and-swap per ~150 small messages. */
 #define W_CREDIT_CHUNK 16384
+/* Released batches kept for reuse (batch_pool_put): at most this many, and
+ * at most max_buffered_bytes / W_POOL_SHARE bytes of their buffers. */
+#define W_POOL_MAX 16
+#define W_POOL_SHARE 8
 
 int64_t kafka_writer_now(void) { return kafka_now_ms(); }
 
@@ -71,6 +75,8 @@ static kafka_err cfg_validate(const kafka_writer_config *c, char *eb, size_t el)
         return cfg_fail(eb, el, KAFKA_ERR_INVALID_ARG, "topic is an empty string (use NULL for per-message topics)");
     if ((unsigned)c->log_level > KAFKA_LOG_DEBUG)
         return cfg_fail(eb, el, KAFKA_ERR_INVALID_ARG, "log_level out of range");
+    if ((unsigned)c->balancer.keyless > KAFKA_KEYLESS_ROUND_ROBIN)
+        return cfg_fail(eb, el, KAFKA_ERR_INVALID_ARG, "balancer.keyless is not a kafka_keyless_mode value");
     return 0;
 }
 
@@ -97,8 +103,21 @@ static void cfg_defaults(kafka_writer_config *c)
         c->max_in_flight = 5;
 }
 
+static void batch_free(wbatch *b)
+{
+    kafka_free(b->refs);
+    kafka_free(b->idx);
+    kafka_wbuf_free(&b->buf);
+    kafka_wbuf_free(&b->zbuf);
+    kafka_free(b);
+}
+
 static void writer_free_mem(kafka_writer *w)
 {
+    for (wbatch *b = w->pool, *next; b; b = next) {
+        next = b->next;
+        batch_free(b);
+    }
     for (wtopic *t = w->topics, *next; t; t = next) {
         next = t->next;
         for (int32_t j = 0; j < t->n_parts; j++) {
@@ -175,6 +194,7 @@ kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_config *cfg, c
     w->epoch = -1;
     w->acks = kafka_required_acks_wire(cfg->required_acks);
     w->rr_mode = rr_mode_of(&cfg->balancer);
+    w->empty_key_keyless = cfg->balancer.kind == KAFKA_BALANCER_CRC32;
     w->n_lanes = cfg->append_lanes <= 1 ? 1 : cfg->append_lanes >= W_LANES ? W_LANES : (unsigned)cfg->append_lanes;
     kafka_wallclock_init(&w->clock, kafka_wallclock_tsc_usable());
     w->asym = kafka_membarrier_register();
@@ -361,19 +381,60 @@ static inline wpart *part_peek(wtopic *t, int32_t id)
     return atomic_load_explicit(&atomic_load_explicit(&t->parts, memory_order_acquire)[id], memory_order_acquire);
 }
 
+/* The memory a pooled batch keeps. */
+static size_t batch_mem(const wbatch *b)
+{
+    return b->buf.cap + b->zbuf.cap + b->idx_cap * sizeof *b->idx + b->cap_refs * sizeof *b->refs;
+}
+
+/* Keeps released b for reuse if the pool has room (W_POOL_MAX batches,
+ * max_buffered_bytes / W_POOL_SHARE bytes), else frees it. Its buffers
+ * and arrays stay allocated, emptied; everything else is reset. w->mu
+ * held. */
+static void batch_pool_put(kafka_writer *w, wbatch *b)
+{
+    size_t mem = batch_mem(b);
+    if (w->pool_n >= W_POOL_MAX || b->buf.oom || b->zbuf.oom ||
+        w->pool_bytes + mem > (size_t)(w->cfg.max_buffered_bytes / W_POOL_SHARE)) {
+        batch_free(b);
+        return;
+    }
+    wbatch keep = {.buf = b->buf, .zbuf = b->zbuf, .idx = b->idx, .idx_cap = b->idx_cap, .refs = b->refs,
+                   .cap_refs = b->cap_refs};
+    *b = keep;
+    b->buf.len = 0;
+    b->zbuf.len = 0;
+    b->next = w->pool;
+    w->pool = b;
+    w->pool_n++;
+    w->pool_bytes += mem;
+}
+
+/* A batch from the pool (most recently released first: its memory is the
+ * warmest), or a new zeroed one; NULL on OOM. w->mu held. */
+static wbatch *batch_pool_take(kafka_writer *w)
+{
+    wbatch *b = w->pool;
+    if (!b)
+        return kafka_calloc(1, sizeof *b);
+    w->pool = b->next;
+    w->pool_n--;
+    w->pool_bytes -= batch_mem(b);
+    b->next = NULL;
+    return b;
+}
+
 /* A new open batch for lane ln of p. w->mu and ln->mu held. */
 static wbatch *batch_new(kafka_writer *w, wpart *p, wlane *ln)
 {
-    wbatch *b = kafka_calloc(1, sizeof *b);
+    wbatch *b = batch_pool_take(w);
     if (!b)
         return NULL;
-    kafka_wbuf_init(&b->buf);
     kafka_batch_builder_config bc = kafka_batch_builder_config_default();
     bc.codec = w->cfg.compression;
     bc.compression_level = w->cfg.compression_level;
     if (kafka_batch_builder_init(&b->bb, &b->buf, &bc) != 0) {
-        kafka_wbuf_free(&b->buf);
-        kafka_free(b);
+        batch_free(b);
         return NULL;
     }
     /* Size the buffer (and index) like the partition's previous batch, so
@@ -390,9 +451,12 @@ static wbatch *batch_new(kafka_writer *w, wpart *p, wlane *ln)
      * key and value sit in the batch buffer (compressed batches are
      * compressed into a second buffer, so the records stay put). */
     b->index_ok = w->cfg.completion != NULL;
-    if (b->index_ok && ln->last_count > 0) {
-        b->idx = kafka_malloc((size_t)ln->last_count * sizeof *b->idx);
-        b->idx_cap = b->idx ? (size_t)ln->last_count : 0;
+    if (b->index_ok && ln->last_count > 0 && b->idx_cap < (size_t)ln->last_count) {
+        wmeta *idx = kafka_realloc(b->idx, (size_t)ln->last_count * sizeof *b->idx);
+        if (idx) {
+            b->idx = idx;
+            b->idx_cap = (size_t)ln->last_count;
+        }
     }
     w->pending_batches++;
     atomic_fetch_add_explicit(&w->buffered_bytes, (int64_t)b->bytes, memory_order_relaxed);
@@ -637,11 +701,7 @@ void kafka_writer_release_batch(kafka_writer *w, wbatch *b)
     atomic_fetch_sub_explicit(&w->buffered_bytes, (int64_t)b->bytes, memory_order_relaxed);
     w->sealed_msgs -= b->count;
     w->pending_batches--;
-    kafka_free(b->refs);
-    kafka_free(b->idx);
-    kafka_wbuf_free(&b->buf);
-    kafka_wbuf_free(&b->zbuf);
-    kafka_free(b);
+    batch_pool_put(w, b);
     pthread_cond_broadcast(&w->done_cv);
 }
 
@@ -738,24 +798,27 @@ static kafka_err topic_refresh(kafka_writer *w, const char *topic, int64_t deadl
     return err;
 }
 
-/* When the writer spreads messages round-robin itself: where the balancer
- * would (ROUND_ROBIN, or a hash kind with a null key and !consistent).
- * Keeping the position in the wtopic (one atomic increment) saves the
- * balancer's per-topic hash lookup and lock on every message; deciding it
- * once at creation saves re-reading the config. */
+/* Which messages the writer spreads itself, and how (W_RR_*): every
+ * message round-robin (ROUND_ROBIN), keyless messages of a hash kind
+ * sticky (the default) or round-robin (KAFKA_KEYLESS_ROUND_ROBIN), and
+ * nothing for the kinds that decide themselves or hash every key
+ * (.consistent). Spreading in the writer keeps the positions in the wtopic
+ * and saves the balancer's per-topic hash lookup and lock on every
+ * message; deciding it once at creation saves re-reading the config. */
 static int rr_mode_of(const kafka_balancer *b)
 {
     if (b->kind == KAFKA_BALANCER_ROUND_ROBIN)
         return W_RR_ALWAYS;
     if (b->kind == KAFKA_BALANCER_LEAST_BYTES || b->kind == KAFKA_BALANCER_CUSTOM || b->consistent)
         return W_RR_NEVER;
-    return W_RR_NULL_KEYS;
+    return b->keyless == KAFKA_KEYLESS_ROUND_ROBIN ? W_RR_NULL_KEYS : W_RR_STICKY;
 }
 
-/* True when m is spread round-robin by the writer (see rr_mode_of). */
-static inline bool rr_local(const kafka_writer *w, const kafka_message *m)
+/* True when m has no key to hash: a null key, or for CRC32 an empty key
+ * too (librdkafka consistent_random, kafka/balancer.h). */
+static inline bool keyless(const kafka_writer *w, const kafka_message *m)
 {
-    return w->rr_mode == W_RR_ALWAYS || (w->rr_mode == W_RR_NULL_KEYS && !m->key);
+    return !m->key || (m->key_len == 0 && w->empty_key_keyless);
 }
 
 /* The calling thread's lane of w: the thread's number (assigned on its
@@ -846,17 +909,59 @@ static inline int32_t known_parts(wtopic *wt, bool stale_ok, int64_t now)
     return n;
 }
 
+/* The next partition of wt's rotation, 0..n-1. A 32-bit position: the
+ * modulo is cheap, and the wrap every 2^32 messages is one uneven step.
+ * Lock-free. */
+static inline int32_t rotate(wtopic *wt, unsigned lane, int32_t n)
+{
+    uint32_t i = (uint32_t)atomic_fetch_add_explicit(&wt->rr[lane].pos, 1, memory_order_relaxed);
+    return (int32_t)(i % (uint32_t)n);
+}
+
+/* The sticky partition of the calling thread's group for keyless m
+ * (kafka/balancer.h): kept until the group has put a batch's worth there
+ * (batch_size messages or batch_bytes key+value bytes), then the next one
+ * of the rotation. Concurrent threads of one group see the same partition
+ * most of the time; a race only makes one stay a few messages more or
+ * less. Lock-free, no read-modify-write but the rare rotation. */
+static inline int32_t sticky_pick(kafka_writer *w, wtopic *wt, const kafka_message *m, int32_t n)
+{
+    wsticky *s = &wt->sticky[thread_no() % W_STICKY_SLOTS];
+    int32_t part = atomic_load_explicit(&s->part, memory_order_relaxed);
+    int32_t msgs = atomic_load_explicit(&s->msgs_left, memory_order_relaxed);
+    int64_t bytes = atomic_load_explicit(&s->bytes_left, memory_order_relaxed);
+    if (msgs <= 0 || bytes <= 0 || part >= n) {
+        part = rotate(wt, 0, n);
+        msgs = w->cfg.batch_size;
+        bytes = w->cfg.batch_bytes;
+        atomic_store_explicit(&s->part, part, memory_order_relaxed);
+    }
+    atomic_store_explicit(&s->msgs_left, msgs - 1, memory_order_relaxed);
+    atomic_store_explicit(&s->bytes_left, bytes - (int64_t)(m->key_len + m->value_len), memory_order_relaxed);
+    return part;
+}
+
 /* Chooses m's partition among the n known ones of wt, for a thread of
  * lane `lane`. Lock-free (the balancer has its own locks). */
 static inline kafka_err pick(kafka_writer *w, const kafka_message *m, const char *topic, wtopic *wt, int32_t n,
                              unsigned lane, int32_t *out)
 {
-    if (rr_local(w, m)) {
-        /* Partition ids are 0..n-1. A 32-bit position: the modulo is
-         * cheap, and the wrap every 2^32 messages is one uneven step. */
-        uint32_t i = (uint32_t)atomic_fetch_add_explicit(&wt->rr[lane].pos, 1, memory_order_relaxed);
-        *out = (int32_t)(i % (uint32_t)n);
+    switch (w->rr_mode) {
+    case W_RR_ALWAYS:
+        *out = rotate(wt, lane, n);
         return 0;
+    case W_RR_STICKY:
+        if (!keyless(w, m))
+            break;
+        *out = sticky_pick(w, wt, m, n);
+        return 0;
+    case W_RR_NULL_KEYS:
+        if (!keyless(w, m))
+            break;
+        *out = rotate(wt, lane, n);
+        return 0;
+    default:
+        break;
     }
     const int32_t *ids = atomic_load_explicit(&wt->ids, memory_order_acquire);
     return kafka_balancer_pick(w->bal, topic, m->key, m->key_len, m->value_len, ids, (size_t)n, out);

@@ -62,7 +62,11 @@ typedef struct wmeta {
 
 /* When the writer spreads messages round-robin itself instead of asking
  * the balancer (fixed at creation from cfg.balancer). */
-enum { W_RR_NEVER, W_RR_ALWAYS, W_RR_NULL_KEYS };
+/* Who spreads which messages (writer.c rr_mode_of): the balancer
+ * (NEVER), the writer per message for every message (ALWAYS) or for
+ * keyless ones (NULL_KEYS), or the writer sticky for keyless ones
+ * (STICKY). */
+enum { W_RR_NEVER, W_RR_ALWAYS, W_RR_NULL_KEYS, W_RR_STICKY };
 
 /* A sealed batch and the compression workers (writer_zip.c), under w->mu:
  * NONE = nothing to wait for (finished, or compressed by the sender at
@@ -106,6 +110,8 @@ typedef struct wbatch {
 
 /* Most lanes per partition (cfg.append_lanes; see the top of this file). */
 #define W_LANES 8
+/* Groups of threads with a sticky keyless partition of their own (wtopic). */
+#define W_STICKY_SLOTS 16
 /* Threads with a call-accounting slot of their own (writer_internal.h active). */
 #define W_ACTIVE_SLOTS 64
 
@@ -152,6 +158,14 @@ static inline bool wpart_has_open(const wpart *p)
 
 /* A topic's state. Allocated once, never moved, freed at close; the fields
  * the lock-free append path reads are atomic and written under w->mu. */
+/* A sticky slot of a wtopic (see there). */
+typedef struct wsticky {
+    _Atomic int32_t part;
+    _Atomic int32_t msgs_left;
+    _Atomic int64_t bytes_left;
+    char pad[64 - 16];
+} wsticky;
+
 typedef struct wtopic {
     _Atomic(struct wtopic *) next; /* w->topics list; set once */
     char *name;                    /* immutable */
@@ -175,6 +189,13 @@ typedef struct wtopic {
         atomic_uint_fast32_t pos;
         char pad[64 - sizeof(atomic_uint_fast32_t)];
     } rr[W_LANES];
+    /* Sticky keyless placement (kafka/balancer.h KAFKA_KEYLESS_STICKY):
+     * one slot per group of threads (thread number modulo
+     * W_STICKY_SLOTS), each on a cache line of its own: the partition the
+     * group fills and what it may still put there before it takes the
+     * next one from rr[0]. Zeroed = no partition yet. Relaxed atomics:
+     * threads sharing a slot only blur the counts. */
+    wsticky sticky[W_STICKY_SLOTS];
 } wtopic;
 
 /* A grow-only array's storage (see wtopic): kept until close because a
@@ -217,6 +238,7 @@ struct kafka_writer {
     kafka_balancer_state *bal;
     int16_t acks;
     int rr_mode;            /* W_RR_*; read-only after creation */
+    bool empty_key_keyless; /* CRC32: an empty key counts as none; read-only */
     unsigned n_lanes;       /* 1..W_LANES (cfg.append_lanes); read-only */
     /* Read by every append, written once per topic (under w->mu): kept
      * with the read-only fields, away from the lock's cache line. */
@@ -274,6 +296,11 @@ struct kafka_writer {
     wreq *fifo_head, *fifo_tail;
     size_t inflight_batches;
     size_t pending_batches; /* allocated, not yet completed */
+    /* Released batches kept for reuse with their buffers (writer.c
+     * batch_pool_put), linked by next: a steady stream then neither calls
+     * malloc nor faults in fresh pages for every batch. w->mu. */
+    struct wbatch *pool;
+    size_t pool_n, pool_bytes;
     /* Bytes of the messages and batches accepted and not yet released,
      * plus the lanes' credit (wlane.credit). Taken with a compare-and-swap
      * that never passes max_buffered_bytes, without w->mu; given back under
