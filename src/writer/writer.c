@@ -122,11 +122,8 @@ static void writer_free_mem(kafka_writer *w)
         next = t->next;
         for (int32_t j = 0; j < t->n_parts; j++) {
             wpart *p = t->parts[j];
-            if (p) {
-                for (int l = 0; l < W_LANES; l++)
-                    pthread_mutex_destroy(&p->lanes[l].mu);
+            if (p)
                 kafka_free(p);
-            }
         }
         kafka_free(t->name);
         kafka_free(t);
@@ -345,16 +342,9 @@ static wpart *part_in(kafka_writer *w, wtopic *t, int32_t id)
         atomic_store_explicit(&t->n_parts, (int32_t)cap, memory_order_release);
         v = nv;
     }
-    wpart *p = kafka_calloc(1, sizeof *p);
+    wpart *p = kafka_calloc(1, sizeof *p); /* lane locks: zero = unlocked */
     if (!p)
         return NULL;
-    for (int l = 0; l < W_LANES; l++)
-        if (pthread_mutex_init(&p->lanes[l].mu, NULL) != 0) {
-            while (l-- > 0)
-                pthread_mutex_destroy(&p->lanes[l].mu);
-            kafka_free(p);
-            return NULL;
-        }
     p->topic = t->name;
     p->id = id;
     p->leader = -1;
@@ -1080,9 +1070,9 @@ static void parts_lock_all(kafka_writer *w, bool lock)
             wpart *p = t->parts[j];
             for (int l = 0; p && l < W_LANES; l++) {
                 if (lock)
-                    pthread_mutex_lock(&p->lanes[l].mu);
+                    kafka_lock_acquire(&p->lanes[l].mu);
                 else
-                    pthread_mutex_unlock(&p->lanes[l].mu);
+                    kafka_lock_release(&p->lanes[l].mu);
             }
         }
 }
@@ -1240,36 +1230,36 @@ static kafka_err enqueue_one(kafka_writer *w, const kafka_message *m, wtopic *wt
     wlane *ln = &p->lanes[thread_lane(w)];
     int64_t held = 0; /* buffer space space_wait took for m */
     for (;;) {
-        pthread_mutex_lock(&ln->mu);
+        kafka_lock_acquire(&ln->mu);
         ln->credit += held; /* spent below, or left for later appends */
         held = 0;
         if (!ln->open && !(ln->open = batch_new(w, p, ln))) {
-            pthread_mutex_unlock(&ln->mu);
+            kafka_lock_release(&ln->mu);
             return KAFKA_ERR_NOMEM;
         }
         wbatch *b = ln->open;
         size_t rs = check_size(w, b, m, ts, kl, vl);
         if (rs == SIZE_MAX) {
             batch_drop_empty(w, ln);
-            pthread_mutex_unlock(&ln->mu);
+            kafka_lock_release(&ln->mu);
             return KAFKA_ERR_INVALID_ARG;
         }
         /* Full: a lock-free append may have filled it and not sealed it
          * yet (that needs w->mu, which this thread holds). */
         if (batch_full(w, b) || (b->count > 0 && b->bytes + rs > (size_t)w->cfg.batch_bytes)) {
             kafka_writer_seal(w, p, ln, W_SEAL_FULL);
-            pthread_mutex_unlock(&ln->mu);
+            kafka_lock_release(&ln->mu);
             continue;
         }
         if (!credit_cover(w, ln, (int64_t)rs)) {
             /* Wait holding no lane lock: the open batch may be sealed
              * meanwhile, and its successor need another size. */
-            pthread_mutex_unlock(&ln->mu);
+            kafka_lock_release(&ln->mu);
             kafka_err err = space_wait(w, (int64_t)rs, deadline_of(dl), &held);
             if (err) {
-                pthread_mutex_lock(&ln->mu);
+                kafka_lock_acquire(&ln->mu);
                 batch_drop_empty(w, ln);
-                pthread_mutex_unlock(&ln->mu);
+                kafka_lock_release(&ln->mu);
                 return err;
             }
             continue;
@@ -1283,7 +1273,7 @@ static kafka_err enqueue_one(kafka_writer *w, const kafka_message *m, wtopic *wt
             pthread_cond_signal(&w->send_cv); /* the timer starts now (a
                                                  synchronous write seals it
                                                  at once instead) */
-        pthread_mutex_unlock(&ln->mu);
+        kafka_lock_release(&ln->mu);
         return err;
     }
 }
@@ -1294,10 +1284,10 @@ static kafka_err enqueue_one(kafka_writer *w, const kafka_message *m, wtopic *wt
 static void seal_full(kafka_writer *w, wpart *p, wlane *ln)
 {
     pthread_mutex_lock(&w->mu);
-    pthread_mutex_lock(&ln->mu);
+    kafka_lock_acquire(&ln->mu);
     if (ln->open && batch_full(w, ln->open))
         kafka_writer_seal(w, p, ln, W_SEAL_FULL);
-    pthread_mutex_unlock(&ln->mu);
+    kafka_lock_release(&ln->mu);
     pthread_mutex_unlock(&w->mu);
 }
 
@@ -1329,7 +1319,7 @@ static bool append_fast(kafka_writer *w, const kafka_message *m, int64_t ts, int
         return false;
     wlane *ln = &p->lanes[lane];
     int32_t kl = m->key ? (int32_t)m->key_len : -1, vl = m->value ? (int32_t)m->value_len : -1;
-    pthread_mutex_lock(&ln->mu);
+    kafka_lock_acquire(&ln->mu);
     wbatch *b = ln->open;
     if (!b || b->count == 0 || batch_full(w, b))
         goto locked_path;
@@ -1338,12 +1328,12 @@ static bool append_fast(kafka_writer *w, const kafka_message *m, int64_t ts, int
         goto locked_path;
     *err = batch_append(ln, b, m, ts, kl, vl, NULL, 0);
     bool full = !*err && batch_full(w, b);
-    pthread_mutex_unlock(&ln->mu);
+    kafka_lock_release(&ln->mu);
     if (full)
         seal_full(w, p, ln);
     return true;
 locked_path:
-    pthread_mutex_unlock(&ln->mu);
+    kafka_lock_release(&ln->mu);
     return false;
 }
 
@@ -1372,7 +1362,7 @@ static void seal_for_waiter(kafka_writer *w, const wwaiter *wt)
                 wlane *ln = &p->lanes[l];
                 if (!ln->open)
                     continue;
-                pthread_mutex_lock(&ln->mu);
+                kafka_lock_acquire(&ln->mu);
                 /* refs change only under w->mu: the scan is safe, the
                  * seal needs ln->mu. */
                 for (size_t r = 0; r < ln->open->n_refs; r++)
@@ -1380,7 +1370,7 @@ static void seal_for_waiter(kafka_writer *w, const wwaiter *wt)
                         kafka_writer_seal(w, p, ln, W_SEAL_SYNC);
                         break;
                     }
-                pthread_mutex_unlock(&ln->mu);
+                kafka_lock_release(&ln->mu);
             }
         }
 }
@@ -1671,9 +1661,9 @@ static void abort_queued(kafka_writer *w)
                 for (int l = 0; l < W_LANES; l++) {
                     wlane *ln = &p->lanes[l];
                     if (ln->open) {
-                        pthread_mutex_lock(&ln->mu);
+                        kafka_lock_acquire(&ln->mu);
                         kafka_writer_seal(w, p, ln, W_SEAL_FLUSH);
-                        pthread_mutex_unlock(&ln->mu);
+                        kafka_lock_release(&ln->mu);
                     }
                 }
                 /* A head still in a compression worker comes back later

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "cluster/cluster.h"
+#include "common/lock.h"
 #include "common/wallclock.h"
 #include "kafka/writer.h"
 #include "protocol/record_batch.h"
@@ -120,8 +121,9 @@ typedef struct wlane {
     /* Guards the open batch's contents (count, bytes, buffer, index...:
      * appends) and credit, and `open` together with w->mu: `open` changes
      * only with both held (batch_new, kafka_writer_seal), so either one is
-     * enough to read the pointer. */
-    pthread_mutex_t mu;
+     * enough to read the pointer. A kafka_lock (common/lock.h): taken once
+     * per message, where pthread_mutex_t's bookkeeping showed. */
+    kafka_lock mu;
     wbatch *open;
     /* Buffer bytes this lane took from w->buffered_bytes and has not used
      * yet: appends draw on it without touching the shared counter; a write

@@ -418,7 +418,7 @@ static int64_t collect(kafka_writer *w, wvec *out)
                 if (!ln->open)
                     continue;
                 /* Writers append to an open batch under its lane's lock only. */
-                pthread_mutex_lock(&ln->mu);
+                kafka_lock_acquire(&ln->mu);
                 if (ln->open->count > 0) {
                     int64_t due = ln->open->created_ms + w->cfg.batch_timeout_ms;
                     if (flush)
@@ -428,7 +428,7 @@ static int64_t collect(kafka_writer *w, wvec *out)
                     else if (due < wake)
                         wake = due;
                 }
-                pthread_mutex_unlock(&ln->mu);
+                kafka_lock_release(&ln->mu);
             }
             /* A head still being compressed (zstate) holds its partition:
              * its worker signals send_cv when it is done. */
