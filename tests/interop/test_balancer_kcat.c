@@ -11,8 +11,9 @@
  *   murmur2_random           KAFKA_BALANCER_MURMUR2
  *   fnv1a                    KAFKA_BALANCER_HASH    (= kafka-go Hash, sarama)
  *
- * Keyless messages are not compared: librdkafka spreads them "sticky",
- * libkafka round-robin, and neither is a placement promise.
+ * Keyless messages are not compared: both spread them "sticky", but
+ * librdkafka moves on after a time (sticky.partitioning.linger.ms) and
+ * libkafka after a batch's worth, and neither is a placement promise.
  */
 #include <setjmp.h>
 #include <stdarg.h>
