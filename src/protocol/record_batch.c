@@ -404,6 +404,35 @@ kafka_err kafka_batch_builder_finish_to(kafka_batch_builder *b, kafka_wbuf *dst,
     return 0;
 }
 
+int64_t kafka_records_next_offset(const uint8_t *data, size_t len)
+{
+    int64_t next = -1;
+    size_t pos = 0;
+    while (len - pos >= KAFKA_LOG_OVERHEAD) {
+        const uint8_t *p = data + pos;
+        int64_t base = (int64_t)(((uint64_t)kafka_read_u32_at(p) << 32) | kafka_read_u32_at(p + 4));
+        int32_t length = (int32_t)kafka_read_u32_at(p + OFF_LENGTH);
+        if (length < 5 || (size_t)length > len - pos - KAFKA_LOG_OVERHEAD)
+            break;
+        int8_t magic = (int8_t)p[OFF_MAGIC];
+        if (magic == 2) {
+            if (length < KAFKA_RECORD_BATCH_HEADER_SIZE - KAFKA_LOG_OVERHEAD)
+                break;
+            int32_t lod = (int32_t)kafka_read_u32_at(p + OFF_LAST_OFFSET_DELTA);
+            if (lod < 0)
+                break;
+            /* Wrapping: base and lod come from the wire and may overflow
+             * int64 (then next wraps negative: nothing is queued). */
+            next = (int64_t)((uint64_t)base + (uint64_t)lod + 1u);
+        } else {
+            /* v0/v1: a wrapper message carries its last inner offset. */
+            next = (int64_t)((uint64_t)base + 1u); /* wrapping, as above */
+        }
+        pos += KAFKA_LOG_OVERHEAD + (size_t)length;
+    }
+    return next;
+}
+
 kafka_err kafka_record_batch_set_producer(uint8_t *batch, size_t len, int64_t producer_id, int16_t producer_epoch,
                                           int32_t base_sequence)
 {

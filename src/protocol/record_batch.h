@@ -123,6 +123,20 @@ kafka_err kafka_batch_builder_append(kafka_batch_builder *b, int64_t timestamp_m
                                      const void *value, int32_t value_len, const kafka_header *headers,
                                      size_t n_headers);
 
+/* Where the key and value of a record WITHOUT headers lie in the
+ * buffer it was appended to, from `end`, the offset just past the record,
+ * and its key and value lengths (-1 = null, stored as nothing): a v2
+ * record ends [keyLen varint][key][valueLen varint][value][headerCount 0].
+ * For callers that remember where each record's fields are (the writer's
+ * completion index) without decoding the batch again. Pure. */
+static inline void kafka_record_kv_offsets(size_t end, int32_t key_len, int32_t value_len, size_t *key_off,
+                                           size_t *value_off)
+{
+    size_t vlen = value_len > 0 ? (size_t)value_len : 0, klen = key_len > 0 ? (size_t)key_len : 0;
+    *value_off = end - 1 - vlen;
+    *key_off = *value_off - kafka_varint_size(value_len) - klen;
+}
+
 /* kafka_batch_builder_append(b, timestamp_ms, key, key_len, value,
  * value_len, NULL, 0), with the same arguments, results, output bytes and
  * thread-safety, for callers that append many header-less records (the
@@ -180,6 +194,14 @@ size_t kafka_record_size_bound(int32_t key_len, int32_t value_len, const kafka_h
  * batch was built. KAFKA_ERR_CORRUPT if it is not a complete v2 batch. */
 kafka_err kafka_record_batch_set_producer(uint8_t *batch, size_t len, int64_t producer_id, int16_t producer_epoch,
                                           int32_t base_sequence);
+
+/* The offset after the last complete batch of a records blob (a Fetch
+ * partition's records: batches of any magic, the last one possibly
+ * truncated), from the batch headers alone (no CRC check, no
+ * decompression); -1 when it holds no complete batch. Offsets from the
+ * wire are added with wrap-around, so a hostile base offset gives a
+ * negative result, never undefined behaviour. Pure. */
+int64_t kafka_records_next_offset(const uint8_t *data, size_t len);
 
 /* Appends a complete control batch (one commit or abort marker, as a
  * transaction coordinator writes it) to `out`. type is KAFKA_CONTROL_*. */

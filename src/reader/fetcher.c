@@ -22,7 +22,6 @@ KAFKA_CONN_DECODER(list_offsets_response)
 #define FREE_CHUNKS_KEPT 4
 /* Headroom over max_wait for the Fetch round trip. */
 #define FETCH_DEADLINE_SLACK_MS 10000
-#define OFF_LAST_OFFSET_DELTA 23
 
 void kr_part_release(kr_part *p)
 {
@@ -70,35 +69,6 @@ static kr_chunk *chunk_get(kafka_reader *r)
             kafka_arena_init(&c->arena, 0);
     }
     return c;
-}
-
-int64_t kr_records_next_offset(const uint8_t *data, size_t len)
-{
-    int64_t next = -1;
-    size_t pos = 0;
-    while (len - pos >= KAFKA_LOG_OVERHEAD) {
-        const uint8_t *p = data + pos;
-        int64_t base = (int64_t)(((uint64_t)kafka_read_u32_at(p) << 32) | kafka_read_u32_at(p + 4));
-        int32_t length = (int32_t)kafka_read_u32_at(p + 8);
-        if (length < 5 || (size_t)length > len - pos - KAFKA_LOG_OVERHEAD)
-            break;
-        int8_t magic = (int8_t)p[16];
-        if (magic == 2) {
-            if (length < KAFKA_RECORD_BATCH_HEADER_SIZE - KAFKA_LOG_OVERHEAD)
-                break;
-            int32_t lod = (int32_t)kafka_read_u32_at(p + OFF_LAST_OFFSET_DELTA);
-            if (lod < 0)
-                break;
-            /* Wrapping: base and lod come from the wire and may overflow
-             * int64 (then next wraps negative: nothing is queued). */
-            next = (int64_t)((uint64_t)base + (uint64_t)lod + 1u);
-        } else {
-            /* v0/v1: a wrapper message carries its last inner offset. */
-            next = (int64_t)((uint64_t)base + 1u); /* wrapping, as above */
-        }
-        pos += KAFKA_LOG_OVERHEAD + (size_t)length;
-    }
-    return next;
 }
 
 /* Sleeps up to ms unless the part is stopped first. */
@@ -285,7 +255,7 @@ static kafka_err fetch_once(kr_part *p, uint64_t epoch, int64_t offset, int32_t 
     size_t len = pd->records.len > 0 ? (size_t)pd->records.len : 0;
     stats_fetch(r, t1 - t0, (int64_t)len);
     p->hwm = rc && pd->last_stable_offset >= 0 ? pd->last_stable_offset : pd->high_watermark;
-    int64_t next = len ? kr_records_next_offset(pd->records.ptr, len) : -1;
+    int64_t next = len ? kafka_records_next_offset(pd->records.ptr, len) : -1;
     if (next > offset) {
         c->part = p;
         atomic_fetch_add(&p->refs, 1);

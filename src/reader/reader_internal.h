@@ -215,9 +215,6 @@ void kr_chunk_recycle_locked(kafka_reader *r, kr_chunk *c);
  * time). */
 kafka_err kr_list_offset(kafka_reader *r, const char *topic, int32_t partition, int64_t ts, int64_t deadline,
                          int64_t *out);
-/* Next offset after the last complete batch of a records blob (header
- * scan, no decompression); -1 when it holds no complete batch. */
-int64_t kr_records_next_offset(const uint8_t *data, size_t len);
 
 /* ---- reader_group.c ---- */
 kafka_err kr_group_start(kafka_reader *r);

@@ -505,21 +505,9 @@ static bool ref_add(wbatch *b, wwaiter *wt, size_t idx)
 }
 
 /* Size of a zigzag varint holding v (the record's length fields). */
-static size_t zz_varint_size(int32_t v)
-{
-    uint32_t u = ((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
-    size_t n = 1;
-    while (u >= 0x80) {
-        u >>= 7;
-        n++;
-    }
-    return n;
-}
-
-/* Notes where the record just appended keeps its key and value: a v2
- * record without headers ends with [valueLen varint][value][0 = header
- * count], preceded by [keyLen varint][key]. Records with headers are not
- * indexed (the batch falls back to decoding). Amortised growth: no
+/* Notes where the record just appended keeps its key and value (the
+ * protocol layer knows the layout: kafka_record_kv_offsets). Records with
+ * headers are not indexed (the batch falls back to decoding). Amortised growth: no
  * allocation per message. The lane's lock held. */
 static void batch_index_add(wbatch *b, int32_t kl, int32_t vl, int64_t ts, size_t n_headers)
 {
@@ -537,9 +525,8 @@ static void batch_index_add(wbatch *b, int32_t kl, int32_t vl, int64_t ts, size_
         b->idx = v;
         b->idx_cap = cap;
     }
-    size_t vlen = vl > 0 ? (size_t)vl : 0, klen = kl > 0 ? (size_t)kl : 0;
-    size_t val_off = b->buf.len - 1 - vlen;
-    size_t key_off = val_off - zz_varint_size(vl) - klen;
+    size_t key_off, val_off;
+    kafka_record_kv_offsets(b->buf.len, kl, vl, &key_off, &val_off);
     b->idx[b->count] = (wmeta){(uint32_t)key_off, (uint32_t)val_off, kl, vl, ts};
 }
 

@@ -414,7 +414,9 @@ void kafka_writer_finish_timed(kafka_writer *w, wbatch *b, kafka_compressor *z);
 void *kafka_writer_receiver_main(void *arg);
 /* Stamps producer id/epoch/sequence into a finished batch and fixes its
  * CRC (used at every send, so a restamped batch after a producer id reset
- * stays valid). */
+ * stays valid), through the protocol layer. A batch it cannot stamp (not
+ * one complete v2 batch: a bug, never seen) gets finish_err set and is
+ * failed instead of sent. */
 void kafka_writer_stamp(wbatch *b, int64_t pid, int16_t epoch, int32_t seq);
 
 /* writer_zip.c: the compression workers. */

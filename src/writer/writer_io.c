@@ -70,13 +70,9 @@ void kafka_writer_stamp(wbatch *b, int64_t pid, int16_t epoch, int32_t seq)
 {
     size_t len;
     uint8_t *p = kafka_writer_wire(b, &len);
-    uint64_t u = (uint64_t)pid;
-    for (int i = 0; i < 8; i++)
-        p[43 + i] = (uint8_t)(u >> (56 - 8 * i));
-    p[51] = (uint8_t)((uint16_t)epoch >> 8);
-    p[52] = (uint8_t)epoch;
-    kafka_write_u32_at(p + 53, (uint32_t)seq);
-    kafka_write_u32_at(p + 17, kafka_crc32c(0, p + 21, len - 21));
+    kafka_err err = kafka_record_batch_set_producer(p, len, pid, epoch, seq);
+    if (err && !b->finish_err)
+        b->finish_err = err; /* not a batch this writer built: never sent */
 }
 
 /* Gives back what compression reserved beyond the result (codecs reserve
@@ -471,6 +467,8 @@ static kafka_err prepare(kafka_writer *w, wbatch *b, int32_t *leader, kafka_comp
         return b->finish_err;
     if (b->base_seq >= 0)
         kafka_writer_stamp(b, w->pid, w->epoch, b->base_seq);
+    if (b->finish_err)
+        return b->finish_err;
     return kafka_cluster_leader(w->cluster, b->part->topic, b->part->id,
                                 kafka_writer_now() + w->cfg.read_timeout_ms, leader);
 }

@@ -2,7 +2,7 @@
  * (two producers, one transaction committed and one aborted, interleaved,
  * with their control markers) walked with the records iterator; the filter
  * must keep exactly the committed and non-transactional records. Expected
- * values are written out by hand below. Also kr_records_next_offset. */
+ * values are written out by hand below. Also kafka_records_next_offset. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -69,10 +69,10 @@ static void test_filter_committed_only(void **state)
     assert_int_equal(it.err, 0);
     assert_int_equal(got, 5);
     /* Next fetch offset after the blob: 11. */
-    assert_int_equal(kr_records_next_offset(w.data, w.len), 11);
+    assert_int_equal(kafka_records_next_offset(w.data, w.len), 11);
     /* A cut-off last batch is not counted. */
-    assert_int_equal(kr_records_next_offset(w.data, w.len - 3), 10);
-    assert_int_equal(kr_records_next_offset(w.data, 20), -1);
+    assert_int_equal(kafka_records_next_offset(w.data, w.len - 3), 10);
+    assert_int_equal(kafka_records_next_offset(w.data, 20), -1);
     kafka_records_iter_free(&it);
     kafka_txn_filter_free(&f);
     kafka_wbuf_free(&w);
@@ -106,7 +106,7 @@ static void test_offsets_past_int64_max(void **state)
     assert_false(skip);
     /* No next offset past INT64_MAX either: the wrapped value is below any
      * fetch position, so the fetcher does not queue the answer. */
-    assert_true(kr_records_next_offset(w.data, w.len) < 0);
+    assert_true(kafka_records_next_offset(w.data, w.len) < 0);
     kafka_records_iter_free(&it);
     kafka_txn_filter_free(&f);
     kafka_wbuf_free(&w);
