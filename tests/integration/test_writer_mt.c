@@ -2,10 +2,13 @@
  * without the writer's lock, to one open batch per partition or, with
  * append_lanes, to one per group of threads) while another thread flushes
  * over and over, then close. Every message carries its (thread, seq) in its
- * key; the topic is read back through the conn layer and checked: every
- * accepted message exactly once and nothing else, each thread's messages
- * in call order within a partition, one completion per accepted message.
- * Run with round-robin and key-hash partitioning, with and without lanes,
+ * key (in its value for the keyless runs); the topic is read back through
+ * the conn layer and checked: every accepted message exactly once and
+ * nothing else, each thread's messages in call order within a partition,
+ * one completion per accepted message, every partition used.
+ * Run with round-robin and key-hash partitioning, keyless messages spread
+ * sticky by the default balancer (threads of one group share a partition
+ * and race on its counters), with and without lanes,
  * and with a buffer small enough that the back-pressure paths (blocking
  * and QUEUE_FULL) run concurrently with the lock-free appends. Without
  * lanes, writes handed from thread to thread stay in order. */
@@ -52,10 +55,17 @@ static bool get_id(const void *key, size_t len, uint32_t *thread, uint32_t *seq)
     return *thread < MT_THREADS && *seq < MT_PER_THREAD;
 }
 
+/* A message's id: in its key, or in the value of a keyless message. */
+static bool msg_id(const kafka_message *m, uint32_t *thread, uint32_t *seq)
+{
+    return m->key ? get_id(m->key, m->key_len, thread, seq) : get_id(m->value, m->value_len, thread, seq);
+}
+
 /* ---- shared state ---------------------------------------------------------- */
 
 typedef struct mt_run {
     kafka_writer *w;
+    bool keyless; /* ids in the values, null keys */
     atomic_uchar accepted[MT_THREADS][MT_PER_THREAD]; /* write said 0 */
     atomic_uchar reported[MT_THREADS][MT_PER_THREAD]; /* completions seen */
     atomic_long cb_ok, cb_failed, cb_bad;
@@ -68,7 +78,7 @@ static void on_complete(void *priv, const kafka_message *msgs, size_t n, kafka_e
     mt_run *r = priv;
     for (size_t i = 0; i < n; i++) {
         uint32_t t, q;
-        if (!get_id(msgs[i].key, msgs[i].key_len, &t, &q)) {
+        if (!msg_id(&msgs[i], &t, &q)) {
             atomic_fetch_add(&r->cb_bad, 1);
             continue;
         }
@@ -99,6 +109,8 @@ static void *writer_main(void *p)
         for (size_t i = 0; i < n; i++) {
             put_id(keys[i], a->id, q + (uint32_t)i);
             m[i] = (kafka_message){.key = keys[i], .key_len = 8, .value = val, .value_len = 10 + (q + i) % 30};
+            if (a->run->keyless)
+                m[i] = (kafka_message){.value = keys[i], .value_len = 8};
         }
         kafka_writer_write_messages(a->run->w, m, n, errs, a->timeout_ms);
         for (size_t i = 0; i < n; i++) {
@@ -136,6 +148,7 @@ static void *flusher_main(void *p)
 typedef struct mt_seen {
     uint8_t count[MT_THREADS][MT_PER_THREAD];
     int64_t last_seq[MT_THREADS][MT_PARTS];
+    long per_part[MT_PARTS];
     long out_of_order, bad, total;
 } mt_seen;
 
@@ -145,7 +158,8 @@ static void mt_seen_one(void *priv, int32_t p, int64_t offset, const kafka_messa
     mt_seen *s = priv;
     uint32_t t, q;
     s->total++;
-    if (!get_id(m->key, m->key_len, &t, &q)) {
+    s->per_part[p]++;
+    if (!msg_id(m, &t, &q)) {
         s->bad++;
         return;
     }
@@ -164,12 +178,13 @@ static void read_partition(kt_cluster *kt, const char *topic, int32_t p, mt_seen
 
 /* ---- the run ------------------------------------------------------------------ */
 
-static void run_mt(kt_cluster *kt, const char *name, kafka_writer_config cfg, bool mixed_timeouts)
+static void run_mt_ex(kt_cluster *kt, const char *name, kafka_writer_config cfg, bool mixed_timeouts, bool keyless)
 {
     char *topic = kt_unique_topic(name);
     assert_int_equal(kt_cluster_create_topic(kt, topic, MT_PARTS, 3), 0);
     mt_run *r = calloc(1, sizeof *r);
     assert_non_null(r);
+    r->keyless = keyless;
     cfg.brokers = kt_cluster_bootstrap(kt);
     cfg.topic = topic;
     cfg.async = true;
@@ -229,9 +244,16 @@ static void run_mt(kt_cluster *kt, const char *name, kafka_writer_config cfg, bo
         for (int q = 0; q < MT_PER_THREAD; q++)
             assert_int_equal(s->count[t][q], atomic_load(&r->accepted[t][q]));
     assert_int_equal(s->out_of_order, 0); /* per partition, each thread's call order */
+    for (int p = 0; p < MT_PARTS; p++)
+        assert_true(s->per_part[p] > 0); /* every mode here spreads over all partitions */
     free(s);
     free(r);
     free(topic);
+}
+
+static void run_mt(kt_cluster *kt, const char *name, kafka_writer_config cfg, bool mixed_timeouts)
+{
+    run_mt_ex(kt, name, cfg, mixed_timeouts, false);
 }
 
 /* The writer's own round-robin spreading (keys ignored). */
@@ -276,6 +298,27 @@ static void test_mt_back_pressure_lanes(void **state)
                                  .max_buffered_bytes = 16384,
                                  .append_lanes = 8},
            true);
+}
+
+/* Keyless messages, default balancer: sticky. Small batches, so that the
+ * groups of threads move on often (each move races with the other
+ * threads of the group, and all groups take partitions from one
+ * rotation). */
+static void test_mt_sticky_keyless(void **state)
+{
+    run_mt_ex(*state, "wmt-sticky", (kafka_writer_config){.batch_timeout_ms = 5, .batch_size = 50}, false, true);
+}
+
+/* The same with lanes and a buffer of a few batches (blocking and
+ * QUEUE_FULL while others append). */
+static void test_mt_sticky_keyless_back_pressure_lanes(void **state)
+{
+    run_mt_ex(*state, "wmt-sticky-full",
+              (kafka_writer_config){.batch_timeout_ms = 2,
+                                    .batch_size = 50,
+                                    .max_buffered_bytes = 16384,
+                                    .append_lanes = 4},
+              true, true);
 }
 
 /* ---- order across threads (one lane) ------------------------------------------ */
@@ -376,6 +419,8 @@ int main(void)
         cmocka_unit_test(test_mt_hashed_keys_lanes),
         cmocka_unit_test(test_mt_back_pressure),
         cmocka_unit_test(test_mt_back_pressure_lanes),
+        cmocka_unit_test(test_mt_sticky_keyless),
+        cmocka_unit_test(test_mt_sticky_keyless_back_pressure_lanes),
         cmocka_unit_test(test_one_lane_orders_across_threads),
     };
     return cmocka_run_group_tests(tests, kt_cluster_group_setup, kt_cluster_group_teardown);

@@ -553,6 +553,32 @@ static void test_state_new_rejects_bad_config(void **state)
     kafka_balancer_state_free(NULL);
 }
 
+/* .keyless must be a kafka_keyless_mode, whatever the kind (the writer
+ * checks the same, with a message: tests/integration/test_writer_sticky.c). */
+static void test_state_new_rejects_bad_keyless(void **state)
+{
+    (void)state;
+    const kafka_balancer_kind kinds[] = {KAFKA_BALANCER_MURMUR2, KAFKA_BALANCER_ROUND_ROBIN, KAFKA_BALANCER_CRC32};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        kafka_balancer_state *st = (kafka_balancer_state *)&st; /* non-NULL sentinel */
+        assert_int_equal(kafka_balancer_state_new(&(kafka_balancer){.kind = kinds[i], .keyless = (kafka_keyless_mode)7},
+                                                  &st),
+                         KAFKA_ERR_INVALID_ARG);
+        assert_null(st);
+        assert_int_equal(
+            kafka_balancer_state_new(&(kafka_balancer){.kind = kinds[i], .keyless = (kafka_keyless_mode)-1}, &st),
+            KAFKA_ERR_INVALID_ARG);
+        /* Both modes are accepted. */
+        assert_int_equal(
+            kafka_balancer_state_new(&(kafka_balancer){.kind = kinds[i], .keyless = KAFKA_KEYLESS_ROUND_ROBIN}, &st),
+            0);
+        kafka_balancer_state_free(st);
+        assert_int_equal(
+            kafka_balancer_state_new(&(kafka_balancer){.kind = kinds[i], .keyless = KAFKA_KEYLESS_STICKY}, &st), 0);
+        kafka_balancer_state_free(st);
+    }
+}
+
 static void test_pick_rejects_bad_input(void **state)
 {
     (void)state;
@@ -593,6 +619,7 @@ int main(void)
         cmocka_unit_test(test_custom_called_with_arguments),
         cmocka_unit_test(test_custom_out_of_range_rejected),
         cmocka_unit_test(test_state_new_rejects_bad_config),
+        cmocka_unit_test(test_state_new_rejects_bad_keyless),
         cmocka_unit_test(test_pick_rejects_bad_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
