@@ -40,9 +40,9 @@ static void sleep_while_contended(kafka_lock *l)
 void kafka_lock_wait_(kafka_lock *l)
 {
     for (int i = 0; i < KAFKA_LOCK_SPINS; i++) {
-        int free = 0;
+        int unlocked = 0;
         if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0 &&
-            atomic_compare_exchange_weak_explicit(&l->state, &free, 1, memory_order_acquire, memory_order_relaxed))
+            atomic_compare_exchange_weak_explicit(&l->state, &unlocked, 1, memory_order_acquire, memory_order_relaxed))
             return;
         cpu_relax();
     }

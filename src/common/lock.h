@@ -34,8 +34,8 @@ void kafka_lock_wake_(kafka_lock *l);
  * holds it. Not recursive. */
 static inline void kafka_lock_acquire(kafka_lock *l)
 {
-    int free = 0;
-    if (!atomic_compare_exchange_strong_explicit(&l->state, &free, 1, memory_order_acquire, memory_order_relaxed))
+    int unlocked = 0;
+    if (!atomic_compare_exchange_strong_explicit(&l->state, &unlocked, 1, memory_order_acquire, memory_order_relaxed))
         kafka_lock_wait_(l);
 }
 
