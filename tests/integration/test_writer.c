@@ -798,6 +798,23 @@ static kafka_writer *writer_brokers_down(kt_cluster *kt, const char *topic, cb_c
     return w;
 }
 
+/* Writes one message of `val` at a time with timeout_ms = 0 until the
+ * writer answers QUEUE_FULL (which must happen within 1000 writes, and
+ * nothing but 0 may come before it). Returns the writes accepted. */
+static long write_until_full(kafka_writer *w, const char *val, size_t len)
+{
+    for (long accepted = 0; accepted < 1000; accepted++) {
+        kafka_message m = {.value = val, .value_len = len};
+        kafka_err e = kafka_writer_write_messages(w, &m, 1, NULL, 0);
+        if (e == KAFKA_ERR_QUEUE_FULL)
+            return accepted;
+        if (e)
+            fail_msg("unexpected %s", kafka_err_name(e));
+    }
+    fail_msg("the buffer never filled");
+    return -1;
+}
+
 /* max_buffered_bytes is enforced for asynchronous writes: with every
  * broker down nothing leaves the buffer, so writes with timeout_ms = 0
  * soon get QUEUE_FULL (and nothing is enqueued for them), a write with a
@@ -812,18 +829,7 @@ static void test_async_buffer_full(void **state)
     kafka_writer *w = writer_brokers_down(kt, topic, &cc, 8192);
     char val[100];
     memset(val, 'x', sizeof val);
-    long accepted = 1, full = 0;
-    for (int i = 0; i < 1000 && !full; i++) {
-        kafka_message m = {.value = val, .value_len = sizeof val};
-        kafka_err e = kafka_writer_write_messages(w, &m, 1, NULL, 0);
-        if (e == 0)
-            accepted++;
-        else if (e == KAFKA_ERR_QUEUE_FULL)
-            full++;
-        else
-            fail_msg("unexpected %s", kafka_err_name(e));
-    }
-    assert_int_equal(full, 1);
+    long accepted = 1 + write_until_full(w, val, sizeof val);
     kafka_writer_stats st;
     kafka_writer_stats_get(w, &st);
     assert_int_equal(st.queue_length, accepted - 1); /* the first one was delivered */
@@ -874,15 +880,7 @@ static void test_close_wakes_blocked_calls(void **state)
     kafka_writer *w = writer_brokers_down(kt, topic, &cc, 4096);
     char val[100];
     memset(val, 'x', sizeof val);
-    long accepted = 1;
-    for (int i = 0; i < 1000; i++) {
-        kafka_message m = {.value = val, .value_len = sizeof val};
-        kafka_err e = kafka_writer_write_messages(w, &m, 1, NULL, 0);
-        if (e == KAFKA_ERR_QUEUE_FULL)
-            break;
-        assert_int_equal(e, 0);
-        accepted++;
-    }
+    long accepted = 1 + write_until_full(w, val, sizeof val);
     blocked_call calls[3] = {{.w = w, .kind = 0}, {.w = w, .kind = 0}, {.w = w, .kind = 1}};
     pthread_t th[3];
     for (int i = 0; i < 3; i++) {
