@@ -16,7 +16,7 @@
  *
  * The cache is only used where the TSC is a safe tick source: x86-64 with
  * the kernel's clocksource "tsc" (the kernel then vouches for a constant,
- * synchronised TSC). Elsewhere, and for the first ~20 ms while the TSC
+ * synchronised TSC). Elsewhere, and for the first ~2 ms after init while the TSC
  * rate is calibrated against CLOCK_MONOTONIC, every read is a plain
  * clock_gettime(CLOCK_REALTIME).
  *
