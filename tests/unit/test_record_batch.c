@@ -20,6 +20,7 @@
 #include "kafka/alloc.h"
 #include "protocol/crc32c.h"
 #include "protocol/record_batch.h"
+#include "batch_util.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -987,6 +988,47 @@ static void test_zero_allocations_per_record(void **s)
     kafka_set_allocator(NULL);
 }
 
+/* kafka_records_next_offset: the offset after the last whole batch of a
+ * fetched blob (batches of 2, 2, 1 records at 0, 2, 4 and a control batch
+ * at 5, so 6), not counting a cut-off last batch; -1 when not even one
+ * batch is whole. */
+static void test_records_next_offset(void **state)
+{
+    (void)state;
+    kafka_wbuf w;
+    kafka_wbuf_init(&w);
+    const char *two[] = {"a", "b"}, *one[] = {"c"};
+    assert_int_equal(kt_add_batch(&w, 0, 7, true, two, 2), 0);
+    assert_int_equal(kt_add_batch(&w, 2, 0, false, two, 2), 0);
+    size_t after_two = w.len;
+    assert_int_equal(kt_add_batch(&w, 4, 7, true, one, 1), 0);
+    assert_int_equal(kafka_control_batch_encode(&w, 5, 7, 0, KAFKA_CONTROL_COMMIT, 0, 1000), 0);
+    assert_false(w.oom);
+    assert_int_equal(kafka_records_next_offset(w.data, w.len), 6);
+    assert_int_equal(kafka_records_next_offset(w.data, w.len - 3), 5); /* control batch cut */
+    assert_int_equal(kafka_records_next_offset(w.data, after_two + 1), 4);
+    assert_int_equal(kafka_records_next_offset(w.data, after_two), 4);
+    assert_int_equal(kafka_records_next_offset(w.data, 20), -1);
+    assert_int_equal(kafka_records_next_offset(w.data, 0), -1);
+    kafka_wbuf_free(&w);
+}
+
+/* A hostile broker's batch whose offsets run past INT64_MAX: no next
+ * offset (a negative one, below any fetch position, so the fetcher does
+ * not queue the answer), and no signed overflow on the way (the sanitizer
+ * build would abort). */
+static void test_records_next_offset_past_int64_max(void **state)
+{
+    (void)state;
+    kafka_wbuf w;
+    kafka_wbuf_init(&w);
+    const char *vals[] = {"x0", "x1", "x2"};
+    assert_int_equal(kt_add_batch(&w, INT64_MAX - 1, 9, true, vals, 3), 0); /* lastOffsetDelta 2 */
+    assert_false(w.oom);
+    assert_true(kafka_records_next_offset(w.data, w.len) < 0);
+    kafka_wbuf_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1015,6 +1057,8 @@ int main(void)
         cmocka_unit_test(test_record_offset_at_int64_max),
         cmocka_unit_test(test_message_set_v0_v1),
         cmocka_unit_test(test_zero_allocations_per_record),
+        cmocka_unit_test(test_records_next_offset),
+        cmocka_unit_test(test_records_next_offset_past_int64_max),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

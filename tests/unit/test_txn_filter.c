@@ -2,7 +2,7 @@
  * (two producers, one transaction committed and one aborted, interleaved,
  * with their control markers) walked with the records iterator; the filter
  * must keep exactly the committed and non-transactional records. Expected
- * values are written out by hand below. Also kafka_records_next_offset. */
+ * values are written out by hand below. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,21 +68,16 @@ static void test_filter_committed_only(void **state)
     }
     assert_int_equal(it.err, 0);
     assert_int_equal(got, 5);
-    /* Next fetch offset after the blob: 11. */
-    assert_int_equal(kafka_records_next_offset(w.data, w.len), 11);
-    /* A cut-off last batch is not counted. */
-    assert_int_equal(kafka_records_next_offset(w.data, w.len - 3), 10);
-    assert_int_equal(kafka_records_next_offset(w.data, 20), -1);
     kafka_records_iter_free(&it);
     kafka_txn_filter_free(&f);
     kafka_wbuf_free(&w);
 }
 
 /* A hostile broker may send a batch whose offsets run past INT64_MAX
- * (base offset near the maximum, lastOffsetDelta > 0). The filter and the
- * fetcher's next-offset scan must compute with wrapping arithmetic, as the
- * record decoder does, instead of overflowing int64 (undefined behaviour,
- * which the sanitizer build turns into an abort). */
+ * (base offset near the maximum, lastOffsetDelta > 0). The filter must
+ * compute with wrapping arithmetic, as the record decoder does, instead of
+ * overflowing int64 (undefined behaviour, which the sanitizer build turns
+ * into an abort). kafka_records_next_offset's case: test_record_batch.c. */
 static void test_offsets_past_int64_max(void **state)
 {
     (void)state;
@@ -104,9 +99,6 @@ static void test_offsets_past_int64_max(void **state)
     /* The batch's last offset wraps below every aborted first offset:
      * nothing sensible to filter, but defined and repeatable. */
     assert_false(skip);
-    /* No next offset past INT64_MAX either: the wrapped value is below any
-     * fetch position, so the fetcher does not queue the answer. */
-    assert_true(kafka_records_next_offset(w.data, w.len) < 0);
     kafka_records_iter_free(&it);
     kafka_txn_filter_free(&f);
     kafka_wbuf_free(&w);
