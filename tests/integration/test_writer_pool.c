@@ -18,6 +18,10 @@
  *    broker is a child process, so only this process's libkafka counts)
  *    shows that in a steady stream of same-shaped synchronous writes the
  *    batch memory is not allocated again per batch.
+ *  - Bounds: the same allocator keeps a count of live bytes
+ *    (malloc_usable_size, glibc) and shows that the pool keeps at most
+ *    16 batches and at most max_buffered_bytes / 8 bytes of them, however
+ *    many batches are released at once.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -32,6 +36,8 @@
 
 #include <cmocka.h>
 
+#include <malloc.h>
+
 #include "kafka/alloc.h"
 #include "kafka/writer.h"
 #include "test_cluster.h"
@@ -43,6 +49,7 @@ static atomic_long g_calls;     /* malloc + realloc calls */
 static atomic_llong g_bytes;    /* bytes they asked for */
 static atomic_long g_big_calls; /* calls asking for >= g_big bytes */
 static atomic_llong g_big;
+static atomic_llong g_live;     /* usable bytes of the blocks not freed yet */
 
 static void count(size_t n)
 {
@@ -56,19 +63,28 @@ static void *count_malloc(void *pd, size_t n)
 {
     (void)pd;
     count(n);
-    return malloc(n);
+    void *p = malloc(n);
+    if (p)
+        atomic_fetch_add(&g_live, (long long)malloc_usable_size(p));
+    return p;
 }
 
 static void *count_realloc(void *pd, void *p, size_t n)
 {
     (void)pd;
     count(n);
-    return realloc(p, n);
+    long long old = p ? (long long)malloc_usable_size(p) : 0;
+    void *q = realloc(p, n);
+    if (q)
+        atomic_fetch_add(&g_live, (long long)malloc_usable_size(q) - old);
+    return q;
 }
 
 static void count_free(void *pd, void *p)
 {
     (void)pd;
+    if (p)
+        atomic_fetch_sub(&g_live, (long long)malloc_usable_size(p));
     free(p);
 }
 
@@ -395,6 +411,68 @@ static void test_steady_stream_reuses_batch_memory(void **state)
     steady_allocs_case(*state, true);
 }
 
+/* ---- the pool's bounds ---------------------------------------------------------------- */
+
+/* One synchronous call of n messages of 1 KB, cut into batches of
+ * batch_size: every batch is appended before the first is sent, and all
+ * are acknowledged and released before the call returns, with no new
+ * batch taking from the pool in between. Returns the live bytes the
+ * writer holds after the call beyond what it held after a one-message
+ * warm-up write (connections, metadata, producer id). */
+static long long pool_live_after(kt_cluster *kt, int64_t max_buffered, int batch_size, int n)
+{
+    char *topic = kt_unique_topic("wpool-bound");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 3), 0);
+    kafka_writer_config cfg = {.batch_size = batch_size, .batch_bytes = 1 << 20, .max_buffered_bytes = max_buffered};
+    kafka_writer *w = kt_writer_new(kt, topic, cfg);
+    assert_non_null(w);
+    static uint8_t val[1000];
+    memset(val, 'v', sizeof val);
+    kafka_message *msgs = calloc((size_t)n, sizeof *msgs);
+    kafka_err *errs = calloc((size_t)n, sizeof *errs);
+    assert_non_null(msgs);
+    assert_non_null(errs);
+    for (int i = 0; i < n; i++)
+        msgs[i] = (kafka_message){.value = val, .value_len = sizeof val};
+    assert_int_equal(kafka_writer_write_messages(w, msgs, 1, errs, -1), 0);
+    long long base = atomic_load(&g_live);
+    assert_int_equal(kafka_writer_write_messages(w, msgs, (size_t)n, errs, -1), 0);
+    long long held = atomic_load(&g_live) - base;
+    kafka_writer_stats st;
+    kafka_writer_stats_get(w, &st);
+    assert_int_equal(st.messages, 1 + n);
+    assert_true(st.batches_full + st.batches_sync + st.batches_timeout + st.batches_flush >= 1 + n / batch_size);
+    assert_int_equal(kafka_writer_close(w, 10000), 0);
+    free(msgs);
+    free(errs);
+    free(topic);
+    return held;
+}
+
+/* 100 batches of ~10 KB released at once, with a byte share (64 MiB / 8)
+ * far above them: the pool keeps at most 16. 16 batches of 10 KB with
+ * their buffers at most doubled by growth is 320 KB; 64 KB more for
+ * whatever else a call may leave allocated. Without the limit all 100
+ * batches (over 1 MB) would stay. */
+static void test_pool_keeps_at_most_16_batches(void **state)
+{
+    long long held = pool_live_after(*state, INT64_C(64) << 20, 10, 1000);
+    print_message("100 batches of 10 KB released: %lld bytes held after the call\n", held);
+    if (held > 16 * 2 * 10 * 1024 + 64 * 1024)
+        fail_msg("%lld bytes still held: more than 16 batches kept", held);
+}
+
+/* 15 batches of ~40 KB released at once (under the count limit) with
+ * max_buffered_bytes 1 MiB: the pool keeps at most 1 MiB / 8 = 128 KB of
+ * them (64 KB of slack as above). Without the limit ~600 KB would stay. */
+static void test_pool_keeps_at_most_an_eighth_of_the_buffer(void **state)
+{
+    long long held = pool_live_after(*state, INT64_C(1) << 20, 40, 600);
+    print_message("15 batches of 40 KB released: %lld bytes held after the call\n", held);
+    if (held > 128 * 1024 + 64 * 1024)
+        fail_msg("%lld bytes still held: more than max_buffered_bytes / 8 kept", held);
+}
+
 int main(void)
 {
     kafka_set_allocator(&(kafka_allocator){count_malloc, count_realloc, count_free, NULL});
@@ -402,6 +480,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pooled_batches_keep_content),
         cmocka_unit_test(test_steady_stream_reuses_batch_memory),
+        cmocka_unit_test(test_pool_keeps_at_most_16_batches),
+        cmocka_unit_test(test_pool_keeps_at_most_an_eighth_of_the_buffer),
     };
     return cmocka_run_group_tests(tests, kt_cluster_group_setup, kt_cluster_group_teardown);
 }
