@@ -1,13 +1,13 @@
 /*
  * CRC32C: hardware (SSE4.2 crc32 instruction, ARMv8 CRC extension) selected
- * at run time, with a portable slicing-by-8 fallback. CRC32 (IEEE) comes from
- * zlib, a dependency anyway.
+ * at run time, with a portable slicing-by-8 fallback. CRC32 (IEEE) is
+ * compress/crc32.c's (PCLMULQDQ folding, or zlib).
  */
 #include "protocol/crc32c.h"
 
 #include <string.h>
-#include <zlib.h>
 
+#include "compress/crc32.h"
 #include "protocol/crc32c_table.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -180,13 +180,5 @@ const char *kafka_crc32c_impl_name(void)
 
 uint32_t kafka_crc32(uint32_t crc, const void *buf, size_t len)
 {
-    const uint8_t *p = buf;
-    /* zlib takes uInt lengths: feed huge buffers in pieces. */
-    while (len > 0) {
-        uInt n = len > (1u << 30) ? (1u << 30) : (uInt)len;
-        crc = (uint32_t)crc32(crc, p, n);
-        p += n;
-        len -= n;
-    }
-    return crc;
+    return kafka_crc32_ieee(crc, buf, len);
 }

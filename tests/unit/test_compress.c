@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include <snappy-c.h>
+#include <zlib.h>
 #include <zstd.h>
 
 #include "compress/compress.h"
@@ -216,6 +217,97 @@ static void test_roundtrip_gzip(void **state)
     (void)state;
     const int levels[] = {KAFKA_COMPRESSION_LEVEL_DEFAULT, -1, 0, 1, 9};
     roundtrip_sizes(KAFKA_CODEC_GZIP, levels, 5);
+}
+
+/* What zlib's own gzip wrapper (windowBits 15 + 16) writes. */
+static void zlib_gzip(int level, const uint8_t *in, size_t n, kafka_wbuf *out)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    uLong bound = deflateBound(&zs, (uLong)n);
+    assert_true(kafka_wbuf_reserve(out, bound));
+    zs.next_in = (Bytef *)(uintptr_t)in;
+    zs.avail_in = (uInt)n;
+    zs.next_out = out->data + out->len;
+    zs.avail_out = (uInt)bound;
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    out->len += bound - zs.avail_out;
+    deflateEnd(&zs);
+}
+
+/* zlib inflate accepting the gzip wrapper only (windowBits 15 + 16). */
+static void zlib_gunzip_equals(const kafka_wbuf *c, const uint8_t *in, size_t n)
+{
+    uint8_t *d = malloc(n + 1);
+    assert_non_null(d);
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(inflateInit2(&zs, 15 + 16), Z_OK);
+    zs.next_in = c->data;
+    zs.avail_in = (uInt)c->len;
+    zs.next_out = d;
+    zs.avail_out = (uInt)(n + 1);
+    assert_int_equal(inflate(&zs, Z_FINISH), Z_STREAM_END);
+    assert_int_equal(zs.avail_in, 0); /* the member ends exactly at the end */
+    assert_int_equal(zs.total_out, n);
+    if (n)
+        assert_memory_equal(d, in, n);
+    inflateEnd(&zs);
+    free(d);
+}
+
+static uint32_t le32_at(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The gzip member is framed by us (header, trailer with our CRC-32) around
+ * zlib's raw deflate: the header is zlib's on Unix, the whole output is
+ * byte for byte what zlib's gzip wrapper writes, zlib's gzip-only inflate
+ * reads it back, and the trailer holds the input's CRC-32 and length. */
+static void test_gzip_framing(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {0, 1, 2, 15, 16, 63, 64, 65, 100, 1000, 4096, 65535, 65536, 65537, MB + 3, 3 * MB};
+    static const struct {
+        int level;
+        uint8_t xfl;
+    } levels[] = {{KAFKA_COMPRESSION_LEVEL_DEFAULT, 0}, {-1, 0}, {0, 4}, {1, 4}, {2, 0}, {6, 0}, {8, 0}, {9, 2}};
+    uint8_t *txt = make_text(3 * MB), *rnd = make_random(3 * MB);
+    kafka_compressor *z = kafka_compressor_new();
+    assert_non_null(z);
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+        for (size_t l = 0; l < sizeof levels / sizeof levels[0]; l++) {
+            size_t n = sizes[s];
+            int level = levels[l].level;
+            /* big inputs at two levels only: the rest is time, not coverage */
+            if (n > MB && level != KAFKA_COMPRESSION_LEVEL_DEFAULT && level != 1)
+                continue;
+            const uint8_t *in = (s + l) % 2 ? rnd : txt;
+            kafka_wbuf ours, kept, ref;
+            kafka_wbuf_init(&ours);
+            kafka_wbuf_init(&kept);
+            kafka_wbuf_init(&ref);
+            assert_int_equal(kafka_compress(KAFKA_CODEC_GZIP, level, in, n, &ours), KAFKA_ERR_OK);
+            assert_int_equal(kafka_compress_with(z, KAFKA_CODEC_GZIP, level, in, n, &kept), KAFKA_ERR_OK);
+            zlib_gzip(level == KAFKA_COMPRESSION_LEVEL_DEFAULT ? Z_DEFAULT_COMPRESSION : level, in, n, &ref);
+
+            assert_true(ours.len >= 18);
+            const uint8_t hdr[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, levels[l].xfl, 3};
+            assert_memory_equal(ours.data, hdr, sizeof hdr);
+            assert_int_equal(le32_at(ours.data + ours.len - 8), (uint32_t)crc32_z(0, in, n));
+            assert_int_equal(le32_at(ours.data + ours.len - 4), (uint32_t)n);
+            assert_bytes(&ours, 0, ref.data, ref.len);
+            assert_bytes(&kept, 0, ref.data, ref.len);
+            zlib_gunzip_equals(&ours, in, n);
+            kafka_wbuf_free(&ours);
+            kafka_wbuf_free(&kept);
+            kafka_wbuf_free(&ref);
+        }
+    kafka_compressor_free(z);
+    free(txt);
+    free(rnd);
 }
 
 static void test_roundtrip_snappy(void **state)
@@ -812,6 +904,32 @@ static void test_truncated(void **state)
     free(txt);
 }
 
+/* A flipped bit in any of our trailer's CRC or ISIZE bytes makes our own
+ * decoder fail: the trailer we write is the one that gets checked. */
+static void test_gzip_trailer_checked(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {0, 1, 100, 65537};
+    uint8_t *txt = make_text(65537);
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        kafka_wbuf c;
+        kafka_wbuf_init(&c);
+        assert_int_equal(kafka_compress(KAFKA_CODEC_GZIP, KAFKA_COMPRESSION_LEVEL_DEFAULT, txt, sizes[s], &c), 0);
+        for (size_t b = c.len - 8; b < c.len; b++) {
+            c.data[b] ^= 0x20;
+            expect_error(KAFKA_CODEC_GZIP, c.data, c.len, KAFKA_ERR_COMPRESSION);
+            c.data[b] ^= 0x20;
+        }
+        kafka_wbuf d;
+        kafka_wbuf_init(&d);
+        assert_int_equal(kafka_decompress(KAFKA_CODEC_GZIP, c.data, c.len, sizes[s], &d), 0);
+        assert_bytes(&d, 0, txt, sizes[s]);
+        kafka_wbuf_free(&d);
+        kafka_wbuf_free(&c);
+    }
+    free(txt);
+}
+
 static void test_corrupt(void **state)
 {
     (void)state;
@@ -913,6 +1031,8 @@ int main(void)
         cmocka_unit_test(test_unknown_codec),
         cmocka_unit_test(test_none_codec),
         cmocka_unit_test(test_roundtrip_gzip),
+        cmocka_unit_test(test_gzip_framing),
+        cmocka_unit_test(test_gzip_trailer_checked),
         cmocka_unit_test(test_roundtrip_snappy),
         cmocka_unit_test(test_roundtrip_lz4),
         cmocka_unit_test(test_roundtrip_zstd),

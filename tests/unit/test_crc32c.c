@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "protocol/crc32c.h"
 #include "protocol/crc32c_table.h"
@@ -184,6 +185,13 @@ static void test_crc32_ieee(void **state)
     assert_int_equal(kafka_crc32(0, "123456789", 9), 0xCBF43926);
     assert_int_equal(kafka_crc32(kafka_crc32(0, "1234", 4), "56789", 5), 0xCBF43926);
     assert_int_equal(kafka_crc32(0, "", 0), 0);
+    /* Long enough for the folding path, chained across its boundaries. */
+    uint8_t buf[1000];
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (uint8_t)(i * 7 + (i >> 3));
+    uint32_t want = (uint32_t)crc32(0, buf, sizeof buf);
+    assert_int_equal(kafka_crc32(0, buf, sizeof buf), want);
+    assert_int_equal(kafka_crc32(kafka_crc32(0, buf, 63), buf + 63, sizeof buf - 63), want);
 }
 
 int main(void)

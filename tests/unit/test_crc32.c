@@ -1,0 +1,273 @@
+/*
+ * CRC-32 (IEEE) of src/compress/crc32.c: every implementation against
+ * zlib's crc32() and the bitwise definition, at every length up to 1024
+ * and every alignment, on large buffers, chained at random split points;
+ * and every folding constant recomputed from the polynomial.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <zlib.h>
+
+#include "compress/crc32.h"
+
+typedef uint32_t (*crc_fn)(uint32_t, const void *, size_t);
+
+static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
+
+static uint64_t rng_next(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static uint8_t *make_random(size_t n)
+{
+    uint8_t *p = malloc(n ? n : 1);
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)rng_next();
+    return p;
+}
+
+/* The reference: zlib's crc32() itself, fed in uInt pieces. */
+static uint32_t zlib_ref(uint32_t crc, const uint8_t *p, size_t n)
+{
+    while (n) {
+        uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        crc = (uint32_t)crc32(crc, p, k);
+        p += k;
+        n -= k;
+    }
+    return crc;
+}
+
+/* Bitwise CRC-32: the definition, independent of zlib and of the code. */
+static uint32_t crc32_bitwise(uint32_t crc, const uint8_t *p, size_t n)
+{
+    crc = ~crc;
+    while (n--) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1)));
+    }
+    return ~crc;
+}
+
+/* The implementations this CPU can run, with names for failure messages. */
+static size_t impls(crc_fn *f, const char **name)
+{
+    size_t n = 0;
+    f[n] = kafka_crc32_ieee, name[n++] = "dispatch";
+    f[n] = kafka_crc32_ieee_zlib, name[n++] = "zlib";
+    if (kafka_crc32_ieee_pclmul_available())
+        f[n] = kafka_crc32_ieee_pclmul, name[n++] = "pclmul";
+    return n;
+}
+
+static void check_vectors(crc_fn f)
+{
+    assert_int_equal(f(0, "123456789", 9), 0xCBF43926); /* the CRC-32 check value */
+    assert_int_equal(f(0, "", 0), 0);
+    assert_int_equal(f(0x12345678, "", 0), 0x12345678);
+    for (size_t k = 0; k <= 9; k++)
+        assert_int_equal(f(f(0, "123456789", k), &"123456789"[k], 9 - k), 0xCBF43926);
+    /* 100 bytes of 0xff and of 0x00: the whole folding path. */
+    uint8_t b[100];
+    memset(b, 0xff, sizeof b);
+    assert_int_equal(f(0, b, sizeof b), crc32_bitwise(0, b, sizeof b));
+    memset(b, 0, sizeof b);
+    assert_int_equal(f(0, b, sizeof b), crc32_bitwise(0, b, sizeof b));
+}
+
+static void test_vectors_zlib(void **state)
+{
+    (void)state;
+    check_vectors(kafka_crc32_ieee_zlib);
+}
+
+static void test_vectors_pclmul(void **state)
+{
+    (void)state;
+    if (!kafka_crc32_ieee_pclmul_available()) {
+        print_message("no PCLMULQDQ on this CPU (or not x86-64): folding path not tested\n");
+        skip();
+    }
+    check_vectors(kafka_crc32_ieee_pclmul);
+}
+
+static void test_vectors_dispatch(void **state)
+{
+    (void)state;
+    const char *name = kafka_crc32_ieee_impl_name();
+    print_message("kafka_crc32_ieee uses: %s\n", name);
+    assert_string_equal(name, kafka_crc32_ieee_pclmul_available() ? "pclmul" : "zlib");
+    check_vectors(kafka_crc32_ieee);
+}
+
+/* Every length 0..1024 at every alignment 0..15, from 0 and from a random
+ * starting CRC; the bitwise definition too for the short lengths, where
+ * the boundaries between zlib, the 64-byte loop and the 16-byte tail are. */
+static void test_all_lengths_alignments(void **state)
+{
+    (void)state;
+    enum { MAXLEN = 1024, ALIGNS = 16 };
+    uint8_t *buf = make_random(MAXLEN + ALIGNS);
+    crc_fn f[3];
+    const char *name[3];
+    size_t nf = impls(f, name);
+    for (size_t align = 0; align < ALIGNS; align++)
+        for (size_t len = 0; len <= MAXLEN; len++) {
+            const uint8_t *p = buf + align;
+            uint32_t start = (uint32_t)rng_next();
+            uint32_t want0 = zlib_ref(0, p, len), want1 = zlib_ref(start, p, len);
+            if (len <= 200)
+                assert_int_equal(crc32_bitwise(start, p, len), want1);
+            for (size_t i = 0; i < nf; i++) {
+                uint32_t got0 = f[i](0, p, len), got1 = f[i](start, p, len);
+                if (got0 != want0 || got1 != want1)
+                    fail_msg("%s: len %zu align %zu: got %08x/%08x, want %08x/%08x", name[i], len, align, got0,
+                             got1, want0, want1);
+            }
+        }
+    free(buf);
+}
+
+/* 1 MiB, and 16 MiB + 7 bytes (many 64-byte steps, then a 16-byte chunk
+ * loop and a 7-byte tail), at an odd address. */
+static void test_large_buffers(void **state)
+{
+    (void)state;
+    static const size_t lens[] = {1u << 20, (16u << 20) + 7};
+    crc_fn f[3];
+    const char *name[3];
+    size_t nf = impls(f, name);
+    uint8_t *buf = make_random((16u << 20) + 8);
+    for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+        uint32_t want = zlib_ref(0, buf + 1, lens[l]);
+        for (size_t i = 0; i < nf; i++)
+            if (f[i](0, buf + 1, lens[l]) != want)
+                fail_msg("%s: %zu bytes differ from zlib", name[i], lens[l]);
+    }
+    free(buf);
+}
+
+/* Chaining: a buffer cut into random pieces (sizes from 0 to a few KiB)
+ * gives the CRC of the whole, for every implementation. */
+static void test_chained_random_splits(void **state)
+{
+    (void)state;
+    enum { N = 200000 };
+    uint8_t *buf = make_random(N);
+    uint32_t want = zlib_ref(0, buf, N);
+    crc_fn f[3];
+    const char *name[3];
+    size_t nf = impls(f, name);
+    for (int round = 0; round < 50; round++)
+        for (size_t i = 0; i < nf; i++) {
+            uint32_t crc = 0;
+            size_t pos = 0;
+            while (pos < N) {
+                size_t max = (round & 1) ? 200 : 5000; /* short and long pieces */
+                size_t k = (size_t)(rng_next() % (max + 1));
+                if (k > N - pos)
+                    k = N - pos;
+                crc = f[i](crc, buf + pos, k);
+                pos += k;
+            }
+            if (crc != want)
+                fail_msg("%s: round %d: chained %08x, whole %08x", name[i], round, crc, want);
+        }
+    free(buf);
+}
+
+/* ---- the folding constants, recomputed -------------------------------- */
+
+/* P(x) with its x^32 term, in normal order (bit i = coefficient of x^i). */
+#define POLY 0x104C11DB7ull
+
+/* x^e mod P, one multiplication by x at a time. */
+static uint64_t xpow_mod(unsigned e)
+{
+    uint64_t r = 1;
+    while (e--) {
+        r <<= 1;
+        if (r >> 32 & 1)
+            r ^= POLY;
+    }
+    return r;
+}
+
+/* floor(x^64 / P) by long division (the quotient has degree 32). */
+static uint64_t x64_div_p(void)
+{
+    /* The dividend x^64 needs 65 bits: keep it as hi (x^64) + lo. */
+    unsigned hi = 1;
+    uint64_t lo = 0, q = 0;
+    for (int s = 32; s >= 0; s--) {
+        /* the coefficient of x^(32 + s) of what is left */
+        bool bit = s == 32 ? hi : (lo >> (32 + s) & 1);
+        if (bit) {
+            q |= 1ull << s;
+            if (s == 32)
+                hi = 0, lo ^= (POLY & 0xffffffffull) << 32;
+            else
+                lo ^= POLY << s;
+        }
+    }
+    assert_int_equal(hi, 0);
+    assert_true(lo >> 32 == 0); /* remainder of degree < 32 */
+    return q;
+}
+
+/* A polynomial of degree <= 32 in the code's layout: reflected in 33 bits,
+ * bit i = coefficient of x^(32-i). */
+static uint64_t reflect33(uint64_t v)
+{
+    uint64_t r = 0;
+    for (int i = 0; i <= 32; i++)
+        if (v >> i & 1)
+            r |= 1ull << (32 - i);
+    return r;
+}
+
+static void test_constants_recomputed(void **state)
+{
+    (void)state;
+    const kafka_crc32_ieee_consts *k = &kafka_crc32_ieee_k;
+    assert_int_equal(k->fold4_lo, reflect33(xpow_mod(4 * 128 + 32)));
+    assert_int_equal(k->fold4_hi, reflect33(xpow_mod(4 * 128 - 32)));
+    assert_int_equal(k->fold1_lo, reflect33(xpow_mod(128 + 32)));
+    assert_int_equal(k->fold1_hi, reflect33(xpow_mod(128 - 32)));
+    assert_int_equal(k->red96, reflect33(xpow_mod(96)));
+    assert_int_equal(k->red64, reflect33(xpow_mod(64)));
+    assert_int_equal(k->mu, reflect33(x64_div_p()));
+    assert_int_equal(k->poly, reflect33(POLY));
+    /* The slow routines themselves: x^32 mod P is P without its top term,
+     * and the 33-bit reflection of P is the reflected CRC-32 polynomial
+     * (0xEDB88320) shifted up by one, plus the x^32 bit at bit 0. */
+    assert_int_equal(xpow_mod(32), POLY & 0xffffffffull);
+    assert_int_equal(reflect33(POLY), (0xEDB88320ull << 1) | 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vectors_zlib),
+        cmocka_unit_test(test_vectors_pclmul),
+        cmocka_unit_test(test_vectors_dispatch),
+        cmocka_unit_test(test_all_lengths_alignments),
+        cmocka_unit_test(test_large_buffers),
+        cmocka_unit_test(test_chained_random_splits),
+        cmocka_unit_test(test_constants_recomputed),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
