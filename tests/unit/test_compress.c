@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "rand_util.h"
+
 #include <snappy-c.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -29,24 +31,7 @@
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-static uint64_t rng_next(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-static uint8_t *make_random(size_t n)
-{
-    uint8_t *p = malloc(n ? n : 1);
-    assert_non_null(p);
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)rng_next();
-    return p;
-}
+static kt_rng g_rng = {0x9E3779B97F4A7C15ull};
 
 /* Compressible text: numbered lines with a few varying words. */
 static uint8_t *make_text(size_t n)
@@ -200,7 +185,7 @@ static void test_none_codec(void **state)
 static void roundtrip_sizes(kafka_codec codec, const int *levels, size_t nlevels)
 {
     uint8_t one = 0x5a;
-    uint8_t *rnd = make_random(100 * 1024);
+    uint8_t *rnd = kt_random_bytes(&g_rng, 100 * 1024);
     uint8_t *txt = make_text(MB);
     for (size_t i = 0; i < nlevels; i++) {
         roundtrip(codec, levels[i], NULL, 0);
@@ -274,7 +259,7 @@ static void test_gzip_framing(void **state)
         int level;
         uint8_t xfl;
     } levels[] = {{KAFKA_COMPRESSION_LEVEL_DEFAULT, 0}, {-1, 0}, {0, 4}, {1, 4}, {2, 0}, {6, 0}, {8, 0}, {9, 2}};
-    uint8_t *txt = make_text(3 * MB), *rnd = make_random(3 * MB);
+    uint8_t *txt = make_text(3 * MB), *rnd = kt_random_bytes(&g_rng, 3 * MB);
     kafka_compressor *z = kafka_compressor_new();
     assert_non_null(z);
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
@@ -395,7 +380,7 @@ static void test_compressor_reuse(void **state)
     (void)state;
     kafka_compressor *z = kafka_compressor_new();
     assert_non_null(z);
-    uint8_t *text = make_text(300000), *rnd = make_random(70000);
+    uint8_t *text = make_text(300000), *rnd = kt_random_bytes(&g_rng, 70000);
     const struct {
         const uint8_t *p;
         size_t n;
@@ -493,7 +478,7 @@ static void test_cli_decodes_ours(void **state)
     (void)state;
     size_t plain_len;
     uint8_t *plain = read_data("plain.txt", &plain_len);
-    uint8_t *rnd = make_random(200 * 1024);
+    uint8_t *rnd = kt_random_bytes(&g_rng, 200 * 1024);
     const char *tools[] = {"gzip", "lz4", "zstd"};
     const kafka_codec codecs[] = {KAFKA_CODEC_GZIP, KAFKA_CODEC_LZ4, KAFKA_CODEC_ZSTD};
     for (int i = 0; i < 3; i++) {
@@ -678,7 +663,7 @@ static void test_lz4_multiple_frames(void **state)
 {
     (void)state;
     uint8_t *a = make_text(70000);
-    uint8_t *b = make_random(5000);
+    uint8_t *b = kt_random_bytes(&g_rng, 5000);
     kafka_wbuf c, w;
     kafka_wbuf_init(&c);
     kafka_wbuf_init(&w);
@@ -986,7 +971,7 @@ static void test_corrupt(void **state)
     expect_error(KAFKA_CODEC_SNAPPY, huge_raw, sizeof huge_raw, KAFKA_ERR_TOO_LARGE);
 
     /* Garbage for every codec. */
-    uint8_t *rnd = make_random(4096);
+    uint8_t *rnd = kt_random_bytes(&g_rng, 4096);
     rnd[0] = 0x00; /* a raw snappy length of 0 with trailing bytes */
     for (size_t i = 0; i < NCODECS; i++)
         expect_error(all_codecs[i], rnd, 4096, KAFKA_ERR_COMPRESSION);

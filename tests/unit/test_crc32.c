@@ -13,30 +13,15 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "rand_util.h"
 #include <zlib.h>
 
 #include "compress/crc32.h"
 
 typedef uint32_t (*crc_fn)(uint32_t, const void *, size_t);
 
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-
-static uint64_t rng_next(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
-
-static uint8_t *make_random(size_t n)
-{
-    uint8_t *p = malloc(n ? n : 1);
-    assert_non_null(p);
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)rng_next();
-    return p;
-}
+static kt_rng g_rng = {0x2545F4914F6CDD1Dull};
 
 /* The reference: zlib's crc32() itself, fed in uInt pieces. */
 static uint32_t zlib_ref(uint32_t crc, const uint8_t *p, size_t n)
@@ -120,14 +105,14 @@ static void test_all_lengths_alignments(void **state)
 {
     (void)state;
     enum { MAXLEN = 1024, ALIGNS = 16 };
-    uint8_t *buf = make_random(MAXLEN + ALIGNS);
+    uint8_t *buf = kt_random_bytes(&g_rng, MAXLEN + ALIGNS);
     crc_fn f[3];
     const char *name[3];
     size_t nf = impls(f, name);
     for (size_t align = 0; align < ALIGNS; align++)
         for (size_t len = 0; len <= MAXLEN; len++) {
             const uint8_t *p = buf + align;
-            uint32_t start = (uint32_t)rng_next();
+            uint32_t start = (uint32_t)kt_rng_next(&g_rng);
             uint32_t want0 = zlib_ref(0, p, len), want1 = zlib_ref(start, p, len);
             if (len <= 200)
                 assert_int_equal(crc32_bitwise(start, p, len), want1);
@@ -150,7 +135,7 @@ static void test_large_buffers(void **state)
     crc_fn f[3];
     const char *name[3];
     size_t nf = impls(f, name);
-    uint8_t *buf = make_random((16u << 20) + 8);
+    uint8_t *buf = kt_random_bytes(&g_rng, (16u << 20) + 8);
     for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
         uint32_t want = zlib_ref(0, buf + 1, lens[l]);
         for (size_t i = 0; i < nf; i++)
@@ -166,7 +151,7 @@ static void test_chained_random_splits(void **state)
 {
     (void)state;
     enum { N = 200000 };
-    uint8_t *buf = make_random(N);
+    uint8_t *buf = kt_random_bytes(&g_rng, N);
     uint32_t want = zlib_ref(0, buf, N);
     crc_fn f[3];
     const char *name[3];
@@ -177,7 +162,7 @@ static void test_chained_random_splits(void **state)
             size_t pos = 0;
             while (pos < N) {
                 size_t max = (round & 1) ? 200 : 5000; /* short and long pieces */
-                size_t k = (size_t)(rng_next() % (max + 1));
+                size_t k = (size_t)(kt_rng_next(&g_rng) % (max + 1));
                 if (k > N - pos)
                     k = N - pos;
                 crc = f[i](crc, buf + pos, k);
