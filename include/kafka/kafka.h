@@ -97,6 +97,7 @@
 #include "balancer.h"
 #include "writer.h"
 #include "reader.h"
+#include "admin.h"
 
 #define KAFKA_VERSION_MAJOR 0
 #define KAFKA_VERSION_MINOR 1

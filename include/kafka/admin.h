@@ -1,0 +1,272 @@
+/*
+ * libkafka — kafka_admin: cluster administration (the surface of franz-go's
+ * kadm): topics, offsets, consumer groups, configs, cluster description.
+ *
+ *     kafka_admin *a;
+ *     kafka_admin_new(&a, &(kafka_admin_config){ .brokers = "h1:9092" }, NULL, 0);
+ *     kafka_admin_group_lag *lag;
+ *     kafka_admin_lag(a, "billing", 5000, &lag);
+ *     printf("total lag %lld\n", (long long)lag->total);
+ *     kafka_admin_group_lag_free(lag);
+ *     kafka_admin_close(a);
+ *
+ * Routing. Each call sends its requests where Kafka requires them (each
+ * call's comment says which API and where): the controller (CreateTopics,
+ * DeleteTopics, CreatePartitions; when Metadata names no controller that
+ * is among its brokers, as old brokers and librdkafka's mock do, any broker,
+ * which is what librdkafka and the Java client do too), the partition
+ * leaders (ListOffsets: one request per leader broker for all its
+ * partitions, answers merged), the group coordinator (group calls), the
+ * broker that owns a resource (broker configs) or any broker (Metadata).
+ *
+ * Retries. Every call retries, with exponential backoff, until its
+ * timeout_ms (-1 = no limit) runs out: on connection failures, on
+ * NOT_CONTROLLER, NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS,
+ * COORDINATOR_NOT_AVAILABLE, and for partition-routed calls on
+ * NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE, UNKNOWN_LEADER_EPOCH and
+ * friends (after refreshing the metadata). Other errors are returned.
+ *
+ * Results. A call that reaches the cluster hands back one owned result
+ * struct in *out, freed with that struct's own free function (NULL-safe);
+ * every string and array in it lives until that free. Each item of a
+ * result (a topic, a partition, a group) carries its own `err`. The call
+ * itself returns 0 when every item succeeded, else the first item error
+ * (the result is still set, so that the caller can see which items
+ * failed), or a request-level error (then *out is NULL): bad arguments
+ * (KAFKA_ERR_INVALID_ARG with the reason in kafka_admin_last_error),
+ * KAFKA_ERR_TIMEOUT, KAFKA_ERR_CLOSED, KAFKA_ERR_NO_COMMON_VERSION (the
+ * broker lacks the API: e.g. librdkafka's mock has no CreateTopics).
+ *
+ * Thread safety: a kafka_admin may be used by any number of threads at
+ * once (its connections come from a pool; each call borrows what it needs).
+ * kafka_admin_close from another thread wakes every blocked call, which
+ * returns KAFKA_ERR_CLOSED; no call may start after close returned.
+ *
+ * Not yet (not declared here): DeleteRecords, ACLs (describe, create,
+ * delete), SCRAM users, client quotas, elect leaders, partition
+ * reassignments, log dirs, transactions and producers, KIP-848 group
+ * describe (ConsumerGroupDescribe), deleting topics by topic id.
+ *
+ * ABI: the config and every result struct only grow at the end (the
+ * policy in kafka/kafka.h).
+ */
+#ifndef KAFKA_ADMIN_H
+#define KAFKA_ADMIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conn.h" /* kafka_api_version, kafka_topic_config */
+#include "dialer.h"
+#include "error.h"
+#include "export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct kafka_admin kafka_admin;
+
+/* ---- the client ------------------------------------------------------------ */
+
+typedef struct kafka_admin_config {
+    /* Bootstrap brokers "h1:9092,h2:9092". Required. */
+    const char *brokers;
+    /* TLS, SASL, client id, user transport: as for kafka_reader/writer.
+     * NULL = plain TCP. Deep-copied (callbacks and transport excepted). */
+    const kafka_dialer_config *dialer;
+    int dial_timeout_ms; /* 0 = 10000 */
+    int backoff_min_ms;  /* retry backoff; 0 = 100 */
+    int backoff_max_ms;  /* 0 = 1000 */
+} kafka_admin_config;
+
+/* Creates an admin client (no I/O: a bad address shows at the first call).
+ * Missing brokers or a malformed address is KAFKA_ERR_INVALID_ARG with the
+ * reason in errbuf (may be NULL). cfg is read during the call only. On
+ * success *out must be closed with kafka_admin_close. Does not block. */
+KAFKA_API kafka_err kafka_admin_new(kafka_admin **out, const kafka_admin_config *cfg, char *errbuf,
+                                    size_t errlen);
+
+/* Wakes every call blocked on the admin client (they return
+ * KAFKA_ERR_CLOSED), waits for them to return, closes the connections and
+ * frees. NULL-safe. */
+KAFKA_API void kafka_admin_close(kafka_admin *a);
+
+/* Copies the detailed text of the last failure of any call on this client
+ * (e.g. "create topics: controller 3: NO_COMMON_VERSION: broker does not
+ * support CreateTopics") into buf (always NUL-terminated when len > 0).
+ * With several threads, the last failure of any of them. Does not block. */
+KAFKA_API void kafka_admin_last_error(kafka_admin *a, char *buf, size_t len);
+
+/* A topic partition named in a request. partition -1 means "every
+ * partition of the topic" where a call says so. */
+typedef struct kafka_admin_tp {
+    const char *topic;
+    int32_t partition;
+} kafka_admin_tp;
+
+/* ---- topics -------------------------------------------------------------- */
+
+/* Topics to create are kafka_topic_config (kafka/conn.h): name,
+ * num_partitions and replication_factor (-1 = the broker's defaults,
+ * CreateTopics v4+, Kafka 2.4+), config name/value pairs. */
+
+/* The outcome for one topic of create/delete/create-partitions. */
+typedef struct kafka_admin_topic_result {
+    const char *topic;
+    kafka_err err;
+    const char *message;        /* the broker's error message, or NULL */
+    uint8_t topic_id[16];       /* CreateTopics v7+/DeleteTopics v6+, else zero */
+    int32_t partitions;         /* CreateTopics v5+, else -1 */
+    int16_t replication_factor; /* CreateTopics v5+, else -1 */
+} kafka_admin_topic_result;
+
+typedef struct kafka_admin_topic_results {
+    kafka_admin_topic_result *results; /* in request order */
+    size_t n;
+} kafka_admin_topic_results;
+
+KAFKA_API void kafka_admin_topic_results_free(kafka_admin_topic_results *r);
+
+/* CreateTopics, sent to the controller. validate_only asks the broker to
+ * check without creating. Duplicate, empty or over-long (> 249 bytes)
+ * names and partitions/replication 0 or < -1 are INVALID_ARG before any
+ * I/O. Returns as described at the top (e.g. TOPIC_ALREADY_EXISTS as an
+ * item error). The broker's timeout is timeout_ms (10000 when -1). */
+KAFKA_API kafka_err kafka_admin_create_topics(kafka_admin *a, const kafka_topic_config *topics, size_t n,
+                                              bool validate_only, int timeout_ms, kafka_admin_topic_results **out);
+
+/* DeleteTopics by name, sent to the controller. */
+KAFKA_API kafka_err kafka_admin_delete_topics(kafka_admin *a, const char *const *topics, size_t n, int timeout_ms,
+                                              kafka_admin_topic_results **out);
+
+/* A new partition count per topic (CreatePartitions, to the controller);
+ * the broker assigns the new replicas. count must be > 0. */
+typedef struct kafka_admin_partition_count {
+    const char *topic;
+    int32_t count;
+} kafka_admin_partition_count;
+
+KAFKA_API kafka_err kafka_admin_create_partitions(kafka_admin *a, const kafka_admin_partition_count *topics,
+                                                  size_t n, bool validate_only, int timeout_ms,
+                                                  kafka_admin_topic_results **out);
+
+/* One partition as Metadata describes it. */
+typedef struct kafka_admin_partition {
+    int32_t partition;
+    kafka_err err;         /* e.g. LEADER_NOT_AVAILABLE */
+    int32_t leader;        /* broker id, -1 = none */
+    int32_t leader_epoch;  /* Metadata v7+, else -1 */
+    const int32_t *replicas;
+    size_t n_replicas;
+    const int32_t *isr;
+    size_t n_isr;
+    const int32_t *offline; /* offline replicas (Metadata v5+) */
+    size_t n_offline;
+} kafka_admin_partition;
+
+typedef struct kafka_admin_topic {
+    const char *name;
+    kafka_err err; /* UNKNOWN_TOPIC_OR_PARTITION for a topic that does not exist */
+    bool internal; /* __consumer_offsets, __transaction_state (Metadata v1+) */
+    uint8_t topic_id[16]; /* Metadata v10+, else zero */
+    kafka_admin_partition *partitions; /* sorted by partition id */
+    size_t n_partitions;
+} kafka_admin_topic;
+
+typedef struct kafka_admin_topics {
+    kafka_admin_topic *topics;
+    size_t n;
+} kafka_admin_topics;
+
+KAFKA_API void kafka_admin_topics_free(kafka_admin_topics *t);
+
+/* Every topic of the cluster (Metadata for all topics, any broker), sorted
+ * by name; internal topics only when include_internal. */
+KAFKA_API kafka_err kafka_admin_list_topics(kafka_admin *a, bool include_internal, int timeout_ms,
+                                            kafka_admin_topics **out);
+
+/* The named topics, in request order (Metadata, any broker). Never creates
+ * a topic: with Metadata v4+ auto-creation is turned off; older brokers
+ * cannot be told, so all topics are asked for and filtered. A topic that
+ * does not exist is an item with err UNKNOWN_TOPIC_OR_PARTITION. */
+KAFKA_API kafka_err kafka_admin_describe_topics(kafka_admin *a, const char *const *topics, size_t n,
+                                                int timeout_ms, kafka_admin_topics **out);
+
+/* ---- offsets ------------------------------------------------------------- */
+
+/* Special timestamps of kafka_admin_list_offsets. */
+#define KAFKA_ADMIN_OFFSET_LATEST (-1)        /* the high-water mark (end) */
+#define KAFKA_ADMIN_OFFSET_EARLIEST (-2)      /* the log start offset */
+#define KAFKA_ADMIN_OFFSET_MAX_TIMESTAMP (-3) /* the record with the largest
+                                                 timestamp (ListOffsets v7+) */
+
+typedef struct kafka_admin_offset {
+    const char *topic;
+    int32_t partition;
+    kafka_err err;
+    int64_t offset;       /* -1 when none (e.g. no record at/after the time) */
+    int64_t timestamp;    /* of that record (v1+), -1 for EARLIEST/LATEST */
+    int32_t leader_epoch; /* v4+, else -1 */
+} kafka_admin_offset;
+
+typedef struct kafka_admin_offsets {
+    kafka_admin_offset *offsets; /* sorted by topic, then partition */
+    size_t n;
+} kafka_admin_offsets;
+
+KAFKA_API void kafka_admin_offsets_free(kafka_admin_offsets *o);
+
+/* ListOffsets of parts[0..n) (partition -1 = every partition of the topic)
+ * at `timestamp`: KAFKA_ADMIN_OFFSET_EARLIEST, _LATEST, _MAX_TIMESTAMP, or
+ * a Unix time in ms (the first offset whose timestamp is >= it). One
+ * request per partition leader (one after the other), each carrying every
+ * partition that broker leads; answers merged.
+ * An unknown topic or partition is an item error. */
+KAFKA_API kafka_err kafka_admin_list_offsets(kafka_admin *a, const kafka_admin_tp *parts, size_t n,
+                                             int64_t timestamp, int timeout_ms, kafka_admin_offsets **out);
+
+/* ---- cluster ------------------------------------------------------------- */
+
+typedef struct kafka_admin_broker {
+    int32_t id;
+    const char *host;
+    int32_t port;
+    const char *rack; /* NULL when none */
+} kafka_admin_broker;
+
+typedef struct kafka_admin_cluster {
+    const char *cluster_id; /* Metadata v2+, else NULL */
+    int32_t controller;     /* broker id; -1 when Metadata names none of its brokers */
+    kafka_admin_broker *brokers; /* sorted by id */
+    size_t n_brokers;
+} kafka_admin_cluster;
+
+KAFKA_API void kafka_admin_cluster_free(kafka_admin_cluster *c);
+
+/* Metadata without topics, any broker. */
+KAFKA_API kafka_err kafka_admin_describe_cluster(kafka_admin *a, int timeout_ms, kafka_admin_cluster **out);
+
+typedef struct kafka_admin_broker_apis {
+    int32_t broker;
+    kafka_err err; /* e.g. TRANSPORT when the broker could not be reached */
+    const kafka_api_version *apis;
+    size_t n_apis;
+} kafka_admin_broker_apis;
+
+typedef struct kafka_admin_versions {
+    kafka_admin_broker_apis *brokers; /* sorted by broker id */
+    size_t n;
+} kafka_admin_versions;
+
+KAFKA_API void kafka_admin_versions_free(kafka_admin_versions *v);
+
+/* ApiVersions of every broker Metadata lists (the versions each broker
+ * answered when the connection was opened). */
+KAFKA_API kafka_err kafka_admin_api_versions(kafka_admin *a, int timeout_ms, kafka_admin_versions **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* KAFKA_ADMIN_H */

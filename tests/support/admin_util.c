@@ -1,0 +1,36 @@
+#include "admin_util.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+
+#include "kafka/conn.h"
+
+kafka_admin *kt_admin_new(kt_cluster *kt)
+{
+    kafka_admin *a = NULL;
+    char err[256] = "";
+    kafka_admin_config cfg = {.brokers = kt_cluster_bootstrap(kt), .backoff_min_ms = 20, .backoff_max_ms = 200};
+    if (kafka_admin_new(&a, &cfg, err, sizeof err) != 0)
+        fail_msg("kafka_admin_new: %s", err);
+    return a;
+}
+
+void kt_produce_n(kt_cluster *kt, const char *topic, int32_t partition, int n)
+{
+    kafka_conn *c = NULL;
+    kafka_err err = kafka_dial_leader(&c, kt_cluster_bootstrap(kt), topic, partition, NULL, 10000);
+    if (err)
+        fail_msg("dial leader of %s [%d]: %s: %s", topic, (int)partition, kafka_err_str(err), kafka_dial_last_error());
+    kafka_conn_set_timeout(c, 10000);
+    for (int i = 0; i < n; i++) {
+        kafka_message m = {.value = "x", .value_len = 1};
+        err = kafka_conn_write_messages(c, &m, 1, NULL, NULL);
+        if (err)
+            fail_msg("produce to %s [%d]: %s: %s", topic, (int)partition, kafka_err_str(err), kafka_conn_last_error(c));
+    }
+    kafka_conn_close(c);
+}

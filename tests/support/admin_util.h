@@ -1,0 +1,33 @@
+/*
+ * Admin test fixtures: an admin client on the test cluster, producing a
+ * known number of messages to a partition, and skipping a test whose
+ * broker lacks the API under test (reported as skipped, never passed).
+ */
+#ifndef KT_ADMIN_UTIL_H
+#define KT_ADMIN_UTIL_H
+
+#include <stdint.h>
+
+#include "kafka/admin.h"
+#include "test_cluster.h"
+
+/* An admin client for kt's brokers (backoff 20..200 ms); fails the test
+ * on error. */
+kafka_admin *kt_admin_new(kt_cluster *kt);
+
+/* Produces n one-byte messages to topic/partition through its leader;
+ * fails the test on error. */
+void kt_produce_n(kt_cluster *kt, const char *topic, int32_t partition, int n);
+
+/* Skips the calling cmocka test, printing why, when err is
+ * KAFKA_ERR_NO_COMMON_VERSION (the broker lacks the API: librdkafka's
+ * mock has no CreateTopics, DescribeConfigs, ListGroups, ...). */
+#define KT_SKIP_IF_UNSUPPORTED(err, what)                                                   \
+    do {                                                                                    \
+        if ((err) == KAFKA_ERR_NO_COMMON_VERSION) {                                         \
+            print_message("skipped: the test broker does not support %s\n", (what));       \
+            skip();                                                                         \
+        }                                                                                   \
+    } while (0)
+
+#endif
