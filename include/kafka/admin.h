@@ -227,6 +227,185 @@ KAFKA_API void kafka_admin_offsets_free(kafka_admin_offsets *o);
 KAFKA_API kafka_err kafka_admin_list_offsets(kafka_admin *a, const kafka_admin_tp *parts, size_t n,
                                              int64_t timestamp, int timeout_ms, kafka_admin_offsets **out);
 
+/* ---- consumer groups --------------------------------------------------------- */
+
+typedef struct kafka_admin_group_listing {
+    const char *group;
+    const char *protocol_type; /* "consumer" for consumer groups, "" for
+                                  groups that only store offsets */
+    const char *state;         /* "Stable", "Empty", ... (ListGroups v4+), else NULL */
+    const char *type;          /* "classic", "consumer" (v5+), else NULL */
+    int32_t coordinator;       /* the broker that listed it */
+} kafka_admin_group_listing;
+
+typedef struct kafka_admin_broker_error {
+    int32_t broker;
+    kafka_err err;
+} kafka_admin_broker_error;
+
+typedef struct kafka_admin_group_list {
+    kafka_admin_group_listing *groups; /* sorted by group id */
+    size_t n;
+    kafka_admin_broker_error *errors; /* brokers that failed to answer */
+    size_t n_errors;
+} kafka_admin_group_list;
+
+KAFKA_API void kafka_admin_group_list_free(kafka_admin_group_list *l);
+
+/* ListGroups sent to every broker (each lists the groups it coordinates),
+ * merged. states (e.g. {"Stable", "Empty"}) filters by state and needs
+ * ListGroups v4+ (Kafka 2.6+); types ({"classic"} / {"consumer"}) filters
+ * by type and needs v5+ (Kafka 3.8+); older brokers make the call fail
+ * with NO_COMMON_VERSION rather than ignore the filter. A broker that
+ * cannot be reached is listed in errors, and its error is returned (the
+ * other brokers' groups are in *out). */
+KAFKA_API kafka_err kafka_admin_list_groups(kafka_admin *a, const char *const *states, size_t n_states,
+                                            const char *const *types, size_t n_types, int timeout_ms,
+                                            kafka_admin_group_list **out);
+
+typedef struct kafka_admin_group_member {
+    const char *member_id;
+    const char *instance_id; /* static membership, else NULL */
+    const char *client_id;
+    const char *client_host;
+    /* Consumer groups: the assignment and subscription decoded (the
+     * "consumer" embedded protocol); other protocol types: empty. */
+    const kafka_admin_tp *assigned; /* sorted by topic, partition */
+    size_t n_assigned;
+    const char *const *subscribed;
+    size_t n_subscribed;
+} kafka_admin_group_member;
+
+typedef struct kafka_admin_group {
+    const char *group;
+    kafka_err err;         /* GROUP_ID_NOT_FOUND for a group that does not exist */
+    const char *state;     /* "Stable", "Empty", "PreparingRebalance", ... */
+    const char *protocol_type;
+    const char *protocol;  /* the assignor ("range", ...), "" when none */
+    int32_t coordinator;
+    kafka_admin_group_member *members;
+    size_t n_members;
+} kafka_admin_group;
+
+typedef struct kafka_admin_groups {
+    kafka_admin_group *groups; /* in request order */
+    size_t n;
+} kafka_admin_groups;
+
+KAFKA_API void kafka_admin_groups_free(kafka_admin_groups *g);
+
+/* DescribeGroups, one request per group to its coordinator. A group that
+ * does not exist (the broker says state "Dead") is an item with err
+ * GROUP_ID_NOT_FOUND. Classic groups only (KIP-848 "consumer" groups
+ * need ConsumerGroupDescribe: not yet). */
+KAFKA_API kafka_err kafka_admin_describe_groups(kafka_admin *a, const char *const *groups, size_t n,
+                                                int timeout_ms, kafka_admin_groups **out);
+
+typedef struct kafka_admin_group_result {
+    const char *group;
+    kafka_err err; /* e.g. NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND */
+} kafka_admin_group_result;
+
+typedef struct kafka_admin_group_results {
+    kafka_admin_group_result *results; /* in request order */
+    size_t n;
+} kafka_admin_group_results;
+
+KAFKA_API void kafka_admin_group_results_free(kafka_admin_group_results *r);
+
+/* DeleteGroups, one request per group to its coordinator. Only empty
+ * groups can be deleted (NON_EMPTY_GROUP otherwise). */
+KAFKA_API kafka_err kafka_admin_delete_groups(kafka_admin *a, const char *const *groups, size_t n,
+                                              int timeout_ms, kafka_admin_group_results **out);
+
+/* A committed offset of a group. */
+typedef struct kafka_admin_group_offset {
+    const char *topic;
+    int32_t partition;
+    kafka_err err;
+    int64_t offset;        /* the next offset to consume; -1 = none committed */
+    int32_t leader_epoch;  /* OffsetFetch v5+, else -1 */
+    const char *metadata;  /* the commit's metadata string, or NULL */
+} kafka_admin_group_offset;
+
+typedef struct kafka_admin_group_offsets {
+    const char *group;
+    kafka_admin_group_offset *offsets; /* sorted by topic, partition */
+    size_t n;
+} kafka_admin_group_offsets;
+
+KAFKA_API void kafka_admin_group_offsets_free(kafka_admin_group_offsets *o);
+
+/* OffsetFetch (v2+) of every partition the group committed, from its
+ * coordinator. A group that never committed (or does not exist) has no
+ * offsets: *out with n == 0, as Kafka answers. */
+KAFKA_API kafka_err kafka_admin_fetch_offsets(kafka_admin *a, const char *group, int timeout_ms,
+                                              kafka_admin_group_offsets **out);
+
+/* An offset to commit (explicit position). */
+typedef struct kafka_admin_offset_spec {
+    const char *topic;
+    int32_t partition;
+    int64_t offset; /* >= 0 */
+} kafka_admin_offset_spec;
+
+/* OffsetCommit outside any generation (member id "", generation -1), to
+ * the group's coordinator, only while the group has no members: the group
+ * is first described (DescribeGroups) and a group in any state but Empty
+ * or Dead gets NON_EMPTY_GROUP before anything is written. Brokers
+ * without DescribeGroups (librdkafka's mock) skip that check; Kafka
+ * itself also refuses such a commit for an active group. Per-partition
+ * results in *out (offset = what was committed). */
+KAFKA_API kafka_err kafka_admin_alter_offsets(kafka_admin *a, const char *group, const kafka_admin_offset_spec *offs,
+                                              size_t n, int timeout_ms, kafka_admin_group_offsets **out);
+
+/* Resets the group's offsets of parts (partition -1 = every partition of
+ * the topic) to `to`: KAFKA_ADMIN_OFFSET_EARLIEST, KAFKA_ADMIN_OFFSET_LATEST
+ * or a Unix time in ms (the first offset at or after it; the end offset
+ * where no record is that recent, as kafka-consumer-groups.sh does). For
+ * explicit offsets use kafka_admin_alter_offsets. ListOffsets, then the
+ * commit of kafka_admin_alter_offsets (with its empty-group check). */
+KAFKA_API kafka_err kafka_admin_reset_offsets(kafka_admin *a, const char *group, const kafka_admin_tp *parts,
+                                              size_t n, int64_t to, int timeout_ms, kafka_admin_group_offsets **out);
+
+/* OffsetDelete (Kafka 2.4+) of parts (explicit partitions) from the group,
+ * to its coordinator. Per-partition errors in *out (offset -1), e.g.
+ * GROUP_SUBSCRIBED_TO_TOPIC while a member consumes the topic. */
+KAFKA_API kafka_err kafka_admin_delete_offsets(kafka_admin *a, const char *group, const kafka_admin_tp *parts,
+                                               size_t n, int timeout_ms, kafka_admin_group_offsets **out);
+
+/* Lag of one partition: end - committed, or end - start when the group
+ * has no commit for it (everything still retained is unread: franz-go's
+ * kadm does the same), never negative. */
+typedef struct kafka_admin_partition_lag {
+    const char *topic;
+    int32_t partition;
+    kafka_err err;         /* a ListOffsets or commit error; lag is then -1 */
+    int64_t committed;     /* -1 = none */
+    int64_t start;         /* log start offset */
+    int64_t end;           /* high-water mark */
+    int64_t lag;
+    const char *member_id; /* the member it is assigned to, or NULL */
+} kafka_admin_partition_lag;
+
+typedef struct kafka_admin_group_lag {
+    const char *group;
+    const char *state;   /* from DescribeGroups; NULL when the broker lacks it */
+    kafka_admin_partition_lag *partitions; /* sorted by topic, partition */
+    size_t n;
+    int64_t total;       /* sum of the partitions' lag (errors count 0) */
+} kafka_admin_group_lag;
+
+KAFKA_API void kafka_admin_group_lag_free(kafka_admin_group_lag *l);
+
+/* The group's lag on every partition of every topic it has commits for
+ * or is assigned: DescribeGroups (when the broker has it, for assignments
+ * and state), OffsetFetch, then ListOffsets earliest and latest. A group
+ * without commits or members has n == 0. Classic groups, and KIP-848
+ * groups' commits (their assignments need ConsumerGroupDescribe: not
+ * yet). */
+KAFKA_API kafka_err kafka_admin_lag(kafka_admin *a, const char *group, int timeout_ms, kafka_admin_group_lag **out);
+
 /* ---- cluster ------------------------------------------------------------- */
 
 typedef struct kafka_admin_broker {

@@ -187,6 +187,24 @@ kafka_err admin_metadata(kafka_admin *a, const char *what, const char *const *to
     return admin_fail(a, err, "%s: metadata: %s", what, kafka_err_name(err));
 }
 
+kafka_err admin_brokers(kafka_admin *a, const char *what, int64_t deadline, int32_t **ids, size_t *n)
+{
+    *ids = NULL;
+    *n = 0;
+    kafka_arena arena;
+    kafka_arena_init(&arena, 0);
+    kafka_metadata_response md;
+    int16_t v;
+    kafka_err err = admin_metadata(a, what, NULL, 0, 0, deadline, &arena, &md, &v);
+    size_t nb = !err && md.brokers_count > 0 ? (size_t)md.brokers_count : 0;
+    if (!err && !(*ids = kafka_calloc(nb ? nb : 1, sizeof **ids)))
+        err = admin_fail(a, KAFKA_ERR_NOMEM, "%s: out of memory", what);
+    for (size_t i = 0; !err && i < nb; i++)
+        (*ids)[(*n)++] = md.brokers[i].node_id;
+    kafka_arena_free(&arena);
+    return err;
+}
+
 /* The controller's id from a topic-less Metadata answer; -1 when it names
  * none of its brokers (librdkafka's mock says 0, old brokers -1): the
  * caller then uses any broker, as librdkafka and the Java client do. */

@@ -107,6 +107,10 @@ const char *admin_str(kafka_arena *a, kafka_str s);
 const char *admin_strz(kafka_arena *a, const char *s);
 int32_t *admin_ints(kafka_arena *a, const int32_t *v, int32_t n, size_t *n_out);
 
+/* Ids of the brokers a fresh Metadata answer lists (kafka_calloc'd array
+ * in *ids, freed with kafka_free). */
+kafka_err admin_brokers(kafka_admin *a, const char *what, int64_t deadline, int32_t **ids, size_t *n);
+
 /* kafka_admin_list_offsets inside a call (admin_enter done). */
 kafka_err admin_list_offsets(kafka_admin *a, const kafka_admin_tp *parts, size_t n, int64_t timestamp,
                              int64_t deadline, kafka_admin_offsets **out);
