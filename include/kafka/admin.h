@@ -406,6 +406,113 @@ KAFKA_API void kafka_admin_group_lag_free(kafka_admin_group_lag *l);
  * yet). */
 KAFKA_API kafka_err kafka_admin_lag(kafka_admin *a, const char *group, int timeout_ms, kafka_admin_group_lag **out);
 
+/* ---- configs --------------------------------------------------------------- */
+
+/* Resource types (Kafka's numbers). */
+typedef enum kafka_admin_resource_type {
+    KAFKA_ADMIN_RESOURCE_TOPIC = 2,
+    KAFKA_ADMIN_RESOURCE_BROKER = 4, /* name: the broker id ("1"); "" = the
+                                        cluster-wide broker defaults */
+    KAFKA_ADMIN_RESOURCE_BROKER_LOGGER = 8
+} kafka_admin_resource_type;
+
+typedef struct kafka_admin_resource {
+    kafka_admin_resource_type type;
+    const char *name;
+} kafka_admin_resource;
+
+/* Where a config value comes from (Kafka's ConfigSource numbers). */
+typedef enum kafka_admin_config_source {
+    KAFKA_ADMIN_CONFIG_SOURCE_UNKNOWN = 0,
+    KAFKA_ADMIN_CONFIG_SOURCE_DYNAMIC_TOPIC = 1,
+    KAFKA_ADMIN_CONFIG_SOURCE_DYNAMIC_BROKER = 2,
+    KAFKA_ADMIN_CONFIG_SOURCE_DYNAMIC_DEFAULT_BROKER = 3,
+    KAFKA_ADMIN_CONFIG_SOURCE_STATIC_BROKER = 4,
+    KAFKA_ADMIN_CONFIG_SOURCE_DEFAULT = 5,
+    KAFKA_ADMIN_CONFIG_SOURCE_DYNAMIC_BROKER_LOGGER = 6
+} kafka_admin_config_source;
+
+typedef struct kafka_admin_config_synonym {
+    const char *name;
+    const char *value;
+    kafka_admin_config_source source;
+} kafka_admin_config_synonym;
+
+typedef struct kafka_admin_config_entry {
+    const char *name;
+    const char *value;       /* NULL for sensitive values and unset ones */
+    kafka_admin_config_source source; /* DescribeConfigs v1+; v0: DEFAULT or UNKNOWN */
+    bool is_default;         /* source == DEFAULT */
+    bool read_only;
+    bool sensitive;
+    int8_t type;             /* Kafka's ConfigType (v3+), 0 = unknown */
+    const char *documentation; /* v3+, NULL when not sent */
+    const kafka_admin_config_synonym *synonyms; /* v1+: lower-precedence values */
+    size_t n_synonyms;
+} kafka_admin_config_entry;
+
+typedef struct kafka_admin_config_resource {
+    kafka_admin_resource_type type;
+    const char *name;
+    kafka_err err; /* e.g. UNKNOWN_TOPIC_OR_PARTITION */
+    const char *message;
+    kafka_admin_config_entry *entries; /* sorted by name */
+    size_t n_entries;
+} kafka_admin_config_resource;
+
+typedef struct kafka_admin_configs {
+    kafka_admin_config_resource *resources; /* in request order */
+    size_t n;
+} kafka_admin_configs;
+
+KAFKA_API void kafka_admin_configs_free(kafka_admin_configs *c);
+
+/* DescribeConfigs of resources[0..n): topics in one request to any
+ * broker, each broker resource to that broker ("" to any broker).
+ * keys[0..n_keys) restricts the entries (NULL/0 = all); synonyms are
+ * always asked for. */
+KAFKA_API kafka_err kafka_admin_describe_configs(kafka_admin *a, const kafka_admin_resource *resources, size_t n,
+                                                 const char *const *keys, size_t n_keys, int timeout_ms,
+                                                 kafka_admin_configs **out);
+
+typedef enum kafka_admin_config_op {
+    KAFKA_ADMIN_CONFIG_SET = 0,
+    KAFKA_ADMIN_CONFIG_DELETE = 1,   /* back to the default */
+    KAFKA_ADMIN_CONFIG_APPEND = 2,   /* list-valued configs */
+    KAFKA_ADMIN_CONFIG_SUBTRACT = 3
+} kafka_admin_config_op;
+
+/* One change: config `name` of resource (type, resource). */
+typedef struct kafka_admin_config_change {
+    kafka_admin_resource_type type;
+    const char *resource;
+    const char *name;
+    kafka_admin_config_op op;
+    const char *value; /* NULL with DELETE */
+} kafka_admin_config_change;
+
+typedef struct kafka_admin_resource_result {
+    kafka_admin_resource_type type;
+    const char *name;
+    kafka_err err;
+    const char *message;
+} kafka_admin_resource_result;
+
+typedef struct kafka_admin_resource_results {
+    kafka_admin_resource_result *results; /* one per distinct resource, in first-seen order */
+    size_t n;
+} kafka_admin_resource_results;
+
+KAFKA_API void kafka_admin_resource_results_free(kafka_admin_resource_results *r);
+
+/* IncrementalAlterConfigs (Kafka 2.3+): changes[0..n) grouped by
+ * resource; topics in one request to any broker, broker resources to
+ * that broker. validate_only checks without applying. Only the named
+ * configs change (unlike the legacy AlterConfigs, not offered). */
+KAFKA_API kafka_err kafka_admin_alter_configs(kafka_admin *a, const kafka_admin_config_change *changes, size_t n,
+                                              bool validate_only, int timeout_ms,
+                                              kafka_admin_resource_results **out);
+
 /* ---- cluster ------------------------------------------------------------- */
 
 typedef struct kafka_admin_broker {
