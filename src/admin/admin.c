@@ -131,10 +131,17 @@ void admin_leave(kafka_admin *a)
 
 int64_t admin_deadline(int timeout_ms) { return timeout_ms < 0 ? -1 : kafka_now_ms() + timeout_ms; }
 
-bool admin_backoff(kafka_admin *a, int attempt, int64_t deadline)
+bool admin_backoff(kafka_admin *a, int attempt, int64_t deadline, kafka_err *err)
 {
     int wait = kafka_backoff_ms(attempt, a->backoff_min_ms, a->backoff_max_ms);
     int64_t until = kafka_now_ms() + wait;
+    pthread_mutex_lock(&a->mu);
+    bool closed_now = a->closed;
+    pthread_mutex_unlock(&a->mu);
+    if (closed_now) {
+        *err = KAFKA_ERR_CLOSED;
+        return false;
+    }
     if (deadline >= 0 && until >= deadline)
         return false;
     struct timespec ts;
@@ -151,6 +158,8 @@ bool admin_backoff(kafka_admin *a, int attempt, int64_t deadline)
             break;
     bool closed = a->closed;
     pthread_mutex_unlock(&a->mu);
+    if (closed)
+        *err = KAFKA_ERR_CLOSED;
     return !closed;
 }
 
@@ -181,7 +190,7 @@ kafka_err admin_metadata(kafka_admin *a, const char *what, const char *const *to
         err = kafka_cluster_metadata(a->kc, topics, n, flags, deadline, arena, resp, version);
         if (!err)
             return 0;
-        if (!kafka_err_is_retriable(err) || !admin_backoff(a, attempt, deadline))
+        if (!kafka_err_is_retriable(err) || !admin_backoff(a, attempt, deadline, &err))
             break;
     }
     return admin_fail(a, err, "%s: metadata: %s", what, kafka_err_name(err));
@@ -249,15 +258,26 @@ static kafka_err route_acquire(kafka_admin *a, admin_rpc *r, int64_t deadline, k
     return kafka_cluster_acquire(a->kc, id, deadline, conn);
 }
 
-static const char *route_name(const admin_rpc *r)
+/* "the controller (broker 2)", "the coordinator of group g", ... for
+ * error texts. */
+static void describe_target(const admin_rpc *r, char *buf, size_t len)
 {
     switch (r->route) {
     case ADMIN_ROUTE_CONTROLLER:
-        return "controller";
+        if (r->answered_by >= 0)
+            snprintf(buf, len, "controller %d", (int)r->answered_by);
+        else
+            snprintf(buf, len, "any broker (no controller named)");
+        return;
     case ADMIN_ROUTE_GROUP:
-        return "coordinator";
-    default:
-        return "broker";
+        snprintf(buf, len, "coordinator %d of group %s", (int)r->answered_by, r->group);
+        return;
+    case ADMIN_ROUTE_BROKER:
+        snprintf(buf, len, "broker %d", (int)r->broker);
+        return;
+    case ADMIN_ROUTE_ANY:
+        snprintf(buf, len, "any broker");
+        return;
     }
 }
 
@@ -297,12 +317,16 @@ kafka_err admin_rpc_run(kafka_admin *a, admin_rpc *r, kafka_arena *arena, int64_
             (admin_err_is_routing(err) || kafka_cluster_err_breaks_conn(err) || err == KAFKA_ERR_BROKER_NOT_AVAILABLE))
             kafka_cluster_invalidate_coordinator(a->kc, r->group, 0);
         bool retry = kafka_err_is_retriable(err) || err == KAFKA_ERR_BROKER_NOT_AVAILABLE;
-        if (err == KAFKA_ERR_CLOSED || !retry || !admin_backoff(a, attempt, deadline))
+        if (err == KAFKA_ERR_CLOSED || !retry || !admin_backoff(a, attempt, deadline, &err))
             break;
     }
     if (err == KAFKA_ERR_CLOSED)
         return admin_fail(a, err, "%s: admin client closed", r->what);
-    return admin_fail(a, err, "%s: %s %d: %s%s%s", r->what, route_name(r), r->answered_by, kafka_err_name(err),
+    char target[200];
+    describe_target(r, target, sizeof target);
+    if (r->route == ADMIN_ROUTE_GROUP && r->answered_by < 0)
+        snprintf(target, sizeof target, "finding the coordinator of group %s", r->group);
+    return admin_fail(a, err, "%s: %s: %s (%s)%s%s", r->what, target, kafka_err_name(err), kafka_err_str(err),
                       detail[0] ? ": " : "", detail);
 }
 

@@ -73,7 +73,7 @@ static kafka_err broker_versions(kafka_admin *a, int32_t id, int64_t deadline, k
     kafka_err err;
     for (int attempt = 0;; attempt++) {
         err = kafka_cluster_acquire(a->kc, id, deadline, &conn);
-        if (!err || !kafka_err_is_retriable(err) || !admin_backoff(a, attempt, deadline))
+        if (!err || !kafka_err_is_retriable(err) || !admin_backoff(a, attempt, deadline, &err))
             break;
     }
     if (err)
@@ -105,8 +105,9 @@ kafka_err kafka_admin_api_versions(kafka_admin *a, int timeout_ms, kafka_admin_v
     if (err)
         return err;
     if (!out) {
+        kafka_err ret = admin_fail(a, KAFKA_ERR_INVALID_ARG, "api versions: out is NULL");
         admin_leave(a);
-        return admin_fail(a, KAFKA_ERR_INVALID_ARG, "api versions: out is NULL");
+        return ret;
     }
     int64_t deadline = admin_deadline(timeout_ms);
     kafka_admin_cluster *c = NULL;

@@ -204,8 +204,9 @@ kafka_err kafka_admin_describe_configs(kafka_admin *a, const kafka_admin_resourc
     kafka_free(targets);
     if (err) {
         admin_result_free(r);
+        kafka_err ret = err == KAFKA_ERR_NOMEM ? admin_fail(a, err, "describe configs: out of memory") : err;
         admin_leave(a);
-        return err == KAFKA_ERR_NOMEM ? admin_fail(a, err, "describe configs: out of memory") : err;
+        return ret;
     }
     *out = r;
     kafka_err first = 0;
@@ -356,8 +357,9 @@ kafka_err kafka_admin_alter_configs(kafka_admin *a, const kafka_admin_config_cha
     kafka_free(res_of);
     if (err) {
         admin_result_free(r);
+        kafka_err ret = err == KAFKA_ERR_NOMEM ? admin_fail(a, err, "alter configs: out of memory") : err;
         admin_leave(a);
-        return err == KAFKA_ERR_NOMEM ? admin_fail(a, err, "alter configs: out of memory") : err;
+        return ret;
     }
     *out = r;
     kafka_err first = 0;

@@ -125,14 +125,16 @@ kafka_err kafka_admin_list_groups(kafka_admin *a, const char *const *states, siz
     if (err)
         return err;
     if (!out || (n_states && !states) || (n_types && !types) || n_states > INT32_MAX || n_types > INT32_MAX) {
+        kafka_err ret = admin_fail(a, KAFKA_ERR_INVALID_ARG, "list groups: bad arguments (NULL out or filter array)");
         admin_leave(a);
-        return admin_fail(a, KAFKA_ERR_INVALID_ARG, "list groups: bad arguments (NULL out or filter array)");
+        return ret;
     }
     for (size_t i = 0; i < n_states + n_types; i++) {
         const char *f = i < n_states ? states[i] : types[i - n_states];
         if (!f || !*f) {
+            kafka_err ret = admin_fail(a, KAFKA_ERR_INVALID_ARG, "list groups: empty state or type filter");
             admin_leave(a);
-            return admin_fail(a, KAFKA_ERR_INVALID_ARG, "list groups: empty state or type filter");
+            return ret;
         }
     }
     int64_t deadline = admin_deadline(timeout_ms);
@@ -193,8 +195,9 @@ kafka_err kafka_admin_list_groups(kafka_admin *a, const char *const *states, siz
     kafka_free(brokers);
     if (err) {
         admin_result_free(l);
+        kafka_err ret = err == KAFKA_ERR_NOMEM ? admin_fail(a, err, "list groups: out of memory") : err;
         admin_leave(a);
-        return err == KAFKA_ERR_NOMEM ? admin_fail(a, err, "list groups: out of memory") : err;
+        return ret;
     }
     if (!l->groups)
         l->groups = kafka_arena_calloc(ar, 1, sizeof *l->groups);
@@ -648,7 +651,7 @@ static kafka_err commit(kafka_admin *a, const char *group, const kafka_admin_off
         if (admin_err_is_routing(err))
             kafka_cluster_invalidate_coordinator(a->kc, group, 0);
         bool retry = admin_err_is_routing(err) || kafka_cluster_err_breaks_conn(err) || err == KAFKA_ERR_NO_BROKERS;
-        if (!retry || err == KAFKA_ERR_CLOSED || !admin_backoff(a, attempt, deadline))
+        if (!retry || err == KAFKA_ERR_CLOSED || !admin_backoff(a, attempt, deadline, &err))
             break;
     }
     /* request-level failures have no per-partition result */

@@ -45,9 +45,10 @@ void admin_leave(kafka_admin *a);
 /* Absolute monotonic deadline of a call's timeout_ms (-1 = none). */
 int64_t admin_deadline(int timeout_ms);
 
-/* Sleeps up to ms (less when the deadline comes first); false when the
- * deadline would pass or the client was closed (no sleep then). */
-bool admin_backoff(kafka_admin *a, int attempt, int64_t deadline);
+/* Sleeps the backoff of retry `attempt`; false when the deadline would
+ * pass first (no sleep then) or the client was closed (then *err becomes
+ * KAFKA_ERR_CLOSED, so that the call reports the close). */
+bool admin_backoff(kafka_admin *a, int attempt, int64_t deadline, kafka_err *err);
 
 /* Metadata (kafka_cluster_metadata's flags) retried until the deadline;
  * the answer lives in `arena`. */

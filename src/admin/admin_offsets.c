@@ -281,7 +281,11 @@ kafka_err admin_list_offsets(kafka_admin *a, const kafka_admin_tp *parts, size_t
             pending |= o->offsets[i].err == PENDING;
         if (err || !pending)
             break;
-        if (!admin_backoff(a, attempt, deadline)) {
+        if (!admin_backoff(a, attempt, deadline, &last)) {
+            if (last == KAFKA_ERR_CLOSED) {
+                err = last;
+                break;
+            }
             for (size_t i = 0; i < o->n; i++)
                 if (o->offsets[i].err == PENDING)
                     o->offsets[i].err = last ? last : KAFKA_ERR_TIMEOUT;

@@ -408,8 +408,9 @@ kafka_err kafka_admin_list_topics(kafka_admin *a, bool include_internal, int tim
     if (err)
         return err;
     if (!out) {
+        kafka_err ret = admin_fail(a, KAFKA_ERR_INVALID_ARG, "list topics: out is NULL");
         admin_leave(a);
-        return admin_fail(a, KAFKA_ERR_INVALID_ARG, "list topics: out is NULL");
+        return ret;
     }
     kafka_arena arena;
     kafka_arena_init(&arena, 0);
@@ -436,8 +437,9 @@ kafka_err kafka_admin_list_topics(kafka_admin *a, bool include_internal, int tim
     kafka_arena_free(&arena);
     if (err) {
         admin_result_free(r);
+        kafka_err ret = err == KAFKA_ERR_NOMEM ? admin_fail(a, err, "list topics: out of memory") : err;
         admin_leave(a);
-        return err == KAFKA_ERR_NOMEM ? admin_fail(a, err, "list topics: out of memory") : err;
+        return ret;
     }
     qsort(r->topics, r->n, sizeof *r->topics, cmp_topic);
     *out = r;
@@ -492,8 +494,9 @@ kafka_err kafka_admin_describe_topics(kafka_admin *a, const char *const *topics,
     kafka_arena_free(&arena);
     if (err) {
         admin_result_free(r);
+        kafka_err ret = err == KAFKA_ERR_NOMEM ? admin_fail(a, err, "describe topics: out of memory") : err;
         admin_leave(a);
-        return err == KAFKA_ERR_NOMEM ? admin_fail(a, err, "describe topics: out of memory") : err;
+        return ret;
     }
     *out = r;
     admin_leave(a);

@@ -6,6 +6,7 @@
  * check; against kafka_mock or a real cluster they run in full.
  * Expected values come from what the tests set up (topics created with
  * the fixture, leaders pinned with the mock's "leader" command). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -50,7 +51,7 @@ static void test_list_and_describe(void **state)
 {
     kt_cluster *kt = *state;
     char *topic = kt_unique_topic("admin-topics");
-    assert_int_equal(kt_cluster_create_topic(kt, topic, 3, 2), 0);
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 3, 3), 0);
     assert_int_equal(kt_cluster_cmd(kt, "leader %s 0 1", topic), 0);
     assert_int_equal(kt_cluster_cmd(kt, "leader %s 1 2", topic), 0);
     assert_int_equal(kt_cluster_cmd(kt, "leader %s 2 3", topic), 0);
@@ -65,10 +66,10 @@ static void test_list_and_describe(void **state)
     for (size_t i = 0; i < t->n_partitions; i++) {
         assert_int_equal(t->partitions[i].partition, (int)i);
         assert_int_equal(t->partitions[i].leader, (int)i + 1);
-        /* librdkafka's mock lists every broker as a replica whatever the
-         * replication factor (kcat -L shows the same): check only that
-         * the leader is among the replicas and in sync */
+        /* replication 3 on 3 brokers: every broker is a replica (the
+         * leader pinned above among them) */
         const kafka_admin_partition *p = &t->partitions[i];
+        assert_int_equal(p->n_replicas, 3);
         bool leader_listed = false, leader_in_sync = false;
         for (size_t k = 0; k < p->n_replicas; k++)
             leader_listed |= p->replicas[k] == p->leader;
@@ -236,6 +237,59 @@ static void test_unreachable_times_out(void **state)
     kafka_admin_close(a);
 }
 
+/* close from another thread wakes a call blocked with no timeout: the
+ * resolver hook tells the test the call is inside (dialing), then fails
+ * the dial, so the call is in its retry loop when close runs. */
+typedef struct blocked {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool dialing;
+    kafka_admin *a;
+    kafka_err err;
+} blocked;
+
+static int failing_resolver(void *priv, const char *host, int port, char *host_out, size_t len, int *port_out)
+{
+    (void)host;
+    (void)port;
+    (void)host_out;
+    (void)len;
+    (void)port_out;
+    blocked *b = priv;
+    pthread_mutex_lock(&b->mu);
+    b->dialing = true;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    return -1;
+}
+
+static void *list_forever(void *arg)
+{
+    blocked *b = arg;
+    kafka_admin_topics *t = NULL;
+    b->err = kafka_admin_list_topics(b->a, false, -1, &t);
+    kafka_admin_topics_free(t);
+    return NULL;
+}
+
+static void test_close_wakes_blocked_call(void **state)
+{
+    (void)state;
+    blocked b = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    kafka_dialer_config d = {.resolver = failing_resolver, .resolver_privdata = &b};
+    kafka_admin_config cfg = {.brokers = "127.0.0.1:9", .dialer = &d, .backoff_min_ms = 10, .backoff_max_ms = 20};
+    assert_int_equal(kafka_admin_new(&b.a, &cfg, NULL, 0), 0);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, list_forever, &b), 0);
+    pthread_mutex_lock(&b.mu);
+    while (!b.dialing)
+        pthread_cond_wait(&b.cv, &b.mu);
+    pthread_mutex_unlock(&b.mu);
+    kafka_admin_close(b.a); /* waits for the call to return */
+    pthread_join(th, NULL);
+    assert_int_equal(b.err, KAFKA_ERR_CLOSED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -244,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_topic_bad_input),
         cmocka_unit_test(test_create_delete_topics),
         cmocka_unit_test(test_unreachable_times_out),
+        cmocka_unit_test(test_close_wakes_blocked_call),
     };
     return cmocka_run_group_tests(tests, kt_cluster_group_setup, kt_cluster_group_teardown);
 }
