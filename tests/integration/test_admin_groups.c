@@ -343,11 +343,9 @@ static int setup(void **state)
 {
     if (kt_cluster_group_setup(state))
         return -1;
-    kt_cluster *kt = *state;
-    if (kt_cluster_is_mock(kt) && kt_cluster_cmd(kt, "apiversion OffsetFetch 0 1") != 0) {
-        fprintf(stderr, "apiversion: %s\n", kt_cluster_last_reply(kt));
-        return -1;
-    }
+    /* librdkafka's mock only (other brokers do not know the command, or
+     * answer the v2+ form correctly) */
+    kt_cluster_cmd(*state, "apiversion OffsetFetch 0 1");
     return 0;
 }
 
