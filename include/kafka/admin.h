@@ -42,7 +42,7 @@
  * kafka_admin_close from another thread wakes every blocked call, which
  * returns KAFKA_ERR_CLOSED; no call may start after close returned.
  *
- * Not yet (not declared here): DeleteRecords, ACLs (describe, create,
+ * Not yet (not declared here): ACLs (describe, create,
  * delete), SCRAM users, client quotas, elect leaders, partition
  * reassignments, log dirs, transactions and producers, KIP-848 group
  * describe (ConsumerGroupDescribe), deleting topics by topic id.
@@ -227,6 +227,23 @@ KAFKA_API void kafka_admin_offsets_free(kafka_admin_offsets *o);
 KAFKA_API kafka_err kafka_admin_list_offsets(kafka_admin *a, const kafka_admin_tp *parts, size_t n,
                                              int64_t timestamp, int timeout_ms, kafka_admin_offsets **out);
 
+/* A partition and an offset: a position to commit (alter offsets), or
+ * the offset to delete records before (delete records). */
+typedef struct kafka_admin_offset_spec {
+    const char *topic;
+    int32_t partition;
+    int64_t offset; /* >= 0 (delete records: -1 = the high-water mark) */
+} kafka_admin_offset_spec;
+
+/* DeleteRecords: deletes the records of parts[i].topic/partition before
+ * parts[i].offset (-1 = the high-water mark: everything), one request per
+ * partition leader (Kafka 0.11+). *out holds each partition's new log
+ * start offset in its offset field (-1 on error), sorted by topic and
+ * partition. The broker waits up to timeout_ms (30000 when -1) for the
+ * replicas. */
+KAFKA_API kafka_err kafka_admin_delete_records(kafka_admin *a, const kafka_admin_offset_spec *parts, size_t n,
+                                               int timeout_ms, kafka_admin_offsets **out);
+
 /* ---- consumer groups --------------------------------------------------------- */
 
 typedef struct kafka_admin_group_listing {
@@ -341,13 +358,6 @@ KAFKA_API void kafka_admin_group_offsets_free(kafka_admin_group_offsets *o);
  * offsets: *out with n == 0, as Kafka answers. */
 KAFKA_API kafka_err kafka_admin_fetch_offsets(kafka_admin *a, const char *group, int timeout_ms,
                                               kafka_admin_group_offsets **out);
-
-/* An offset to commit (explicit position). */
-typedef struct kafka_admin_offset_spec {
-    const char *topic;
-    int32_t partition;
-    int64_t offset; /* >= 0 */
-} kafka_admin_offset_spec;
 
 /* OffsetCommit outside any generation (member id "", generation -1), to
  * the group's coordinator, only while the group has no members: the group

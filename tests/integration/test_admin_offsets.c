@@ -179,6 +179,50 @@ static void test_max_timestamp(void **state)
     free(topic);
 }
 
+/* DeleteRecords (needs a broker that has it: Kafka, not librdkafka's mock):
+ * deleting before offset 2 of partition 0 moves its log start to 2. */
+static void test_delete_records(void **state)
+{
+    kt_cluster *kt = *state;
+    char *topic = filled_topic(kt);
+    kafka_admin *a = kt_admin_new(kt);
+    kafka_admin_offset_spec del = {topic, 0, 2};
+    kafka_admin_offsets *o = NULL;
+    kafka_err err = kafka_admin_delete_records(a, &del, 1, 10000, &o);
+    if (err == KAFKA_ERR_NO_COMMON_VERSION) {
+        assert_null(o);
+        kafka_admin_close(a);
+        free(topic);
+    }
+    KT_SKIP_IF_UNSUPPORTED(err, "DeleteRecords");
+    assert_int_equal(err, 0);
+    assert_int_equal(o->n, 1);
+    assert_int_equal(o->offsets[0].offset, 2);
+    kafka_admin_offsets_free(o);
+    kafka_admin_tp p0 = {topic, 0};
+    assert_int_equal(kafka_admin_list_offsets(a, &p0, 1, KAFKA_ADMIN_OFFSET_EARLIEST, 10000, &o), 0);
+    assert_int_equal(o->offsets[0].offset, 2);
+    kafka_admin_offsets_free(o);
+    kafka_admin_close(a);
+    free(topic);
+}
+
+static void test_delete_records_bad_input(void **state)
+{
+    kt_cluster *kt = *state;
+    kafka_admin *a = kt_admin_new(kt);
+    kafka_admin_offsets *o = (kafka_admin_offsets *)1;
+    kafka_admin_offset_spec bad[] = {{"", 0, 1}, {NULL, 0, 1}, {"t", -1, 1}, {"t", 0, -2}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(kafka_admin_delete_records(a, &bad[i], 1, 1000, &o), KAFKA_ERR_INVALID_ARG);
+        assert_null(o);
+    }
+    kafka_admin_offset_spec twice[] = {{"t", 0, 1}, {"t", 0, 2}};
+    assert_int_equal(kafka_admin_delete_records(a, twice, 2, 1000, &o), KAFKA_ERR_INVALID_ARG);
+    assert_int_equal(kafka_admin_delete_records(a, twice, 0, 1000, &o), KAFKA_ERR_INVALID_ARG);
+    kafka_admin_close(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -187,6 +231,8 @@ int main(void)
         cmocka_unit_test(test_offsets_bad_input),
         cmocka_unit_test(test_by_timestamp),
         cmocka_unit_test(test_max_timestamp),
+        cmocka_unit_test(test_delete_records),
+        cmocka_unit_test(test_delete_records_bad_input),
     };
     return cmocka_run_group_tests(tests, kt_cluster_group_setup, kt_cluster_group_teardown);
 }
