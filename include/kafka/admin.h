@@ -42,8 +42,7 @@
  * kafka_admin_close from another thread wakes every blocked call, which
  * returns KAFKA_ERR_CLOSED; no call may start after close returned.
  *
- * Not yet (not declared here): ACLs (describe, create,
- * delete), SCRAM users, client quotas, elect leaders, partition
+ * Not yet (not declared here): SCRAM users, client quotas, elect leaders, partition
  * reassignments, log dirs, transactions and producers, KIP-848 group
  * describe (ConsumerGroupDescribe), deleting topics by topic id.
  *
@@ -522,6 +521,98 @@ KAFKA_API void kafka_admin_resource_results_free(kafka_admin_resource_results *r
 KAFKA_API kafka_err kafka_admin_alter_configs(kafka_admin *a, const kafka_admin_config_change *changes, size_t n,
                                               bool validate_only, int timeout_ms,
                                               kafka_admin_resource_results **out);
+
+/* ---- ACLs ---------------------------------------------------------------- */
+
+/* Kafka's numbers. In a filter 0 means ANY. */
+typedef enum kafka_acl_resource {
+    KAFKA_ACL_RESOURCE_ANY = 1,
+    KAFKA_ACL_RESOURCE_TOPIC = 2,
+    KAFKA_ACL_RESOURCE_GROUP = 3,
+    KAFKA_ACL_RESOURCE_CLUSTER = 4, /* name "kafka-cluster" */
+    KAFKA_ACL_RESOURCE_TRANSACTIONAL_ID = 5,
+    KAFKA_ACL_RESOURCE_DELEGATION_TOKEN = 6,
+    KAFKA_ACL_RESOURCE_USER = 7
+} kafka_acl_resource;
+
+typedef enum kafka_acl_pattern {
+    KAFKA_ACL_PATTERN_ANY = 1,   /* filters only */
+    KAFKA_ACL_PATTERN_MATCH = 2, /* filters only: what applies to the name */
+    KAFKA_ACL_PATTERN_LITERAL = 3,
+    KAFKA_ACL_PATTERN_PREFIXED = 4
+} kafka_acl_pattern;
+
+typedef enum kafka_acl_operation {
+    KAFKA_ACL_OP_ANY = 1,
+    KAFKA_ACL_OP_ALL = 2,
+    KAFKA_ACL_OP_READ = 3,
+    KAFKA_ACL_OP_WRITE = 4,
+    KAFKA_ACL_OP_CREATE = 5,
+    KAFKA_ACL_OP_DELETE = 6,
+    KAFKA_ACL_OP_ALTER = 7,
+    KAFKA_ACL_OP_DESCRIBE = 8,
+    KAFKA_ACL_OP_CLUSTER_ACTION = 9,
+    KAFKA_ACL_OP_DESCRIBE_CONFIGS = 10,
+    KAFKA_ACL_OP_ALTER_CONFIGS = 11,
+    KAFKA_ACL_OP_IDEMPOTENT_WRITE = 12,
+    KAFKA_ACL_OP_CREATE_TOKENS = 13,
+    KAFKA_ACL_OP_DESCRIBE_TOKENS = 14
+} kafka_acl_operation;
+
+typedef enum kafka_acl_permission {
+    KAFKA_ACL_PERMISSION_ANY = 1,
+    KAFKA_ACL_PERMISSION_DENY = 2,
+    KAFKA_ACL_PERMISSION_ALLOW = 3
+} kafka_acl_permission;
+
+/* An ACL binding (create; results), or a filter (describe, delete) where
+ * 0 enums and NULL strings mean "any". In a binding to create, pattern 0
+ * means LITERAL and host NULL means "*" (every host); the other fields
+ * are required. */
+typedef struct kafka_admin_acl {
+    kafka_acl_resource resource_type;
+    const char *resource_name;
+    kafka_acl_pattern pattern;
+    const char *principal; /* "User:alice" */
+    const char *host;
+    kafka_acl_operation operation;
+    kafka_acl_permission permission;
+} kafka_admin_acl;
+
+typedef struct kafka_admin_acls {
+    kafka_admin_acl *acls;
+    size_t n;
+} kafka_admin_acls;
+
+KAFKA_API void kafka_admin_acls_free(kafka_admin_acls *l);
+
+/* DescribeAcls with one filter, any broker. Brokers without an
+ * authorizer answer SECURITY_DISABLED. */
+KAFKA_API kafka_err kafka_admin_describe_acls(kafka_admin *a, const kafka_admin_acl *filter, int timeout_ms,
+                                              kafka_admin_acls **out);
+
+typedef struct kafka_admin_acl_result {
+    kafka_err err;
+    const char *message; /* or NULL */
+    kafka_admin_acl *matched; /* delete only: the ACLs the filter removed */
+    size_t n_matched;
+} kafka_admin_acl_result;
+
+typedef struct kafka_admin_acl_results {
+    kafka_admin_acl_result *results; /* one per binding or filter, in order */
+    size_t n;
+} kafka_admin_acl_results;
+
+KAFKA_API void kafka_admin_acl_results_free(kafka_admin_acl_results *r);
+
+/* CreateAcls of acls[0..n) in one request, any broker. */
+KAFKA_API kafka_err kafka_admin_create_acls(kafka_admin *a, const kafka_admin_acl *acls, size_t n, int timeout_ms,
+                                            kafka_admin_acl_results **out);
+
+/* DeleteAcls of filters[0..n) in one request, any broker; each result
+ * lists the ACLs its filter matched and removed. */
+KAFKA_API kafka_err kafka_admin_delete_acls(kafka_admin *a, const kafka_admin_acl *filters, size_t n, int timeout_ms,
+                                            kafka_admin_acl_results **out);
 
 /* ---- cluster ------------------------------------------------------------- */
 
