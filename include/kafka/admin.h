@@ -42,7 +42,7 @@
  * kafka_admin_close from another thread wakes every blocked call, which
  * returns KAFKA_ERR_CLOSED; no call may start after close returned.
  *
- * Not yet (not declared here): SCRAM users, client quotas, elect leaders, partition
+ * Not yet (not declared here): client quotas, elect leaders, partition
  * reassignments, log dirs, transactions and producers, KIP-848 group
  * describe (ConsumerGroupDescribe), deleting topics by topic id.
  *
@@ -613,6 +613,57 @@ KAFKA_API kafka_err kafka_admin_create_acls(kafka_admin *a, const kafka_admin_ac
  * lists the ACLs its filter matched and removed. */
 KAFKA_API kafka_err kafka_admin_delete_acls(kafka_admin *a, const kafka_admin_acl *filters, size_t n, int timeout_ms,
                                             kafka_admin_acl_results **out);
+
+/* ---- SCRAM users (KIP-554, Kafka 2.7+) --------------------------------------- */
+
+typedef struct kafka_admin_scram_credential {
+    kafka_sasl_mechanism_id mechanism; /* KAFKA_SASL_SCRAM_SHA_256 or _512 */
+    int32_t iterations;
+} kafka_admin_scram_credential;
+
+typedef struct kafka_admin_scram_user {
+    const char *user;
+    kafka_err err; /* RESOURCE_NOT_FOUND for a user without credentials */
+    const char *message;
+    const kafka_admin_scram_credential *credentials; /* describe only */
+    size_t n_credentials;
+} kafka_admin_scram_user;
+
+typedef struct kafka_admin_scram_users {
+    kafka_admin_scram_user *users;
+    size_t n;
+} kafka_admin_scram_users;
+
+KAFKA_API void kafka_admin_scram_users_free(kafka_admin_scram_users *u);
+
+/* DescribeUserScramCredentials of users[0..n) (NULL/0 = every user with
+ * credentials), any broker. Passwords never leave the broker: only the
+ * mechanisms and iteration counts. */
+KAFKA_API kafka_err kafka_admin_describe_scram_users(kafka_admin *a, const char *const *users, size_t n,
+                                                     int timeout_ms, kafka_admin_scram_users **out);
+
+/* A credential to create or replace. The salted password is computed
+ * here (PBKDF2 with a random 32-byte salt): the password itself is never
+ * sent. iterations 0 = 8192; otherwise 4096..16384 (Kafka's bounds). */
+typedef struct kafka_admin_scram_upsert {
+    const char *user;
+    kafka_sasl_mechanism_id mechanism;
+    int32_t iterations;
+    const char *password;
+} kafka_admin_scram_upsert;
+
+/* A credential to delete. */
+typedef struct kafka_admin_scram_delete {
+    const char *user;
+    kafka_sasl_mechanism_id mechanism;
+} kafka_admin_scram_delete;
+
+/* AlterUserScramCredentials of upserts[0..n_upserts) and
+ * deletes[0..n_deletes) in one request, to the controller (any broker
+ * when none is named). One result per distinct user, in order. */
+KAFKA_API kafka_err kafka_admin_alter_scram_users(kafka_admin *a, const kafka_admin_scram_upsert *upserts,
+                                                  size_t n_upserts, const kafka_admin_scram_delete *deletes,
+                                                  size_t n_deletes, int timeout_ms, kafka_admin_scram_users **out);
 
 /* ---- cluster ------------------------------------------------------------- */
 
