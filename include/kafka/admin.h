@@ -42,8 +42,8 @@
  * kafka_admin_close from another thread wakes every blocked call, which
  * returns KAFKA_ERR_CLOSED; no call may start after close returned.
  *
- * Not yet (not declared here): client quotas, elect leaders, partition
- * reassignments, log dirs, transactions and producers, KIP-848 group
+ * Not yet (not declared here): client quotas, partition reassignments,
+ * describe producers, KIP-848 group
  * describe (ConsumerGroupDescribe), deleting topics by topic id.
  *
  * ABI: the config and every result struct only grow at the end (the
@@ -664,6 +664,123 @@ typedef struct kafka_admin_scram_delete {
 KAFKA_API kafka_err kafka_admin_alter_scram_users(kafka_admin *a, const kafka_admin_scram_upsert *upserts,
                                                   size_t n_upserts, const kafka_admin_scram_delete *deletes,
                                                   size_t n_deletes, int timeout_ms, kafka_admin_scram_users **out);
+
+/* ---- replicas: leader elections, log dirs ------------------------------------ */
+
+/* The outcome for one partition. */
+typedef struct kafka_admin_partition_result {
+    const char *topic;
+    int32_t partition;
+    kafka_err err;
+    const char *message; /* or NULL */
+} kafka_admin_partition_result;
+
+typedef struct kafka_admin_partition_results {
+    kafka_admin_partition_result *results; /* sorted by topic, partition */
+    size_t n;
+} kafka_admin_partition_results;
+
+KAFKA_API void kafka_admin_partition_results_free(kafka_admin_partition_results *r);
+
+typedef enum kafka_admin_election {
+    KAFKA_ADMIN_ELECT_PREFERRED = 0, /* move leadership back to the preferred replica */
+    KAFKA_ADMIN_ELECT_UNCLEAN = 1    /* elect an out-of-sync replica of a leaderless partition (data loss) */
+} kafka_admin_election;
+
+/* ElectLeaders (Kafka 2.2+; unclean needs 2.4+) for parts (partition -1
+ * = every partition of the topic; an unknown one is an item error), to
+ * the controller. A partition whose preferred replica already leads gets
+ * ELECTION_NOT_NEEDED, which does not count as a failure in the return
+ * value. */
+KAFKA_API kafka_err kafka_admin_elect_leaders(kafka_admin *a, const kafka_admin_tp *parts, size_t n,
+                                              kafka_admin_election election, int timeout_ms,
+                                              kafka_admin_partition_results **out);
+
+typedef struct kafka_admin_log_dir_partition {
+    const char *topic;
+    int32_t partition;
+    int64_t size;       /* bytes */
+    int64_t offset_lag; /* behind the log end (a future replica being moved), else 0 */
+    bool is_future;     /* the replica is being moved into this dir */
+} kafka_admin_log_dir_partition;
+
+typedef struct kafka_admin_log_dir {
+    const char *path;
+    kafka_err err; /* KAFKA_STORAGE_ERROR for an offline dir */
+    int64_t total_bytes, usable_bytes; /* DescribeLogDirs v4+, else -1 */
+    kafka_admin_log_dir_partition *partitions;
+    size_t n_partitions;
+} kafka_admin_log_dir;
+
+typedef struct kafka_admin_broker_log_dirs {
+    int32_t broker;
+    kafka_err err; /* the broker could not be asked */
+    kafka_admin_log_dir *dirs;
+    size_t n_dirs;
+} kafka_admin_broker_log_dirs;
+
+typedef struct kafka_admin_log_dirs {
+    kafka_admin_broker_log_dirs *brokers; /* in request order (or by id) */
+    size_t n;
+} kafka_admin_log_dirs;
+
+KAFKA_API void kafka_admin_log_dirs_free(kafka_admin_log_dirs *d);
+
+/* DescribeLogDirs (Kafka 1.0+) of every partition, sent to each of
+ * brokers[0..n) (NULL/0 = every broker Metadata lists). */
+KAFKA_API kafka_err kafka_admin_describe_log_dirs(kafka_admin *a, const int32_t *brokers, size_t n, int timeout_ms,
+                                                  kafka_admin_log_dirs **out);
+
+/* ---- transactions (KIP-664, Kafka 3.0+) ---------------------------------------- */
+
+typedef struct kafka_admin_txn_listing {
+    const char *transactional_id;
+    int64_t producer_id;
+    const char *state; /* "Ongoing", "CompleteCommit", ... */
+    int32_t coordinator;
+} kafka_admin_txn_listing;
+
+typedef struct kafka_admin_txn_list {
+    kafka_admin_txn_listing *txns; /* sorted by transactional id */
+    size_t n;
+    kafka_admin_broker_error *errors; /* brokers that failed to answer */
+    size_t n_errors;
+} kafka_admin_txn_list;
+
+KAFKA_API void kafka_admin_txn_list_free(kafka_admin_txn_list *l);
+
+/* ListTransactions on every broker (each lists the transactional ids it
+ * coordinates), merged; states ("Ongoing", ...) and producer ids filter
+ * (NULL/0 = no filter). Failing brokers are in errors and their error is
+ * returned, as in kafka_admin_list_groups. */
+KAFKA_API kafka_err kafka_admin_list_transactions(kafka_admin *a, const char *const *states, size_t n_states,
+                                                  const int64_t *producer_ids, size_t n_producer_ids, int timeout_ms,
+                                                  kafka_admin_txn_list **out);
+
+typedef struct kafka_admin_txn {
+    const char *transactional_id;
+    kafka_err err; /* TRANSACTIONAL_ID_NOT_FOUND for an unknown id */
+    const char *state;
+    int32_t timeout_ms;
+    int64_t start_time_ms; /* -1 when no transaction is open */
+    int64_t producer_id;
+    int16_t producer_epoch;
+    const kafka_admin_tp *partitions; /* in the open transaction */
+    size_t n_partitions;
+    int32_t coordinator;
+} kafka_admin_txn;
+
+typedef struct kafka_admin_txns {
+    kafka_admin_txn *txns; /* in request order */
+    size_t n;
+} kafka_admin_txns;
+
+KAFKA_API void kafka_admin_txns_free(kafka_admin_txns *t);
+
+/* DescribeTransactions, one request per id to its transaction
+ * coordinator (FindCoordinator key type 1). */
+KAFKA_API kafka_err kafka_admin_describe_transactions(kafka_admin *a, const char *const *ids, size_t n,
+                                                      int timeout_ms, kafka_admin_txns **out);
 
 /* ---- cluster ------------------------------------------------------------- */
 

@@ -247,7 +247,8 @@ static kafka_err route_acquire(kafka_admin *a, admin_rpc *r, int64_t deadline, k
         id = r->broker;
         break;
     case ADMIN_ROUTE_GROUP:
-        err = kafka_cluster_coordinator(a->kc, r->group, 0, deadline, &id);
+    case ADMIN_ROUTE_TXN:
+        err = kafka_cluster_coordinator(a->kc, r->group, r->route == ADMIN_ROUTE_TXN, deadline, &id);
         break;
     }
     if (err)
@@ -270,7 +271,9 @@ static void describe_target(const admin_rpc *r, char *buf, size_t len)
             snprintf(buf, len, "any broker (no controller named)");
         return;
     case ADMIN_ROUTE_GROUP:
-        snprintf(buf, len, "coordinator %d of group %s", (int)r->answered_by, r->group);
+    case ADMIN_ROUTE_TXN:
+        snprintf(buf, len, "coordinator %d of %s %s", (int)r->answered_by,
+                 r->route == ADMIN_ROUTE_TXN ? "transactional id" : "group", r->group);
         return;
     case ADMIN_ROUTE_BROKER:
         snprintf(buf, len, "broker %d", (int)r->broker);
@@ -313,9 +316,9 @@ kafka_err admin_rpc_run(kafka_admin *a, admin_rpc *r, kafka_arena *arena, int64_
         }
         if (!err)
             return 0;
-        if (r->route == ADMIN_ROUTE_GROUP &&
+        if ((r->route == ADMIN_ROUTE_GROUP || r->route == ADMIN_ROUTE_TXN) &&
             (admin_err_is_routing(err) || kafka_cluster_err_breaks_conn(err) || err == KAFKA_ERR_BROKER_NOT_AVAILABLE))
-            kafka_cluster_invalidate_coordinator(a->kc, r->group, 0);
+            kafka_cluster_invalidate_coordinator(a->kc, r->group, r->route == ADMIN_ROUTE_TXN);
         bool retry = kafka_err_is_retriable(err) || err == KAFKA_ERR_BROKER_NOT_AVAILABLE;
         if (err == KAFKA_ERR_CLOSED || !retry || !admin_backoff(a, attempt, deadline, &err))
             break;
@@ -324,8 +327,9 @@ kafka_err admin_rpc_run(kafka_admin *a, admin_rpc *r, kafka_arena *arena, int64_
         return admin_fail(a, err, "%s: admin client closed", r->what);
     char target[200];
     describe_target(r, target, sizeof target);
-    if (r->route == ADMIN_ROUTE_GROUP && r->answered_by < 0)
-        snprintf(target, sizeof target, "finding the coordinator of group %s", r->group);
+    if ((r->route == ADMIN_ROUTE_GROUP || r->route == ADMIN_ROUTE_TXN) && r->answered_by < 0)
+        snprintf(target, sizeof target, "finding the coordinator of %s %s",
+                 r->route == ADMIN_ROUTE_TXN ? "transactional id" : "group", r->group);
     return admin_fail(a, err, "%s: %s: %s (%s)%s%s", r->what, target, kafka_err_name(err), kafka_err_str(err),
                       detail[0] ? ": " : "", detail);
 }

@@ -60,7 +60,8 @@ typedef enum admin_route {
     ADMIN_ROUTE_ANY,        /* any broker */
     ADMIN_ROUTE_CONTROLLER, /* the controller, else any broker */
     ADMIN_ROUTE_BROKER,     /* rpc.broker */
-    ADMIN_ROUTE_GROUP       /* the coordinator of rpc.group */
+    ADMIN_ROUTE_GROUP,      /* the coordinator of group rpc.group */
+    ADMIN_ROUTE_TXN         /* the coordinator of transactional id rpc.group */
 } admin_route;
 
 /* One request/response exchange, routed and retried by admin_rpc_run. */
@@ -68,7 +69,7 @@ typedef struct admin_rpc {
     const char *what; /* "create topics": prefix of error texts */
     admin_route route;
     int32_t broker;    /* ADMIN_ROUTE_BROKER */
-    const char *group; /* ADMIN_ROUTE_GROUP */
+    const char *group; /* ADMIN_ROUTE_GROUP / _TXN: the group or transactional id */
     int16_t api, vmin, vmax;
     kafka_encode_fn enc;
     kafka_decode_fn dec;
