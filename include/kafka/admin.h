@@ -1,6 +1,8 @@
 /*
  * libkafka — kafka_admin: cluster administration (the surface of franz-go's
- * kadm): topics, offsets, consumer groups, configs, cluster description.
+ * kadm): topics, offsets and records, consumer groups (lag, resets),
+ * configs, ACLs, SCRAM users, leader elections, log dirs, transactions,
+ * cluster description.
  *
  *     kafka_admin *a;
  *     kafka_admin_new(&a, &(kafka_admin_config){ .brokers = "h1:9092" }, NULL, 0);
@@ -12,12 +14,14 @@
  *
  * Routing. Each call sends its requests where Kafka requires them (each
  * call's comment says which API and where): the controller (CreateTopics,
- * DeleteTopics, CreatePartitions; when Metadata names no controller that
- * is among its brokers, as old brokers and librdkafka's mock do, any broker,
- * which is what librdkafka and the Java client do too), the partition
- * leaders (ListOffsets: one request per leader broker for all its
- * partitions, answers merged), the group coordinator (group calls), the
- * broker that owns a resource (broker configs) or any broker (Metadata).
+ * DeleteTopics, CreatePartitions, ElectLeaders, AlterUserScramCredentials;
+ * when Metadata names no controller that is among its brokers, as old
+ * brokers and librdkafka's mock do, any broker, which is what librdkafka
+ * and the Java client do too), the partition leaders (ListOffsets,
+ * DeleteRecords: one request per leader broker for all its partitions,
+ * answers merged), the group or transaction coordinator, every broker
+ * (ListGroups, ListTransactions, DescribeLogDirs), the broker that owns a
+ * resource (broker configs) or any broker (Metadata, ACLs, topic configs).
  *
  * Retries. Every call retries, with exponential backoff, until its
  * timeout_ms (-1 = no limit) runs out: on connection failures, on
@@ -43,8 +47,8 @@
  * returns KAFKA_ERR_CLOSED; no call may start after close returned.
  *
  * Not yet (not declared here): client quotas, partition reassignments,
- * describe producers, KIP-848 group
- * describe (ConsumerGroupDescribe), deleting topics by topic id.
+ * describe producers, KIP-848 group describe (ConsumerGroupDescribe),
+ * deleting topics by topic id, the legacy (non-incremental) AlterConfigs.
  *
  * ABI: the config and every result struct only grow at the end (the
  * policy in kafka/kafka.h).
