@@ -214,6 +214,54 @@ kafka_err admin_brokers(kafka_admin *a, const char *what, int64_t deadline, int3
     return err;
 }
 
+kafka_err admin_each_broker(kafka_admin *a, admin_rpc *rpc, int64_t deadline, kafka_arena *ar,
+                            kafka_err (*answered)(void *ctx, const admin_rpc *rpc), void *ctx,
+                            kafka_admin_broker_error **errors, size_t *n_errors, kafka_err *first)
+{
+    *errors = NULL;
+    *n_errors = 0;
+    int32_t *brokers = NULL;
+    size_t nb = 0;
+    kafka_err err = admin_brokers(a, rpc->what, deadline, &brokers, &nb);
+    if (!err && !(*errors = kafka_arena_calloc(ar, nb ? nb : 1, sizeof **errors)))
+        err = admin_fail(a, KAFKA_ERR_NOMEM, "%s: out of memory", rpc->what);
+    kafka_arena arena;
+    kafka_arena_init(&arena, 0);
+    for (size_t b = 0; !err && b < nb; b++) {
+        rpc->route = ADMIN_ROUTE_BROKER;
+        rpc->broker = brokers[b];
+        kafka_err e = admin_rpc_run(a, rpc, &arena, deadline);
+        if (!e)
+            e = answered(ctx, rpc);
+        if (e == KAFKA_ERR_NO_COMMON_VERSION || e == KAFKA_ERR_CLOSED || e == KAFKA_ERR_NOMEM) {
+            err = e == KAFKA_ERR_NOMEM ? admin_fail(a, e, "%s: out of memory", rpc->what) : e;
+            break;
+        }
+        if (e) {
+            (*errors)[(*n_errors)++] = (kafka_admin_broker_error){brokers[b], e};
+            if (!*first)
+                *first = admin_fail(a, e, "%s: broker %d: %s", rpc->what, (int)brokers[b], kafka_err_name(e));
+        }
+    }
+    kafka_arena_free(&arena);
+    kafka_free(brokers);
+    return err;
+}
+
+void *admin_grow(kafka_arena *ar, void *arr, size_t *cap, size_t n, size_t need, size_t elem)
+{
+    if (need <= *cap && arr)
+        return arr;
+    size_t c = need > 8 ? need * 2 : 16;
+    void *v = kafka_arena_calloc(ar, c, elem);
+    if (!v)
+        return NULL;
+    if (n)
+        memcpy(v, arr, n * elem);
+    *cap = c;
+    return v;
+}
+
 /* The controller's id from a topic-less Metadata answer; -1 when it names
  * none of its brokers (librdkafka's mock says 0, old brokers -1): the
  * caller then uses any broker, as librdkafka and the Java client do. */

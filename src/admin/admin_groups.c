@@ -115,6 +115,35 @@ static int cmp_listing(const void *x, const void *y)
     return strcmp(((const kafka_admin_group_listing *)x)->group, ((const kafka_admin_group_listing *)y)->group);
 }
 
+typedef struct lg_merge {
+    kafka_admin_group_list *l;
+    kafka_arena *ar;
+    size_t cap;
+} lg_merge;
+
+static kafka_err lg_answered(void *ctx, const admin_rpc *rpc)
+{
+    lg_merge *m = ctx;
+    const kafka_list_groups_response *resp = rpc->resp;
+    if (resp->error_code)
+        return kafka_err_from_wire(resp->error_code);
+    size_t n = resp->groups_count > 0 ? (size_t)resp->groups_count : 0;
+    void *grown = admin_grow(m->ar, m->l->groups, &m->cap, m->l->n, m->l->n + n, sizeof *m->l->groups);
+    if (!grown)
+        return KAFKA_ERR_NOMEM;
+    m->l->groups = grown;
+    for (size_t i = 0; i < n; i++) {
+        const kafka_list_groups_response_listed_group *x = &resp->groups[i];
+        kafka_admin_group_listing *g = &m->l->groups[m->l->n++];
+        *g = (kafka_admin_group_listing){admin_str(m->ar, x->group_id), admin_str(m->ar, x->protocol_type),
+                                         rpc->version >= 4 ? admin_str(m->ar, x->group_state) : NULL,
+                                         rpc->version >= 5 ? admin_str(m->ar, x->group_type) : NULL, rpc->broker};
+        if (!g->group)
+            return KAFKA_ERR_NOMEM;
+    }
+    return 0;
+}
+
 kafka_err kafka_admin_list_groups(kafka_admin *a, const char *const *states, size_t n_states,
                                   const char *const *types, size_t n_types, int timeout_ms,
                                   kafka_admin_group_list **out)
@@ -124,83 +153,36 @@ kafka_err kafka_admin_list_groups(kafka_admin *a, const char *const *states, siz
     kafka_err err = admin_enter(a);
     if (err)
         return err;
-    if (!out || (n_states && !states) || (n_types && !types) || n_states > INT32_MAX || n_types > INT32_MAX) {
-        kafka_err ret = admin_fail(a, KAFKA_ERR_INVALID_ARG, "list groups: bad arguments (NULL out or filter array)");
-        admin_leave(a);
-        return ret;
-    }
-    for (size_t i = 0; i < n_states + n_types; i++) {
+    if (!out || (n_states && !states) || (n_types && !types) || n_states > INT32_MAX || n_types > INT32_MAX)
+        err = admin_fail(a, KAFKA_ERR_INVALID_ARG, "list groups: bad arguments (NULL out or filter array)");
+    for (size_t i = 0; !err && i < n_states + n_types; i++) {
         const char *f = i < n_states ? states[i] : types[i - n_states];
-        if (!f || !*f) {
-            kafka_err ret = admin_fail(a, KAFKA_ERR_INVALID_ARG, "list groups: empty state or type filter");
-            admin_leave(a);
-            return ret;
-        }
+        if (!f || !*f)
+            err = admin_fail(a, KAFKA_ERR_INVALID_ARG, "list groups: empty state or type filter");
     }
-    int64_t deadline = admin_deadline(timeout_ms);
-    int32_t *brokers = NULL;
-    size_t nb = 0;
-    err = admin_brokers(a, "list groups", deadline, &brokers, &nb);
-    kafka_arena *ar = NULL;
-    kafka_admin_group_list *l = err ? NULL : admin_result_new(sizeof *l, &ar);
-    if (!err && (!l || !(l->errors = kafka_arena_calloc(ar, nb ? nb : 1, sizeof *l->errors))))
-        err = KAFKA_ERR_NOMEM;
-    kafka_arena arena;
-    kafka_arena_init(&arena, 0);
-    size_t cap = 0;
-    kafka_err first = 0;
+    lg_merge m = {NULL, NULL, 0};
+    if (!err && !(m.l = admin_result_new(sizeof *m.l, &m.ar)))
+        err = admin_fail(a, KAFKA_ERR_NOMEM, "list groups: out of memory");
     lg_ctx ctx = {states, types, n_states, n_types};
-    for (size_t b = 0; !err && b < nb; b++) {
-        kafka_list_groups_response resp;
-        admin_rpc rpc = {.what = "list groups", .route = ADMIN_ROUTE_BROKER, .broker = brokers[b],
-                         .api = KAFKA_API_LIST_GROUPS, .vmin = n_types ? 5 : n_states ? 4 : 0, .vmax = INT16_MAX,
-                         .enc = list_groups_request_enc_, .dec = list_groups_response_dec_, .build = lg_build,
-                         .routing_err = lg_routing, .ctx = &ctx, .resp = &resp};
-        kafka_err e = admin_rpc_run(a, &rpc, &arena, deadline);
-        if (!e)
-            e = kafka_err_from_wire(resp.error_code);
-        if (e == KAFKA_ERR_NO_COMMON_VERSION || e == KAFKA_ERR_CLOSED) {
-            err = e;
-            break;
-        }
-        if (e) {
-            l->errors[l->n_errors++] = (kafka_admin_broker_error){brokers[b], e};
-            if (!first)
-                first = admin_fail(a, e, "list groups: broker %d: %s", (int)brokers[b], kafka_err_name(e));
-            continue;
-        }
-        size_t need = l->n + (resp.groups_count > 0 ? (size_t)resp.groups_count : 0);
-        if (need > cap) {
-            kafka_admin_group_listing *g = kafka_arena_calloc(ar, need * 2, sizeof *g);
-            if (!g) {
-                err = KAFKA_ERR_NOMEM;
-                break;
-            }
-            if (l->n)
-                memcpy(g, l->groups, l->n * sizeof *g);
-            l->groups = g;
-            cap = need * 2;
-        }
-        for (int32_t i = 0; i < resp.groups_count; i++) {
-            const kafka_list_groups_response_listed_group *x = &resp.groups[i];
-            l->groups[l->n++] = (kafka_admin_group_listing){
-                admin_str(ar, x->group_id), admin_str(ar, x->protocol_type),
-                rpc.version >= 4 ? admin_str(ar, x->group_state) : NULL,
-                rpc.version >= 5 ? admin_str(ar, x->group_type) : NULL, brokers[b]};
-            if (!l->groups[l->n - 1].group)
-                err = KAFKA_ERR_NOMEM;
-        }
-    }
-    kafka_arena_free(&arena);
-    kafka_free(brokers);
+    kafka_list_groups_response resp;
+    admin_rpc rpc = {.what = "list groups", .api = KAFKA_API_LIST_GROUPS, .vmin = n_types ? 5 : n_states ? 4 : 0,
+                     .vmax = INT16_MAX, .enc = list_groups_request_enc_, .dec = list_groups_response_dec_,
+                     .build = lg_build, .routing_err = lg_routing, .ctx = &ctx, .resp = &resp};
+    kafka_err first = 0;
+    if (!err)
+        err = admin_each_broker(a, &rpc, admin_deadline(timeout_ms), m.ar, lg_answered, &m, &m.l->errors,
+                                &m.l->n_errors, &first);
+    void *grown = err ? NULL : admin_grow(m.ar, m.l->groups, &m.cap, m.l->n, m.l->n, sizeof *m.l->groups);
+    if (grown)
+        m.l->groups = grown; /* never NULL, even when empty */
+    else if (!err)
+        err = admin_fail(a, KAFKA_ERR_NOMEM, "list groups: out of memory");
     if (err) {
-        admin_result_free(l);
-        kafka_err ret = err == KAFKA_ERR_NOMEM ? admin_fail(a, err, "list groups: out of memory") : err;
+        admin_result_free(m.l);
         admin_leave(a);
-        return ret;
+        return err;
     }
-    if (!l->groups)
-        l->groups = kafka_arena_calloc(ar, 1, sizeof *l->groups);
+    kafka_admin_group_list *l = m.l;
     qsort(l->groups, l->n, sizeof *l->groups, cmp_listing);
     size_t k = 0; /* a group moving between coordinators may be listed twice */
     for (size_t i = 0; i < l->n; i++)

@@ -91,6 +91,21 @@ typedef struct admin_rpc {
  * with kafka_admin_last_error set. */
 kafka_err admin_rpc_run(kafka_admin *a, admin_rpc *r, kafka_arena *arena, int64_t deadline);
 
+/* Runs *rpc on every broker Metadata lists (route and broker set here),
+ * calling answered(ctx, rpc) after each answer: it copies what it needs
+ * and returns the answer's top-level error (0 when none; NOMEM stops).
+ * A broker that fails is recorded in *errors (allocated from `ar`), the
+ * first one's error in *first (and its text in last_error). Returns only
+ * what stops the whole call: NO_COMMON_VERSION, CLOSED, NOMEM. */
+kafka_err admin_each_broker(kafka_admin *a, admin_rpc *rpc, int64_t deadline, kafka_arena *ar,
+                            kafka_err (*answered)(void *ctx, const admin_rpc *rpc), void *ctx,
+                            kafka_admin_broker_error **errors, size_t *n_errors, kafka_err *first);
+
+/* An arena-allocated array of n elements (arr, capacity *cap) able to
+ * hold `need`: arr itself, or a larger copy (the old block stays in the
+ * arena until it is freed); NULL when out of memory. */
+void *admin_grow(kafka_arena *ar, void *arr, size_t *cap, size_t n, size_t need, size_t elem);
+
 /* True for errors an answer carries when it went to the wrong broker. */
 bool admin_err_is_routing(kafka_err err);
 

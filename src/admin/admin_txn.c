@@ -60,6 +60,34 @@ static int cmp_listing(const void *x, const void *y)
                   ((const kafka_admin_txn_listing *)y)->transactional_id);
 }
 
+typedef struct lt_merge {
+    kafka_admin_txn_list *l;
+    kafka_arena *ar;
+    size_t cap;
+} lt_merge;
+
+static kafka_err lt_answered(void *ctx, const admin_rpc *rpc)
+{
+    lt_merge *m = ctx;
+    const kafka_list_transactions_response *resp = rpc->resp;
+    if (resp->error_code)
+        return kafka_err_from_wire(resp->error_code);
+    size_t n = resp->transaction_states_count > 0 ? (size_t)resp->transaction_states_count : 0;
+    void *grown = admin_grow(m->ar, m->l->txns, &m->cap, m->l->n, m->l->n + n, sizeof *m->l->txns);
+    if (!grown)
+        return KAFKA_ERR_NOMEM;
+    m->l->txns = grown;
+    for (size_t i = 0; i < n; i++) {
+        const kafka_list_transactions_response_transaction_state *x = &resp->transaction_states[i];
+        kafka_admin_txn_listing *t = &m->l->txns[m->l->n++];
+        *t = (kafka_admin_txn_listing){admin_str(m->ar, x->transactional_id), x->producer_id,
+                                       admin_str(m->ar, x->transaction_state), rpc->broker};
+        if (!t->transactional_id)
+            return KAFKA_ERR_NOMEM;
+    }
+    return 0;
+}
+
 kafka_err kafka_admin_list_transactions(kafka_admin *a, const char *const *states, size_t n_states,
                                         const int64_t *producer_ids, size_t n_producer_ids, int timeout_ms,
                                         kafka_admin_txn_list **out)
@@ -79,68 +107,30 @@ kafka_err kafka_admin_list_transactions(kafka_admin *a, const char *const *state
     for (size_t i = 0; !err && i < n_producer_ids; i++)
         if (producer_ids[i] < 0)
             err = admin_fail(a, KAFKA_ERR_INVALID_ARG, "%s: negative producer id", what);
-    int64_t deadline = admin_deadline(timeout_ms);
-    int32_t *brokers = NULL;
-    size_t nb = 0;
-    if (!err)
-        err = admin_brokers(a, what, deadline, &brokers, &nb);
-    kafka_arena *ar = NULL;
-    kafka_admin_txn_list *l = err ? NULL : admin_result_new(sizeof *l, &ar);
-    if (!err && (!l || !(l->errors = kafka_arena_calloc(ar, nb ? nb : 1, sizeof *l->errors))))
+    lt_merge m = {NULL, NULL, 0};
+    if (!err && !(m.l = admin_result_new(sizeof *m.l, &m.ar)))
         err = admin_fail(a, KAFKA_ERR_NOMEM, "%s: out of memory", what);
-    kafka_arena arena;
-    kafka_arena_init(&arena, 0);
     lt_ctx ctx = {states, n_states, producer_ids, n_producer_ids};
-    size_t cap = 0;
+    kafka_list_transactions_response resp;
+    admin_rpc rpc = {.what = what, .api = KAFKA_API_LIST_TRANSACTIONS, .vmin = 0, .vmax = INT16_MAX,
+                     .enc = list_transactions_request_enc_, .dec = list_transactions_response_dec_,
+                     .build = lt_build, .routing_err = lt_routing, .ctx = &ctx, .resp = &resp};
     kafka_err first = 0;
-    for (size_t b = 0; !err && b < nb; b++) {
-        kafka_list_transactions_response resp;
-        admin_rpc rpc = {.what = what, .route = ADMIN_ROUTE_BROKER, .broker = brokers[b],
-                         .api = KAFKA_API_LIST_TRANSACTIONS, .vmin = 0, .vmax = INT16_MAX,
-                         .enc = list_transactions_request_enc_, .dec = list_transactions_response_dec_,
-                         .build = lt_build, .routing_err = lt_routing, .ctx = &ctx, .resp = &resp};
-        kafka_err e = admin_rpc_run(a, &rpc, &arena, deadline);
-        if (!e)
-            e = kafka_err_from_wire(resp.error_code);
-        if (e == KAFKA_ERR_NO_COMMON_VERSION || e == KAFKA_ERR_CLOSED) {
-            err = e;
-            break;
-        }
-        if (e) {
-            l->errors[l->n_errors++] = (kafka_admin_broker_error){brokers[b], e};
-            if (!first)
-                first = admin_fail(a, e, "%s: broker %d: %s", what, (int)brokers[b], kafka_err_name(e));
-            continue;
-        }
-        size_t need = l->n + (resp.transaction_states_count > 0 ? (size_t)resp.transaction_states_count : 0);
-        if (need > cap) {
-            kafka_admin_txn_listing *t = kafka_arena_calloc(ar, need * 2, sizeof *t);
-            if (!t) {
-                err = admin_fail(a, KAFKA_ERR_NOMEM, "%s: out of memory", what);
-                break;
-            }
-            if (l->n)
-                memcpy(t, l->txns, l->n * sizeof *t);
-            l->txns = t;
-            cap = need * 2;
-        }
-        for (int32_t i = 0; i < resp.transaction_states_count; i++) {
-            const kafka_list_transactions_response_transaction_state *x = &resp.transaction_states[i];
-            l->txns[l->n++] = (kafka_admin_txn_listing){admin_str(ar, x->transactional_id), x->producer_id,
-                                                        admin_str(ar, x->transaction_state), brokers[b]};
-        }
-    }
-    kafka_arena_free(&arena);
-    kafka_free(brokers);
+    if (!err)
+        err = admin_each_broker(a, &rpc, admin_deadline(timeout_ms), m.ar, lt_answered, &m, &m.l->errors,
+                                &m.l->n_errors, &first);
+    void *grown = err ? NULL : admin_grow(m.ar, m.l->txns, &m.cap, m.l->n, m.l->n, sizeof *m.l->txns);
+    if (grown)
+        m.l->txns = grown; /* never NULL, even when empty */
+    else if (!err)
+        err = admin_fail(a, KAFKA_ERR_NOMEM, "%s: out of memory", what);
     if (err) {
-        admin_result_free(l);
+        admin_result_free(m.l);
         admin_leave(a);
         return err;
     }
-    if (!l->txns)
-        l->txns = kafka_arena_calloc(ar, 1, sizeof *l->txns);
-    qsort(l->txns, l->n, sizeof *l->txns, cmp_listing);
-    *out = l;
+    qsort(m.l->txns, m.l->n, sizeof *m.l->txns, cmp_listing);
+    *out = m.l;
     admin_leave(a);
     return first;
 }

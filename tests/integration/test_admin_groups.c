@@ -28,17 +28,6 @@
 #include "kafka/reader.h"
 #include "test_cluster.h"
 
-static char *filled_topic(kt_cluster *kt)
-{
-    char *topic = kt_unique_topic("admin-groups");
-    assert_int_equal(kt_cluster_create_topic(kt, topic, 3, 3), 0);
-    for (int p = 0; p < 3; p++)
-        assert_int_equal(kt_cluster_cmd(kt, "leader %s %d %d", topic, p, p + 1), 0);
-    kt_produce_n(kt, topic, 0, 5);
-    kt_produce_n(kt, topic, 1, 3);
-    return topic;
-}
-
 static kafka_reader *group_reader(kt_cluster *kt, const char *topic, const char *group)
 {
     kafka_reader_config c = {
@@ -79,7 +68,7 @@ static kafka_reader *consume_n(kt_cluster *kt, const char *topic, const char *gr
 static void test_group_lag(void **state)
 {
     kt_cluster *kt = *state;
-    char *topic = filled_topic(kt);
+    char *topic = kt_filled_topic(kt, "admin-groups");
     char *group = kt_unique_topic("lag-group");
     kafka_reader *r = consume_n(kt, topic, group, 6);
     assert_int_equal(kafka_reader_close(r), 0);
@@ -137,7 +126,7 @@ static void test_group_lag(void **state)
 static void test_alter_and_reset_offsets(void **state)
 {
     kt_cluster *kt = *state;
-    char *topic = filled_topic(kt);
+    char *topic = kt_filled_topic(kt, "admin-groups");
     char *group = kt_unique_topic("alter-group");
     kafka_admin *a = kt_admin_new(kt);
 
@@ -187,7 +176,7 @@ static void test_alter_and_reset_offsets(void **state)
 static void test_alter_offsets_needs_empty_group(void **state)
 {
     kt_cluster *kt = *state;
-    char *topic = filled_topic(kt);
+    char *topic = kt_filled_topic(kt, "admin-groups");
     char *group = kt_unique_topic("busy-group");
     kafka_reader *r = consume_n(kt, topic, group, 1);
     kafka_admin *a = kt_admin_new(kt);
@@ -243,7 +232,7 @@ static void test_alter_offsets_needs_empty_group(void **state)
 static void test_delete_offsets(void **state)
 {
     kt_cluster *kt = *state;
-    char *topic = filled_topic(kt);
+    char *topic = kt_filled_topic(kt, "admin-groups");
     char *group = kt_unique_topic("del-offsets");
     kafka_admin *a = kt_admin_new(kt);
     kafka_admin_offset_spec specs[] = {{topic, 0, 2}, {topic, 1, 1}};

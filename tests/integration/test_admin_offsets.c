@@ -17,21 +17,10 @@
 #include "kafka/conn.h"
 #include "test_cluster.h"
 
-static char *filled_topic(kt_cluster *kt)
-{
-    char *topic = kt_unique_topic("admin-offsets");
-    assert_int_equal(kt_cluster_create_topic(kt, topic, 3, 3), 0);
-    for (int p = 0; p < 3; p++)
-        assert_int_equal(kt_cluster_cmd(kt, "leader %s %d %d", topic, p, p + 1), 0);
-    kt_produce_n(kt, topic, 0, 5);
-    kt_produce_n(kt, topic, 1, 3);
-    return topic;
-}
-
 static void test_end_and_start_offsets(void **state)
 {
     kt_cluster *kt = *state;
-    char *topic = filled_topic(kt);
+    char *topic = kt_filled_topic(kt, "admin-offsets");
     kafka_admin *a = kt_admin_new(kt);
     kafka_admin_offsets *o = NULL;
     kafka_admin_tp all = {topic, -1};
@@ -68,7 +57,7 @@ static void test_end_and_start_offsets(void **state)
 static void test_unknown_partitions_are_item_errors(void **state)
 {
     kt_cluster *kt = *state;
-    char *topic = filled_topic(kt);
+    char *topic = kt_filled_topic(kt, "admin-offsets");
     char *unknown = kt_unique_topic("admin-nope");
     kafka_admin *a = kt_admin_new(kt);
     kafka_admin_offsets *o = NULL;
@@ -184,7 +173,7 @@ static void test_max_timestamp(void **state)
 static void test_delete_records(void **state)
 {
     kt_cluster *kt = *state;
-    char *topic = filled_topic(kt);
+    char *topic = kt_filled_topic(kt, "admin-offsets");
     kafka_admin *a = kt_admin_new(kt);
     kafka_admin_offset_spec del = {topic, 0, 2};
     kafka_admin_offsets *o = NULL;

@@ -34,3 +34,14 @@ void kt_produce_n(kt_cluster *kt, const char *topic, int32_t partition, int n)
     }
     kafka_conn_close(c);
 }
+
+char *kt_filled_topic(kt_cluster *kt, const char *prefix)
+{
+    char *topic = kt_unique_topic(prefix);
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 3, 3), 0);
+    for (int p = 0; p < 3; p++)
+        assert_int_equal(kt_cluster_cmd(kt, "leader %s %d %d", topic, p, p + 1), 0);
+    kt_produce_n(kt, topic, 0, 5);
+    kt_produce_n(kt, topic, 1, 3);
+    return topic;
+}

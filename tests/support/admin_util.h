@@ -19,6 +19,11 @@ kafka_admin *kt_admin_new(kt_cluster *kt);
  * fails the test on error. */
 void kt_produce_n(kt_cluster *kt, const char *topic, int32_t partition, int n);
 
+/* A fresh 3-partition topic (replication 3), partition p led by broker
+ * p + 1 (pinned where the broker has the control command), holding 5, 3
+ * and 0 messages. malloc'd name; the caller frees it. */
+char *kt_filled_topic(kt_cluster *kt, const char *prefix);
+
 /* Skips the calling cmocka test, printing why, when err is
  * KAFKA_ERR_NO_COMMON_VERSION (the broker lacks the API: librdkafka's
  * mock has no CreateTopics, DescribeConfigs, ListGroups, ...). */
