@@ -109,6 +109,16 @@ void kafka_admin_last_error(kafka_admin *a, char *buf, size_t len)
     pthread_mutex_unlock(&a->mu);
 }
 
+kafka_err admin_item_fail(kafka_admin *a, const char *what, const char *item, int32_t partition, kafka_err err,
+                          const char *message)
+{
+    char part[16] = "";
+    if (partition >= 0)
+        snprintf(part, sizeof part, " [%d]", (int)partition);
+    return admin_fail(a, err, "%s: %s%s: %s (%s)%s%s", what, item ? item : "", part, kafka_err_name(err),
+                      kafka_err_str(err), message ? ": " : "", message ? message : "");
+}
+
 kafka_err admin_enter(kafka_admin *a)
 {
     if (!a)

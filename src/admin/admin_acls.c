@@ -217,8 +217,7 @@ static kafka_err first_error(kafka_admin *a, const char *what, const kafka_admin
 {
     for (size_t i = 0; i < r->n; i++)
         if (r->results[i].err)
-            return admin_fail(a, r->results[i].err, "%s: entry %zu: %s%s%s", what, i, kafka_err_name(r->results[i].err),
-                              r->results[i].message ? ": " : "", r->results[i].message ? r->results[i].message : "");
+            return admin_item_fail(a, what, "entry", (int)i, r->results[i].err, r->results[i].message);
     return 0;
 }
 

@@ -212,9 +212,8 @@ kafka_err kafka_admin_describe_configs(kafka_admin *a, const kafka_admin_resourc
     kafka_err first = 0;
     for (size_t i = 0; i < r->n && !first; i++)
         if (r->resources[i].err)
-            first = admin_fail(a, r->resources[i].err, "describe configs: %s: %s%s%s", r->resources[i].name,
-                               kafka_err_name(r->resources[i].err), r->resources[i].message ? ": " : "",
-                               r->resources[i].message ? r->resources[i].message : "");
+            first = admin_item_fail(a, "describe configs", r->resources[i].name, -1, r->resources[i].err,
+                                    r->resources[i].message);
     admin_leave(a);
     return first;
 }
@@ -365,9 +364,8 @@ kafka_err kafka_admin_alter_configs(kafka_admin *a, const kafka_admin_config_cha
     kafka_err first = 0;
     for (size_t i = 0; i < r->n && !first; i++)
         if (r->results[i].err)
-            first = admin_fail(a, r->results[i].err, "alter configs: %s: %s%s%s", r->results[i].name,
-                               kafka_err_name(r->results[i].err), r->results[i].message ? ": " : "",
-                               r->results[i].message ? r->results[i].message : "");
+            first = admin_item_fail(a, "alter configs", r->results[i].name, -1, r->results[i].err,
+                                    r->results[i].message);
     admin_leave(a);
     return first;
 }

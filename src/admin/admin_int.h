@@ -38,6 +38,12 @@ kafka_err admin_fail(kafka_admin *a, kafka_err err, const char *fmt, ...)
 #endif
     ;
 
+/* Records the failure of one item of a result: "what: item [partition]:
+ * NAME (description): broker message" (partition < 0 and message NULL
+ * are left out); returns err. */
+kafka_err admin_item_fail(kafka_admin *a, const char *what, const char *item, int32_t partition, kafka_err err,
+                          const char *message);
+
 /* Brackets every public call: enter fails with CLOSED after close. */
 kafka_err admin_enter(kafka_admin *a);
 void admin_leave(kafka_admin *a);

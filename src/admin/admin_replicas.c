@@ -123,8 +123,7 @@ kafka_err kafka_admin_elect_leaders(kafka_admin *a, const kafka_admin_tp *parts,
                 }
         }
         if (y->err && y->err != KAFKA_ERR_ELECTION_NOT_NEEDED && !first)
-            first = admin_fail(a, y->err, "%s: %s [%d]: %s%s%s", what, y->topic, (int)y->partition,
-                               kafka_err_name(y->err), y->message ? ": " : "", y->message ? y->message : "");
+            first = admin_item_fail(a, what, y->topic, y->partition, y->err, y->message);
     }
     kafka_arena_free(&arena);
     kafka_admin_offsets_free(o);

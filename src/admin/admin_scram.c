@@ -67,9 +67,7 @@ static kafka_err first_error(kafka_admin *a, const char *what, const kafka_admin
 {
     for (size_t i = 0; i < u->n; i++)
         if (u->users[i].err)
-            return admin_fail(a, u->users[i].err, "%s: user %s: %s%s%s", what, u->users[i].user,
-                              kafka_err_name(u->users[i].err), u->users[i].message ? ": " : "",
-                              u->users[i].message ? u->users[i].message : "");
+            return admin_item_fail(a, what, u->users[i].user, -1, u->users[i].err, u->users[i].message);
     return 0;
 }
 
