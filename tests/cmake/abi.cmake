@@ -7,3 +7,7 @@ if(ABIDIFF_EXE AND NOT KAFKA_SANITIZE AND NOT KAFKA_SANITIZE_THREAD AND NOT KAFK
            ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
   set_tests_properties(release/abi PROPERTIES LABELS release TIMEOUT 120 SKIP_RETURN_CODE 77)
 endif()
+
+# The files that repeat the version agree with project(VERSION).
+add_test(NAME release/versions COMMAND ${PROJECT_SOURCE_DIR}/tests/release/versions.sh ${PROJECT_SOURCE_DIR})
+set_tests_properties(release/versions PROPERTIES LABELS release TIMEOUT 60)
