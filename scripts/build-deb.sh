@@ -19,8 +19,12 @@ trap 'rm -rf "$work"' EXIT
 # A clean copy: tracked and new (not ignored) files, no build directories.
 src=$work/libkafka-$version
 mkdir -p "$src"
-(cd "$root" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$src" 2>/dev/null || true)
-# (xargs cp ignores files deleted but still tracked)
+if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+    # (files deleted but still tracked are skipped)
+    (cd "$root" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$src" 2>/dev/null || true)
+else
+    tar -C "$root" --exclude='./build*' --exclude='./.git' -cf - . | tar -C "$src" -xf -
+fi
 
 echo "build-deb: dpkg-buildpackage -us -uc -b (log: $out/build.log)"
 (cd "$src" && DEB_BUILD_OPTIONS="parallel=${JOBS:-2} nocheck" dpkg-buildpackage -us -uc -b) \
