@@ -4,13 +4,16 @@
  * configs, ACLs, SCRAM users, leader elections, log dirs, transactions,
  * cluster description.
  *
- *     kafka_admin *a;
- *     kafka_admin_new(&a, &(kafka_admin_config){ .brokers = "h1:9092" }, NULL, 0);
- *     kafka_admin_group_lag *lag;
- *     kafka_admin_lag(a, "billing", 5000, &lag);
- *     printf("total lag %lld\n", (long long)lag->total);
- *     kafka_admin_group_lag_free(lag);
- *     kafka_admin_close(a);
+ * @code
+ *   kafka_admin *a;
+ *   if (kafka_admin_new(&a, &(kafka_admin_config){ .brokers = "h1:9092" }, NULL, 0) != 0)
+ *       return;
+ *   kafka_admin_group_lag *lag;
+ *   if (kafka_admin_lag(a, "billing", 5000, &lag) == 0)
+ *       printf("total lag %lld\n", (long long)lag->total);
+ *   kafka_admin_group_lag_free(lag);
+ *   kafka_admin_close(a);
+ * @endcode
  *
  * Routing. Each call sends its requests where Kafka requires them (each
  * call's comment says which API and where): the controller (CreateTopics,
@@ -130,6 +133,7 @@ typedef struct kafka_admin_topic_results {
     size_t n;
 } kafka_admin_topic_results;
 
+/* Frees the result and everything it points to. NULL-safe. */
 KAFKA_API void kafka_admin_topic_results_free(kafka_admin_topic_results *r);
 
 /* CreateTopics, sent to the controller. validate_only asks the broker to
@@ -144,13 +148,16 @@ KAFKA_API kafka_err kafka_admin_create_topics(kafka_admin *a, const kafka_topic_
 KAFKA_API kafka_err kafka_admin_delete_topics(kafka_admin *a, const char *const *topics, size_t n, int timeout_ms,
                                               kafka_admin_topic_results **out);
 
-/* A new partition count per topic (CreatePartitions, to the controller);
- * the broker assigns the new replicas. count must be > 0. */
+/* A new (larger) partition count for a topic. */
 typedef struct kafka_admin_partition_count {
     const char *topic;
-    int32_t count;
+    int32_t count; /* > 0 */
 } kafka_admin_partition_count;
 
+/* CreatePartitions, to the controller: grows each topic to its new count;
+ * the broker places the new replicas. validate_only checks without
+ * changing anything. *out: one result per topic (partitions = the new
+ * count when it succeeded). */
 KAFKA_API kafka_err kafka_admin_create_partitions(kafka_admin *a, const kafka_admin_partition_count *topics,
                                                   size_t n, bool validate_only, int timeout_ms,
                                                   kafka_admin_topic_results **out);
@@ -183,6 +190,7 @@ typedef struct kafka_admin_topics {
     size_t n;
 } kafka_admin_topics;
 
+/* Frees the result and everything it points to. NULL-safe. */
 KAFKA_API void kafka_admin_topics_free(kafka_admin_topics *t);
 
 /* Every topic of the cluster (Metadata for all topics, any broker), sorted
@@ -219,6 +227,7 @@ typedef struct kafka_admin_offsets {
     size_t n;
 } kafka_admin_offsets;
 
+/* Frees the result and everything it points to. NULL-safe. */
 KAFKA_API void kafka_admin_offsets_free(kafka_admin_offsets *o);
 
 /* ListOffsets of parts[0..n) (partition -1 = every partition of the topic)
@@ -270,6 +279,7 @@ typedef struct kafka_admin_group_list {
     size_t n_errors;
 } kafka_admin_group_list;
 
+/* Frees the result and everything it points to. NULL-safe. */
 KAFKA_API void kafka_admin_group_list_free(kafka_admin_group_list *l);
 
 /* ListGroups sent to every broker (each lists the groups it coordinates),
@@ -312,6 +322,7 @@ typedef struct kafka_admin_groups {
     size_t n;
 } kafka_admin_groups;
 
+/* Frees the result and everything it points to. NULL-safe. */
 KAFKA_API void kafka_admin_groups_free(kafka_admin_groups *g);
 
 /* DescribeGroups, one request per group to its coordinator. A group that
@@ -331,6 +342,7 @@ typedef struct kafka_admin_group_results {
     size_t n;
 } kafka_admin_group_results;
 
+/* Frees the result and everything it points to. NULL-safe. */
 KAFKA_API void kafka_admin_group_results_free(kafka_admin_group_results *r);
 
 /* DeleteGroups, one request per group to its coordinator. Only empty
@@ -354,6 +366,7 @@ typedef struct kafka_admin_group_offsets {
     size_t n;
 } kafka_admin_group_offsets;
 
+/* Frees the result and everything it points to. NULL-safe. */
 KAFKA_API void kafka_admin_group_offsets_free(kafka_admin_group_offsets *o);
 
 /* OffsetFetch (v2+) of every partition the group committed, from its
@@ -409,6 +422,7 @@ typedef struct kafka_admin_group_lag {
     int64_t total;       /* sum of the partitions' lag (errors count 0) */
 } kafka_admin_group_lag;
 
+/* Frees the result and everything it points to. NULL-safe. */
 KAFKA_API void kafka_admin_group_lag_free(kafka_admin_group_lag *l);
 
 /* The group's lag on every partition of every topic it has commits for
@@ -478,6 +492,7 @@ typedef struct kafka_admin_configs {
     size_t n;
 } kafka_admin_configs;
 
+/* Frees the result and everything it points to. NULL-safe. */
 KAFKA_API void kafka_admin_configs_free(kafka_admin_configs *c);
 
 /* DescribeConfigs of resources[0..n): topics in one request to any
@@ -516,6 +531,7 @@ typedef struct kafka_admin_resource_results {
     size_t n;
 } kafka_admin_resource_results;
 
+/* Frees the result and everything it points to. NULL-safe. */
 KAFKA_API void kafka_admin_resource_results_free(kafka_admin_resource_results *r);
 
 /* IncrementalAlterConfigs (Kafka 2.3+): changes[0..n) grouped by
@@ -588,6 +604,7 @@ typedef struct kafka_admin_acls {
     size_t n;
 } kafka_admin_acls;
 
+/* Frees the result and everything it points to. NULL-safe. */
 KAFKA_API void kafka_admin_acls_free(kafka_admin_acls *l);
 
 /* DescribeAcls with one filter, any broker. Brokers without an
@@ -607,6 +624,7 @@ typedef struct kafka_admin_acl_results {
     size_t n;
 } kafka_admin_acl_results;
 
+/* Frees the result and everything it points to. NULL-safe. */
 KAFKA_API void kafka_admin_acl_results_free(kafka_admin_acl_results *r);
 
 /* CreateAcls of acls[0..n) in one request, any broker. */
@@ -638,6 +656,7 @@ typedef struct kafka_admin_scram_users {
     size_t n;
 } kafka_admin_scram_users;
 
+/* Frees the result and everything it points to. NULL-safe. */
 KAFKA_API void kafka_admin_scram_users_free(kafka_admin_scram_users *u);
 
 /* DescribeUserScramCredentials of users[0..n) (NULL/0 = every user with
@@ -684,6 +703,7 @@ typedef struct kafka_admin_partition_results {
     size_t n;
 } kafka_admin_partition_results;
 
+/* Frees the result and everything it points to. NULL-safe. */
 KAFKA_API void kafka_admin_partition_results_free(kafka_admin_partition_results *r);
 
 typedef enum kafka_admin_election {
@@ -728,6 +748,7 @@ typedef struct kafka_admin_log_dirs {
     size_t n;
 } kafka_admin_log_dirs;
 
+/* Frees the result and everything it points to. NULL-safe. */
 KAFKA_API void kafka_admin_log_dirs_free(kafka_admin_log_dirs *d);
 
 /* DescribeLogDirs (Kafka 1.0+) of every partition, sent to each of
@@ -751,6 +772,7 @@ typedef struct kafka_admin_txn_list {
     size_t n_errors;
 } kafka_admin_txn_list;
 
+/* Frees the result and everything it points to. NULL-safe. */
 KAFKA_API void kafka_admin_txn_list_free(kafka_admin_txn_list *l);
 
 /* ListTransactions on every broker (each lists the transactional ids it
@@ -779,6 +801,7 @@ typedef struct kafka_admin_txns {
     size_t n;
 } kafka_admin_txns;
 
+/* Frees the result and everything it points to. NULL-safe. */
 KAFKA_API void kafka_admin_txns_free(kafka_admin_txns *t);
 
 /* DescribeTransactions, one request per id to its transaction
@@ -802,6 +825,7 @@ typedef struct kafka_admin_cluster {
     size_t n_brokers;
 } kafka_admin_cluster;
 
+/* Frees the result and everything it points to. NULL-safe. */
 KAFKA_API void kafka_admin_cluster_free(kafka_admin_cluster *c);
 
 /* Metadata without topics, any broker. */
@@ -819,6 +843,7 @@ typedef struct kafka_admin_versions {
     size_t n;
 } kafka_admin_versions;
 
+/* Frees the result and everything it points to. NULL-safe. */
 KAFKA_API void kafka_admin_versions_free(kafka_admin_versions *v);
 
 /* ApiVersions of every broker Metadata lists (the versions each broker
