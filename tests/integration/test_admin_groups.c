@@ -28,6 +28,27 @@
 #include "kafka/reader.h"
 #include "test_cluster.h"
 
+/* Skips the calling test when the brokers lack the classic group APIs
+ * (JoinGroup, OffsetCommit, OffsetFetch), as a kafka_mock without groups
+ * does. */
+static void require_groups(kt_cluster *kt)
+{
+    kafka_admin *a = kt_admin_new(kt);
+    kafka_admin_versions *v = NULL;
+    assert_int_equal(kafka_admin_api_versions(a, 10000, &v), 0);
+    int have = 0;
+    for (size_t k = 0; k < v->brokers[0].n_apis; k++) {
+        int16_t key = v->brokers[0].apis[k].api_key;
+        have += key == 8 || key == 9 || key == 11; /* OffsetCommit, OffsetFetch, JoinGroup */
+    }
+    kafka_admin_versions_free(v);
+    kafka_admin_close(a);
+    if (have < 3) {
+        print_message("skipped: the test broker has no consumer groups\n");
+        skip();
+    }
+}
+
 static kafka_reader *group_reader(kt_cluster *kt, const char *topic, const char *group)
 {
     kafka_reader_config c = {
@@ -68,6 +89,7 @@ static kafka_reader *consume_n(kt_cluster *kt, const char *topic, const char *gr
 static void test_group_lag(void **state)
 {
     kt_cluster *kt = *state;
+    require_groups(kt);
     char *topic = kt_filled_topic(kt, "admin-groups");
     char *group = kt_unique_topic("lag-group");
     kafka_reader *r = consume_n(kt, topic, group, 6);
@@ -126,6 +148,7 @@ static void test_group_lag(void **state)
 static void test_alter_and_reset_offsets(void **state)
 {
     kt_cluster *kt = *state;
+    require_groups(kt);
     char *topic = kt_filled_topic(kt, "admin-groups");
     char *group = kt_unique_topic("alter-group");
     kafka_admin *a = kt_admin_new(kt);
@@ -176,6 +199,7 @@ static void test_alter_and_reset_offsets(void **state)
 static void test_alter_offsets_needs_empty_group(void **state)
 {
     kt_cluster *kt = *state;
+    require_groups(kt);
     char *topic = kt_filled_topic(kt, "admin-groups");
     char *group = kt_unique_topic("busy-group");
     kafka_reader *r = consume_n(kt, topic, group, 1);
@@ -232,6 +256,7 @@ static void test_alter_offsets_needs_empty_group(void **state)
 static void test_delete_offsets(void **state)
 {
     kt_cluster *kt = *state;
+    require_groups(kt);
     char *topic = kt_filled_topic(kt, "admin-groups");
     char *group = kt_unique_topic("del-offsets");
     kafka_admin *a = kt_admin_new(kt);
