@@ -49,7 +49,7 @@
  * kafka_admin_close from another thread wakes every blocked call, which
  * returns KAFKA_ERR_CLOSED; no call may start after close returned.
  *
- * Not yet (not declared here): client quotas, partition reassignments,
+ * Not yet (not declared here): partition reassignments,
  * describe producers, KIP-848 group describe (ConsumerGroupDescribe),
  * deleting topics by topic id, the legacy (non-incremental) AlterConfigs.
  *
@@ -808,6 +808,80 @@ KAFKA_API void kafka_admin_txns_free(kafka_admin_txns *t);
  * coordinator (FindCoordinator key type 1). */
 KAFKA_API kafka_err kafka_admin_describe_transactions(kafka_admin *a, const char *const *ids, size_t n,
                                                       int timeout_ms, kafka_admin_txns **out);
+
+/* ---- client quotas (KIP-546, Kafka 2.6+) ------------------------------------- */
+
+/* One part of a quota entity: type "user", "client-id" or "ip"; name
+ * NULL = the default entity of that type. */
+typedef struct kafka_admin_quota_entity {
+    const char *type;
+    const char *name;
+} kafka_admin_quota_entity;
+
+typedef struct kafka_admin_quota_value {
+    const char *key; /* "producer_byte_rate", "consumer_byte_rate", "request_percentage", ... */
+    double value;
+} kafka_admin_quota_value;
+
+typedef struct kafka_admin_quota_entry {
+    const kafka_admin_quota_entity *entity; /* e.g. {user alice} or {user alice, client-id app} */
+    size_t n_entity;
+    const kafka_admin_quota_value *values;
+    size_t n_values;
+} kafka_admin_quota_entry;
+
+typedef struct kafka_admin_quotas {
+    kafka_admin_quota_entry *entries;
+    size_t n;
+} kafka_admin_quotas;
+
+/* Frees the result and everything it points to. NULL-safe. */
+KAFKA_API void kafka_admin_quotas_free(kafka_admin_quotas *q);
+
+typedef enum kafka_admin_quota_match {
+    KAFKA_ADMIN_QUOTA_MATCH_EXACT = 0,   /* the entity named `name` */
+    KAFKA_ADMIN_QUOTA_MATCH_DEFAULT = 1, /* the default entity of the type */
+    KAFKA_ADMIN_QUOTA_MATCH_ANY = 2      /* any entity of the type, default included */
+} kafka_admin_quota_match;
+
+typedef struct kafka_admin_quota_filter {
+    const char *type;
+    kafka_admin_quota_match match;
+    const char *name; /* with MATCH_EXACT */
+} kafka_admin_quota_filter;
+
+/* DescribeClientQuotas, any broker: the quotas of entities matching every
+ * filter[0..n) (n == 0: every entity); strict = only entities with no
+ * other part than the filtered types. */
+KAFKA_API kafka_err kafka_admin_describe_quotas(kafka_admin *a, const kafka_admin_quota_filter *filters, size_t n,
+                                                bool strict, int timeout_ms, kafka_admin_quotas **out);
+
+/* One change of one quota of one entity. */
+typedef struct kafka_admin_quota_change {
+    const kafka_admin_quota_entity *entity;
+    size_t n_entity;
+    const char *key;
+    double value;
+    bool remove; /* remove the quota (value ignored) */
+} kafka_admin_quota_change;
+
+typedef struct kafka_admin_quota_result {
+    kafka_err err;
+    const char *message;
+} kafka_admin_quota_result;
+
+typedef struct kafka_admin_quota_results {
+    kafka_admin_quota_result *results; /* one per distinct entity, in first-seen order */
+    size_t n;
+} kafka_admin_quota_results;
+
+/* Frees the result and everything it points to. NULL-safe. */
+KAFKA_API void kafka_admin_quota_results_free(kafka_admin_quota_results *r);
+
+/* AlterClientQuotas, any broker: changes[0..n) grouped by entity (same
+ * parts in the same order). validate_only checks without applying. */
+KAFKA_API kafka_err kafka_admin_alter_quotas(kafka_admin *a, const kafka_admin_quota_change *changes, size_t n,
+                                             bool validate_only, int timeout_ms, kafka_admin_quota_results **out);
 
 /* ---- cluster ------------------------------------------------------------- */
 
