@@ -49,8 +49,7 @@
  * kafka_admin_close from another thread wakes every blocked call, which
  * returns KAFKA_ERR_CLOSED; no call may start after close returned.
  *
- * Not yet (not declared here): partition reassignments,
- * describe producers, KIP-848 group describe (ConsumerGroupDescribe),
+ * Not yet (not declared here): describe producers, KIP-848 group describe (ConsumerGroupDescribe),
  * deleting topics by topic id, the legacy (non-incremental) AlterConfigs.
  *
  * ABI: the config and every result struct only grow at the end (the
@@ -755,6 +754,42 @@ KAFKA_API void kafka_admin_log_dirs_free(kafka_admin_log_dirs *d);
  * brokers[0..n) (NULL/0 = every broker Metadata lists). */
 KAFKA_API kafka_err kafka_admin_describe_log_dirs(kafka_admin *a, const int32_t *brokers, size_t n, int timeout_ms,
                                                   kafka_admin_log_dirs **out);
+
+/* A partition's replica set to move to (alter), or its move in progress
+ * (list). */
+typedef struct kafka_admin_reassignment {
+    const char *topic;
+    int32_t partition;
+    const int32_t *replicas; /* alter: the target replicas, NULL/0 = cancel
+                                the move in progress; list: the current set */
+    size_t n_replicas;
+    const int32_t *adding;   /* list only: replicas being added */
+    size_t n_adding;
+    const int32_t *removing; /* list only: replicas being removed */
+    size_t n_removing;
+} kafka_admin_reassignment;
+
+typedef struct kafka_admin_reassignments {
+    kafka_admin_reassignment *reassignments; /* sorted by topic, partition */
+    size_t n;
+} kafka_admin_reassignments;
+
+/* Frees the result and everything it points to. NULL-safe. */
+KAFKA_API void kafka_admin_reassignments_free(kafka_admin_reassignments *r);
+
+/* AlterPartitionReassignments (KIP-455, Kafka 2.4+), to the controller:
+ * starts (or cancels) moving each partition to its replicas. Per-partition
+ * results in *out. */
+KAFKA_API kafka_err kafka_admin_alter_reassignments(kafka_admin *a, const kafka_admin_reassignment *moves, size_t n,
+                                                    int timeout_ms, kafka_admin_partition_results **out);
+
+/* ListPartitionReassignments, to the controller: the moves in progress of
+ * parts (partition -1 = every partition of the topic; NULL/0 = every
+ * partition of the cluster). An unknown topic or partition among parts
+ * makes the call return UNKNOWN_TOPIC_OR_PARTITION, with the moves of the
+ * others still in *out. */
+KAFKA_API kafka_err kafka_admin_list_reassignments(kafka_admin *a, const kafka_admin_tp *parts, size_t n,
+                                                   int timeout_ms, kafka_admin_reassignments **out);
 
 /* ---- transactions (KIP-664, Kafka 3.0+) ---------------------------------------- */
 

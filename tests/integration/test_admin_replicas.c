@@ -1,5 +1,5 @@
-/* kafka_admin_elect_leaders and kafka_admin_describe_log_dirs. The test
- * brokers lack both APIs: the calls must say so (NO_COMMON_VERSION) and
+/* kafka_admin_elect_leaders, kafka_admin_describe_log_dirs and partition
+ * reassignments. The test brokers lack these APIs: the calls must say so (NO_COMMON_VERSION) and
  * the checks that need an answer are reported as skipped. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -97,12 +97,69 @@ static void test_replicas_bad_input(void **state)
     kafka_admin_close(a);
 }
 
+/* Moving a partition's replicas to the set it already has (and listing
+ * the moves in progress) on a broker with KIP-455. */
+static void test_reassignments(void **state)
+{
+    kt_cluster *kt = *state;
+    char *topic = kt_unique_topic("admin-reassign");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 3), 0);
+    kafka_admin *a = kt_admin_new(kt);
+    kafka_admin_reassignments *l = NULL;
+    kafka_admin_tp all = {topic, -1};
+    kafka_err err = kafka_admin_list_reassignments(a, &all, 1, 10000, &l);
+    if (err == KAFKA_ERR_NO_COMMON_VERSION) {
+        assert_null(l);
+        kafka_admin_close(a);
+        free(topic);
+    }
+    KT_SKIP_IF_UNSUPPORTED(err, "ListPartitionReassignments");
+    assert_int_equal(err, 0);
+    assert_int_equal(l->n, 0); /* nothing moving */
+    kafka_admin_reassignments_free(l);
+    const int32_t same[] = {1, 2, 3};
+    kafka_admin_reassignment m = {.topic = topic, .partition = 0, .replicas = same, .n_replicas = 3};
+    kafka_admin_partition_results *r = NULL;
+    assert_int_equal(kafka_admin_alter_reassignments(a, &m, 1, 10000, &r), 0);
+    assert_int_equal(r->n, 1);
+    kafka_admin_partition_results_free(r);
+    kafka_admin_close(a);
+    free(topic);
+}
+
+static void test_reassignments_bad_input(void **state)
+{
+    kt_cluster *kt = *state;
+    kafka_admin *a = kt_admin_new(kt);
+    kafka_admin_partition_results *r = (kafka_admin_partition_results *)1;
+    const int32_t twice[] = {1, 1}, negative[] = {-1};
+    kafka_admin_reassignment bad[] = {
+        {.topic = "", .partition = 0},
+        {.topic = "t", .partition = -1},
+        {.topic = "t", .partition = 0, .replicas = twice, .n_replicas = 2},
+        {.topic = "t", .partition = 0, .replicas = negative, .n_replicas = 1},
+        {.topic = "t", .partition = 0, .replicas = NULL, .n_replicas = 2},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(kafka_admin_alter_reassignments(a, &bad[i], 1, 1000, &r), KAFKA_ERR_INVALID_ARG);
+        assert_null(r);
+    }
+    kafka_admin_reassignments *l = (kafka_admin_reassignments *)1;
+    kafka_admin_tp neg = {"t", -2};
+    assert_int_equal(kafka_admin_list_reassignments(a, &neg, 1, 1000, &l), KAFKA_ERR_INVALID_ARG);
+    assert_null(l);
+    assert_int_equal(kafka_admin_list_reassignments(a, NULL, 1, 1000, &l), KAFKA_ERR_INVALID_ARG);
+    kafka_admin_close(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_elect_preferred_leaders),
         cmocka_unit_test(test_describe_log_dirs),
         cmocka_unit_test(test_replicas_bad_input),
+        cmocka_unit_test(test_reassignments),
+        cmocka_unit_test(test_reassignments_bad_input),
     };
     return cmocka_run_group_tests(tests, kt_cluster_group_setup, kt_cluster_group_teardown);
 }
