@@ -49,8 +49,9 @@
  * kafka_admin_close from another thread wakes every blocked call, which
  * returns KAFKA_ERR_CLOSED; no call may start after close returned.
  *
- * Not yet (not declared here): describe producers, KIP-848 group describe (ConsumerGroupDescribe),
- * deleting topics by topic id, the legacy (non-incremental) AlterConfigs.
+ * Not yet (not declared here): KIP-848 group describe
+ * (ConsumerGroupDescribe), deleting topics by topic id, the legacy
+ * (non-incremental) AlterConfigs.
  *
  * ABI: the config and every result struct only grow at the end (the
  * policy in kafka/kafka.h).
@@ -790,6 +791,39 @@ KAFKA_API kafka_err kafka_admin_alter_reassignments(kafka_admin *a, const kafka_
  * others still in *out. */
 KAFKA_API kafka_err kafka_admin_list_reassignments(kafka_admin *a, const kafka_admin_tp *parts, size_t n,
                                                    int timeout_ms, kafka_admin_reassignments **out);
+
+/* ---- producers (KIP-664, Kafka 3.0+) ------------------------------------------ */
+
+typedef struct kafka_admin_producer {
+    int64_t producer_id;
+    int32_t producer_epoch;
+    int32_t last_sequence;
+    int64_t last_timestamp;
+    int32_t coordinator_epoch;
+    int64_t txn_start_offset; /* first offset of its open transaction, -1 = none */
+} kafka_admin_producer;
+
+typedef struct kafka_admin_partition_producers {
+    const char *topic;
+    int32_t partition;
+    kafka_err err;
+    const char *message;
+    const kafka_admin_producer *producers; /* active producers */
+    size_t n_producers;
+} kafka_admin_partition_producers;
+
+typedef struct kafka_admin_producers {
+    kafka_admin_partition_producers *partitions; /* sorted by topic, partition */
+    size_t n;
+} kafka_admin_producers;
+
+/* Frees the result and everything it points to. NULL-safe. */
+KAFKA_API void kafka_admin_producers_free(kafka_admin_producers *p);
+
+/* DescribeProducers of parts (partition -1 = every partition of the
+ * topic), one request per partition leader, answers merged. */
+KAFKA_API kafka_err kafka_admin_describe_producers(kafka_admin *a, const kafka_admin_tp *parts, size_t n,
+                                                   int timeout_ms, kafka_admin_producers **out);
 
 /* ---- transactions (KIP-664, Kafka 3.0+) ---------------------------------------- */
 
