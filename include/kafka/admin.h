@@ -50,8 +50,7 @@
  * returns KAFKA_ERR_CLOSED; no call may start after close returned.
  *
  * Not yet (not declared here): KIP-848 group describe
- * (ConsumerGroupDescribe), deleting topics by topic id, the legacy
- * (non-incremental) AlterConfigs.
+ * (ConsumerGroupDescribe), the legacy (non-incremental) AlterConfigs.
  *
  * ABI: the config and every result struct only grow at the end (the
  * policy in kafka/kafka.h).
@@ -147,6 +146,13 @@ KAFKA_API kafka_err kafka_admin_create_topics(kafka_admin *a, const kafka_topic_
 /* DeleteTopics by name, sent to the controller. */
 KAFKA_API kafka_err kafka_admin_delete_topics(kafka_admin *a, const char *const *topics, size_t n, int timeout_ms,
                                               kafka_admin_topic_results **out);
+
+/* DeleteTopics by topic id (DeleteTopics v6+, Kafka 2.8+; ids from
+ * kafka_admin_describe_topics or create), to the controller. Each result
+ * has the id and, when the broker names it, the topic's name (NULL
+ * otherwise); an unknown id is UNKNOWN_TOPIC_ID. */
+KAFKA_API kafka_err kafka_admin_delete_topics_by_id(kafka_admin *a, const uint8_t (*ids)[16], size_t n,
+                                                    int timeout_ms, kafka_admin_topic_results **out);
 
 /* A new (larger) partition count for a topic. */
 typedef struct kafka_admin_partition_count {

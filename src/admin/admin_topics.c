@@ -196,6 +196,7 @@ kafka_err kafka_admin_create_topics(kafka_admin *a, const kafka_topic_config *to
 
 typedef struct delete_ctx {
     const char *const *topics;
+    const uint8_t (*ids)[16]; /* by id when not NULL */
     size_t n;
     int32_t timeout_ms;
 } delete_ctx;
@@ -207,7 +208,7 @@ static kafka_err delete_build(void *ctx, int16_t v, kafka_arena *arena, const vo
     if (!r)
         return KAFKA_ERR_NOMEM;
     *req = r;
-    return kafka_delete_topics_build(c->topics, c->n, c->timeout_ms, v, arena, r);
+    return kafka_delete_topics_build(c->topics, c->ids, c->n, c->timeout_ms, v, arena, r);
 }
 
 static kafka_err delete_routing(void *ctx, int16_t v, const void *resp)
@@ -235,7 +236,7 @@ kafka_err kafka_admin_delete_topics(kafka_admin *a, const char *const *topics, s
         admin_leave(a);
         return err;
     }
-    delete_ctx ctx = {topics, n, broker_timeout(timeout_ms)};
+    delete_ctx ctx = {topics, NULL, n, broker_timeout(timeout_ms)};
     kafka_delete_topics_response resp;
     admin_rpc rpc = {.what = "delete topics", .route = ADMIN_ROUTE_CONTROLLER, .api = KAFKA_API_DELETE_TOPICS,
                      .vmin = 0, .vmax = INT16_MAX, .enc = delete_topics_request_enc_,
@@ -259,6 +260,68 @@ kafka_err kafka_admin_delete_topics(kafka_admin *a, const char *const *topics, s
     if (!err) {
         *out = r;
         err = first_error(a, "delete topics", r);
+    }
+    admin_leave(a);
+    return err;
+}
+
+static bool id_is_zero(const uint8_t id[16])
+{
+    for (int i = 0; i < 16; i++)
+        if (id[i])
+            return false;
+    return true;
+}
+
+kafka_err kafka_admin_delete_topics_by_id(kafka_admin *a, const uint8_t (*ids)[16], size_t n, int timeout_ms,
+                                          kafka_admin_topic_results **out)
+{
+    if (out)
+        *out = NULL;
+    kafka_err err = admin_enter(a);
+    if (err)
+        return err;
+    const char *what = "delete topics by id";
+    if (!out || !ids || n == 0 || n > INT32_MAX)
+        err = admin_fail(a, KAFKA_ERR_INVALID_ARG, "%s: no ids given, or NULL out", what);
+    for (size_t i = 0; !err && i < n; i++) {
+        if (id_is_zero(ids[i]))
+            err = admin_fail(a, KAFKA_ERR_INVALID_ARG, "%s: id %zu is all zero", what, i);
+        for (size_t j = 0; !err && j < i; j++)
+            if (memcmp(ids[i], ids[j], 16) == 0)
+                err = admin_fail(a, KAFKA_ERR_INVALID_ARG, "%s: id %zu named twice", what, i);
+    }
+    delete_ctx ctx = {NULL, ids, n, broker_timeout(timeout_ms)};
+    kafka_delete_topics_response resp;
+    admin_rpc rpc = {.what = what, .route = ADMIN_ROUTE_CONTROLLER, .api = KAFKA_API_DELETE_TOPICS, .vmin = 6,
+                     .vmax = INT16_MAX, .enc = delete_topics_request_enc_, .dec = delete_topics_response_dec_,
+                     .build = delete_build, .routing_err = delete_routing, .ctx = &ctx, .resp = &resp};
+    kafka_arena arena;
+    kafka_arena_init(&arena, 0);
+    if (!err)
+        err = admin_rpc_run(a, &rpc, &arena, admin_deadline(timeout_ms));
+    kafka_arena *ar = NULL;
+    kafka_admin_topic_results *r = err ? NULL : admin_result_new(sizeof *r, &ar);
+    if (!err && (!r || !(r->results = kafka_arena_calloc(ar, n, sizeof *r->results))))
+        err = admin_fail(a, KAFKA_ERR_NOMEM, "%s: out of memory", what);
+    for (size_t i = 0; !err && i < n; i++) {
+        kafka_admin_topic_result *x = &r->results[r->n++];
+        memcpy(x->topic_id, ids[i], 16);
+        x->err = KAFKA_ERR_PROTOCOL; /* until the answer names it */
+        x->partitions = -1;
+        x->replication_factor = -1;
+        for (int32_t k = 0; k < resp.responses_count; k++)
+            if (memcmp(resp.responses[k].topic_id.b, ids[i], 16) == 0) {
+                x->topic = admin_str(ar, resp.responses[k].name);
+                set_result(r, x, resp.responses[k].error_code, resp.responses[k].error_message);
+            }
+    }
+    kafka_arena_free(&arena);
+    if (!err) {
+        *out = r;
+        err = first_error(a, what, r);
+    } else {
+        admin_result_free(r);
     }
     admin_leave(a);
     return err;

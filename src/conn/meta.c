@@ -395,10 +395,10 @@ kafka_err kafka_conn_create_topics(kafka_conn *c, const kafka_topic_config *topi
     return err;
 }
 
-kafka_err kafka_delete_topics_build(const char *const *topics, size_t n, int32_t timeout_ms, int16_t v,
-                                   kafka_arena *arena, kafka_delete_topics_request *req)
+kafka_err kafka_delete_topics_build(const char *const *topics, const uint8_t (*ids)[16], size_t n,
+                                   int32_t timeout_ms, int16_t v, kafka_arena *arena, kafka_delete_topics_request *req)
 {
-    if (n > INT32_MAX)
+    if (n > INT32_MAX || (ids && v < 6))
         return KAFKA_ERR_INVALID_ARG;
     kafka_delete_topics_request_init(req);
     req->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
@@ -408,7 +408,12 @@ kafka_err kafka_delete_topics_build(const char *const *topics, size_t n, int32_t
             return KAFKA_ERR_NOMEM;
         for (size_t i = 0; i < n; i++) {
             kafka_delete_topics_request_delete_topic_state_init(&ts[i]);
-            ts[i].name = kafka_str_c(topics[i]);
+            if (ids) {
+                ts[i].name = KAFKA_STR_NULL;
+                memcpy(ts[i].topic_id.b, ids[i], 16);
+            } else {
+                ts[i].name = kafka_str_c(topics[i]);
+            }
         }
         req->topics = ts;
         req->topics_count = (int32_t)n;
@@ -431,7 +436,7 @@ static kafka_err delete_topics(kafka_conn *c, const char *const *topics, size_t 
     if (v < 0)
         return KAFKA_ERR_NO_COMMON_VERSION;
     kafka_delete_topics_request req;
-    kafka_err build_err = kafka_delete_topics_build(topics, n, timeout_ms, v, arena, &req);
+    kafka_err build_err = kafka_delete_topics_build(topics, NULL, n, timeout_ms, v, arena, &req);
     if (build_err)
         return build_err;
     kafka_delete_topics_response resp;

@@ -19,8 +19,10 @@
 kafka_err kafka_create_topics_build(const kafka_topic_config *topics, size_t n, int32_t timeout_ms,
                                    bool validate_only, kafka_arena *arena, kafka_create_topics_request *req);
 
-/* By name, for DeleteTopics version v (v6+ uses the topics array). */
-kafka_err kafka_delete_topics_build(const char *const *topics, size_t n, int32_t timeout_ms, int16_t v,
-                                   kafka_arena *arena, kafka_delete_topics_request *req);
+/* By name (topics[0..n)), or by topic id when ids is not NULL (ids[0..n),
+ * DeleteTopics v6+ only: INVALID_ARG for an older v), for DeleteTopics
+ * version v (v6+ uses the topics array). */
+kafka_err kafka_delete_topics_build(const char *const *topics, const uint8_t (*ids)[16], size_t n,
+                                   int32_t timeout_ms, int16_t v, kafka_arena *arena, kafka_delete_topics_request *req);
 
 #endif

@@ -219,6 +219,57 @@ static void test_create_delete_topics(void **state)
     free(topic);
 }
 
+/* DeleteTopics by id: the id comes from Metadata v10+ (brokers older
+ * than Kafka 2.8, and librdkafka's mock, report none: skipped). */
+static void test_delete_topic_by_id(void **state)
+{
+    kt_cluster *kt = *state;
+    char *topic = kt_unique_topic("admin-byid");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 1), 0);
+    kafka_admin *a = kt_admin_new(kt);
+    kafka_admin_topics *d = NULL;
+    assert_int_equal(kafka_admin_describe_topics(a, (const char *const[]){topic}, 1, 10000, &d), 0);
+    uint8_t id[1][16];
+    memcpy(id[0], d->topics[0].topic_id, 16);
+    kafka_admin_topics_free(d);
+    static const uint8_t zero[16];
+    if (memcmp(id[0], zero, 16) == 0) {
+        kafka_admin_close(a);
+        free(topic);
+        print_message("skipped: the test broker reports no topic ids (Metadata < v10)\n");
+        skip();
+    }
+    kafka_admin_topic_results *r = NULL;
+    kafka_err err = kafka_admin_delete_topics_by_id(a, (const uint8_t(*)[16])id, 1, 10000, &r);
+    if (err == KAFKA_ERR_NO_COMMON_VERSION) {
+        kafka_admin_close(a);
+        free(topic);
+    }
+    KT_SKIP_IF_UNSUPPORTED(err, "DeleteTopics v6 (by id)");
+    assert_int_equal(err, 0);
+    assert_memory_equal(r->results[0].topic_id, id[0], 16);
+    kafka_admin_topic_results_free(r);
+    assert_int_equal(kafka_admin_describe_topics(a, (const char *const[]){topic}, 1, 10000, &d),
+                     KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    kafka_admin_topics_free(d);
+    kafka_admin_close(a);
+    free(topic);
+}
+
+static void test_delete_by_id_bad_input(void **state)
+{
+    kt_cluster *kt = *state;
+    kafka_admin *a = kt_admin_new(kt);
+    kafka_admin_topic_results *r = (kafka_admin_topic_results *)1;
+    uint8_t ids[2][16] = {{0}, {0}};
+    assert_int_equal(kafka_admin_delete_topics_by_id(a, (const uint8_t(*)[16])ids, 1, 1000, &r), KAFKA_ERR_INVALID_ARG);
+    assert_null(r);
+    ids[0][0] = ids[1][0] = 7;
+    assert_int_equal(kafka_admin_delete_topics_by_id(a, (const uint8_t(*)[16])ids, 2, 1000, &r), KAFKA_ERR_INVALID_ARG);
+    assert_int_equal(kafka_admin_delete_topics_by_id(a, NULL, 1, 1000, &r), KAFKA_ERR_INVALID_ARG);
+    kafka_admin_close(a);
+}
+
 /* A cluster nobody answers: the call returns within its timeout with a
  * connection error instead of hanging. */
 static void test_unreachable_times_out(void **state)
@@ -297,6 +348,8 @@ int main(void)
         cmocka_unit_test(test_list_and_describe),
         cmocka_unit_test(test_topic_bad_input),
         cmocka_unit_test(test_create_delete_topics),
+        cmocka_unit_test(test_delete_topic_by_id),
+        cmocka_unit_test(test_delete_by_id_bad_input),
         cmocka_unit_test(test_unreachable_times_out),
         cmocka_unit_test(test_close_wakes_blocked_call),
     };
