@@ -49,8 +49,8 @@
  * kafka_admin_close from another thread wakes every blocked call, which
  * returns KAFKA_ERR_CLOSED; no call may start after close returned.
  *
- * Not yet (not declared here): KIP-848 group describe
- * (ConsumerGroupDescribe), the legacy (non-incremental) AlterConfigs.
+ * Not yet (not declared here): the legacy (non-incremental) AlterConfigs;
+ * KIP-848 members' target assignments (the current one is described).
  *
  * ABI: the config and every result struct only grow at the end (the
  * policy in kafka/kafka.h).
@@ -321,6 +321,7 @@ typedef struct kafka_admin_group {
     int32_t coordinator;
     kafka_admin_group_member *members;
     size_t n_members;
+    const char *type;      /* "classic", or "consumer" for a KIP-848 group */
 } kafka_admin_group;
 
 typedef struct kafka_admin_groups {
@@ -331,10 +332,11 @@ typedef struct kafka_admin_groups {
 /* Frees the result and everything it points to. NULL-safe. */
 KAFKA_API void kafka_admin_groups_free(kafka_admin_groups *g);
 
-/* DescribeGroups, one request per group to its coordinator. A group that
- * does not exist (the broker says state "Dead") is an item with err
- * GROUP_ID_NOT_FOUND. Classic groups only (KIP-848 "consumer" groups
- * need ConsumerGroupDescribe: not yet). */
+/* DescribeGroups, one request per group to its coordinator; a group the
+ * classic API does not know is asked again with ConsumerGroupDescribe
+ * (KIP-848 groups, Kafka 3.7+), whose members' assignments come as topic
+ * partitions. A group that does not exist (the broker says state "Dead"
+ * or GROUP_ID_NOT_FOUND) is an item with err GROUP_ID_NOT_FOUND. */
 KAFKA_API kafka_err kafka_admin_describe_groups(kafka_admin *a, const char *const *groups, size_t n,
                                                 int timeout_ms, kafka_admin_groups **out);
 
@@ -432,11 +434,10 @@ typedef struct kafka_admin_group_lag {
 KAFKA_API void kafka_admin_group_lag_free(kafka_admin_group_lag *l);
 
 /* The group's lag on every partition of every topic it has commits for
- * or is assigned: DescribeGroups (when the broker has it, for assignments
- * and state), OffsetFetch, then ListOffsets earliest and latest. A group
- * without commits or members has n == 0. Classic groups, and KIP-848
- * groups' commits (their assignments need ConsumerGroupDescribe: not
- * yet). */
+ * or is assigned: DescribeGroups or ConsumerGroupDescribe (when the broker
+ * has them, for assignments and state), OffsetFetch, then ListOffsets
+ * earliest and latest. A group without commits or members has n == 0.
+ * Classic and KIP-848 groups. */
 KAFKA_API kafka_err kafka_admin_lag(kafka_admin *a, const char *group, int timeout_ms, kafka_admin_group_lag **out);
 
 /* ---- configs --------------------------------------------------------------- */

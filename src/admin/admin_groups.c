@@ -9,6 +9,7 @@
 #include "group/consumer_protocol.h"
 #include "group/group.h"
 #include "protocol/api.h"
+#include "protocol/gen/consumer_group_describe.h"
 #include "protocol/gen/delete_groups.h"
 #include "protocol/gen/describe_groups.h"
 #include "protocol/gen/list_groups.h"
@@ -20,6 +21,8 @@ KAFKA_CONN_ENCODER(list_groups_request)
 KAFKA_CONN_DECODER(list_groups_response)
 KAFKA_CONN_ENCODER(describe_groups_request)
 KAFKA_CONN_DECODER(describe_groups_response)
+KAFKA_CONN_ENCODER(consumer_group_describe_request)
+KAFKA_CONN_DECODER(consumer_group_describe_response)
 KAFKA_CONN_ENCODER(delete_groups_request)
 KAFKA_CONN_DECODER(delete_groups_response)
 KAFKA_CONN_ENCODER(offset_fetch_request)
@@ -289,6 +292,108 @@ static kafka_err fill_group(kafka_arena *ar, kafka_admin_group *o, const kafka_d
     return 0;
 }
 
+/* ---- KIP-848 groups (ConsumerGroupDescribe) ----------------------------------- */
+
+static kafka_err cg_build(void *ctx, int16_t v, kafka_arena *arena, const void **req)
+{
+    one_group_ctx *c = ctx;
+    (void)v;
+    kafka_consumer_group_describe_request *r = kafka_arena_alloc(arena, sizeof *r);
+    kafka_str *g = kafka_arena_alloc(arena, sizeof *g);
+    if (!r || !g)
+        return KAFKA_ERR_NOMEM;
+    kafka_consumer_group_describe_request_init(r);
+    *g = kafka_str_c(c->group);
+    r->group_ids = g;
+    r->group_ids_count = 1;
+    *req = r;
+    return 0;
+}
+
+static kafka_err cg_routing(void *ctx, int16_t v, const void *resp)
+{
+    (void)ctx;
+    (void)v;
+    const kafka_consumer_group_describe_response *r = resp;
+    return r->groups_count == 1 ? top_level_routing(r->groups[0].error_code) : 0;
+}
+
+static kafka_err fill_848_member(kafka_arena *ar, kafka_admin_group_member *m,
+                                 const kafka_consumer_group_describe_response_member *x)
+{
+    m->member_id = admin_str(ar, x->member_id);
+    m->instance_id = admin_str(ar, x->instance_id);
+    m->client_id = admin_str(ar, x->client_id);
+    m->client_host = admin_str(ar, x->client_host);
+    size_t ns = x->subscribed_topic_names_count > 0 ? (size_t)x->subscribed_topic_names_count : 0;
+    const char **sub = kafka_arena_calloc(ar, ns ? ns : 1, sizeof *sub);
+    size_t na = 0;
+    const kafka_consumer_group_describe_response_assignment *as = &x->assignment;
+    for (int32_t t = 0; t < as->topic_partitions_count; t++)
+        na += as->topic_partitions[t].partitions_count > 0 ? (size_t)as->topic_partitions[t].partitions_count : 0;
+    kafka_admin_tp *tp = kafka_arena_calloc(ar, na ? na : 1, sizeof *tp);
+    if (!m->member_id || !sub || !tp)
+        return KAFKA_ERR_NOMEM;
+    for (size_t i = 0; i < ns; i++)
+        sub[i] = admin_str(ar, x->subscribed_topic_names[i]);
+    size_t k = 0;
+    for (int32_t t = 0; t < as->topic_partitions_count; t++) {
+        const char *topic = admin_str(ar, as->topic_partitions[t].topic_name);
+        if (!topic)
+            return KAFKA_ERR_NOMEM;
+        for (int32_t p = 0; p < as->topic_partitions[t].partitions_count; p++)
+            tp[k++] = (kafka_admin_tp){topic, as->topic_partitions[t].partitions[p]};
+    }
+    qsort(tp, k, sizeof *tp, cmp_tp);
+    m->subscribed = sub;
+    m->n_subscribed = ns;
+    m->assigned = tp;
+    m->n_assigned = k;
+    return 0;
+}
+
+/* ConsumerGroupDescribe of one group into *o (err GROUP_ID_NOT_FOUND when
+ * it is not a KIP-848 group either). */
+static kafka_err describe_848(kafka_admin *a, const char *group, int64_t deadline, kafka_arena *ar,
+                              kafka_admin_group *o)
+{
+    one_group_ctx ctx = {group};
+    kafka_consumer_group_describe_response resp;
+    admin_rpc rpc = {.what = "describe groups", .route = ADMIN_ROUTE_GROUP, .group = group,
+                     .api = KAFKA_API_CONSUMER_GROUP_DESCRIBE, .vmin = 0, .vmax = INT16_MAX,
+                     .enc = consumer_group_describe_request_enc_, .dec = consumer_group_describe_response_dec_,
+                     .build = cg_build, .routing_err = cg_routing, .ctx = &ctx, .resp = &resp};
+    kafka_arena arena;
+    kafka_arena_init(&arena, 0);
+    kafka_err err = admin_rpc_run(a, &rpc, &arena, deadline);
+    if (!err && resp.groups_count != 1)
+        err = admin_fail(a, KAFKA_ERR_PROTOCOL, "describe groups: %d groups in the answer for one",
+                         (int)resp.groups_count);
+    if (!err) {
+        const kafka_consumer_group_describe_response_described_group *g = &resp.groups[0];
+        kafka_err gerr = kafka_err_from_wire(g->error_code);
+        if (!gerr) {
+            size_t n = g->members_count > 0 ? (size_t)g->members_count : 0;
+            kafka_admin_group_member *members = kafka_arena_calloc(ar, n ? n : 1, sizeof *members);
+            if (!members)
+                err = KAFKA_ERR_NOMEM;
+            for (size_t i = 0; !err && i < n; i++)
+                err = fill_848_member(ar, &members[i], &g->members[i]);
+            if (!err) {
+                *o = (kafka_admin_group){.group = o->group, .err = 0, .state = admin_str(ar, g->group_state),
+                                         .protocol_type = KAFKA_CONSUMER_PROTOCOL_TYPE,
+                                         .protocol = admin_str(ar, g->assignor_name),
+                                         .coordinator = rpc.answered_by, .members = members, .n_members = n,
+                                         .type = "consumer"};
+            }
+        } else {
+            o->err = gerr;
+        }
+    }
+    kafka_arena_free(&arena);
+    return err;
+}
+
 kafka_err admin_describe_group(kafka_admin *a, const char *group, int64_t deadline, kafka_arena *ar,
                                kafka_admin_group *o)
 {
@@ -301,10 +406,17 @@ kafka_err admin_describe_group(kafka_admin *a, const char *group, int64_t deadli
     kafka_arena arena;
     kafka_arena_init(&arena, 0);
     o->group = admin_strz(ar, group);
+    o->type = "classic";
     kafka_err err = o->group ? admin_rpc_run(a, &rpc, &arena, deadline) : KAFKA_ERR_NOMEM;
     if (!err)
         err = fill_group(ar, o, &resp, rpc.answered_by);
     kafka_arena_free(&arena);
+    /* not a classic group (or no classic API): a KIP-848 group? */
+    if ((!err && o->err == KAFKA_ERR_GROUP_ID_NOT_FOUND) || err == KAFKA_ERR_NO_COMMON_VERSION) {
+        kafka_err e = describe_848(a, group, deadline, ar, o);
+        if (e != KAFKA_ERR_NO_COMMON_VERSION)
+            err = e;
+    }
     return err;
 }
 

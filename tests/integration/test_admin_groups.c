@@ -217,6 +217,7 @@ static void test_alter_offsets_needs_empty_group(void **state)
     assert_string_equal(g->groups[0].state, "Stable");
     assert_int_equal(g->groups[0].n_members, 1);
     assert_string_equal(g->groups[0].protocol_type, "consumer");
+    assert_string_equal(g->groups[0].type, "classic"); /* our reader joins with the classic protocol */
     assert_int_equal(g->groups[0].members[0].n_assigned, 3); /* decoded assignment: all 3 partitions */
     assert_string_equal(g->groups[0].members[0].assigned[0].topic, topic);
     assert_int_equal(g->groups[0].members[0].n_subscribed, 1);
