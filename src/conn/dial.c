@@ -116,9 +116,9 @@ kafka_err kafka_dial(kafka_conn **out, const char *address, const kafka_dialer_c
         if (!err)
             break;
         report_add(report, sizeof report);
-        /* An answer from a broker (SASL refused, ...) is final; an address
-         * that could not be used is not: try the next one. */
-        if (err > 0)
+        /* An answer from a broker (SASL refused, ...) or no memory is
+         * final; an address that could not be used is not: try the next. */
+        if (err > 0 || err == KAFKA_ERR_NOMEM)
             break;
     }
     kafka_free(list);
@@ -209,7 +209,7 @@ kafka_err kafka_dial_leader(kafka_conn **out, const char *bootstrap, const char 
         err = leader_via(b, topic, partition, cfg, deadline, out);
         /* A Kafka answer about the topic is final; a broker that could not
          * be reached is not: try the next one. */
-        if (!err || err > 0 || err == KAFKA_ERR_INVALID_ARG)
+        if (!err || err > 0 || err == KAFKA_ERR_INVALID_ARG || err == KAFKA_ERR_NOMEM)
             break;
     }
     if (err == KAFKA_ERR_NO_BROKERS)

@@ -1,0 +1,235 @@
+/* Allocation failures (nghttp2's failmalloc tests) against the test
+ * broker: for the main entry points of conn (dial, produce, fetch), writer
+ * (new, synchronous write, close) and reader (new, read, close), fail the
+ * Nth allocation for N = 1, 2, ... until a run no longer reaches an Nth
+ * allocation. Every run must return KAFKA_ERR_NOMEM, or succeed, or (for
+ * the objects whose background threads retry) fail with the clean error
+ * their documentation names; nothing may crash, hang or leak (the ASan
+ * build's leak check runs at exit). The number of distinct failing call
+ * stacks is printed: the out-of-memory paths reached.
+ *
+ * The broker is another process: only our allocations fail. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "failmalloc.h"
+#include "kafka/kafka.h"
+#include "test_cluster.h"
+
+/* Beyond this, a scenario is considered to loop (a bug of the test). */
+#define MAX_N 20000
+
+typedef struct tally {
+    long runs, ok, nomem, other;
+} tally;
+
+static void tally_add(tally *t, kafka_err e)
+{
+    t->runs++;
+    if (!e)
+        t->ok++;
+    else if (e == KAFKA_ERR_NOMEM)
+        t->nomem++;
+    else
+        t->other++;
+}
+
+static void tally_print(const char *what, const tally *t, size_t sites0)
+{
+    print_message("%s: %ld runs: %ld succeeded, %ld NOMEM, %ld other clean errors; %zu new failing call stacks "
+                  "(%zu in all)\n",
+                  what, t->runs, t->ok, t->nomem, t->other, kt_failmalloc_sites() - sites0, kt_failmalloc_sites());
+}
+
+/* Every partition's data for the scenarios: one message on partition 0,
+ * written before any failure is armed. */
+static char *prepared_topic(kt_cluster *kt, const char *prefix)
+{
+    char *topic = kt_unique_topic(prefix);
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 1), 0);
+    kafka_conn *c = NULL;
+    assert_int_equal(kafka_dial_leader(&c, kt_cluster_bootstrap(kt), topic, 0, NULL, 10000), 0);
+    kafka_message m = {.key = "k", .key_len = 1, .value = "seed", .value_len = 4};
+    assert_int_equal(kafka_conn_write_messages(c, &m, 1, NULL, NULL), 0);
+    kafka_conn_close(c);
+    return topic;
+}
+
+/* ---- conn: dial (metadata, leader), produce, fetch ----------------------- */
+
+static kafka_err conn_scenario(kt_cluster *kt, const char *topic)
+{
+    kafka_conn *c = NULL;
+    kafka_err e = kafka_dial_leader(&c, kt_cluster_bootstrap(kt), topic, 0, NULL, 10000);
+    if (e)
+        return e;
+    kafka_conn_set_timeout(c, 10000);
+    kafka_message m = {.key = "k", .key_len = 1, .value = "v", .value_len = 1};
+    e = kafka_conn_write_messages(c, &m, 1, NULL, NULL);
+    if (!e)
+        e = kafka_conn_seek(c, 0, KAFKA_SEEK_ABSOLUTE, NULL);
+    kafka_batch *b = NULL;
+    if (!e)
+        e = kafka_conn_read_batch(c, 1, 1 << 20, &b);
+    if (!e) {
+        kafka_message got;
+        e = kafka_batch_read_message(b, &got);
+        kafka_err ce = kafka_batch_close(b);
+        if (!e)
+            e = ce;
+    }
+    kafka_conn_close(c);
+    return e;
+}
+
+static void test_conn_entry_points(void **state)
+{
+    kt_cluster *kt = *state;
+    char *topic = prepared_topic(kt, "fm-conn");
+    size_t sites0 = kt_failmalloc_sites();
+    tally t = {0};
+    kt_failmalloc_install();
+    long n = 1;
+    for (; n < MAX_N; n++) {
+        kt_failmalloc_arm(n);
+        kafka_err e = conn_scenario(kt, topic);
+        bool fired = kt_failmalloc_fired();
+        kt_failmalloc_arm(0);
+        if (!fired) {
+            assert_int_equal(e, 0); /* nothing failed: it must work */
+            break;
+        }
+        tally_add(&t, e);
+        /* A failed allocation is reported as NOMEM: nothing else can come
+         * of it on a conn (no retries, no threads). */
+        if (e != 0 && e != KAFKA_ERR_NOMEM)
+            fail_msg("allocation %ld failed: got %s (%s)", n, kafka_err_name(e), kafka_dial_last_error());
+    }
+    kt_failmalloc_uninstall();
+    assert_true(n < MAX_N);
+    tally_print("conn dial_leader+write+read_batch", &t, sites0);
+    free(topic);
+}
+
+/* ---- writer: new, synchronous write, close -------------------------------- */
+
+static kafka_err writer_scenario(kt_cluster *kt, const char *topic, kafka_err *close_err)
+{
+    kafka_writer *w = NULL;
+    *close_err = 0;
+    kafka_err e = kafka_writer_new(&w,
+                                   &(kafka_writer_config){.brokers = kt_cluster_bootstrap(kt), .topic = topic,
+                                                          .max_attempts = 2, .backoff_min_ms = 1,
+                                                          .backoff_max_ms = 5, .read_timeout_ms = 5000},
+                                   NULL, 0);
+    if (e)
+        return e;
+    kafka_message m = {.key = "k", .key_len = 1, .value = "v", .value_len = 1};
+    kafka_err me = 1;
+    e = kafka_writer_write_messages(w, &m, 1, &me, 20000);
+    if (e != me)
+        fail_msg("write returned %s, its message %s", kafka_err_name(e), kafka_err_name(me));
+    *close_err = kafka_writer_close(w, 20000);
+    return e;
+}
+
+static void test_writer_entry_points(void **state)
+{
+    kt_cluster *kt = *state;
+    char *topic = prepared_topic(kt, "fm-writer");
+    size_t sites0 = kt_failmalloc_sites();
+    tally t = {0};
+    kt_failmalloc_install();
+    long n = 1;
+    for (; n < MAX_N; n++) {
+        kt_failmalloc_arm(n);
+        kafka_err ce;
+        kafka_err e = writer_scenario(kt, topic, &ce);
+        bool fired = kt_failmalloc_fired();
+        kt_failmalloc_arm(0);
+        if (!fired) {
+            assert_int_equal(e, 0);
+            assert_int_equal(ce, 0);
+            break;
+        }
+        tally_add(&t, e);
+        /* The writer's threads retry what failed for want of memory in a
+         * request (a retriable send error): the write may then still
+         * succeed; else its message fails with NOMEM. Close never times
+         * out here: nothing is left to deliver. */
+        if (e != 0 && e != KAFKA_ERR_NOMEM)
+            fail_msg("allocation %ld failed: write got %s", n, kafka_err_name(e));
+        if (ce != 0)
+            fail_msg("allocation %ld failed: close got %s", n, kafka_err_name(ce));
+    }
+    kt_failmalloc_uninstall();
+    assert_true(n < MAX_N);
+    tally_print("writer new+write(sync)+close", &t, sites0);
+    free(topic);
+}
+
+/* ---- reader: new, read, close -------------------------------------------- */
+
+static kafka_err reader_scenario(kt_cluster *kt, const char *topic)
+{
+    kafka_reader *r = NULL;
+    kafka_err e = kafka_reader_new(&r,
+                                   &(kafka_reader_config){.brokers = kt_cluster_bootstrap(kt), .topic = topic,
+                                                          .max_wait_ms = 100, .backoff_min_ms = 1,
+                                                          .backoff_max_ms = 5},
+                                   NULL, 0);
+    if (e)
+        return e;
+    kafka_message m;
+    e = kafka_reader_read_message(r, &m, 10000);
+    if (!e && (m.value_len != 4 || memcmp(m.value, "seed", 4) != 0))
+        fail_msg("read the wrong message");
+    kafka_err ce = kafka_reader_close(r);
+    return e ? e : ce;
+}
+
+static void test_reader_entry_points(void **state)
+{
+    kt_cluster *kt = *state;
+    char *topic = prepared_topic(kt, "fm-reader");
+    size_t sites0 = kt_failmalloc_sites();
+    tally t = {0};
+    kt_failmalloc_install();
+    long n = 1;
+    for (; n < MAX_N; n++) {
+        kt_failmalloc_arm(n);
+        kafka_err e = reader_scenario(kt, topic);
+        bool fired = kt_failmalloc_fired();
+        kt_failmalloc_arm(0);
+        if (!fired) {
+            assert_int_equal(e, 0);
+            break;
+        }
+        tally_add(&t, e);
+        /* The reader's fetcher retries a fetch that failed for want of
+         * memory (after its backoff), so a read may still succeed. */
+        if (e != 0 && e != KAFKA_ERR_NOMEM)
+            fail_msg("allocation %ld failed: got %s", n, kafka_err_name(e));
+    }
+    kt_failmalloc_uninstall();
+    assert_true(n < MAX_N);
+    tally_print("reader new+read+close", &t, sites0);
+    free(topic);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_conn_entry_points),
+        cmocka_unit_test(test_writer_entry_points),
+        cmocka_unit_test(test_reader_entry_points),
+    };
+    return cmocka_run_group_tests(tests, kt_cluster_group_setup, kt_cluster_group_teardown);
+}

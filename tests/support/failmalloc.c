@@ -1,0 +1,108 @@
+/* tests/support/failmalloc.h */
+#include "failmalloc.h"
+
+#include <execinfo.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "kafka/alloc.h"
+
+static atomic_long g_count;
+static atomic_long g_fail_at;
+static atomic_bool g_fired;
+
+#define SITES_MAX 8192
+static pthread_mutex_t g_sites_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t g_sites[SITES_MAX];
+static size_t g_n_sites;
+
+/* Notes the call stack of the allocation being failed. */
+static void site_add(void)
+{
+    void *frames[10];
+    int n = backtrace(frames, 10);
+    uint64_t h = 1469598103934665603u; /* FNV-1a over the return addresses */
+    /* Skip site_add and should_fail (the hook's own frames, whether
+     * inlined or not, and libkafka's allocation wrappers are the same for
+     * every site: they only shift the window). */
+    for (int i = 2; i < n; i++) {
+        uintptr_t a = (uintptr_t)frames[i];
+        for (size_t b = 0; b < sizeof a; b++) {
+            h ^= (uint8_t)(a >> (8 * b));
+            h *= 1099511628211u;
+        }
+    }
+    pthread_mutex_lock(&g_sites_mu);
+    size_t i = 0;
+    while (i < g_n_sites && g_sites[i] != h)
+        i++;
+    if (i == g_n_sites && g_n_sites < SITES_MAX)
+        g_sites[g_n_sites++] = h;
+    pthread_mutex_unlock(&g_sites_mu);
+}
+
+static bool should_fail(void)
+{
+    long n = atomic_fetch_add(&g_count, 1) + 1;
+    long at = atomic_load(&g_fail_at);
+    if (at > 0 && n == at) {
+        atomic_store(&g_fired, true);
+        site_add();
+        return true;
+    }
+    return false;
+}
+
+static void *fm_malloc(void *pd, size_t n)
+{
+    (void)pd;
+    return should_fail() ? NULL : malloc(n);
+}
+
+static void *fm_realloc(void *pd, void *p, size_t n)
+{
+    (void)pd;
+    return should_fail() ? NULL : realloc(p, n);
+}
+
+static void fm_free(void *pd, void *p)
+{
+    (void)pd;
+    free(p);
+}
+
+void kt_failmalloc_install(void)
+{
+    void *warm[2];
+    backtrace(warm, 2); /* its first call loads libgcc: not under a lock later */
+    kt_failmalloc_arm(0);
+    kafka_set_allocator(&(kafka_allocator){fm_malloc, fm_realloc, fm_free, NULL});
+}
+
+void kt_failmalloc_uninstall(void)
+{
+    kt_failmalloc_arm(0);
+    kafka_set_allocator(NULL);
+}
+
+void kt_failmalloc_arm(long n)
+{
+    atomic_store(&g_fail_at, 0);
+    atomic_store(&g_count, 0);
+    atomic_store(&g_fired, false);
+    atomic_store(&g_fail_at, n);
+}
+
+bool kt_failmalloc_fired(void) { return atomic_load(&g_fired); }
+
+long kt_failmalloc_count(void) { return atomic_load(&g_count); }
+
+size_t kt_failmalloc_sites(void)
+{
+    pthread_mutex_lock(&g_sites_mu);
+    size_t n = g_n_sites;
+    pthread_mutex_unlock(&g_sites_mu);
+    return n;
+}
