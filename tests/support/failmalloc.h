@@ -24,6 +24,10 @@
 #include <stddef.h>
 
 void kt_failmalloc_install(void);
+/* Restores the default allocator. With KT_FAILMALLOC_STACKS=path in the
+ * environment, appends every failed call stack seen so far to path, one
+ * line each: "object+offset" per frame, innermost first (the return
+ * addresses minus one, for addr2line -f -e object offset). */
 void kt_failmalloc_uninstall(void);
 /* From now on, the nth allocation (n >= 1) fails; n = 0: none does. */
 void kt_failmalloc_arm(long n);
