@@ -38,6 +38,13 @@ typedef struct kt_request {
 typedef int (*kt_script_fn)(kt_peer *p, void *arg);
 
 kt_peer *kt_peer_start(kt_script_fn script, void *arg);
+/* A peer for clients that open several connections (writers, readers,
+ * the cluster layer): every dial through its transport starts a child
+ * peer running script(child, arg) in a thread of its own (at most
+ * KT_PEER_MAX_CONNS). kt_peer_join(parent) joins every child and returns
+ * the first non-zero result. */
+#define KT_PEER_MAX_CONNS 32
+kt_peer *kt_peer_start_each(kt_script_fn script, void *arg);
 const kafka_transport *kt_peer_transport(kt_peer *p);
 /* Waits for the script and frees the peer; returns the script's result. */
 int kt_peer_join(kt_peer *p);
@@ -47,6 +54,10 @@ int kt_peer_join(kt_peer *p);
 /* Reads one request frame (5 s limit). 0 on success, -1 on EOF/timeout. */
 int kt_peer_read(kt_peer *p, kt_request *req);
 void kt_request_free(kt_request *req);
+/* For serving loops: waits (30 s at most) for the next request. 0 = a
+ * request in *req, 1 = the client closed the connection, -1 = error or
+ * timeout. */
+int kt_peer_serve_next(kt_peer *p, kt_request *req);
 /* Reads one raw SASL v0 frame (int32 size + bytes). */
 int kt_peer_read_raw(kt_peer *p, uint8_t **data, size_t *len);
 /* Writes bytes as they are. */
@@ -60,6 +71,9 @@ int kt_peer_api_versions(kt_peer *p, const kt_request *req, const int16_t (*rang
 /* Reads the ApiVersions request and answers it with every API the client
  * knows at its full range. */
 int kt_peer_handshake_all(kt_peer *p);
+/* Answers Metadata request req: one broker (id 1, "peer:9092") leading
+ * every partition 0..partitions-1 of `topic` (one replica). */
+int kt_peer_metadata(kt_peer *p, const kt_request *req, const char *topic, int32_t partitions);
 /* Closes the peer's end (the client sees EOF). */
 void kt_peer_hangup(kt_peer *p);
 /* Waits until the client closes its end (read returns 0), 5 s limit. */
