@@ -52,6 +52,44 @@ static void tally_print(const char *what, const tally *t, size_t sites0)
                   what, t->runs, t->ok, t->nomem, t->other, kt_failmalloc_sites() - sites0, kt_failmalloc_sites());
 }
 
+/* One scenario's inputs (each scenario reads what it needs). */
+typedef struct scenario {
+    kt_cluster *kt;
+    const char *topic;
+    kafka_codec codec;
+    bool async;
+} scenario;
+
+typedef kafka_err (*scenario_fn)(const scenario *sc);
+
+/* Runs fn with allocation N failing for N = 1, 2, ... until a run makes
+ * fewer than N allocations; that run must succeed, every other one return
+ * 0 or KAFKA_ERR_NOMEM (the scenarios fail the test themselves on
+ * anything else they see). Prints the tally. */
+static void drive(const char *what, scenario_fn fn, const scenario *sc)
+{
+    size_t sites0 = kt_failmalloc_sites();
+    tally t = {0};
+    kt_failmalloc_install();
+    long n = 1;
+    for (; n < MAX_N; n++) {
+        kt_failmalloc_arm(n);
+        kafka_err e = fn(sc);
+        bool fired = kt_failmalloc_fired();
+        kt_failmalloc_arm(0);
+        if (!fired) {
+            assert_int_equal(e, 0); /* nothing failed: it must work */
+            break;
+        }
+        tally_add(&t, e);
+        if (e != 0 && e != KAFKA_ERR_NOMEM)
+            fail_msg("%s: allocation %ld failed: got %s (%s)", what, n, kafka_err_name(e), kafka_dial_last_error());
+    }
+    kt_failmalloc_uninstall();
+    assert_true(n < MAX_N);
+    tally_print(what, &t, sites0);
+}
+
 /* Every partition's data for the scenarios: one message on partition 0,
  * in a batch compressed with `codec`, written before any failure is
  * armed. */
@@ -70,16 +108,18 @@ static char *prepared_topic(kt_cluster *kt, const char *prefix, kafka_codec code
 
 /* ---- conn: dial (metadata, leader), produce, fetch ----------------------- */
 
-static kafka_err conn_scenario(kt_cluster *kt, const char *topic, kafka_codec codec)
+/* A failed allocation is reported as NOMEM: nothing else can come of it
+ * on a conn (no retries, no threads). */
+static kafka_err conn_scenario(const scenario *sc)
 {
     kafka_conn *c = NULL;
-    kafka_err e = kafka_dial_leader(&c, kt_cluster_bootstrap(kt), topic, 0, NULL, 10000);
+    kafka_err e = kafka_dial_leader(&c, kt_cluster_bootstrap(sc->kt), sc->topic, 0, NULL, 10000);
     if (e)
         return e;
     kafka_conn_set_timeout(c, 10000);
     kafka_header h = {.key = "h", .key_len = 1, .value = "hv", .value_len = 2};
     kafka_message m = {.key = "k", .key_len = 1, .value = "v", .value_len = 1, .headers = &h, .n_headers = 1};
-    kafka_write_options wo = {.codec = codec};
+    kafka_write_options wo = {.codec = sc->codec};
     e = kafka_conn_write_messages(c, &m, 1, &wo, NULL);
     if (!e)
         e = kafka_conn_seek(c, 0, KAFKA_SEEK_ABSOLUTE, NULL);
@@ -100,30 +140,9 @@ static kafka_err conn_scenario(kt_cluster *kt, const char *topic, kafka_codec co
 static void conn_entry_points(kt_cluster *kt, kafka_codec codec)
 {
     char *topic = prepared_topic(kt, "fm-conn", codec);
-    size_t sites0 = kt_failmalloc_sites();
-    tally t = {0};
-    kt_failmalloc_install();
-    long n = 1;
-    for (; n < MAX_N; n++) {
-        kt_failmalloc_arm(n);
-        kafka_err e = conn_scenario(kt, topic, codec);
-        bool fired = kt_failmalloc_fired();
-        kt_failmalloc_arm(0);
-        if (!fired) {
-            assert_int_equal(e, 0); /* nothing failed: it must work */
-            break;
-        }
-        tally_add(&t, e);
-        /* A failed allocation is reported as NOMEM: nothing else can come
-         * of it on a conn (no retries, no threads). */
-        if (e != 0 && e != KAFKA_ERR_NOMEM)
-            fail_msg("allocation %ld failed: got %s (%s)", n, kafka_err_name(e), kafka_dial_last_error());
-    }
-    kt_failmalloc_uninstall();
-    assert_true(n < MAX_N);
     char what[96];
     snprintf(what, sizeof what, "conn dial_leader+write+read_batch, %s", kafka_codec_name(codec));
-    tally_print(what, &t, sites0);
+    drive(what, conn_scenario, &(scenario){.kt = kt, .topic = topic, .codec = codec});
     free(topic);
 }
 
@@ -159,14 +178,18 @@ static void fm_cb(void *priv, const kafka_message *msgs, size_t n, kafka_err err
  * callback): two messages, one with a header (its batch is reported by
  * decoding, not from the writer's index), each reported exactly once
  * with its opaque when its write accepted it, and never otherwise. */
-static kafka_err writer_scenario(kt_cluster *kt, const char *topic, bool async, kafka_err *close_err)
+/* The writer's threads retry what failed for want of memory in a request
+ * (a retriable send error): the write may then still succeed; else its
+ * message fails with NOMEM. Close never fails here: nothing is left to
+ * deliver. */
+static kafka_err writer_scenario(const scenario *sc)
 {
     kafka_writer *w = NULL;
-    *close_err = 0;
+    bool async = sc->async;
     fm_reports rep = {{0, 0}, 0, {0, 0}};
     kafka_err e = kafka_writer_new(
         &w,
-        &(kafka_writer_config){.brokers = kt_cluster_bootstrap(kt), .topic = topic, .max_attempts = 2,
+        &(kafka_writer_config){.brokers = kt_cluster_bootstrap(sc->kt), .topic = sc->topic, .max_attempts = 2,
                                .backoff_min_ms = 1, .backoff_max_ms = 5, .read_timeout_ms = 5000, .async = async,
                                .completion = async ? fm_cb : NULL, .completion_privdata = &rep,
                                .compression = async ? KAFKA_CODEC_LZ4 : KAFKA_CODEC_NONE, .compression_workers = 1},
@@ -182,7 +205,9 @@ static kafka_err writer_scenario(kt_cluster *kt, const char *topic, bool async, 
     e = kafka_writer_write_messages(w, m, n, me, 20000);
     if (!async && e != me[0])
         fail_msg("write returned %s, its message %s", kafka_err_name(e), kafka_err_name(me[0]));
-    *close_err = kafka_writer_close(w, 20000);
+    kafka_err ce = kafka_writer_close(w, 20000);
+    if (ce)
+        fail_msg("close got %s", kafka_err_name(ce));
     if (async) {
         assert_int_equal(rep.strays, 0);
         for (size_t i = 0; i < n; i++) {
@@ -202,34 +227,8 @@ static kafka_err writer_scenario(kt_cluster *kt, const char *topic, bool async, 
 static void writer_entry_points(kt_cluster *kt, bool async)
 {
     char *topic = prepared_topic(kt, "fm-writer", KAFKA_CODEC_NONE);
-    size_t sites0 = kt_failmalloc_sites();
-    tally t = {0};
-    kt_failmalloc_install();
-    long n = 1;
-    for (; n < MAX_N; n++) {
-        kt_failmalloc_arm(n);
-        kafka_err ce;
-        kafka_err e = writer_scenario(kt, topic, async, &ce);
-        bool fired = kt_failmalloc_fired();
-        kt_failmalloc_arm(0);
-        if (!fired) {
-            assert_int_equal(e, 0);
-            assert_int_equal(ce, 0);
-            break;
-        }
-        tally_add(&t, e);
-        /* The writer's threads retry what failed for want of memory in a
-         * request (a retriable send error): the write may then still
-         * succeed; else its message fails with NOMEM. Close never times
-         * out here: nothing is left to deliver. */
-        if (e != 0 && e != KAFKA_ERR_NOMEM)
-            fail_msg("allocation %ld failed: write got %s", n, kafka_err_name(e));
-        if (ce != 0)
-            fail_msg("allocation %ld failed: close got %s", n, kafka_err_name(ce));
-    }
-    kt_failmalloc_uninstall();
-    assert_true(n < MAX_N);
-    tally_print(async ? "writer new+write(async, lz4, completion)+close" : "writer new+write(sync)+close", &t, sites0);
+    drive(async ? "writer new+write(async, lz4, completion)+close" : "writer new+write(sync)+close", writer_scenario,
+          &(scenario){.kt = kt, .topic = topic, .async = async});
     free(topic);
 }
 
@@ -238,11 +237,13 @@ static void test_writer_entry_points_async(void **state) { writer_entry_points(*
 
 /* ---- reader: new, read, close -------------------------------------------- */
 
-static kafka_err reader_scenario(kt_cluster *kt, const char *topic)
+/* The reader's fetcher retries a fetch that failed for want of memory
+ * (after its backoff), so a read may still succeed. */
+static kafka_err reader_scenario(const scenario *sc)
 {
     kafka_reader *r = NULL;
     kafka_err e = kafka_reader_new(&r,
-                                   &(kafka_reader_config){.brokers = kt_cluster_bootstrap(kt), .topic = topic,
+                                   &(kafka_reader_config){.brokers = kt_cluster_bootstrap(sc->kt), .topic = sc->topic,
                                                           .max_wait_ms = 100, .backoff_min_ms = 1,
                                                           .backoff_max_ms = 5},
                                    NULL, 0);
@@ -260,28 +261,7 @@ static void test_reader_entry_points(void **state)
 {
     kt_cluster *kt = *state;
     char *topic = prepared_topic(kt, "fm-reader", KAFKA_CODEC_GZIP);
-    size_t sites0 = kt_failmalloc_sites();
-    tally t = {0};
-    kt_failmalloc_install();
-    long n = 1;
-    for (; n < MAX_N; n++) {
-        kt_failmalloc_arm(n);
-        kafka_err e = reader_scenario(kt, topic);
-        bool fired = kt_failmalloc_fired();
-        kt_failmalloc_arm(0);
-        if (!fired) {
-            assert_int_equal(e, 0);
-            break;
-        }
-        tally_add(&t, e);
-        /* The reader's fetcher retries a fetch that failed for want of
-         * memory (after its backoff), so a read may still succeed. */
-        if (e != 0 && e != KAFKA_ERR_NOMEM)
-            fail_msg("allocation %ld failed: got %s", n, kafka_err_name(e));
-    }
-    kt_failmalloc_uninstall();
-    assert_true(n < MAX_N);
-    tally_print("reader new+read+close", &t, sites0);
+    drive("reader new+read+close", reader_scenario, &(scenario){.kt = kt, .topic = topic});
     free(topic);
 }
 

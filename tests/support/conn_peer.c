@@ -12,6 +12,7 @@
 
 #include "protocol/api.h"
 #include "protocol/gen/api_versions.h"
+#include "protocol/gen/fetch.h"
 #include "protocol/gen/metadata.h"
 #include "protocol/header.h"
 
@@ -384,5 +385,55 @@ int kt_peer_metadata(kt_peer *p, const kt_request *req, const char *topic, int32
                  : kt_peer_respond(p, req->corr, flexible, w.data, w.len);
     kafka_wbuf_free(&w);
     free(pt);
+    return rc;
+}
+
+int kt_peer_serve(kt_peer *p, kt_handler_fn handler, void *arg)
+{
+    for (;;) {
+        kt_request req;
+        int r = kt_peer_serve_next(p, &req);
+        if (r == 1)
+            return 0;
+        if (r < 0) {
+            fprintf(stderr, "kt_peer: no request and no close\n");
+            return -1;
+        }
+        int rc = handler(p, &req, arg);
+        if (rc < 0)
+            fprintf(stderr, "kt_peer: request api %d v%d not served\n", req.api_key, req.api_version);
+        kt_request_free(&req);
+        if (rc)
+            return rc < 0 ? -1 : 0;
+    }
+}
+
+int kt_peer_fetch_answer(kt_peer *p, const kt_request *req, const char *topic, const kafka_wbuf *recs,
+                         int64_t high_watermark, kafka_fetch_response_aborted_transaction *aborted, int32_t n_aborted)
+{
+    kafka_fetch_response_partition_data pd;
+    kafka_fetch_response_partition_data_init(&pd);
+    pd.partition_index = 0;
+    pd.high_watermark = high_watermark;
+    pd.last_stable_offset = high_watermark;
+    pd.log_start_offset = 0;
+    pd.aborted_transactions = aborted;
+    pd.aborted_transactions_count = n_aborted;
+    pd.records = (kafka_bytes){.ptr = recs->data, .len = (int32_t)recs->len};
+    kafka_fetch_response_fetchable_topic_response tr;
+    kafka_fetch_response_fetchable_topic_response_init(&tr);
+    tr.topic = kafka_str_c(topic);
+    tr.partitions = &pd;
+    tr.partitions_count = 1;
+    kafka_fetch_response resp;
+    kafka_fetch_response_init(&resp);
+    resp.responses = &tr;
+    resp.responses_count = 1;
+    kafka_wbuf out;
+    kafka_wbuf_init(&out);
+    int rc = kafka_fetch_response_encode(&out, req->api_version, &resp) ? -1 : 0;
+    if (!rc)
+        rc = kt_peer_respond(p, req->corr, req->api_version >= 12, out.data, out.len) ? 1 : 0;
+    kafka_wbuf_free(&out);
     return rc;
 }

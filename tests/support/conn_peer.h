@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "kafka/transport.h"
+#include "protocol/gen/fetch.h"
 #include "protocol/wire.h"
 
 typedef struct kt_peer kt_peer;
@@ -71,6 +72,20 @@ int kt_peer_api_versions(kt_peer *p, const kt_request *req, const int16_t (*rang
 /* Reads the ApiVersions request and answers it with every API the client
  * knows at its full range. */
 int kt_peer_handshake_all(kt_peer *p);
+/* A request handler for kt_peer_serve: 0 = served, 1 = stop serving
+ * (the client has gone, or the script hung up), -1 = failure. */
+typedef int (*kt_handler_fn)(kt_peer *p, const kt_request *req, void *arg);
+/* Serves requests with handler until the client closes the connection
+ * (0) or the handler stops (1: 0, -1: -1, with the request named on
+ * stderr). A script body for kt_peer_start_each. */
+int kt_peer_serve(kt_peer *p, kt_handler_fn handler, void *arg);
+/* Answers Fetch request req for partition 0 of `topic` with the record
+ * bytes recs, high-water mark and last stable offset high_watermark, and
+ * the aborted list (n_aborted entries, -1 = null), in the request's
+ * version. 0, 1 when the client has gone (the answer could not be
+ * written), -1 on an encoding failure. */
+int kt_peer_fetch_answer(kt_peer *p, const kt_request *req, const char *topic, const kafka_wbuf *recs,
+                         int64_t high_watermark, kafka_fetch_response_aborted_transaction *aborted, int32_t n_aborted);
 /* Answers Metadata request req: one broker (id 1, "peer:9092") leading
  * every partition 0..partitions-1 of `topic` (one replica). */
 int kt_peer_metadata(kt_peer *p, const kt_request *req, const char *topic, int32_t partitions);

@@ -141,67 +141,32 @@ static int serve_fetch(kt_peer *p, const kt_request *req, broker_state *bs)
         nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
     kafka_fetch_response_aborted_transaction ab[2] = {{.producer_id = 9, .first_offset = 2},
                                                       {.producer_id = 9, .first_offset = 11}};
-    kafka_fetch_response_partition_data pd;
-    kafka_fetch_response_partition_data_init(&pd);
-    pd.partition_index = 0;
-    pd.high_watermark = LOG_END;
-    pd.last_stable_offset = LOG_END;
-    pd.log_start_offset = 0;
-    pd.aborted_transactions = fr.isolation_level == 1 ? ab : NULL;
-    pd.aborted_transactions_count = fr.isolation_level == 1 ? 2 : -1;
-    pd.records = (kafka_bytes){.ptr = recs.data, .len = (int32_t)recs.len};
-    kafka_fetch_response_fetchable_topic_response tr;
-    kafka_fetch_response_fetchable_topic_response_init(&tr);
-    tr.topic = kafka_str_c("t");
-    tr.partitions = &pd;
-    tr.partitions_count = 1;
-    kafka_fetch_response resp;
-    kafka_fetch_response_init(&resp);
-    resp.responses = &tr;
-    resp.responses_count = 1;
-    kafka_wbuf w;
-    kafka_wbuf_init(&w);
-    int rc = kafka_fetch_response_encode(&w, req->api_version, &resp) ? -1 : respond(p, req, &w);
-    kafka_wbuf_free(&w);
+    bool committed = fr.isolation_level == 1;
+    int rc = kt_peer_fetch_answer(p, req, "t", &recs, LOG_END, committed ? ab : NULL, committed ? 2 : -1);
     kafka_wbuf_free(&recs);
     kafka_arena_free(&arena);
     return rc;
 }
 
-/* Every connection: serve requests until the client closes it. */
-static int serve(kt_peer *p, void *arg)
+/* Every connection's requests, until the client closes it. */
+static int handle(kt_peer *p, const kt_request *req, void *arg)
 {
     broker_state *bs = arg;
-    for (;;) {
-        kt_request req;
-        int r = kt_peer_serve_next(p, &req);
-        if (r == 1)
-            return 0;
-        if (r < 0) {
-            fprintf(stderr, "scripted broker: no request and no close\n");
-            return -1;
-        }
-        int rc;
-        switch (req.api_key) {
-        case KAFKA_API_API_VERSIONS:
-            rc = kt_peer_api_versions(p, &req, g_versions, sizeof g_versions / sizeof g_versions[0]);
-            break;
-        case KAFKA_API_METADATA: rc = kt_peer_metadata(p, &req, "t", 1); break;
-        case KAFKA_API_LIST_OFFSETS: rc = serve_list_offsets(p, &req); break;
-        case KAFKA_API_FETCH: rc = serve_fetch(p, &req, bs); break;
-        default:
-            pthread_mutex_lock(&bs->mu);
-            bs->unexpected++;
-            pthread_mutex_unlock(&bs->mu);
-            rc = -1;
-        }
-        if (rc < 0)
-            fprintf(stderr, "scripted broker: request api %d v%d not served\n", req.api_key, req.api_version);
-        kt_request_free(&req);
-        if (rc)
-            return rc < 0 ? -1 : 0;
+    switch (req->api_key) {
+    case KAFKA_API_API_VERSIONS:
+        return kt_peer_api_versions(p, req, g_versions, sizeof g_versions / sizeof g_versions[0]);
+    case KAFKA_API_METADATA: return kt_peer_metadata(p, req, "t", 1);
+    case KAFKA_API_LIST_OFFSETS: return serve_list_offsets(p, req);
+    case KAFKA_API_FETCH: return serve_fetch(p, req, bs);
+    default:
+        pthread_mutex_lock(&bs->mu);
+        bs->unexpected++;
+        pthread_mutex_unlock(&bs->mu);
+        return -1;
     }
 }
+
+static int serve(kt_peer *p, void *arg) { return kt_peer_serve(p, handle, arg); }
 
 /* Reads until `want` messages or a 3 s gap; returns them joined by ' '. */
 static void read_values(kafka_isolation_level iso, int want, char *out, size_t cap, broker_state *bs)

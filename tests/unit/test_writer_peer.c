@@ -132,37 +132,24 @@ static int serve_produce(kt_peer *p, const kt_request *req, broker_state *bs)
     return rc;
 }
 
-static int serve(kt_peer *p, void *arg)
+static int handle(kt_peer *p, const kt_request *req, void *arg)
 {
     broker_state *bs = arg;
-    for (;;) {
-        kt_request req;
-        int r = kt_peer_serve_next(p, &req);
-        if (r == 1)
-            return 0;
-        if (r < 0)
-            return -1;
-        int rc;
-        switch (req.api_key) {
-        case KAFKA_API_API_VERSIONS:
-            rc = kt_peer_api_versions(p, &req, g_versions, sizeof g_versions / sizeof g_versions[0]);
-            break;
-        case KAFKA_API_METADATA: rc = kt_peer_metadata(p, &req, "t", 1); break;
-        case KAFKA_API_INIT_PRODUCER_ID: rc = serve_init_pid(p, &req); break;
-        case KAFKA_API_PRODUCE: rc = serve_produce(p, &req, bs); break;
-        default:
-            pthread_mutex_lock(&bs->mu);
-            bs->unexpected++;
-            pthread_mutex_unlock(&bs->mu);
-            rc = -1;
-        }
-        if (rc < 0)
-            fprintf(stderr, "scripted broker: request api %d v%d not served\n", req.api_key, req.api_version);
-        kt_request_free(&req);
-        if (rc)
-            return rc < 0 ? -1 : 0;
+    switch (req->api_key) {
+    case KAFKA_API_API_VERSIONS:
+        return kt_peer_api_versions(p, req, g_versions, sizeof g_versions / sizeof g_versions[0]);
+    case KAFKA_API_METADATA: return kt_peer_metadata(p, req, "t", 1);
+    case KAFKA_API_INIT_PRODUCER_ID: return serve_init_pid(p, req);
+    case KAFKA_API_PRODUCE: return serve_produce(p, req, bs);
+    default:
+        pthread_mutex_lock(&bs->mu);
+        bs->unexpected++;
+        pthread_mutex_unlock(&bs->mu);
+        return -1;
     }
 }
+
+static int serve(kt_peer *p, void *arg) { return kt_peer_serve(p, handle, arg); }
 
 static void test_lost_answer_resends_same_batch(void **state)
 {
