@@ -14,6 +14,7 @@
 #include "protocol/gen/api_versions.h"
 #include "protocol/gen/fetch.h"
 #include "protocol/gen/metadata.h"
+#include "protocol/gen_runtime.h"
 #include "protocol/header.h"
 
 struct kt_peer {
@@ -376,14 +377,7 @@ int kt_peer_metadata(kt_peer *p, const kt_request *req, const char *topic, int32
     resp.controller_id = 1;
     resp.topics = &t;
     resp.topics_count = 1;
-    kafka_wbuf w;
-    kafka_wbuf_init(&w);
-    const kafka_api_info *ai = kafka_api_info_get(KAFKA_API_METADATA);
-    bool flexible = ai->response_flexible_min >= 0 && req->api_version >= ai->response_flexible_min;
-    int rc = !pt || kafka_metadata_response_encode(&w, req->api_version, &resp)
-                 ? -1
-                 : kt_peer_respond(p, req->corr, flexible, w.data, w.len);
-    kafka_wbuf_free(&w);
+    int rc = pt ? kt_peer_answer(p, req, &resp) : -1;
     free(pt);
     return rc;
 }
@@ -429,11 +423,31 @@ int kt_peer_fetch_answer(kt_peer *p, const kt_request *req, const char *topic, c
     kafka_fetch_response_init(&resp);
     resp.responses = &tr;
     resp.responses_count = 1;
-    kafka_wbuf out;
-    kafka_wbuf_init(&out);
-    int rc = kafka_fetch_response_encode(&out, req->api_version, &resp) ? -1 : 0;
+    return kt_peer_answer(p, req, &resp);
+}
+
+int kt_peer_answer(kt_peer *p, const kt_request *req, const void *resp)
+{
+    const kafka_api_info *ai = kafka_api_info_get(req->api_key);
+    if (!ai)
+        return -1;
+    kafka_wbuf w;
+    kafka_wbuf_init(&w);
+    bool flexible = req->api_key != KAFKA_API_API_VERSIONS && ai->response_flexible_min >= 0 &&
+                    req->api_version >= ai->response_flexible_min;
+    int rc = kafka_gen_encode(&w, ai->response, req->api_version, resp) ? -1 : 0;
     if (!rc)
-        rc = kt_peer_respond(p, req->corr, req->api_version >= 12, out.data, out.len) ? 1 : 0;
-    kafka_wbuf_free(&out);
+        rc = kt_peer_respond(p, req->corr, flexible, w.data, w.len) ? 1 : 0;
+    kafka_wbuf_free(&w);
     return rc;
+}
+
+int kt_peer_answer_common(kt_peer *p, const kt_request *req, const int16_t (*versions)[3], size_t n,
+                          const char *topic)
+{
+    switch (req->api_key) {
+    case KAFKA_API_API_VERSIONS: return kt_peer_api_versions(p, req, versions, n);
+    case KAFKA_API_METADATA: return kt_peer_metadata(p, req, topic, 1);
+    default: return 2;
+    }
 }

@@ -86,6 +86,16 @@ int kt_peer_serve(kt_peer *p, kt_handler_fn handler, void *arg);
  * written), -1 on an encoding failure. */
 int kt_peer_fetch_answer(kt_peer *p, const kt_request *req, const char *topic, const kafka_wbuf *recs,
                          int64_t high_watermark, kafka_fetch_response_aborted_transaction *aborted, int32_t n_aborted);
+/* Answers request req with the response struct *resp of its API (e.g. a
+ * kafka_fetch_response for a Fetch), encoded in the request's version,
+ * with the header that version takes. 0, 1 when the client has gone,
+ * -1 on an encoding failure. */
+int kt_peer_answer(kt_peer *p, const kt_request *req, const void *resp);
+/* What every scripted broker answers alike: ApiVersions (with these n
+ * ranges) and Metadata (kt_peer_metadata: `topic`, one partition), as a
+ * kt_handler_fn would; 2 when req is neither. */
+int kt_peer_answer_common(kt_peer *p, const kt_request *req, const int16_t (*versions)[3], size_t n,
+                          const char *topic);
 /* Answers Metadata request req: one broker (id 1, "peer:9092") leading
  * every partition 0..partitions-1 of `topic` (one replica). */
 int kt_peer_metadata(kt_peer *p, const kt_request *req, const char *topic, int32_t partitions);
