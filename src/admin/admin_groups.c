@@ -750,7 +750,7 @@ static kafka_err commit(kafka_admin *a, const char *group, const kafka_admin_off
     }
     /* request-level failures have no per-partition result */
     bool answered = err == 0;
-    for (size_t i = 0; i < n && !answered; i++)
+    for (size_t i = 0; go && i < n && !answered; i++)
         answered = go[i].err != err;
     if (!answered || err == KAFKA_ERR_NOMEM) {
         char text[256] = "";
@@ -765,6 +765,11 @@ static kafka_err commit(kafka_admin *a, const char *group, const kafka_admin_off
         o->offsets[i] = (kafka_admin_group_offset){admin_strz(ar, offs[i].topic), offs[i].partition, go[i].err,
                                                    offs[i].offset, -1, NULL};
         o->n++;
+        if (!o->offsets[i].topic) {
+            admin_result_free(o);
+            o = NULL;
+            err = admin_fail(a, KAFKA_ERR_NOMEM, "alter offsets: out of memory");
+        }
     }
     if (o)
         qsort(o->offsets, o->n, sizeof *o->offsets, cmp_group_offset);
