@@ -43,6 +43,9 @@
  * (KAFKA_ERR_INVALID_ARG with the reason in kafka_admin_last_error),
  * KAFKA_ERR_TIMEOUT, KAFKA_ERR_CLOSED, KAFKA_ERR_NO_COMMON_VERSION (the
  * broker lacks the API: e.g. librdkafka's mock has no CreateTopics).
+ * Calls that send one request per item or per target broker (describe
+ * groups, describe configs, list groups, log dirs, ...) report a target
+ * they could not reach as the error of its items, with *out set.
  *
  * Thread safety: a kafka_admin may be used by any number of threads at
  * once (its connections come from a pool; each call borrows what it needs).

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "admin/admin_groups.h"
+#include "admin/admin_leaders.h"
 #include "common/alloc.h"
 
 void kafka_admin_group_lag_free(kafka_admin_group_lag *l) { admin_result_free(l); }
@@ -51,12 +52,9 @@ static const kafka_admin_group_offset *commit_of(const kafka_admin_group_offsets
     return NULL;
 }
 
-static const kafka_admin_offset *start_of(const kafka_admin_offsets *o, const char *topic, int32_t p)
+static const kafka_admin_offset *start_of(kafka_admin_offsets *o, const char *topic, int32_t p)
 {
-    for (size_t i = 0; o && i < o->n; i++)
-        if (o->offsets[i].partition == p && strcmp(o->offsets[i].topic, topic) == 0)
-            return &o->offsets[i];
-    return NULL;
+    return o ? admin_offsets_find(o, kafka_str_c(topic), p) : NULL;
 }
 
 static const char *owner_of(const kafka_admin_group *g, const char *topic, int32_t p)

@@ -19,11 +19,32 @@ static int cmp_offset(const void *x, const void *y)
     return p->partition < q->partition ? -1 : p->partition > q->partition;
 }
 
+/* strcmp of a view against a C string. */
+static int str_cmp(kafka_str a, const char *b)
+{
+    size_t la = a.len > 0 ? (size_t)a.len : 0, lb = strlen(b);
+    int c = memcmp(a.ptr ? a.ptr : "", b, la < lb ? la : lb);
+    return c ? c : (la < lb ? -1 : la > lb);
+}
+
 kafka_admin_offset *admin_offsets_find(kafka_admin_offsets *o, kafka_str topic, int32_t partition)
 {
-    for (size_t i = 0; i < o->n; i++)
-        if (o->offsets[i].partition == partition && kafka_str_eq_c(topic, o->offsets[i].topic))
-            return &o->offsets[i];
+    /* entries are sorted by topic, then partition (admin_offsets_expand):
+     * a binary search keeps merging answers for many partitions linear */
+    size_t lo = 0, hi = o->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const kafka_admin_offset *x = &o->offsets[mid];
+        int c = str_cmp(topic, x->topic);
+        if (!c)
+            c = partition < x->partition ? -1 : partition > x->partition;
+        if (!c)
+            return &o->offsets[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
     return NULL;
 }
 

@@ -288,6 +288,55 @@ static void test_unreachable_times_out(void **state)
     kafka_admin_close(a);
 }
 
+/* Every kind of call (any broker, controller, leaders, coordinator, every
+ * broker) against a cluster nobody answers: each returns a connection
+ * error within its timeout, *out stays NULL, and nothing hangs. */
+static void test_every_route_times_out(void **state)
+{
+    (void)state;
+    kafka_admin *a = NULL;
+    kafka_admin_config cfg = {.brokers = "127.0.0.1:1", .backoff_min_ms = 10, .backoff_max_ms = 50};
+    assert_int_equal(kafka_admin_new(&a, &cfg, NULL, 0), 0);
+    const int t = 300;
+    kafka_err errs[8];
+    kafka_admin_topic_results *tr = NULL;
+    kafka_topic_config nt = {.topic = "t", .num_partitions = 1, .replication_factor = 1};
+    errs[0] = kafka_admin_create_topics(a, &nt, 1, false, t, &tr);
+    assert_null(tr);
+    kafka_admin_offsets *o = NULL;
+    errs[1] = kafka_admin_list_offsets(a, &(kafka_admin_tp){"t", -1}, 1, KAFKA_ADMIN_OFFSET_LATEST, t, &o);
+    assert_null(o);
+    kafka_admin_group_lag *lag = NULL;
+    errs[2] = kafka_admin_lag(a, "g", t, &lag);
+    assert_null(lag);
+    kafka_admin_groups *g = NULL;
+    errs[3] = kafka_admin_describe_groups(a, (const char *const[]){"g"}, 1, t, &g);
+    /* one coordinator per group: an unreachable one is that group's error */
+    assert_non_null(g);
+    assert_int_equal(g->groups[0].err, errs[3]);
+    kafka_admin_groups_free(g);
+    kafka_admin_group_list *gl = NULL;
+    errs[4] = kafka_admin_list_groups(a, NULL, 0, NULL, 0, t, &gl);
+    assert_null(gl);
+    kafka_admin_configs *c = NULL;
+    errs[5] = kafka_admin_describe_configs(a, &(kafka_admin_resource){KAFKA_ADMIN_RESOURCE_TOPIC, "t"}, 1, NULL, 0, t,
+                                           &c);
+    assert_non_null(c); /* per-target requests: the target's failure is the item's error */
+    assert_int_equal(c->resources[0].err, errs[5]);
+    kafka_admin_configs_free(c);
+    kafka_admin_cluster *cl = NULL;
+    errs[6] = kafka_admin_describe_cluster(a, t, &cl);
+    assert_null(cl);
+    kafka_admin_group_offsets *go = NULL;
+    errs[7] = kafka_admin_fetch_offsets(a, "g", t, &go);
+    assert_null(go);
+    for (int i = 0; i < 8; i++) {
+        if (errs[i] != KAFKA_ERR_NO_BROKERS && errs[i] != KAFKA_ERR_TIMEOUT && errs[i] != KAFKA_ERR_TRANSPORT)
+            fail_msg("call %d: %s", i, kafka_err_name(errs[i]));
+    }
+    kafka_admin_close(a);
+}
+
 /* close from another thread wakes a call blocked with no timeout: the
  * resolver hook tells the test the call is inside (dialing), then fails
  * the dial, so the call is in its retry loop when close runs. */
@@ -351,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_delete_topic_by_id),
         cmocka_unit_test(test_delete_by_id_bad_input),
         cmocka_unit_test(test_unreachable_times_out),
+        cmocka_unit_test(test_every_route_times_out),
         cmocka_unit_test(test_close_wakes_blocked_call),
     };
     return cmocka_run_group_tests(tests, kt_cluster_group_setup, kt_cluster_group_teardown);
