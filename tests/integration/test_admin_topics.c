@@ -337,6 +337,51 @@ static void test_every_route_times_out(void **state)
     kafka_admin_close(a);
 }
 
+/* One client shared by four threads, each listing and describing topics
+ * and reading end offsets: every call succeeds (a data race here is what
+ * the TSan build of this test would report). */
+typedef struct shared_ctx {
+    kafka_admin *a;
+    const char *topic;
+    kafka_err err;
+} shared_ctx;
+
+static void *use_shared(void *arg)
+{
+    shared_ctx *c = arg;
+    for (int i = 0; i < 5 && !c->err; i++) {
+        kafka_admin_topics *t = NULL;
+        c->err = kafka_admin_describe_topics(c->a, &c->topic, 1, 10000, &t);
+        kafka_admin_topics_free(t);
+        kafka_admin_offsets *o = NULL;
+        if (!c->err)
+            c->err = kafka_admin_list_offsets(c->a, &(kafka_admin_tp){c->topic, -1}, 1, KAFKA_ADMIN_OFFSET_LATEST,
+                                              10000, &o);
+        kafka_admin_offsets_free(o);
+    }
+    return NULL;
+}
+
+static void test_shared_by_threads(void **state)
+{
+    kt_cluster *kt = *state;
+    char *topic = kt_unique_topic("admin-threads");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 3, 3), 0);
+    kafka_admin *a = kt_admin_new(kt);
+    pthread_t th[4];
+    shared_ctx c[4];
+    for (int i = 0; i < 4; i++) {
+        c[i] = (shared_ctx){a, topic, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, use_shared, &c[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(c[i].err, 0);
+    }
+    kafka_admin_close(a);
+    free(topic);
+}
+
 /* close from another thread wakes a call blocked with no timeout: the
  * resolver hook tells the test the call is inside (dialing), then fails
  * the dial, so the call is in its retry loop when close runs. */
@@ -401,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_delete_by_id_bad_input),
         cmocka_unit_test(test_unreachable_times_out),
         cmocka_unit_test(test_every_route_times_out),
+        cmocka_unit_test(test_shared_by_threads),
         cmocka_unit_test(test_close_wakes_blocked_call),
     };
     return cmocka_run_group_tests(tests, kt_cluster_group_setup, kt_cluster_group_teardown);
