@@ -1,0 +1,181 @@
+/*
+ * Internals shared by the files of the mock group coordinator
+ * (mock_group*.c): the group and member records, the request context, and
+ * the rebalance engine the API handlers drive. See mock_group.h.
+ */
+#ifndef KAFKA_MOCK_GROUP_INT_H
+#define KAFKA_MOCK_GROUP_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "mock/mock_group.h"
+#include "protocol/gen_runtime.h"
+#include "protocol/wire.h"
+
+/* Kafka's GroupCoordinator.NewMemberJoinTimeoutMs: a new member waiting in
+ * a rebalance cannot heartbeat, so it is dropped after this long. */
+#define KMOCK_NEW_MEMBER_JOIN_TIMEOUT_MS 300000
+#define KMOCK_DEFAULT_MIN_SESSION_MS 6000
+#define KMOCK_DEFAULT_MAX_SESSION_MS 1800000
+
+/* Classic group states, in Kafka's names (kmock_state_name). */
+typedef enum kmock_state {
+    KMOCK_EMPTY,
+    KMOCK_PREPARING_REBALANCE,
+    KMOCK_COMPLETING_REBALANCE,
+    KMOCK_STABLE,
+    KMOCK_DEAD
+} kmock_state;
+
+/* A request whose answer is deferred: everything needed to answer it. */
+typedef struct kmock_waiter {
+    bool active;
+    int16_t version;
+    uint64_t token;
+    kmock_reply_fn fn;
+    void *ctx;
+} kmock_waiter;
+
+/* One request being handled. */
+typedef struct kmock_req {
+    int16_t version;
+    int64_t now;
+    kafka_arena *arena; /* for decoded requests and response arrays */
+    kmock_waiter w;     /* this request's reply route (active = false) */
+} kmock_req;
+
+typedef struct kmock_protocol {
+    char *name;
+    uint8_t *meta;
+    int32_t meta_len;
+} kmock_protocol;
+
+typedef struct kmock_member {
+    char *id;
+    char *instance_id; /* NULL = dynamic member */
+    char *client_id, *client_host;
+    int32_t session_timeout_ms, rebalance_timeout_ms;
+    kmock_protocol *protocols; /* in the member's preference order */
+    size_t n_protocols;
+    uint8_t *assignment; /* from the leader's SyncGroup; NULL = none */
+    int32_t assignment_len;
+    int64_t last_heartbeat_ms;
+    bool is_new;  /* joined during this rebalance, no JoinGroup answer yet */
+    bool synced;  /* sent SyncGroup for the current generation */
+    kmock_waiter join, sync;
+} kmock_member;
+
+/* Got MEMBER_ID_REQUIRED, has not joined with that id yet. */
+typedef struct kmock_pending {
+    char *id;
+    int64_t deadline_ms;
+} kmock_pending;
+
+typedef struct kmock_offset {
+    char *topic;
+    int32_t partition;
+    int64_t offset;
+    int32_t leader_epoch;
+    char *metadata; /* never NULL: a null commit stores "" as Kafka does */
+} kmock_offset;
+
+typedef struct kmock_group {
+    char *id;
+    kmock_state state;
+    int32_t generation;
+    char *protocol_type; /* NULL until a member joined */
+    char *protocol_name; /* NULL when no generation has a protocol */
+    char *leader_id;     /* NULL = no leader */
+    kmock_member **members; /* in join order */
+    size_t n_members, cap_members;
+    kmock_pending *pending;
+    size_t n_pending, cap_pending;
+    /* PreparingRebalance: when the join completes regardless */
+    int64_t join_deadline_ms;
+    bool initial_delay;    /* the deadline is Kafka's InitialDelayedJoin */
+    bool new_member_added; /* a member arrived during the initial delay */
+    int32_t delay_remaining_ms;
+    /* after a join completes: members that do not sync by then are removed */
+    int64_t sync_deadline_ms;
+    kmock_offset *offsets; /* sorted by (topic, partition) */
+    size_t n_offsets, cap_offsets;
+} kmock_group;
+
+struct kmock_groups {
+    kmock_groups_config cfg;
+    kmock_group **groups;
+    size_t n_groups, cap_groups;
+    uint64_t id_seq; /* member id generator state */
+    char *client_id, *client_host;
+};
+
+/* ---- helpers (mock_group.c) --------------------------------------------- */
+
+/* NUL-terminated heap copy of a string view (NULL for a null view or out of
+ * memory: callers that need to tell the two apart check s.len first). */
+char *kmock_strdup_str(kafka_str s);
+/* View of a stored C string (NULL = null). */
+kafka_str kmock_str(const char *s);
+bool kmock_streq(const char *a, kafka_str b);
+const char *kmock_state_name(kmock_state s);
+
+/* Encodes `resp` (message m at w->version) and hands it to w's route.
+ * Returns 1, or -1 if encoding failed (out of memory: nothing sent). */
+int kmock_send(const kmock_waiter *w, const kafka_gen_message *m, const void *resp);
+/* Same, then clears w (for deferred waiters). */
+void kmock_send_deferred(kmock_waiter *w, const kafka_gen_message *m, const void *resp);
+
+kmock_group *kmock_group_find(kmock_groups *g, kafka_str id);
+/* Finds or creates (Empty, generation 0). *err = 0, or an error code when
+ * the group cap is reached and no Empty group can be evicted. */
+kmock_group *kmock_group_get_or_create(kmock_groups *g, kafka_str id, int16_t *err);
+/* Removes and frees the group (its waiters are not answered). */
+void kmock_group_delete(kmock_groups *g, kmock_group *grp);
+
+kmock_member *kmock_member_find(kmock_group *grp, kafka_str id);
+kmock_member *kmock_member_by_instance(kmock_group *grp, kafka_str instance_id);
+/* Kafka's validateCurrentMember: FENCED_INSTANCE_ID when the instance id
+ * belongs to another member id, UNKNOWN_MEMBER_ID when the member (or
+ * instance) is unknown, else 0 with *out set. */
+int16_t kmock_validate_member(kmock_group *grp, kafka_str member_id, kafka_str instance_id, kmock_member **out);
+/* The member's metadata for `protocol` (NULL view if it has none). */
+kafka_bytes kmock_member_metadata(const kmock_member *m, const char *protocol);
+
+/* ---- rebalance engine (mock_group_join.c) -------------------------------- */
+
+/* Removes a member (answering its waiting JoinGroup/SyncGroup with
+ * UNKNOWN_MEMBER_ID) and rebalances as Kafka's removeMemberAndUpdateGroup. */
+void kmock_remove_member(kmock_groups *g, kmock_group *grp, kmock_member *m, int64_t now);
+/* Removes a pending (MEMBER_ID_REQUIRED) member; the join may complete. */
+void kmock_remove_pending(kmock_groups *g, kmock_group *grp, size_t idx, int64_t now);
+/* Index of the pending member id, or SIZE_MAX. */
+size_t kmock_pending_find(kmock_group *grp, kafka_str id);
+/* Runs the group's timers due at `now`; returns its next deadline. Never
+ * deletes the group (only DeleteGroups and eviction do). */
+int64_t kmock_group_tick(kmock_groups *g, kmock_group *grp, int64_t now);
+void kmock_member_free(kmock_member *m);
+
+/* ---- API handlers ---------------------------------------------------------
+ * Each returns 1 (answered), 0 (deferred) or -1 (undecodable body). */
+int kmock_handle_join(kmock_groups *g, kmock_req *rq, kafka_rbuf *r);
+int kmock_handle_sync(kmock_groups *g, kmock_req *rq, kafka_rbuf *r);
+int kmock_handle_heartbeat(kmock_groups *g, kmock_req *rq, kafka_rbuf *r);
+int kmock_handle_leave(kmock_groups *g, kmock_req *rq, kafka_rbuf *r);
+int kmock_handle_offset_commit(kmock_groups *g, kmock_req *rq, kafka_rbuf *r);
+int kmock_handle_offset_fetch(kmock_groups *g, kmock_req *rq, kafka_rbuf *r);
+int kmock_handle_offset_delete(kmock_groups *g, kmock_req *rq, kafka_rbuf *r);
+int kmock_handle_list_groups(kmock_groups *g, kmock_req *rq, kafka_rbuf *r);
+int kmock_handle_describe_groups(kmock_groups *g, kmock_req *rq, kafka_rbuf *r);
+int kmock_handle_delete_groups(kmock_groups *g, kmock_req *rq, kafka_rbuf *r);
+
+/* Answers m's held SyncGroup (if any) with err, or with its assignment
+ * and grp's protocol when err is 0 (mock_group_sync.c). */
+void kmock_sync_reply_deferred(const kmock_group *grp, kmock_member *m, int16_t err);
+
+/* Frees the group's offset store (mock_group_offsets.c). */
+void kmock_offsets_free(kmock_group *grp);
+
+#endif /* KAFKA_MOCK_GROUP_INT_H */
