@@ -55,12 +55,10 @@ static char *new_member_id(kmock_groups *g)
 
 /* ---- protocols ---------------------------------------------------------- */
 
-static bool supported_by_all(const kmock_group *grp, const kmock_member *skip, kafka_str name)
+static bool supported_by_all(const kmock_group *grp, kafka_str name)
 {
     for (size_t i = 0; i < grp->n_members; i++) {
         const kmock_member *m = grp->members[i];
-        if (m == skip)
-            continue;
         bool found = false;
         for (size_t p = 0; p < m->n_protocols && !found; p++)
             found = kmock_streq(m->protocols[p].name, name);
@@ -72,18 +70,18 @@ static bool supported_by_all(const kmock_group *grp, const kmock_member *skip, k
 
 /* Kafka's GroupMetadata.supportsProtocols: an Empty group takes any
  * non-empty protocol type and list; otherwise the type must match and one
- * protocol must be supported by every other member. */
-static bool protocols_acceptable(const kmock_group *grp, const kmock_member *self,
-                                 const kafka_join_group_request *req)
+ * of the protocols must be supported by every member (the joining member's
+ * previous protocols included, as Kafka counts them). */
+static bool protocols_acceptable(const kmock_group *grp, const kafka_join_group_request *req)
 {
     if (req->protocol_type.len <= 0 || req->protocols_count <= 0)
         return false;
-    if (grp->n_members == 0 || (grp->n_members == 1 && grp->members[0] == self))
+    if (grp->state == KMOCK_EMPTY)
         return true;
     if (!kmock_streq(grp->protocol_type, req->protocol_type))
         return false;
     for (int32_t i = 0; i < req->protocols_count; i++)
-        if (supported_by_all(grp, self, req->protocols[i].name))
+        if (supported_by_all(grp, req->protocols[i].name))
             return true;
     return false;
 }
@@ -103,14 +101,14 @@ static const char *select_protocol(const kmock_group *grp)
     size_t best_votes = 0;
     for (size_t c = 0; c < leader->n_protocols; c++) {
         const char *cand = leader->protocols[c].name;
-        if (!supported_by_all(grp, NULL, kmock_str(cand)))
+        if (!supported_by_all(grp, kmock_str(cand)))
             continue;
         size_t votes = 0;
         for (size_t i = 0; i < grp->n_members; i++) {
             const kmock_member *m = grp->members[i];
             for (size_t p = 0; p < m->n_protocols; p++) {
                 const char *name = m->protocols[p].name;
-                if (supported_by_all(grp, NULL, kmock_str(name))) {
+                if (supported_by_all(grp, kmock_str(name))) {
                     votes += strcmp(name, cand) == 0;
                     break;
                 }
@@ -315,6 +313,16 @@ static void complete_join(kmock_groups *g, kmock_group *grp, int64_t now)
             sync_error_deferred(m, KAFKA_ERR_UNKNOWN_MEMBER_ID);
             kmock_member_free(m);
         }
+    }
+    bool anyone_joined = false;
+    for (size_t i = 0; i < grp->n_members; i++)
+        anyone_joined |= grp->members[i]->join.active;
+    if (grp->n_members > 0 && !anyone_joined) {
+        /* only static members that did not rejoin are left: Kafka waits
+         * another rebalance timeout for their sessions to run out */
+        grp->initial_delay = false;
+        grp->join_deadline_ms = now + group_rebalance_timeout(grp);
+        return;
     }
     grp->join_deadline_ms = INT64_MAX;
     grp->initial_delay = false;
@@ -688,9 +696,7 @@ int kmock_handle_join(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
     }
     if (grp->state == KMOCK_DEAD)
         return join_error(rq, KAFKA_ERR_COORDINATOR_NOT_AVAILABLE, req.member_id);
-    kmock_member *self = unknown ? kmock_member_by_instance(grp, req.group_instance_id)
-                                 : kmock_member_find(grp, req.member_id);
-    if (!protocols_acceptable(grp, self, &req))
+    if (!protocols_acceptable(grp, &req))
         return join_error(rq, KAFKA_ERR_INCONSISTENT_GROUP_PROTOCOL, req.member_id);
     return unknown ? join_unknown_member(g, grp, rq, &req) : join_known_member(g, grp, rq, &req);
 }

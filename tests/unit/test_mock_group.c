@@ -657,6 +657,75 @@ static void test_sync_timeout(void **state)
     assert_int_equal(heartbeat(&a, 3), KAFKA_ERR_UNKNOWN_MEMBER_ID);
 }
 
+
+/* KIP-394: a member that got MEMBER_ID_REQUIRED holds up the rebalance
+ * until it joins or its session timeout passes. */
+static void test_pending_member_blocks_join(void **state)
+{
+    member a = mk("g"), b = mk("g"), c = mk("g");
+    stable_pair(&a, &b, 5);
+    assert_int_equal(join(&c, 5), 1); /* the handshake only */
+    kafka_join_group_response r;
+    join_result(&c, 5, &r);
+    assert_int_equal(r.error_code, KAFKA_ERR_MEMBER_ID_REQUIRED);
+    assert_int_equal(heartbeat(&a, 4), 0); /* no rebalance for it yet */
+    assert_int_equal(join(&a, 5), 0);       /* the leader rejoins */
+    assert_int_equal(join(&b, 5), 0);
+    advance(9999);
+    assert_false(has_reply(a.token));
+    advance(1); /* c's 10 s session: the handshake expires */
+    join_result(&a, 5, &r);
+    assert_int_equal(r.error_code, 0);
+    assert_int_equal(r.members_count, 2);
+    join_result(&b, 5, &r);
+    assert_int_equal(r.error_code, 0);
+}
+
+/* A group takes KMOCK_GROUP_MAX_MEMBERS members, then answers
+ * GROUP_MAX_SIZE_REACHED instead of growing. */
+static void test_group_max_size(void **state)
+{
+    kafka_join_group_response r;
+    for (int i = 0; i < KMOCK_GROUP_MAX_MEMBERS; i++) {
+        member m = mk("big");
+        assert_int_equal(join(&m, 5), 1);
+        join_result(&m, 5, &r);
+        assert_int_equal(r.error_code, KAFKA_ERR_MEMBER_ID_REQUIRED);
+        for (size_t k = 0; k < T.n_replies; k++)
+            free(T.replies[k].body);
+        T.n_replies = 0;
+        kafka_arena_reset(&T.arena);
+    }
+    member m = mk("big");
+    assert_int_equal(join(&m, 5), 1);
+    join_result(&m, 5, &r);
+    assert_int_equal(r.error_code, KAFKA_ERR_GROUP_MAX_SIZE_REACHED);
+}
+
+/* A static member that does not rejoin stays in the group through the
+ * rebalance (its session decides), unlike a dynamic one. */
+static void test_static_member_survives_rebalance(void **state)
+{
+    member a = mk("g"), b = mk("g"), c = mk("g");
+    a.instance = "ia", b.instance = "ib";
+    b.session_ms = 60000;
+    stable_pair(&a, &b, 5);
+    assert_int_equal(join(&c, 4), 1); /* handshake */
+    kafka_join_group_response r;
+    join_result(&c, 4, &r);
+    assert_int_equal(join(&c, 4), 0);
+    assert_int_equal(join(&a, 5), 0);
+    advance(10000);
+    assert_int_equal(heartbeat(&a, 4), KAFKA_ERR_REBALANCE_IN_PROGRESS); /* a's join keeps it alive anyway */
+    assert_int_equal(heartbeat(&b, 4), KAFKA_ERR_REBALANCE_IN_PROGRESS);
+    advance(10000); /* the rebalance timeout */
+    join_result(&a, 5, &r);
+    assert_int_equal(r.error_code, 0);
+    assert_int_equal(r.members_count, 3);
+    join_result(&c, 4, &r);
+    assert_int_equal(r.error_code, 0);
+}
+
 /* ---- offsets -------------------------------------------------------------- */
 
 typedef struct commit_part {
@@ -1147,6 +1216,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_leave_static, setup, teardown),
         cmocka_unit_test_setup_teardown(test_membership_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sync_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pending_member_blocks_join, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_max_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_static_member_survives_rebalance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offsets_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offset_fetch_batched, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offset_commit_errors, setup, teardown),
