@@ -3,6 +3,7 @@
  * the reply path, dispatch by api key and the timer loop. The API handlers
  * live in mock_group_{join,sync,offsets,admin}.c.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +79,7 @@ static void group_free(kmock_group *grp)
         kafka_free(grp->pending[i].id);
     kafka_free(grp->pending);
     kmock_offsets_free(grp);
+    kmock_cgroup_free(grp->cg);
     kafka_free(grp->id);
     kafka_free(grp->protocol_type);
     kafka_free(grp->protocol_name);
@@ -103,7 +105,7 @@ static bool evict_one_empty_group(kmock_groups *g)
 {
     for (size_t i = 0; i < g->n_groups; i++) {
         kmock_group *grp = g->groups[i];
-        if (grp->state == KMOCK_EMPTY && grp->n_offsets == 0 && grp->n_pending == 0) {
+        if (kmock_group_is_empty(grp) && grp->n_offsets == 0 && grp->n_pending == 0) {
             kmock_group_delete(g, grp);
             return true;
         }
@@ -141,7 +143,29 @@ oom:
     return NULL;
 }
 
+bool kmock_group_is_empty(const kmock_group *grp)
+{
+    return grp->state == KMOCK_EMPTY && grp->n_members == 0 && !kmock_cgroup_has_members(grp->cg);
+}
+
 /* ---- members ------------------------------------------------------------ */
+
+/* "<client id>-<uuid>": a 64-bit sequence run through two mixing steps, so
+ * ids are unique within the instance and reproducible across runs. */
+char *kmock_new_member_id(kmock_groups *g)
+{
+    uint64_t a = (g->id_seq += 0x9e3779b97f4a7c15ull);
+    uint64_t b = a * 0xbf58476d1ce4e5b9ull;
+    a ^= a >> 31;
+    b ^= b >> 29;
+    const char *prefix = g->client_id && g->client_id[0] ? g->client_id : "member";
+    size_t n = strlen(prefix) + 40;
+    char *id = kafka_malloc(n);
+    if (id)
+        snprintf(id, n, "%s-%08x-%04x-4%03x-%04x-%012llx", prefix, (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
+                 (unsigned)a & 0xfff, (unsigned)(b >> 48) | 0x8000, (unsigned long long)(b & 0xffffffffffffull));
+    return id;
+}
 
 kmock_member *kmock_member_find(kmock_group *grp, kafka_str id)
 {
@@ -227,11 +251,18 @@ void kmock_groups_set_client(kmock_groups *g, const char *client_id, const char 
     g->client_host = client_host ? kafka_strdup(client_host) : NULL;
 }
 
+void kmock_groups_set_topics(kmock_groups *g, kmock_topics_fn topics, void *ctx)
+{
+    g->topics = topics;
+    g->topics_ctx = ctx;
+}
+
 int64_t kmock_groups_tick(kmock_groups *g, int64_t now_ms)
 {
     int64_t next = INT64_MAX;
     for (size_t i = 0; i < g->n_groups; i++) {
-        int64_t d = kmock_group_tick(g, g->groups[i], now_ms);
+        kmock_group *grp = g->groups[i];
+        int64_t d = grp->cg ? kmock_cgroup_tick(g, grp, now_ms) : kmock_group_tick(g, grp, now_ms);
         if (d < next)
             next = d;
     }
@@ -254,6 +285,8 @@ static const struct {
     {KAFKA_API_LIST_GROUPS, kmock_handle_list_groups},
     {KAFKA_API_DESCRIBE_GROUPS, kmock_handle_describe_groups},
     {KAFKA_API_DELETE_GROUPS, kmock_handle_delete_groups},
+    {KAFKA_API_CONSUMER_GROUP_HEARTBEAT, kmock_handle_consumer_heartbeat},
+    {KAFKA_API_CONSUMER_GROUP_DESCRIBE, kmock_handle_consumer_describe},
 };
 
 int kmock_groups_handle(kmock_groups *g, int16_t api_key, int16_t version, const uint8_t *body, size_t len,

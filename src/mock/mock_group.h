@@ -3,8 +3,10 @@
  *
  * One cluster-wide instance answers the group APIs of every mock broker:
  * JoinGroup, SyncGroup, Heartbeat, LeaveGroup (classic groups with dynamic
- * and static members), OffsetCommit, OffsetFetch, OffsetDelete, ListGroups,
- * DescribeGroups and DeleteGroups, for every version the schemas in
+ * and static members), ConsumerGroupHeartbeat and ConsumerGroupDescribe
+ * (KIP-848 consumer groups, server-side "uniform" and "range" assignors),
+ * OffsetCommit, OffsetFetch, OffsetDelete, ListGroups, DescribeGroups and
+ * DeleteGroups, for every version the schemas in
  * src/protocol/gen/ define (flexible versions included). It follows the
  * semantics of Kafka's group coordinator (GroupCoordinator /
  * GroupMetadataManager): member-id handshake, delayed joins, protocol
@@ -80,10 +82,24 @@ void kmock_groups_free(kmock_groups *g);
  * Copied; NULL = unknown (""). Optional. */
 void kmock_groups_set_client(kmock_groups *g, const char *client_id, const char *client_host);
 
+/* Cluster topics, for KIP-848 consumer groups (whose subscriptions name
+ * topics and whose assignments carry topic ids): `topics` calls `visit`
+ * once per existing topic, synchronously, with its name, 16-byte topic id
+ * and partition count (pointers valid during the call). */
+typedef void (*kmock_topic_visit_fn)(void *arg, const char *topic, const uint8_t topic_id[16], int32_t partitions);
+typedef void (*kmock_topics_fn)(void *ctx, kmock_topic_visit_fn visit, void *arg);
+
+/* Enables ConsumerGroupHeartbeat (68) and ConsumerGroupDescribe (69):
+ * until it is called they answer UNSUPPORTED_VERSION, since assignments
+ * cannot be computed without the topics. `topics` is called during
+ * kmock_groups_handle and kmock_groups_tick only. */
+void kmock_groups_set_topics(kmock_groups *g, kmock_topics_fn topics, void *ctx);
+
 /* Handles one request of api key JoinGroup (11), SyncGroup (14),
  * Heartbeat (12), LeaveGroup (13), OffsetCommit (8), OffsetFetch (9),
- * OffsetDelete (47), ListGroups (16), DescribeGroups (15) or
- * DeleteGroups (42) at `version`. `body` is only read during the call.
+ * OffsetDelete (47), ListGroups (16), DescribeGroups (15),
+ * DeleteGroups (42), ConsumerGroupHeartbeat (68) or ConsumerGroupDescribe
+ * (69) at `version`. `body` is only read during the call.
  * Returns 1 if the request was answered (reply called) before returning,
  * 0 if the answer is deferred (reply is called later, with this token,
  * from kmock_groups_handle or kmock_groups_tick: a JoinGroup waiting for

@@ -11,12 +11,9 @@
 #include "protocol/gen/describe_groups.h"
 #include "protocol/gen/list_groups.h"
 
-/* Every group here is a classic group (KIP-848 ListGroups type). */
+/* ListGroups v5 group types (KIP-848). */
 #define KMOCK_GROUP_TYPE_CLASSIC "classic"
-
-/* Kafka's AclOperation codes a group supports: READ (3), DELETE (6),
- * DESCRIBE (8). Without ACLs every one of them is authorized. */
-#define KMOCK_GROUP_AUTHORIZED_OPS ((1 << 3) | (1 << 6) | (1 << 8))
+#define KMOCK_GROUP_TYPE_CONSUMER "consumer"
 
 /* Is `value` in the filter list (case-insensitive, as Kafka compares
  * states and types)? An empty or null filter matches everything. */
@@ -44,15 +41,16 @@ int kmock_handle_list_groups(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
     int32_t n = 0;
     for (size_t i = 0; i < g->n_groups; i++) {
         const kmock_group *grp = g->groups[i];
-        const char *state = kmock_state_name(grp->state);
+        const char *state = grp->cg ? kmock_cgroup_state(grp->cg) : kmock_state_name(grp->state);
+        const char *type = grp->cg ? KMOCK_GROUP_TYPE_CONSUMER : KMOCK_GROUP_TYPE_CLASSIC;
         if (grp->state == KMOCK_DEAD || !filter_matches(req.states_filter, req.states_filter_count, state) ||
-            !filter_matches(req.types_filter, req.types_filter_count, KMOCK_GROUP_TYPE_CLASSIC))
+            !filter_matches(req.types_filter, req.types_filter_count, type))
             continue;
         kafka_list_groups_response_listed_group *o = &resp.groups[n++];
         o->group_id = kafka_str_c(grp->id);
-        o->protocol_type = kafka_str_c(grp->protocol_type ? grp->protocol_type : "");
+        o->protocol_type = kafka_str_c(grp->cg ? "consumer" : grp->protocol_type ? grp->protocol_type : "");
         o->group_state = kafka_str_c(state);
-        o->group_type = kafka_str_c(KMOCK_GROUP_TYPE_CLASSIC);
+        o->group_type = kafka_str_c(type);
     }
     resp.groups_count = n;
     return kmock_send(&rq->w, &kafka_list_groups_response_msg, &resp);
@@ -109,8 +107,8 @@ int kmock_handle_describe_groups(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
     resp.groups_count = n;
     for (int32_t i = 0; i < n; i++) {
         const kmock_group *grp = kmock_group_find(g, req.groups[i]);
-        if (grp && grp->state == KMOCK_DEAD)
-            grp = NULL;
+        if (grp && (grp->state == KMOCK_DEAD || grp->cg))
+            grp = NULL; /* consumer groups are not classic: Dead, as Kafka */
         if (!describe_one(grp, req.groups[i], req.include_authorized_operations, rq->arena, &resp.groups[i]))
             return -1;
     }
@@ -134,7 +132,7 @@ int kmock_handle_delete_groups(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
         int16_t err = 0;
         if (!grp || grp->state == KMOCK_DEAD)
             err = KAFKA_ERR_GROUP_ID_NOT_FOUND;
-        else if (grp->state != KMOCK_EMPTY)
+        else if (!kmock_group_is_empty(grp))
             err = KAFKA_ERR_NON_EMPTY_GROUP;
         else
             kmock_group_delete(g, grp); /* its offsets go with it */

@@ -21,6 +21,10 @@
 #define KMOCK_DEFAULT_MIN_SESSION_MS 6000
 #define KMOCK_DEFAULT_MAX_SESSION_MS 1800000
 
+/* Kafka's AclOperation codes a group supports: READ (3), DELETE (6),
+ * DESCRIBE (8). Without ACLs every one of them is authorized. */
+#define KMOCK_GROUP_AUTHORIZED_OPS ((1 << 3) | (1 << 6) | (1 << 8))
+
 /* Classic group states, in Kafka's names (kmock_state_name). */
 typedef enum kmock_state {
     KMOCK_EMPTY,
@@ -82,8 +86,14 @@ typedef struct kmock_offset {
     char *metadata; /* never NULL: a null commit stores "" as Kafka does */
 } kmock_offset;
 
+typedef struct kmock_cgroup kmock_cgroup;
+
 typedef struct kmock_group {
     char *id;
+    /* KIP-848 consumer group state, or NULL for a classic group (whose
+     * fields below then apply; a consumer group keeps state = Empty and
+     * no classic members, so the classic APIs find no member in it) */
+    kmock_cgroup *cg;
     kmock_state state;
     int32_t generation;
     char *protocol_type; /* NULL until a member joined */
@@ -110,6 +120,8 @@ struct kmock_groups {
     size_t n_groups, cap_groups;
     uint64_t id_seq; /* member id generator state */
     char *client_id, *client_host;
+    kmock_topics_fn topics; /* cluster topics for KIP-848 subscriptions */
+    void *topics_ctx;
 };
 
 /* ---- helpers (mock_group.c) --------------------------------------------- */
@@ -137,6 +149,12 @@ void kmock_group_delete(kmock_groups *g, kmock_group *grp);
 
 kmock_member *kmock_member_find(kmock_group *grp, kafka_str id);
 kmock_member *kmock_member_by_instance(kmock_group *grp, kafka_str instance_id);
+/* A new member id, "<client id>-<uuid>" as Kafka makes them (NULL = out of
+ * memory). */
+char *kmock_new_member_id(kmock_groups *g);
+/* No members of either protocol (DeleteGroups' and eviction's test). */
+bool kmock_group_is_empty(const kmock_group *grp);
+
 /* Kafka's validateCurrentMember: FENCED_INSTANCE_ID when the instance id
  * belongs to another member id, UNKNOWN_MEMBER_ID when the member (or
  * instance) is unknown, else 0 with *out set. */
@@ -174,6 +192,22 @@ int kmock_handle_delete_groups(kmock_groups *g, kmock_req *rq, kafka_rbuf *r);
 /* Answers m's held SyncGroup (if any) with err, or with its assignment
  * and grp's protocol when err is 0 (mock_group_sync.c). */
 void kmock_sync_reply_deferred(const kmock_group *grp, kmock_member *m, int16_t err);
+
+/* ---- KIP-848 consumer groups (mock_group_consumer.c) -------------------- */
+
+int kmock_handle_consumer_heartbeat(kmock_groups *g, kmock_req *rq, kafka_rbuf *r);
+int kmock_handle_consumer_describe(kmock_groups *g, kmock_req *rq, kafka_rbuf *r);
+void kmock_cgroup_free(kmock_cgroup *cg);
+int64_t kmock_cgroup_tick(kmock_groups *g, kmock_group *grp, int64_t now);
+/* ConsumerGroupState name: Empty, Assigning, Reconciling, Stable. */
+const char *kmock_cgroup_state(const kmock_cgroup *cg);
+bool kmock_cgroup_has_members(const kmock_cgroup *cg);
+/* Does any member subscribe to topic (by name or regex)? */
+bool kmock_cgroup_subscribes(const kmock_cgroup *cg, kafka_str topic);
+/* OffsetCommit / OffsetFetch member checks (Kafka's ConsumerGroup
+ * validateOffsetCommit / validateOffsetFetch): 0 or an error code. */
+int16_t kmock_cgroup_validate_commit(const kmock_cgroup *cg, kafka_str member_id, int32_t epoch, int16_t version);
+int16_t kmock_cgroup_validate_fetch(const kmock_cgroup *cg, kafka_str member_id, int32_t epoch);
 
 /* Frees the group's offset store (mock_group_offsets.c). */
 void kmock_offsets_free(kmock_group *grp);

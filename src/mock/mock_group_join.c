@@ -12,7 +12,6 @@
  * a protocol is chosen by vote, and every held JoinGroup is answered: the
  * leader's with all members' metadata.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -35,22 +34,6 @@ void kmock_member_free(kmock_member *m)
     kafka_free(m->client_id);
     kafka_free(m->client_host);
     kafka_free(m);
-}
-
-/* "<client id>-<uuid>", as Kafka names members. */
-static char *new_member_id(kmock_groups *g)
-{
-    uint64_t a = (g->id_seq += 0x9e3779b97f4a7c15ull);
-    uint64_t b = a * 0xbf58476d1ce4e5b9ull;
-    a ^= a >> 31;
-    b ^= b >> 29;
-    const char *prefix = g->client_id && g->client_id[0] ? g->client_id : "member";
-    size_t n = strlen(prefix) + 40;
-    char *id = kafka_malloc(n);
-    if (id)
-        snprintf(id, n, "%s-%08x-%04x-4%03x-%04x-%012llx", prefix, (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
-                 (unsigned)a & 0xfff, (unsigned)(b >> 48) | 0x8000, (unsigned long long)(b & 0xffffffffffffull));
-    return id;
 }
 
 /* ---- protocols ---------------------------------------------------------- */
@@ -599,7 +582,7 @@ static int join_unknown_member(kmock_groups *g, kmock_group *grp, kmock_req *rq,
 {
     if (grp->n_members + grp->n_pending >= KMOCK_GROUP_MAX_MEMBERS)
         return join_error(rq, KAFKA_ERR_GROUP_MAX_SIZE_REACHED, req->member_id);
-    char *id = new_member_id(g);
+    char *id = kmock_new_member_id(g);
     if (!id)
         return join_error(rq, KAFKA_ERR_COORDINATOR_NOT_AVAILABLE, req->member_id);
     if (req->group_instance_id.len >= 0) {
@@ -696,6 +679,12 @@ int kmock_handle_join(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
     }
     if (grp->state == KMOCK_DEAD)
         return join_error(rq, KAFKA_ERR_COORDINATOR_NOT_AVAILABLE, req.member_id);
+    if (grp->cg) { /* a KIP-848 group: only an empty one turns classic */
+        if (kmock_cgroup_has_members(grp->cg))
+            return join_error(rq, KAFKA_ERR_INCONSISTENT_GROUP_PROTOCOL, req.member_id);
+        kmock_cgroup_free(grp->cg);
+        grp->cg = NULL;
+    }
     if (!protocols_acceptable(grp, &req))
         return join_error(rq, KAFKA_ERR_INCONSISTENT_GROUP_PROTOCOL, req.member_id);
     return unknown ? join_unknown_member(g, grp, rq, &req) : join_known_member(g, grp, rq, &req);

@@ -127,11 +127,13 @@ static int16_t partition_check(const kmock_groups *g, kafka_str topic, int32_t p
 /* ---- OffsetCommit ----------------------------------------------------------- */
 
 /* Kafka's ClassicGroup.validateOffsetCommit. */
-static int16_t validate_commit(kmock_group *grp, const kafka_offset_commit_request *req)
+static int16_t validate_commit(kmock_group *grp, const kafka_offset_commit_request *req, int16_t version)
 {
     if (grp->state == KMOCK_DEAD)
         return KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
     int32_t gen = req->generation_id_or_member_epoch;
+    if (grp->cg)
+        return kmock_cgroup_validate_commit(grp->cg, req->member_id, gen, version);
     if (gen < 0 && grp->state == KMOCK_EMPTY)
         return 0; /* a "simple" commit: admin client or manual assignment */
     if (gen >= 0 || req->member_id.len > 0 || req->group_instance_id.len >= 0) {
@@ -163,7 +165,7 @@ int kmock_handle_offset_commit(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
     else if (!grp) /* v9 says so plainly; older versions kept ILLEGAL_GENERATION */
         group_err = rq->version >= 9 ? KAFKA_ERR_GROUP_ID_NOT_FOUND : KAFKA_ERR_ILLEGAL_GENERATION;
     if (grp && !group_err)
-        group_err = validate_commit(grp, &req);
+        group_err = validate_commit(grp, &req, rq->version);
 
     kafka_offset_commit_response resp;
     kafka_offset_commit_response_init(&resp);
@@ -274,6 +276,10 @@ static int fetch_v8(kmock_groups *g, kmock_req *rq, const kafka_offset_fetch_req
         kafka_offset_fetch_response_offset_fetch_response_group *og = &resp.groups[i];
         og->group_id = ig->group_id;
         const kmock_group *grp = kmock_group_find(g, ig->group_id);
+        if (grp && grp->cg && (og->error_code = kmock_cgroup_validate_fetch(grp->cg, ig->member_id, ig->member_epoch))) {
+            og->topics_count = 0;
+            continue;
+        }
         if (!fetch_group(grp, ig->topics, ig->topics_count, rq->arena, &og->topics, &og->topics_count))
             return -1;
     }
@@ -363,7 +369,7 @@ int kmock_handle_offset_delete(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
     kafka_offset_delete_response resp;
     kafka_offset_delete_response_init(&resp);
     kmock_group *grp = req.group_id.len > 0 ? kmock_group_find(g, req.group_id) : NULL;
-    bool consumer = grp && kmock_streq(KAFKA_CONSUMER_PROTOCOL_TYPE, kmock_str(grp->protocol_type));
+    bool consumer = grp && (grp->cg || kmock_streq(KAFKA_CONSUMER_PROTOCOL_TYPE, kmock_str(grp->protocol_type)));
     if (req.group_id.len <= 0)
         resp.error_code = KAFKA_ERR_INVALID_GROUP_ID;
     else if (!grp || grp->state == KMOCK_DEAD)
@@ -382,7 +388,8 @@ int kmock_handle_offset_delete(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
         const kafka_offset_delete_request_offset_delete_request_topic *it = &req.topics[t];
         kafka_offset_delete_response_offset_delete_response_topic *ot = &resp.topics[t];
         int32_t np = it->partitions_count > 0 ? it->partitions_count : 0;
-        bool subscribed = grp->state != KMOCK_EMPTY && group_subscribes(grp, it->name, rq->arena);
+        bool subscribed = grp->cg ? kmock_cgroup_subscribes(grp->cg, it->name)
+                                  : grp->state != KMOCK_EMPTY && group_subscribes(grp, it->name, rq->arena);
         ot->name = it->name;
         ot->partitions = kafka_arena_calloc(rq->arena, np ? (size_t)np : 1, sizeof *ot->partitions);
         if (!ot->partitions)

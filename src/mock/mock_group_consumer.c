@@ -1,0 +1,675 @@
+/*
+ * Mock group coordinator: KIP-848 consumer groups, ConsumerGroupHeartbeat
+ * (Kafka's GroupMetadataManager.consumerGroupHeartbeat and
+ * CurrentAssignmentBuilder) and the member checks OffsetCommit and
+ * OffsetFetch apply to them. See mock_group_consumer.h for the model.
+ *
+ * Simplifications, stated: the group epoch moves on every subscription or
+ * topic change at once (no metadata refresh interval); the heartbeat
+ * interval and session timeout are Kafka's defaults (5 s, 45 s); a
+ * classic group with members and a consumer group with members do not
+ * convert into each other (JoinGroup gets INCONSISTENT_GROUP_PROTOCOL, a
+ * heartbeat GROUP_ID_NOT_FOUND); an empty one converts.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/alloc.h"
+#include "kafka/error.h"
+#include "mock/mock_group_consumer.h"
+#include "protocol/gen/consumer_group_heartbeat.h"
+
+/* ---- members -------------------------------------------------------------- */
+
+static void free_topics(kmock_cmember *m)
+{
+    for (size_t i = 0; i < m->n_topics; i++)
+        kafka_free(m->topics[i]);
+    kafka_free(m->topics);
+    m->topics = NULL;
+    m->n_topics = 0;
+}
+
+static void free_regex(kmock_cmember *m)
+{
+    if (m->regex)
+        regfree(&m->re);
+    kafka_free(m->regex);
+    m->regex = NULL;
+}
+
+static void cmember_free(kmock_cmember *m)
+{
+    free_topics(m);
+    free_regex(m);
+    kmock_tps_free(&m->assigned);
+    kmock_tps_free(&m->revoking);
+    kmock_tps_free(&m->target);
+    kafka_free(m->id);
+    kafka_free(m->instance_id);
+    kafka_free(m->rack_id);
+    kafka_free(m->client_id);
+    kafka_free(m->client_host);
+    kafka_free(m->assignor);
+    kafka_free(m);
+}
+
+void kmock_cgroup_free(kmock_cgroup *cg)
+{
+    if (!cg)
+        return;
+    for (size_t i = 0; i < cg->n_members; i++)
+        cmember_free(cg->members[i]);
+    kafka_free(cg->members);
+    for (size_t i = 0; i < cg->n_meta; i++)
+        kafka_free(cg->meta[i].name);
+    kafka_free(cg->meta);
+    kafka_free(cg->assignor);
+    kafka_free(cg);
+}
+
+bool kmock_cgroup_has_members(const kmock_cgroup *cg) { return cg && cg->n_members > 0; }
+
+static kmock_cmember *cmember_find(const kmock_cgroup *cg, kafka_str id)
+{
+    for (size_t i = 0; cg && i < cg->n_members; i++)
+        if (kmock_streq(cg->members[i]->id, id))
+            return cg->members[i];
+    return NULL;
+}
+
+static kmock_cmember *cmember_by_instance(const kmock_cgroup *cg, kafka_str instance_id)
+{
+    for (size_t i = 0; instance_id.len >= 0 && i < cg->n_members; i++)
+        if (kmock_streq(cg->members[i]->instance_id, instance_id))
+            return cg->members[i];
+    return NULL;
+}
+
+static void cmember_remove(kmock_cgroup *cg, kmock_cmember *m)
+{
+    for (size_t i = 0; i < cg->n_members; i++) {
+        if (cg->members[i] == m) {
+            memmove(&cg->members[i], &cg->members[i + 1], (cg->n_members - i - 1) * sizeof *cg->members);
+            cg->n_members--;
+            break;
+        }
+    }
+    cmember_free(m);
+    cg->group_epoch++;
+}
+
+const char *kmock_cgroup_state(const kmock_cgroup *cg)
+{
+    if (cg->n_members == 0)
+        return "Empty";
+    if (cg->group_epoch > cg->assignment_epoch)
+        return "Assigning";
+    for (size_t i = 0; i < cg->n_members; i++) {
+        const kmock_cmember *m = cg->members[i];
+        if (m->state != KMOCK_CM_STABLE || (m->epoch != cg->assignment_epoch && m->epoch != -2))
+            return "Reconciling";
+    }
+    return "Stable";
+}
+
+bool kmock_cgroup_subscribes(const kmock_cgroup *cg, kafka_str topic)
+{
+    char name[256];
+    if (topic.len < 0 || (size_t)topic.len >= sizeof name)
+        return false; /* longer than any legal topic name (249) */
+    memcpy(name, topic.ptr, (size_t)topic.len);
+    name[topic.len] = '\0';
+    for (size_t i = 0; i < cg->n_members; i++)
+        if (kmock_cmember_subscribes(cg->members[i], name))
+            return true;
+    return false;
+}
+
+/* Kafka's ConsumerGroup.validateMemberEpoch for offset APIs. */
+static int16_t validate_epoch(const kmock_cgroup *cg, kafka_str member_id, int32_t epoch)
+{
+    const kmock_cmember *m = cmember_find(cg, member_id);
+    if (!m)
+        return KAFKA_ERR_UNKNOWN_MEMBER_ID;
+    return epoch != m->epoch ? KAFKA_ERR_STALE_MEMBER_EPOCH : 0;
+}
+
+int16_t kmock_cgroup_validate_commit(const kmock_cgroup *cg, kafka_str member_id, int32_t epoch, int16_t version)
+{
+    if (epoch < 0 && cg->n_members == 0)
+        return 0; /* admin client or manual assignment into an empty group */
+    if (!cmember_find(cg, member_id))
+        return KAFKA_ERR_UNKNOWN_MEMBER_ID;
+    if (version < 9) /* members of the new protocol commit with v9+ */
+        return KAFKA_ERR_UNSUPPORTED_VERSION;
+    return validate_epoch(cg, member_id, epoch);
+}
+
+int16_t kmock_cgroup_validate_fetch(const kmock_cgroup *cg, kafka_str member_id, int32_t epoch)
+{
+    if (epoch < 0 && member_id.len < 0)
+        return 0;
+    return validate_epoch(cg, member_id, epoch);
+}
+
+/* ---- subscriptions and topics --------------------------------------------------- */
+
+typedef struct meta_walk {
+    const kmock_cgroup *cg;
+    kmock_topic_meta *out;
+    size_t n, cap;
+    bool oom;
+} meta_walk;
+
+static void visit_topic(void *arg, const char *topic, const uint8_t topic_id[16], int32_t partitions)
+{
+    meta_walk *w = arg;
+    if (w->oom || partitions < 0)
+        return;
+    bool wanted = false;
+    for (size_t i = 0; i < w->cg->n_members && !wanted; i++)
+        wanted = kmock_cmember_subscribes(w->cg->members[i], topic);
+    if (!wanted)
+        return;
+    if (!kafka_array_reserve((void **)&w->out, &w->cap, w->n + 1, sizeof *w->out, 8) ||
+        !(w->out[w->n].name = kafka_strdup(topic))) {
+        w->oom = true;
+        return;
+    }
+    memcpy(w->out[w->n].id.b, topic_id, 16);
+    w->out[w->n].partitions = partitions;
+    w->n++;
+}
+
+static int meta_cmp(const void *a, const void *b)
+{
+    return strcmp(((const kmock_topic_meta *)a)->name, ((const kmock_topic_meta *)b)->name);
+}
+
+static void meta_free(kmock_topic_meta *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        kafka_free(m[i].name);
+    kafka_free(m);
+}
+
+/* Resolves the members' subscriptions against the cluster's topics; a
+ * change (topic created, deleted, grown) moves the group epoch. false =
+ * out of memory. */
+static bool refresh_metadata(kmock_groups *g, kmock_cgroup *cg)
+{
+    meta_walk w = {.cg = cg};
+    g->topics(g->topics_ctx, visit_topic, &w);
+    if (w.oom) {
+        meta_free(w.out, w.n);
+        return false;
+    }
+    if (w.n > 1)
+        qsort(w.out, w.n, sizeof *w.out, meta_cmp);
+    bool same = w.n == cg->n_meta;
+    for (size_t i = 0; same && i < w.n; i++)
+        same = strcmp(w.out[i].name, cg->meta[i].name) == 0 && w.out[i].partitions == cg->meta[i].partitions &&
+               memcmp(w.out[i].id.b, cg->meta[i].id.b, 16) == 0;
+    if (same) {
+        meta_free(w.out, w.n);
+        return true;
+    }
+    meta_free(cg->meta, cg->n_meta);
+    cg->meta = w.out;
+    cg->n_meta = w.n;
+    cg->group_epoch++;
+    return true;
+}
+
+/* The assignor most members asked for (Kafka picks by popularity), else
+ * the default. */
+static const char *group_assignor(const kmock_cgroup *cg)
+{
+    const char *best = KMOCK_CONSUMER_DEFAULT_ASSIGNOR;
+    size_t best_votes = 0;
+    for (size_t i = 0; i < cg->n_members; i++) {
+        const char *a = cg->members[i]->assignor;
+        if (!a)
+            continue;
+        size_t votes = 0;
+        for (size_t k = 0; k < cg->n_members; k++)
+            votes += cg->members[k]->assignor && strcmp(cg->members[k]->assignor, a) == 0;
+        if (votes > best_votes) {
+            best = a;
+            best_votes = votes;
+        }
+    }
+    return best;
+}
+
+static bool update_target(kmock_cgroup *cg)
+{
+    if (cg->group_epoch <= cg->assignment_epoch)
+        return true;
+    const char *name = group_assignor(cg);
+    char *copy = kafka_strdup(name);
+    if (!copy || !kmock_assign(cg, name)) {
+        kafka_free(copy);
+        return false;
+    }
+    kafka_free(cg->assignor);
+    cg->assignor = copy;
+    cg->assignment_epoch = cg->group_epoch;
+    return true;
+}
+
+/* ---- reconciliation (Kafka's CurrentAssignmentBuilder) --------------------------- */
+
+/* Is the partition held (assigned or being revoked) by a member other than m? */
+static bool owned_by_other(const kmock_cgroup *cg, const kmock_cmember *m, const kmock_tp *tp)
+{
+    for (size_t i = 0; i < cg->n_members; i++) {
+        const kmock_cmember *o = cg->members[i];
+        if (o != m && (kmock_tps_has(&o->assigned, &tp->topic, tp->partition) ||
+                       kmock_tps_has(&o->revoking, &tp->topic, tp->partition)))
+            return true;
+    }
+    return false;
+}
+
+static bool compute_next(kmock_cgroup *cg, kmock_cmember *m, int64_t now)
+{
+    kmock_tps keep = {0}, revoke = {0}, grant = {0};
+    bool unreleased = false, ok = true;
+    for (size_t i = 0; i < m->assigned.n && ok; i++) {
+        const kmock_tp *tp = &m->assigned.v[i];
+        ok = kmock_tps_add(kmock_tps_has(&m->target, &tp->topic, tp->partition) ? &keep : &revoke, &tp->topic,
+                           tp->partition);
+    }
+    for (size_t i = 0; i < m->target.n && ok; i++) {
+        const kmock_tp *tp = &m->target.v[i];
+        if (kmock_tps_has(&m->assigned, &tp->topic, tp->partition))
+            continue;
+        if (owned_by_other(cg, m, tp))
+            unreleased = true;
+        else
+            ok = kmock_tps_add(&grant, &tp->topic, tp->partition);
+    }
+    if (ok && revoke.n > 0) {
+        /* give up partitions first; the epoch waits */
+        m->state = KMOCK_CM_UNREVOKED_PARTITIONS;
+        m->previous_epoch = m->epoch;
+        kmock_tps_move(&m->assigned, &keep);
+        kmock_tps_move(&m->revoking, &revoke);
+        m->revoke_deadline_ms = now + m->rebalance_timeout_ms;
+    } else if (ok) {
+        for (size_t i = 0; i < grant.n && ok; i++)
+            ok = kmock_tps_add(&keep, &grant.v[i].topic, grant.v[i].partition);
+        if (ok) {
+            m->previous_epoch = m->epoch;
+            m->epoch = cg->assignment_epoch;
+            m->state = unreleased ? KMOCK_CM_UNRELEASED_PARTITIONS : KMOCK_CM_STABLE;
+            kmock_tps_move(&m->assigned, &keep);
+            kmock_tps_clear(&m->revoking);
+            m->revoke_deadline_ms = INT64_MAX;
+        }
+    }
+    kmock_tps_free(&keep);
+    kmock_tps_free(&revoke);
+    kmock_tps_free(&grant);
+    return ok;
+}
+
+/* `owned` = the partitions the member says it owns, NULL if not sent. */
+static bool reconcile(kmock_cgroup *cg, kmock_cmember *m, const kmock_tps *owned, int64_t now)
+{
+    switch (m->state) {
+    case KMOCK_CM_STABLE:
+        if (m->epoch == cg->assignment_epoch)
+            return true;
+        break;
+    case KMOCK_CM_UNREVOKED_PARTITIONS:
+        if (!owned)
+            return true;
+        for (size_t i = 0; i < m->revoking.n; i++)
+            if (kmock_tps_has(owned, &m->revoking.v[i].topic, m->revoking.v[i].partition))
+                return true; /* still holds some */
+        break;
+    case KMOCK_CM_UNRELEASED_PARTITIONS:
+        break;
+    }
+    return compute_next(cg, m, now);
+}
+
+/* ---- ConsumerGroupHeartbeat ------------------------------------------------------ */
+
+typedef kafka_consumer_group_heartbeat_request cgh_req;
+typedef kafka_consumer_group_heartbeat_response cgh_resp;
+
+static int cgh_error(kmock_req *rq, int16_t err, const char *message)
+{
+    cgh_resp resp;
+    kafka_consumer_group_heartbeat_response_init(&resp);
+    resp.error_code = err;
+    resp.error_message = kafka_str_c(message);
+    return kmock_send(&rq->w, &kafka_consumer_group_heartbeat_response_msg, &resp);
+}
+
+/* The request's owned partitions as a set (NULL when it sent none). */
+static bool owned_set(const cgh_req *req, kmock_tps *out, const kmock_tps **view)
+{
+    *view = NULL;
+    if (req->topic_partitions_count < 0)
+        return true;
+    for (int32_t t = 0; t < req->topic_partitions_count; t++)
+        for (int32_t p = 0; p < req->topic_partitions[t].partitions_count; p++)
+            if (!kmock_tps_add(out, &req->topic_partitions[t].topic_id, req->topic_partitions[t].partitions[p]))
+                return false;
+    *view = out;
+    return true;
+}
+
+static bool set_subscription(kmock_cmember *m, const cgh_req *req, bool *changed, int16_t *err)
+{
+    *err = 0;
+    if (req->subscribed_topic_names_count >= 0) {
+        bool same = (size_t)req->subscribed_topic_names_count == m->n_topics;
+        for (size_t i = 0; same && i < m->n_topics; i++)
+            same = kmock_streq(m->topics[i], req->subscribed_topic_names[i]);
+        if (!same) {
+            if (req->subscribed_topic_names_count > KMOCK_CONSUMER_MAX_SUBSCRIBED_TOPICS) {
+                *err = KAFKA_ERR_INVALID_REQUEST;
+                return true;
+            }
+            size_t n = (size_t)req->subscribed_topic_names_count;
+            char **topics = kafka_calloc(n ? n : 1, sizeof *topics);
+            if (!topics)
+                return false;
+            for (size_t i = 0; i < n; i++) {
+                kafka_str s = req->subscribed_topic_names[i];
+                if (!(topics[i] = kmock_strdup_str(s.len < 0 ? kafka_str_c("") : s))) {
+                    for (size_t k = 0; k < i; k++)
+                        kafka_free(topics[k]);
+                    kafka_free(topics);
+                    return false;
+                }
+            }
+            free_topics(m);
+            m->topics = topics;
+            m->n_topics = n;
+            *changed = true;
+        }
+    }
+    if (req->subscribed_topic_regex.len >= 0 && !kmock_streq(m->regex, req->subscribed_topic_regex)) {
+        free_regex(m);
+        *changed = true;
+        if (req->subscribed_topic_regex.len == 0)
+            return true; /* "" clears the pattern */
+        /* Java's Pattern.matches: the whole name */
+        size_t n = (size_t)req->subscribed_topic_regex.len;
+        char *anchored = kafka_malloc(n + 5);
+        char *raw = kmock_strdup_str(req->subscribed_topic_regex);
+        if (!anchored || !raw) {
+            kafka_free(anchored);
+            kafka_free(raw);
+            return false;
+        }
+        snprintf(anchored, n + 5, "^(%s)$", raw);
+        if (regcomp(&m->re, anchored, REG_EXTENDED | REG_NOSUB) != 0) {
+            kafka_free(raw);
+            *err = KAFKA_ERR_INVALID_REQUEST;
+        } else {
+            m->regex = raw;
+        }
+        kafka_free(anchored);
+    }
+    return true;
+}
+
+static bool set_str(char **field, kafka_str s)
+{
+    if (s.len < 0)
+        return true;
+    char *c = kmock_strdup_str(s);
+    if (!c)
+        return false;
+    kafka_free(*field);
+    *field = c;
+    return true;
+}
+
+/* Kafka's throwIfConsumerGroupHeartbeatRequestIsInvalid. */
+static const char *invalid_request(const cgh_req *req)
+{
+    if (req->group_id.len <= 0)
+        return "GroupId can't be empty.";
+    if (req->member_epoch < -2)
+        return "MemberEpoch is invalid.";
+    if (req->member_epoch != 0 && req->member_id.len <= 0)
+        return "MemberId can't be empty.";
+    if (req->member_epoch == 0) {
+        if (req->rebalance_timeout_ms == -1)
+            return "RebalanceTimeoutMs must be provided in first request.";
+        if (req->topic_partitions_count > 0)
+            return "TopicPartitions must be empty when (re-)joining.";
+        if (req->subscribed_topic_names_count < 0 && req->subscribed_topic_regex.len < 0)
+            return "SubscribedTopicNames or SubscribedTopicRegex must be set in first request.";
+    }
+    return NULL;
+}
+
+/* Finds the group for a join, creating it or converting an empty classic
+ * group; *err on failure. */
+static kmock_group *group_for_join(kmock_groups *g, kafka_str id, int16_t *err)
+{
+    kmock_group *grp = kmock_group_get_or_create(g, id, err);
+    if (!grp || grp->cg)
+        return grp;
+    if (grp->n_members > 0 || grp->n_pending > 0 || grp->state == KMOCK_DEAD) {
+        *err = KAFKA_ERR_GROUP_ID_NOT_FOUND; /* "not a consumer group" */
+        return NULL;
+    }
+    grp->cg = kafka_calloc(1, sizeof *grp->cg);
+    if (!grp->cg)
+        *err = KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
+    return grp->cg ? grp : NULL;
+}
+
+static kmock_cmember *cmember_new(kmock_groups *g, kmock_cgroup *cg, kafka_str id)
+{
+    if (cg->n_members >= KMOCK_GROUP_MAX_MEMBERS ||
+        !kafka_array_reserve((void **)&cg->members, &cg->cap_members, cg->n_members + 1, sizeof *cg->members, 4))
+        return NULL;
+    kmock_cmember *m = kafka_calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->id = id.len > 0 ? kmock_strdup_str(id) : kmock_new_member_id(g);
+    if (!m->id) {
+        kafka_free(m);
+        return NULL;
+    }
+    m->revoke_deadline_ms = INT64_MAX;
+    cg->members[cg->n_members++] = m;
+    cg->group_epoch++;
+    return m;
+}
+
+static int leave(kmock_groups *g, kmock_req *rq, const cgh_req *req)
+{
+    (void)g;
+    kmock_group *grp = kmock_group_find(g, req->group_id);
+    kmock_cmember *m = grp && grp->cg ? cmember_find(grp->cg, req->member_id) : NULL;
+    if (!m)
+        return cgh_error(rq, KAFKA_ERR_UNKNOWN_MEMBER_ID, NULL);
+    if (req->member_epoch == -2 && m->instance_id) {
+        m->previous_epoch = m->epoch;
+        m->epoch = -2; /* a static member away: its partitions wait for it */
+        m->last_heartbeat_ms = rq->now;
+    } else {
+        cmember_remove(grp->cg, m);
+    }
+    cgh_resp resp;
+    kafka_consumer_group_heartbeat_response_init(&resp);
+    resp.member_id = req->member_id;
+    resp.member_epoch = req->member_epoch;
+    return kmock_send(&rq->w, &kafka_consumer_group_heartbeat_response_msg, &resp);
+}
+
+/* The member this heartbeat is from, created or taken over on a join;
+ * *err when it is not acceptable. */
+static kmock_cmember *heartbeat_member(kmock_groups *g, kmock_cgroup *cg, const cgh_req *req, const kmock_tps *owned,
+                                       int16_t *err)
+{
+    *err = 0;
+    kmock_cmember *m = req->member_id.len > 0 ? cmember_find(cg, req->member_id) : NULL;
+    if (req->member_epoch > 0) {
+        if (!m) {
+            *err = KAFKA_ERR_UNKNOWN_MEMBER_ID;
+        } else if (req->member_epoch > m->epoch) {
+            *err = KAFKA_ERR_FENCED_MEMBER_EPOCH;
+        } else if (req->member_epoch < m->epoch) {
+            /* a lost response: the previous epoch with a subset of the
+             * current assignment is still fine */
+            bool subset = true;
+            for (size_t i = 0; owned && i < owned->n; i++)
+                subset &= kmock_tps_has(&m->assigned, &owned->v[i].topic, owned->v[i].partition);
+            if (req->member_epoch != m->previous_epoch || !subset)
+                *err = KAFKA_ERR_FENCED_MEMBER_EPOCH;
+        }
+        return *err ? NULL : m;
+    }
+    /* epoch 0: (re)join */
+    if (req->instance_id.len >= 0) {
+        kmock_cmember *st = cmember_by_instance(cg, req->instance_id);
+        if (st && st != m) {
+            if (st->epoch != -2) {
+                *err = KAFKA_ERR_UNRELEASED_INSTANCE_ID;
+                return NULL;
+            }
+            /* the static member is back under a new id: same partitions */
+            char *id = req->member_id.len > 0 ? kmock_strdup_str(req->member_id) : kmock_new_member_id(g);
+            if (!id) {
+                *err = KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
+                return NULL;
+            }
+            kafka_free(st->id);
+            st->id = id;
+            st->epoch = st->previous_epoch;
+            return st;
+        }
+    }
+    if (m && m->epoch == -2)
+        m->epoch = m->previous_epoch;
+    if (!m && !(m = cmember_new(g, cg, req->member_id)))
+        *err = cg->n_members >= KMOCK_GROUP_MAX_MEMBERS ? KAFKA_ERR_GROUP_MAX_SIZE_REACHED
+                                                        : KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
+    return m;
+}
+
+/* Converts the member's assignment into the response's topic list. */
+static bool response_assignment(const kmock_cmember *m, kafka_arena *arena, cgh_resp *resp)
+{
+    kafka_consumer_group_heartbeat_response_topic_partitions *tps =
+        kafka_arena_calloc(arena, m->assigned.n ? m->assigned.n : 1, sizeof *tps);
+    int32_t *parts = kafka_arena_calloc(arena, m->assigned.n ? m->assigned.n : 1, sizeof *parts);
+    if (!tps || !parts)
+        return false;
+    int32_t nt = 0;
+    for (size_t i = 0; i < m->assigned.n; i++) {
+        const kmock_tp *tp = &m->assigned.v[i];
+        if (nt == 0 || memcmp(tps[nt - 1].topic_id.b, tp->topic.b, 16) != 0) {
+            tps[nt].topic_id = tp->topic;
+            tps[nt].partitions = &parts[i];
+            nt++;
+        }
+        parts[i] = tp->partition;
+        tps[nt - 1].partitions_count++;
+    }
+    kafka_consumer_group_heartbeat_response_assignment_init(&resp->assignment);
+    resp->assignment.topic_partitions = tps;
+    resp->assignment.topic_partitions_count = nt;
+    resp->assignment_present = true;
+    return true;
+}
+
+int kmock_handle_consumer_heartbeat(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
+{
+    cgh_req req;
+    if (kafka_gen_decode(r, rq->arena, &kafka_consumer_group_heartbeat_request_msg, rq->version, &req) != KAFKA_ERR_OK)
+        return -1;
+    if (!g->topics)
+        return cgh_error(rq, KAFKA_ERR_UNSUPPORTED_VERSION, "kafka_mock: consumer groups need the topic list");
+    const char *why = invalid_request(&req);
+    if (why)
+        return cgh_error(rq, KAFKA_ERR_INVALID_REQUEST, why);
+    if (req.server_assignor.len >= 0 && !kmock_assignor_known(req.server_assignor))
+        return cgh_error(rq, KAFKA_ERR_UNSUPPORTED_ASSIGNOR, "the mock has the uniform and range assignors");
+    if (req.member_epoch < 0)
+        return leave(g, rq, &req);
+
+    int16_t err = 0;
+    kmock_group *grp = req.member_epoch == 0 ? group_for_join(g, req.group_id, &err) : kmock_group_find(g, req.group_id);
+    if (!grp || !grp->cg)
+        return cgh_error(rq, err ? err : KAFKA_ERR_GROUP_ID_NOT_FOUND, NULL);
+    kmock_cgroup *cg = grp->cg;
+    kmock_tps owned_buf = {0};
+    const kmock_tps *owned;
+    if (!owned_set(&req, &owned_buf, &owned)) {
+        kmock_tps_free(&owned_buf);
+        return cgh_error(rq, KAFKA_ERR_COORDINATOR_NOT_AVAILABLE, NULL);
+    }
+    kmock_cmember *m = heartbeat_member(g, cg, &req, owned, &err);
+    bool changed = false;
+    kmock_tps before = {0};
+    bool ok = true;
+    if (m) {
+        m->last_heartbeat_ms = rq->now;
+        if (req.rebalance_timeout_ms >= 0)
+            m->rebalance_timeout_ms = req.rebalance_timeout_ms;
+        ok = set_str(&m->instance_id, req.instance_id) && set_str(&m->rack_id, req.rack_id) &&
+             set_subscription(m, &req, &changed, &err);
+        if (ok && req.server_assignor.len >= 0 && !kmock_streq(m->assignor, req.server_assignor)) {
+            ok = set_str(&m->assignor, req.server_assignor);
+            changed = true;
+        }
+        if (ok && g->client_id)
+            ok = set_str(&m->client_id, kafka_str_c(g->client_id)) &&
+                 set_str(&m->client_host, kafka_str_c(g->client_host ? g->client_host : ""));
+        if (changed)
+            cg->group_epoch++;
+        for (size_t i = 0; ok && i < m->assigned.n; i++)
+            ok = kmock_tps_add(&before, &m->assigned.v[i].topic, m->assigned.v[i].partition);
+        ok = ok && !err && refresh_metadata(g, cg) && update_target(cg) && reconcile(cg, m, owned, rq->now);
+    }
+    kmock_tps_free(&owned_buf);
+    if (!m || err || !ok) {
+        kmock_tps_free(&before);
+        return cgh_error(rq, err ? err : KAFKA_ERR_COORDINATOR_NOT_AVAILABLE, NULL);
+    }
+    cgh_resp resp;
+    kafka_consumer_group_heartbeat_response_init(&resp);
+    resp.member_id = kafka_str_c(m->id);
+    resp.member_epoch = m->epoch;
+    resp.heartbeat_interval_ms = KMOCK_CONSUMER_HEARTBEAT_INTERVAL_MS;
+    bool send_assignment = req.member_epoch == 0 || owned || !kmock_tps_equal(&before, &m->assigned);
+    kmock_tps_free(&before);
+    if (send_assignment && !response_assignment(m, rq->arena, &resp))
+        return -1;
+    return kmock_send(&rq->w, &kafka_consumer_group_heartbeat_response_msg, &resp);
+}
+
+/* ---- timers ------------------------------------------------------------------- */
+
+int64_t kmock_cgroup_tick(kmock_groups *g, kmock_group *grp, int64_t now)
+{
+    (void)g;
+    kmock_cgroup *cg = grp->cg;
+    int64_t next = INT64_MAX;
+    for (size_t i = cg->n_members; i-- > 0;) {
+        kmock_cmember *m = cg->members[i];
+        int64_t session_end = m->last_heartbeat_ms + KMOCK_CONSUMER_SESSION_TIMEOUT_MS;
+        int64_t deadline = session_end < m->revoke_deadline_ms ? session_end : m->revoke_deadline_ms;
+        if (deadline <= now)
+            cmember_remove(cg, m); /* session over, or never revoked: fenced */
+        else if (deadline < next)
+            next = deadline;
+    }
+    return next;
+}
