@@ -195,10 +195,10 @@ static void meta_free(kmock_topic_meta *m, size_t n)
     kafka_free(m);
 }
 
-/* Resolves the members' subscriptions against the cluster's topics; a
- * change (topic created, deleted, grown) moves the group epoch. false =
- * out of memory. */
-static bool refresh_metadata(kmock_groups *g, kmock_cgroup *cg)
+/* Resolves the members' subscriptions against the cluster's topics;
+ * *changed when that differs from before (topic created, deleted, grown).
+ * false = out of memory. */
+static bool refresh_metadata(kmock_groups *g, kmock_cgroup *cg, bool *changed)
 {
     meta_walk w = {.cg = cg};
     g->topics(g->topics_ctx, visit_topic, &w);
@@ -219,7 +219,7 @@ static bool refresh_metadata(kmock_groups *g, kmock_cgroup *cg)
     meta_free(cg->meta, cg->n_meta);
     cg->meta = w.out;
     cg->n_meta = w.n;
-    cg->group_epoch++;
+    *changed = true;
     return true;
 }
 
@@ -366,18 +366,41 @@ static bool owned_set(const cgh_req *req, kmock_tps *out, const kmock_tps **view
     return true;
 }
 
-static bool set_subscription(kmock_cmember *m, const cgh_req *req, bool *changed, int16_t *err)
+/* Compiles a subscription pattern the way Java's Pattern.matches applies
+ * it: to the whole topic name. false = not a valid (POSIX extended)
+ * expression, or out of memory. */
+static bool compile_pattern(const char *raw, regex_t *re)
 {
-    *err = 0;
+    size_t n = strlen(raw) + 5;
+    char *anchored = kafka_malloc(n);
+    if (!anchored)
+        return false;
+    snprintf(anchored, n, "^(%s)$", raw);
+    bool ok = regcomp(re, anchored, REG_EXTENDED | REG_NOSUB) == 0;
+    kafka_free(anchored);
+    return ok;
+}
+
+static bool regex_compiles(kafka_str pattern)
+{
+    char *raw = kmock_strdup_str(pattern);
+    regex_t re;
+    bool ok = raw && compile_pattern(raw, &re);
+    if (ok)
+        regfree(&re);
+    kafka_free(raw);
+    return ok;
+}
+
+/* Applies the subscription fields the request carries (null = unchanged);
+ * *changed when they differ. false = out of memory. */
+static bool set_subscription(kmock_cmember *m, const cgh_req *req, bool *changed)
+{
     if (req->subscribed_topic_names_count >= 0) {
         bool same = (size_t)req->subscribed_topic_names_count == m->n_topics;
         for (size_t i = 0; same && i < m->n_topics; i++)
             same = kmock_streq(m->topics[i], req->subscribed_topic_names[i]);
         if (!same) {
-            if (req->subscribed_topic_names_count > KMOCK_CONSUMER_MAX_SUBSCRIBED_TOPICS) {
-                *err = KAFKA_ERR_INVALID_REQUEST;
-                return true;
-            }
             size_t n = (size_t)req->subscribed_topic_names_count;
             char **topics = kafka_calloc(n ? n : 1, sizeof *topics);
             if (!topics)
@@ -402,23 +425,12 @@ static bool set_subscription(kmock_cmember *m, const cgh_req *req, bool *changed
         *changed = true;
         if (req->subscribed_topic_regex.len == 0)
             return true; /* "" clears the pattern */
-        /* Java's Pattern.matches: the whole name */
-        size_t n = (size_t)req->subscribed_topic_regex.len;
-        char *anchored = kafka_malloc(n + 5);
         char *raw = kmock_strdup_str(req->subscribed_topic_regex);
-        if (!anchored || !raw) {
-            kafka_free(anchored);
+        if (!raw || !compile_pattern(raw, &m->re)) { /* it compiled in the check */
             kafka_free(raw);
             return false;
         }
-        snprintf(anchored, n + 5, "^(%s)$", raw);
-        if (regcomp(&m->re, anchored, REG_EXTENDED | REG_NOSUB) != 0) {
-            kafka_free(raw);
-            *err = KAFKA_ERR_INVALID_REQUEST;
-        } else {
-            m->regex = raw;
-        }
-        kafka_free(anchored);
+        m->regex = raw;
     }
     return true;
 }
@@ -435,7 +447,8 @@ static bool set_str(char **field, kafka_str s)
     return true;
 }
 
-/* Kafka's throwIfConsumerGroupHeartbeatRequestIsInvalid. */
+/* Kafka's throwIfConsumerGroupHeartbeatRequestIsInvalid, plus the mock's
+ * own bounds. */
 static const char *invalid_request(const cgh_req *req)
 {
     if (req->group_id.len <= 0)
@@ -452,6 +465,10 @@ static const char *invalid_request(const cgh_req *req)
         if (req->subscribed_topic_names_count < 0 && req->subscribed_topic_regex.len < 0)
             return "SubscribedTopicNames or SubscribedTopicRegex must be set in first request.";
     }
+    if (req->subscribed_topic_names_count > KMOCK_CONSUMER_MAX_SUBSCRIBED_TOPICS)
+        return "kafka_mock: too many subscribed topics.";
+    if (req->subscribed_topic_regex.len > 0 && !regex_compiles(req->subscribed_topic_regex))
+        return "SubscribedTopicRegex is not a valid regular expression.";
     return NULL;
 }
 
@@ -487,7 +504,6 @@ static kmock_cmember *cmember_new(kmock_groups *g, kmock_cgroup *cg, kafka_str i
     }
     m->revoke_deadline_ms = INT64_MAX;
     cg->members[cg->n_members++] = m;
-    cg->group_epoch++;
     return m;
 }
 
@@ -615,8 +631,9 @@ int kmock_handle_consumer_heartbeat(kmock_groups *g, kmock_req *rq, kafka_rbuf *
         kmock_tps_free(&owned_buf);
         return cgh_error(rq, KAFKA_ERR_COORDINATOR_NOT_AVAILABLE, NULL);
     }
+    size_t members_before = cg->n_members;
     kmock_cmember *m = heartbeat_member(g, cg, &req, owned, &err);
-    bool changed = false;
+    bool changed = cg->n_members != members_before; /* a new member */
     kmock_tps before = {0};
     bool ok = true;
     if (m) {
@@ -624,7 +641,7 @@ int kmock_handle_consumer_heartbeat(kmock_groups *g, kmock_req *rq, kafka_rbuf *
         if (req.rebalance_timeout_ms >= 0)
             m->rebalance_timeout_ms = req.rebalance_timeout_ms;
         ok = set_str(&m->instance_id, req.instance_id) && set_str(&m->rack_id, req.rack_id) &&
-             set_subscription(m, &req, &changed, &err);
+             set_subscription(m, &req, &changed);
         if (ok && req.server_assignor.len >= 0 && !kmock_streq(m->assignor, req.server_assignor)) {
             ok = set_str(&m->assignor, req.server_assignor);
             changed = true;
@@ -632,11 +649,12 @@ int kmock_handle_consumer_heartbeat(kmock_groups *g, kmock_req *rq, kafka_rbuf *
         if (ok && g->client_id)
             ok = set_str(&m->client_id, kafka_str_c(g->client_id)) &&
                  set_str(&m->client_host, kafka_str_c(g->client_host ? g->client_host : ""));
-        if (changed)
-            cg->group_epoch++;
         for (size_t i = 0; ok && i < m->assigned.n; i++)
             ok = kmock_tps_add(&before, &m->assigned.v[i].topic, m->assigned.v[i].partition);
-        ok = ok && !err && refresh_metadata(g, cg) && update_target(cg) && reconcile(cg, m, owned, rq->now);
+        ok = ok && !err && refresh_metadata(g, cg, &changed);
+        if (ok && changed) /* one bump for everything this heartbeat changed */
+            cg->group_epoch++;
+        ok = ok && update_target(cg) && reconcile(cg, m, owned, rq->now);
     }
     kmock_tps_free(&owned_buf);
     if (!m || err || !ok) {
@@ -651,7 +669,7 @@ int kmock_handle_consumer_heartbeat(kmock_groups *g, kmock_req *rq, kafka_rbuf *
     bool send_assignment = req.member_epoch == 0 || owned || !kmock_tps_equal(&before, &m->assigned);
     kmock_tps_free(&before);
     if (send_assignment && !response_assignment(m, rq->arena, &resp))
-        return -1;
+        return cgh_error(rq, KAFKA_ERR_COORDINATOR_NOT_AVAILABLE, NULL);
     return kmock_send(&rq->w, &kafka_consumer_group_heartbeat_response_msg, &resp);
 }
 

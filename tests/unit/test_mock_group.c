@@ -17,40 +17,10 @@
 #include "group/consumer_protocol.h"
 #include "kafka/error.h"
 #include "mock/mock_group.h"
+#include "mock_group_harness.h"
 #include "protocol/gen/all.h"
 
-/* ---- harness -------------------------------------------------------------- */
-
-#define MAX_REPLIES 256
-
-typedef struct reply {
-    uint64_t token;
-    uint8_t *body;
-    size_t len;
-    bool taken;
-} reply;
-
-static struct {
-    kmock_groups *g;
-    kafka_arena arena;
-    reply replies[MAX_REPLIES];
-    size_t n_replies;
-    uint64_t next_token;
-    int64_t now;
-} T;
-
-static void on_reply(void *ctx, uint64_t token, const uint8_t *body, size_t len)
-{
-    assert_ptr_equal(ctx, &T);
-    assert_true(T.n_replies < MAX_REPLIES);
-    reply *r = &T.replies[T.n_replies++];
-    r->token = token;
-    r->body = malloc(len ? len : 1);
-    assert_non_null(r->body);
-    memcpy(r->body, body, len);
-    r->len = len;
-    r->taken = false;
-}
+/* ---- harness ------------------------------------------------------------------ */
 
 static int partition_exists(void *ctx, const char *topic, int32_t partition)
 {
@@ -62,14 +32,11 @@ static int partition_exists(void *ctx, const char *topic, int32_t partition)
 
 static int setup_with_delay(int32_t delay)
 {
-    memset(&T, 0, sizeof T);
-    kafka_arena_init(&T.arena, 0);
-    T.now = 1000000;
     kmock_groups_config cfg = {.initial_rebalance_delay_ms = delay,
                                .min_session_timeout_ms = 1000,
                                .max_session_timeout_ms = 600000,
                                .partition_exists = partition_exists};
-    return kmock_groups_new(&T.g, &cfg);
+    return kt_mg_setup(&cfg);
 }
 
 static int setup(void **state) { return setup_with_delay(0); }
@@ -77,69 +44,8 @@ static int setup_delay(void **state) { return setup_with_delay(3000); }
 
 static int teardown(void **state)
 {
-    kmock_groups_free(T.g);
-    for (size_t i = 0; i < T.n_replies; i++)
-        free(T.replies[i].body);
-    kafka_arena_free(&T.arena);
+    kt_mg_teardown();
     return 0;
-}
-
-/* Encodes `req` at `version` and hands it to the coordinator. Returns
- * handle's result; *token gets the request's token. */
-static int send_req(int16_t api_key, const kafka_gen_message *m, int16_t version, const void *req, uint64_t *token)
-{
-    kafka_wbuf w;
-    kafka_wbuf_init(&w);
-    assert_int_equal(kafka_gen_encode(&w, m, version, req), KAFKA_ERR_OK);
-    uint64_t tok = ++T.next_token;
-    if (token)
-        *token = tok;
-    int rc = kmock_groups_handle(T.g, api_key, version, w.data, w.len, T.now, tok, on_reply, &T);
-    kafka_wbuf_free(&w);
-    return rc;
-}
-
-static bool has_reply(uint64_t token)
-{
-    for (size_t i = 0; i < T.n_replies; i++)
-        if (T.replies[i].token == token && !T.replies[i].taken)
-            return true;
-    return false;
-}
-
-/* Decodes the (single) reply to `token`; fails the test if there is none. */
-static void take_reply(uint64_t token, const kafka_gen_message *m, int16_t version, void *out)
-{
-    for (size_t i = 0; i < T.n_replies; i++) {
-        reply *r = &T.replies[i];
-        if (r->token != token || r->taken)
-            continue;
-        r->taken = true;
-        kafka_rbuf rb;
-        kafka_rbuf_init(&rb, r->body, r->len);
-        assert_int_equal(kafka_gen_decode(&rb, &T.arena, m, version, out), KAFKA_ERR_OK);
-        assert_int_equal(kafka_rbuf_remaining(&rb), 0);
-        for (size_t k = i + 1; k < T.n_replies; k++)
-            assert_false(T.replies[k].token == token && !T.replies[k].taken);
-        return;
-    }
-    fail_msg("no reply for token %llu", (unsigned long long)token);
-}
-
-static char *dup_str(kafka_str s)
-{
-    char *c = kafka_arena_alloc(&T.arena, (size_t)(s.len > 0 ? s.len : 0) + 1);
-    assert_non_null(c);
-    if (s.len > 0)
-        memcpy(c, s.ptr, (size_t)s.len);
-    return c;
-}
-
-static void assert_str(kafka_str s, const char *want)
-{
-    assert_true(s.len >= 0);
-    assert_int_equal(s.len, (int32_t)strlen(want));
-    assert_memory_equal(s.ptr, want, (size_t)s.len);
 }
 
 /* ---- request builders ------------------------------------------------------ */
@@ -182,15 +88,15 @@ static int join(member *m, int16_t v)
     }
     req.protocols = ps;
     req.protocols_count = n;
-    return send_req(KAFKA_API_JOIN_GROUP, &kafka_join_group_request_msg, v, &req, &m->token);
+    return kt_mg_send(KAFKA_API_JOIN_GROUP, &kafka_join_group_request_msg, v, &req, &m->token);
 }
 
 /* Takes the JoinGroup answer and remembers the id and generation. */
 static void join_result(member *m, int16_t v, kafka_join_group_response *resp)
 {
-    take_reply(m->token, &kafka_join_group_response_msg, v, resp);
+    kt_mg_take_reply(m->token, &kafka_join_group_response_msg, v, resp);
     if (resp->member_id.len > 0)
-        m->id = dup_str(resp->member_id);
+        m->id = kt_mg_dup(resp->member_id);
     if (resp->error_code == 0)
         m->generation = resp->generation_id;
 }
@@ -227,7 +133,7 @@ static int sync(member *m, int16_t v, const char **ids, const char **assign, int
     }
     req.assignments = as;
     req.assignments_count = n;
-    return send_req(KAFKA_API_SYNC_GROUP, &kafka_sync_group_request_msg, v, &req, &m->token);
+    return kt_mg_send(KAFKA_API_SYNC_GROUP, &kafka_sync_group_request_msg, v, &req, &m->token);
 }
 
 static int16_t sync_result(member *m, int16_t v, kafka_sync_group_response *out)
@@ -235,7 +141,7 @@ static int16_t sync_result(member *m, int16_t v, kafka_sync_group_response *out)
     kafka_sync_group_response tmp;
     if (!out)
         out = &tmp;
-    take_reply(m->token, &kafka_sync_group_response_msg, v, out);
+    kt_mg_take_reply(m->token, &kafka_sync_group_response_msg, v, out);
     return out->error_code;
 }
 
@@ -248,9 +154,9 @@ static int16_t heartbeat(member *m, int16_t v)
     req.member_id = kafka_str_c(m->id);
     req.group_instance_id = kafka_str_c(v >= 3 ? m->instance : NULL);
     uint64_t tok;
-    assert_int_equal(send_req(KAFKA_API_HEARTBEAT, &kafka_heartbeat_request_msg, v, &req, &tok), 1);
+    assert_int_equal(kt_mg_send(KAFKA_API_HEARTBEAT, &kafka_heartbeat_request_msg, v, &req, &tok), 1);
     kafka_heartbeat_response resp;
-    take_reply(tok, &kafka_heartbeat_response_msg, v, &resp);
+    kt_mg_take_reply(tok, &kafka_heartbeat_response_msg, v, &resp);
     return resp.error_code;
 }
 
@@ -283,12 +189,6 @@ static void stable_pair(member *a, member *b, int16_t v)
     assert_int_equal(sync_result(b, sv, NULL), 0);
 }
 
-static void advance(int64_t ms)
-{
-    T.now += ms;
-    (void)kmock_groups_tick(T.g, T.now);
-}
-
 /* ---- classic membership ----------------------------------------------------- */
 
 /* KIP-394: v4+ joins without an id get MEMBER_ID_REQUIRED and an id; the
@@ -300,16 +200,16 @@ static void test_join_handshake_and_initial_delay(void **state)
     member a = mk("g1"), b = mk("g1");
     b.meta = "sub-b";
     assert_int_equal(join_with_id(&a, 5), 0);
-    T.now += 1000;
+    kt_mg_state.now += 1000;
     assert_int_equal(join_with_id(&b, 5), 0);
     /* first delay (3000 from a's join) passes with b new: extended */
-    advance(2000);
-    assert_false(has_reply(a.token));
-    int64_t next = kmock_groups_tick(T.g, T.now);
-    assert_true(next > T.now && next <= T.now + 3000);
-    advance(2999);
-    assert_false(has_reply(a.token));
-    advance(1);
+    kt_mg_advance(2000);
+    assert_false(kt_mg_has_reply(a.token));
+    int64_t next = kmock_groups_tick(kt_mg_state.g, kt_mg_state.now);
+    assert_true(next > kt_mg_state.now && next <= kt_mg_state.now + 3000);
+    kt_mg_advance(2999);
+    assert_false(kt_mg_has_reply(a.token));
+    kt_mg_advance(1);
     kafka_join_group_response ra, rb;
     join_result(&a, 5, &ra);
     join_result(&b, 5, &rb);
@@ -317,9 +217,9 @@ static void test_join_handshake_and_initial_delay(void **state)
     assert_int_equal(rb.error_code, 0);
     assert_int_equal(ra.generation_id, 1);
     assert_int_equal(rb.generation_id, 1);
-    assert_str(ra.leader, a.id);
-    assert_str(rb.leader, a.id);
-    assert_str(ra.protocol_name, "range");
+    kt_mg_assert_str(ra.leader, a.id);
+    kt_mg_assert_str(rb.leader, a.id);
+    kt_mg_assert_str(ra.protocol_name, "range");
     assert_int_equal(ra.members_count, 2);
     assert_int_equal(rb.members_count, 0);
     bool saw_b = false;
@@ -342,13 +242,13 @@ static void test_protocol_selection(void **state)
     kafka_join_group_response r;
     assert_int_equal(join_with_id(&a, 7), 1);
     join_result(&a, 7, &r);
-    assert_str(r.protocol_name, "range");
-    assert_str(r.protocol_type, "consumer");
+    kt_mg_assert_str(r.protocol_name, "range");
+    kt_mg_assert_str(r.protocol_type, "consumer");
     assert_int_equal(join_with_id(&b, 7), 0);
     assert_int_equal(join_with_id(&c, 7), 0);
     assert_int_equal(join(&a, 7), 1);
     join_result(&a, 7, &r);
-    assert_str(r.protocol_name, "roundrobin"); /* 2 votes to 1 */
+    kt_mg_assert_str(r.protocol_name, "roundrobin"); /* 2 votes to 1 */
     join_result(&b, 7, &r);
     join_result(&c, 7, &r);
     /* a member with no protocol in common is refused */
@@ -379,7 +279,7 @@ static void test_sync_distributes_assignments(void **state)
     assert_int_equal(r.generation_id, 2);
     assert_int_equal(heartbeat(&b, 4), 0); /* CompletingRebalance: NONE */
     assert_int_equal(sync(&b, 5, NULL, NULL, 0), 0);
-    assert_false(has_reply(b.token));
+    assert_false(kt_mg_has_reply(b.token));
     const char *ids[] = {a.id, b.id};
     const char *as[] = {"assign-a", "assign-b"};
     assert_int_equal(sync(&a, 5, ids, as, 2), 1);
@@ -387,8 +287,8 @@ static void test_sync_distributes_assignments(void **state)
     assert_int_equal(sync_result(&a, 5, &s), 0);
     assert_int_equal(s.assignment.len, 8);
     assert_memory_equal(s.assignment.ptr, "assign-a", 8);
-    assert_str(s.protocol_type, "consumer");
-    assert_str(s.protocol_name, "range");
+    kt_mg_assert_str(s.protocol_type, "consumer");
+    kt_mg_assert_str(s.protocol_name, "range");
     assert_int_equal(sync_result(&b, 5, &s), 0);
     assert_memory_equal(s.assignment.ptr, "assign-b", 8);
     assert_int_equal(heartbeat(&a, 4), 0);
@@ -409,7 +309,7 @@ static void test_rebalance_waits_for_all_members(void **state)
     assert_int_equal(heartbeat(&a, 3), KAFKA_ERR_REBALANCE_IN_PROGRESS);
     assert_int_equal(heartbeat(&b, 3), KAFKA_ERR_REBALANCE_IN_PROGRESS);
     assert_int_equal(join(&a, 5), 0);
-    assert_false(has_reply(c.token));
+    assert_false(kt_mg_has_reply(c.token));
     assert_int_equal(join(&b, 5), 1);
     kafka_join_group_response r;
     join_result(&a, 5, &r);
@@ -418,7 +318,7 @@ static void test_rebalance_waits_for_all_members(void **state)
     join_result(&b, 5, &r);
     join_result(&c, 5, &r);
     assert_int_equal(r.generation_id, 3);
-    assert_str(r.leader, a.id);
+    kt_mg_assert_str(r.leader, a.id);
 }
 
 /* Members that do not rejoin within the rebalance timeout are dropped. */
@@ -427,17 +327,17 @@ static void test_rebalance_timeout_drops_laggard(void **state)
     member a = mk("g"), b = mk("g"), c = mk("g");
     stable_pair(&a, &b, 5);
     assert_int_equal(join_with_id(&c, 5), 0);
-    advance(3000);
+    kt_mg_advance(3000);
     assert_int_equal(heartbeat(&a, 3), KAFKA_ERR_REBALANCE_IN_PROGRESS);
     assert_int_equal(join(&a, 5), 0);
     /* b stays alive by heartbeating but never rejoins */
     for (int i = 0; i < 3; i++) {
-        advance(5000);
+        kt_mg_advance(5000);
         assert_int_equal(heartbeat(&b, 3), KAFKA_ERR_REBALANCE_IN_PROGRESS);
     }
-    advance(1999); /* the rebalance timeout is 20000 from c's join */
-    assert_false(has_reply(a.token));
-    advance(1);
+    kt_mg_advance(1999); /* the rebalance timeout is 20000 from c's join */
+    assert_false(kt_mg_has_reply(a.token));
+    kt_mg_advance(1);
     kafka_join_group_response r;
     join_result(&a, 5, &r);
     assert_int_equal(r.error_code, 0);
@@ -453,11 +353,11 @@ static void test_session_expiry_triggers_rebalance(void **state)
 {
     member a = mk("g"), b = mk("g");
     stable_pair(&a, &b, 4);
-    advance(6000);
+    kt_mg_advance(6000);
     assert_int_equal(heartbeat(&a, 2), 0);
-    advance(3999);
+    kt_mg_advance(3999);
     assert_int_equal(heartbeat(&a, 2), 0); /* b still in: Stable */
-    advance(1);                            /* b's 10 s session ends */
+    kt_mg_advance(1);                            /* b's 10 s session ends */
     assert_int_equal(heartbeat(&a, 2), KAFKA_ERR_REBALANCE_IN_PROGRESS);
     assert_int_equal(join(&a, 4), 1); /* the only member left */
     kafka_join_group_response r;
@@ -465,7 +365,7 @@ static void test_session_expiry_triggers_rebalance(void **state)
     assert_int_equal(r.members_count, 1);
     assert_int_equal(r.generation_id, 3);
     assert_int_equal(heartbeat(&b, 2), KAFKA_ERR_UNKNOWN_MEMBER_ID);
-    assert_true(kmock_groups_tick(T.g, T.now) <= T.now + 20000);
+    assert_true(kmock_groups_tick(kt_mg_state.g, kt_mg_state.now) <= kt_mg_state.now + 20000);
 }
 
 /* KIP-345: a static member rejoining with its instance id gets a new
@@ -490,7 +390,7 @@ static void test_static_member_rejoin(void **state)
         assert_int_equal(r.error_code, 0);
         assert_int_equal(r.generation_id, gen);
         assert_false(kafka_str_eq_c(r.member_id, old_b));
-        assert_str(r.leader, a.id);
+        kt_mg_assert_str(r.leader, a.id);
         assert_int_equal(heartbeat(&a, 3), 0); /* no rebalance */
         member stale = b;
         stale.id = old_b;
@@ -508,10 +408,10 @@ static void test_static_member_rejoin(void **state)
         assert_int_equal(r.generation_id, gen);
         if (v >= 9) {
             assert_true(r.skip_assignment);
-            assert_str(r.leader, a.id);
+            kt_mg_assert_str(r.leader, a.id);
             assert_int_equal(r.members_count, 2);
         } else {
-            assert_str(r.leader, old_a);
+            kt_mg_assert_str(r.leader, old_a);
             assert_int_equal(r.members_count, 0);
         }
         assert_int_equal(heartbeat(&b, 3), 0);
@@ -535,9 +435,9 @@ static void test_leave(void **state)
     req.members = ids;
     req.members_count = 2;
     uint64_t tok;
-    assert_int_equal(send_req(KAFKA_API_LEAVE_GROUP, &kafka_leave_group_request_msg, 5, &req, &tok), 1);
+    assert_int_equal(kt_mg_send(KAFKA_API_LEAVE_GROUP, &kafka_leave_group_request_msg, 5, &req, &tok), 1);
     kafka_leave_group_response resp;
-    take_reply(tok, &kafka_leave_group_response_msg, 5, &resp);
+    kt_mg_take_reply(tok, &kafka_leave_group_response_msg, 5, &resp);
     assert_int_equal(resp.error_code, 0);
     assert_int_equal(resp.members_count, 2);
     assert_int_equal(resp.members[0].error_code, 0);
@@ -547,13 +447,13 @@ static void test_leave(void **state)
     kafka_leave_group_request_init(&req);
     req.group_id = kafka_str_c("g");
     req.member_id = kafka_str_c("nobody");
-    assert_int_equal(send_req(KAFKA_API_LEAVE_GROUP, &kafka_leave_group_request_msg, 1, &req, &tok), 1);
-    take_reply(tok, &kafka_leave_group_response_msg, 1, &resp);
+    assert_int_equal(kt_mg_send(KAFKA_API_LEAVE_GROUP, &kafka_leave_group_request_msg, 1, &req, &tok), 1);
+    kt_mg_take_reply(tok, &kafka_leave_group_response_msg, 1, &resp);
     assert_int_equal(resp.error_code, KAFKA_ERR_UNKNOWN_MEMBER_ID);
 
     req.member_id = kafka_str_c(a.id);
-    assert_int_equal(send_req(KAFKA_API_LEAVE_GROUP, &kafka_leave_group_request_msg, 0, &req, &tok), 1);
-    take_reply(tok, &kafka_leave_group_response_msg, 0, &resp);
+    assert_int_equal(kt_mg_send(KAFKA_API_LEAVE_GROUP, &kafka_leave_group_request_msg, 0, &req, &tok), 1);
+    kt_mg_take_reply(tok, &kafka_leave_group_response_msg, 0, &resp);
     assert_int_equal(resp.error_code, 0);
     assert_int_equal(heartbeat(&a, 3), KAFKA_ERR_UNKNOWN_MEMBER_ID);
 }
@@ -574,13 +474,13 @@ static void test_leave_static(void **state)
     req.members = &id;
     req.members_count = 1;
     uint64_t tok;
-    assert_int_equal(send_req(KAFKA_API_LEAVE_GROUP, &kafka_leave_group_request_msg, 4, &req, &tok), 1);
+    assert_int_equal(kt_mg_send(KAFKA_API_LEAVE_GROUP, &kafka_leave_group_request_msg, 4, &req, &tok), 1);
     kafka_leave_group_response resp;
-    take_reply(tok, &kafka_leave_group_response_msg, 4, &resp);
+    kt_mg_take_reply(tok, &kafka_leave_group_response_msg, 4, &resp);
     assert_int_equal(resp.members[0].error_code, KAFKA_ERR_FENCED_INSTANCE_ID);
     id.member_id = kafka_str_c(""); /* by instance id alone */
-    assert_int_equal(send_req(KAFKA_API_LEAVE_GROUP, &kafka_leave_group_request_msg, 4, &req, &tok), 1);
-    take_reply(tok, &kafka_leave_group_response_msg, 4, &resp);
+    assert_int_equal(kt_mg_send(KAFKA_API_LEAVE_GROUP, &kafka_leave_group_request_msg, 4, &req, &tok), 1);
+    kt_mg_take_reply(tok, &kafka_leave_group_response_msg, 4, &resp);
     assert_int_equal(resp.members[0].error_code, 0);
     assert_int_equal(heartbeat(&b, 3), KAFKA_ERR_UNKNOWN_MEMBER_ID);
 }
@@ -649,9 +549,9 @@ static void test_sync_timeout(void **state)
     join_result(&a, 5, &r);
     join_result(&b, 5, &r);
     assert_int_equal(sync(&b, 5, NULL, NULL, 0), 0); /* waits for a */
-    advance(19999);
-    assert_false(has_reply(b.token));
-    advance(1);
+    kt_mg_advance(19999);
+    assert_false(kt_mg_has_reply(b.token));
+    kt_mg_advance(1);
     /* a never synced: removed, b's wait ends with REBALANCE_IN_PROGRESS */
     assert_int_equal(sync_result(&b, 5, NULL), KAFKA_ERR_REBALANCE_IN_PROGRESS);
     assert_int_equal(heartbeat(&a, 3), KAFKA_ERR_UNKNOWN_MEMBER_ID);
@@ -671,9 +571,9 @@ static void test_pending_member_blocks_join(void **state)
     assert_int_equal(heartbeat(&a, 4), 0); /* no rebalance for it yet */
     assert_int_equal(join(&a, 5), 0);       /* the leader rejoins */
     assert_int_equal(join(&b, 5), 0);
-    advance(9999);
-    assert_false(has_reply(a.token));
-    advance(1); /* c's 10 s session: the handshake expires */
+    kt_mg_advance(9999);
+    assert_false(kt_mg_has_reply(a.token));
+    kt_mg_advance(1); /* c's 10 s session: the handshake expires */
     join_result(&a, 5, &r);
     assert_int_equal(r.error_code, 0);
     assert_int_equal(r.members_count, 2);
@@ -691,10 +591,7 @@ static void test_group_max_size(void **state)
         assert_int_equal(join(&m, 5), 1);
         join_result(&m, 5, &r);
         assert_int_equal(r.error_code, KAFKA_ERR_MEMBER_ID_REQUIRED);
-        for (size_t k = 0; k < T.n_replies; k++)
-            free(T.replies[k].body);
-        T.n_replies = 0;
-        kafka_arena_reset(&T.arena);
+        kt_mg_clear();
     }
     member m = mk("big");
     assert_int_equal(join(&m, 5), 1);
@@ -715,10 +612,10 @@ static void test_static_member_survives_rebalance(void **state)
     join_result(&c, 4, &r);
     assert_int_equal(join(&c, 4), 0);
     assert_int_equal(join(&a, 5), 0);
-    advance(10000);
+    kt_mg_advance(10000);
     assert_int_equal(heartbeat(&a, 4), KAFKA_ERR_REBALANCE_IN_PROGRESS); /* a's join keeps it alive anyway */
     assert_int_equal(heartbeat(&b, 4), KAFKA_ERR_REBALANCE_IN_PROGRESS);
-    advance(10000); /* the rebalance timeout */
+    kt_mg_advance(10000); /* the rebalance timeout */
     join_result(&a, 5, &r);
     assert_int_equal(r.error_code, 0);
     assert_int_equal(r.members_count, 3);
@@ -759,11 +656,11 @@ static int16_t commit(const char *group, const member *m, int16_t v, commit_part
     req.topics = &t;
     req.topics_count = 1;
     uint64_t tok;
-    assert_int_equal(send_req(KAFKA_API_OFFSET_COMMIT, &kafka_offset_commit_request_msg, v, &req, &tok), 1);
+    assert_int_equal(kt_mg_send(KAFKA_API_OFFSET_COMMIT, &kafka_offset_commit_request_msg, v, &req, &tok), 1);
     kafka_offset_commit_response resp;
-    take_reply(tok, &kafka_offset_commit_response_msg, v, &resp);
+    kt_mg_take_reply(tok, &kafka_offset_commit_response_msg, v, &resp);
     assert_int_equal(resp.topics_count, 1);
-    assert_str(resp.topics[0].name, cp.topic);
+    kt_mg_assert_str(resp.topics[0].name, cp.topic);
     assert_int_equal(resp.topics[0].partitions_count, 1);
     assert_int_equal(resp.topics[0].partitions[0].partition_index, cp.partition);
     return resp.topics[0].partitions[0].error_code;
@@ -784,9 +681,9 @@ static kafka_offset_fetch_response_offset_fetch_response_partition fetch1(const 
     req.topics = &t;
     req.topics_count = 1;
     uint64_t tok;
-    assert_int_equal(send_req(KAFKA_API_OFFSET_FETCH, &kafka_offset_fetch_request_msg, v, &req, &tok), 1);
+    assert_int_equal(kt_mg_send(KAFKA_API_OFFSET_FETCH, &kafka_offset_fetch_request_msg, v, &req, &tok), 1);
     kafka_offset_fetch_response resp;
-    take_reply(tok, &kafka_offset_fetch_response_msg, v, &resp);
+    kt_mg_take_reply(tok, &kafka_offset_fetch_response_msg, v, &resp);
     assert_int_equal(resp.error_code, 0);
     assert_int_equal(resp.topics_count, 1);
     assert_int_equal(resp.topics[0].partitions_count, 1);
@@ -803,10 +700,10 @@ static void test_offsets_round_trip(void **state)
     kafka_offset_fetch_response_offset_fetch_response_partition p = fetch1("og", 7, "t1", 0);
     assert_int_equal(p.committed_offset, 42);
     assert_int_equal(p.committed_leader_epoch, 7);
-    assert_str(p.metadata, "meta-0");
+    kt_mg_assert_str(p.metadata, "meta-0");
     p = fetch1("og", 1, "t1", 1);
     assert_int_equal(p.committed_offset, 43);
-    assert_str(p.metadata, ""); /* null metadata is stored as "" */
+    kt_mg_assert_str(p.metadata, ""); /* null metadata is stored as "" */
     p = fetch1("og", 5, "t1", 5);
     assert_int_equal(p.committed_offset, -1);
     assert_int_equal(p.committed_leader_epoch, -1);
@@ -826,9 +723,9 @@ static void test_offsets_round_trip(void **state)
     req.topics_count = -1;
     req.require_stable = true;
     uint64_t tok;
-    assert_int_equal(send_req(KAFKA_API_OFFSET_FETCH, &kafka_offset_fetch_request_msg, 7, &req, &tok), 1);
+    assert_int_equal(kt_mg_send(KAFKA_API_OFFSET_FETCH, &kafka_offset_fetch_request_msg, 7, &req, &tok), 1);
     kafka_offset_fetch_response resp;
-    take_reply(tok, &kafka_offset_fetch_response_msg, 7, &resp);
+    kt_mg_take_reply(tok, &kafka_offset_fetch_response_msg, 7, &resp);
     assert_int_equal(resp.topics_count, 2);
     int found = 0;
     for (int t = 0; t < resp.topics_count; t++)
@@ -867,13 +764,13 @@ static void test_offset_fetch_batched(void **state)
         req.groups = groups;
         req.groups_count = 3;
         uint64_t tok;
-        assert_int_equal(send_req(KAFKA_API_OFFSET_FETCH, &kafka_offset_fetch_request_msg, v, &req, &tok), 1);
+        assert_int_equal(kt_mg_send(KAFKA_API_OFFSET_FETCH, &kafka_offset_fetch_request_msg, v, &req, &tok), 1);
         kafka_offset_fetch_response resp;
-        take_reply(tok, &kafka_offset_fetch_response_msg, v, &resp);
+        kt_mg_take_reply(tok, &kafka_offset_fetch_response_msg, v, &resp);
         assert_int_equal(resp.groups_count, 3);
-        assert_str(resp.groups[0].group_id, "ga");
+        kt_mg_assert_str(resp.groups[0].group_id, "ga");
         assert_int_equal(resp.groups[0].topics[0].partitions[0].committed_offset, 10);
-        assert_str(resp.groups[0].topics[0].partitions[0].metadata, "a");
+        kt_mg_assert_str(resp.groups[0].topics[0].partitions[0].metadata, "a");
         assert_int_equal(resp.groups[1].topics_count, 1); /* all of gb's */
         assert_int_equal(resp.groups[1].topics[0].partitions[0].committed_offset, 20);
         assert_int_equal(resp.groups[2].error_code, 0);
@@ -924,9 +821,9 @@ static int16_t delete_offsets(const char *group, const char *topic, int32_t part
     req.topics = &t;
     req.topics_count = 1;
     uint64_t tok;
-    assert_int_equal(send_req(KAFKA_API_OFFSET_DELETE, &kafka_offset_delete_request_msg, 0, &req, &tok), 1);
+    assert_int_equal(kt_mg_send(KAFKA_API_OFFSET_DELETE, &kafka_offset_delete_request_msg, 0, &req, &tok), 1);
     kafka_offset_delete_response resp;
-    take_reply(tok, &kafka_offset_delete_response_msg, 0, &resp);
+    kt_mg_take_reply(tok, &kafka_offset_delete_response_msg, 0, &resp);
     *part_err = resp.topics_count == 1 ? resp.topics[0].partitions[0].error_code : -1;
     return resp.error_code;
 }
@@ -966,14 +863,14 @@ static void test_offset_delete_live_groups(void **state)
     req.protocols = &p;
     req.protocols_count = 1;
     uint64_t tok;
-    assert_int_equal(send_req(KAFKA_API_JOIN_GROUP, &kafka_join_group_request_msg, 3, &req, &tok), 1);
+    assert_int_equal(kt_mg_send(KAFKA_API_JOIN_GROUP, &kafka_join_group_request_msg, 3, &req, &tok), 1);
     kafka_join_group_response jr;
-    take_reply(tok, &kafka_join_group_response_msg, 3, &jr);
+    kt_mg_take_reply(tok, &kafka_join_group_response_msg, 3, &jr);
     assert_int_equal(jr.error_code, 0);
     kafka_wbuf_free(&w);
     assert_int_equal(commit("cg", NULL, 8, (commit_part){"read", 0, 1, NULL}), KAFKA_ERR_UNKNOWN_MEMBER_ID);
     member m = mk("cg");
-    m.id = dup_str(jr.member_id);
+    m.id = kt_mg_dup(jr.member_id);
     m.generation = jr.generation_id;
     int16_t perr;
     assert_int_equal(sync(&m, 3, NULL, NULL, 0), 1); /* leader alone: Stable */
@@ -1011,9 +908,9 @@ static kafka_list_groups_response list_groups(int16_t v, const char *state_filte
         req.types_filter_count = 1;
     }
     uint64_t tok;
-    assert_int_equal(send_req(KAFKA_API_LIST_GROUPS, &kafka_list_groups_request_msg, v, &req, &tok), 1);
+    assert_int_equal(kt_mg_send(KAFKA_API_LIST_GROUPS, &kafka_list_groups_request_msg, v, &req, &tok), 1);
     kafka_list_groups_response resp;
-    take_reply(tok, &kafka_list_groups_response_msg, v, &resp);
+    kt_mg_take_reply(tok, &kafka_list_groups_response_msg, v, &resp);
     assert_int_equal(resp.error_code, 0);
     return resp;
 }
@@ -1027,9 +924,9 @@ static kafka_describe_groups_response_described_group describe(int16_t v, const 
     req.groups_count = 1;
     req.include_authorized_operations = v >= 3;
     uint64_t tok;
-    assert_int_equal(send_req(KAFKA_API_DESCRIBE_GROUPS, &kafka_describe_groups_request_msg, v, &req, &tok), 1);
+    assert_int_equal(kt_mg_send(KAFKA_API_DESCRIBE_GROUPS, &kafka_describe_groups_request_msg, v, &req, &tok), 1);
     kafka_describe_groups_response resp;
-    take_reply(tok, &kafka_describe_groups_response_msg, v, &resp);
+    kt_mg_take_reply(tok, &kafka_describe_groups_response_msg, v, &resp);
     assert_int_equal(resp.groups_count, 1);
     return resp.groups[0];
 }
@@ -1042,17 +939,17 @@ static int16_t delete_group(int16_t v, const char *group)
     req.groups_names = &name;
     req.groups_names_count = 1;
     uint64_t tok;
-    assert_int_equal(send_req(KAFKA_API_DELETE_GROUPS, &kafka_delete_groups_request_msg, v, &req, &tok), 1);
+    assert_int_equal(kt_mg_send(KAFKA_API_DELETE_GROUPS, &kafka_delete_groups_request_msg, v, &req, &tok), 1);
     kafka_delete_groups_response resp;
-    take_reply(tok, &kafka_delete_groups_response_msg, v, &resp);
+    kt_mg_take_reply(tok, &kafka_delete_groups_response_msg, v, &resp);
     assert_int_equal(resp.results_count, 1);
-    assert_str(resp.results[0].group_id, group);
+    kt_mg_assert_str(resp.results[0].group_id, group);
     return resp.results[0].error_code;
 }
 
 static void test_list_describe_delete(void **state)
 {
-    kmock_groups_set_client(T.g, "client-1", "/127.0.0.1");
+    kmock_groups_set_client(kt_mg_state.g, "client-1", "/127.0.0.1");
     member a = mk("live"), b = mk("live");
     stable_pair(&a, &b, 5);
     assert_int_equal(strncmp(a.id, "client-1-", 9), 0); /* Kafka: client id + "-" + uuid */
@@ -1062,39 +959,39 @@ static void test_list_describe_delete(void **state)
     assert_int_equal(l.groups_count, 2);
     l = list_groups(4, "stable", NULL); /* states match case-insensitively */
     assert_int_equal(l.groups_count, 1);
-    assert_str(l.groups[0].group_id, "live");
-    assert_str(l.groups[0].protocol_type, "consumer");
-    assert_str(l.groups[0].group_state, "Stable");
+    kt_mg_assert_str(l.groups[0].group_id, "live");
+    kt_mg_assert_str(l.groups[0].protocol_type, "consumer");
+    kt_mg_assert_str(l.groups[0].group_state, "Stable");
     l = list_groups(5, "Empty", "classic");
     assert_int_equal(l.groups_count, 1);
-    assert_str(l.groups[0].group_id, "idle");
-    assert_str(l.groups[0].group_type, "classic");
-    assert_str(l.groups[0].protocol_type, "");
+    kt_mg_assert_str(l.groups[0].group_id, "idle");
+    kt_mg_assert_str(l.groups[0].group_type, "classic");
+    kt_mg_assert_str(l.groups[0].protocol_type, "");
     l = list_groups(5, NULL, "consumer"); /* no KIP-848 groups */
     assert_int_equal(l.groups_count, 0);
 
     kafka_describe_groups_response_described_group d = describe(5, "live");
     assert_int_equal(d.error_code, 0);
-    assert_str(d.group_state, "Stable");
-    assert_str(d.protocol_type, "consumer");
-    assert_str(d.protocol_data, "range");
+    kt_mg_assert_str(d.group_state, "Stable");
+    kt_mg_assert_str(d.protocol_type, "consumer");
+    kt_mg_assert_str(d.protocol_data, "range");
     assert_int_equal(d.members_count, 2);
     assert_int_equal(d.authorized_operations, (1 << 3) | (1 << 6) | (1 << 8));
     for (int i = 0; i < 2; i++) {
         const kafka_describe_groups_response_described_group_member *m = &d.members[i];
         bool is_a = kafka_str_eq_c(m->member_id, a.id);
         assert_true(is_a || kafka_str_eq_c(m->member_id, b.id));
-        assert_str(m->client_id, "client-1");
-        assert_str(m->client_host, "/127.0.0.1");
-        assert_str((kafka_str){(const char *)m->member_metadata.ptr, m->member_metadata.len}, "sub");
-        assert_str((kafka_str){(const char *)m->member_assignment.ptr, m->member_assignment.len}, is_a ? "A" : "B");
+        kt_mg_assert_str(m->client_id, "client-1");
+        kt_mg_assert_str(m->client_host, "/127.0.0.1");
+        kt_mg_assert_str((kafka_str){(const char *)m->member_metadata.ptr, m->member_metadata.len}, "sub");
+        kt_mg_assert_str((kafka_str){(const char *)m->member_assignment.ptr, m->member_assignment.len}, is_a ? "A" : "B");
     }
     d = describe(0, "unknown");
     assert_int_equal(d.error_code, 0);
-    assert_str(d.group_state, "Dead");
+    kt_mg_assert_str(d.group_state, "Dead");
     assert_int_equal(d.members_count, 0);
     d = describe(2, "idle");
-    assert_str(d.group_state, "Empty");
+    kt_mg_assert_str(d.group_state, "Empty");
     assert_int_equal(d.authorized_operations, INT32_MIN);
 
     assert_int_equal(delete_group(0, "live"), KAFKA_ERR_NON_EMPTY_GROUP);
@@ -1136,7 +1033,7 @@ static void test_every_version(void **state)
         if (fv < 8 && cv > 0)
             assert_int_equal(fetch1(group, fv, "t", 1).committed_offset, 100 + v);
         int16_t dv = vmax(&kafka_describe_groups_request_msg, v);
-        assert_str(describe(dv, group).group_state, "Stable");
+        kt_mg_assert_str(describe(dv, group).group_state, "Stable");
         (void)list_groups(vmax(&kafka_list_groups_request_msg, v), NULL, NULL);
         kafka_leave_group_request lr;
         kafka_leave_group_request_init(&lr);
@@ -1152,22 +1049,27 @@ static void test_every_version(void **state)
             lr.member_id = kafka_str_c(a.id);
         }
         uint64_t tok;
-        assert_int_equal(send_req(KAFKA_API_LEAVE_GROUP, &kafka_leave_group_request_msg, lv, &lr, &tok), 1);
+        assert_int_equal(kt_mg_send(KAFKA_API_LEAVE_GROUP, &kafka_leave_group_request_msg, lv, &lr, &tok), 1);
         kafka_leave_group_response resp;
-        take_reply(tok, &kafka_leave_group_response_msg, lv, &resp);
+        kt_mg_take_reply(tok, &kafka_leave_group_response_msg, lv, &resp);
         assert_int_equal(resp.error_code, 0);
         assert_int_equal(delete_group(vmax(&kafka_delete_groups_request_msg, v), group), 0);
     }
 }
 
+static void ignore_reply(void *ctx, uint64_t token, const uint8_t *body, size_t len)
+{
+    fail_msg("an undecodable request was answered");
+}
+
 static void test_bad_requests(void **state)
 {
     const uint8_t junk[] = {0x00, 0x05, 'a'};
-    assert_true(kmock_groups_handle(T.g, KAFKA_API_JOIN_GROUP, 5, junk, sizeof junk, T.now, 1, on_reply, &T) < 0);
-    assert_true(kmock_groups_handle(T.g, KAFKA_API_FETCH, 5, junk, sizeof junk, T.now, 2, on_reply, &T) < 0);
-    assert_true(kmock_groups_handle(T.g, KAFKA_API_HEARTBEAT, 99, junk, sizeof junk, T.now, 3, on_reply, &T) < 0);
-    assert_true(kmock_groups_handle(T.g, KAFKA_API_LIST_GROUPS, 3, NULL, 0, T.now, 4, on_reply, &T) < 0);
-    assert_int_equal(T.n_replies, 0);
+    assert_true(kmock_groups_handle(kt_mg_state.g, KAFKA_API_JOIN_GROUP, 5, junk, sizeof junk, kt_mg_state.now, 1, ignore_reply, NULL) < 0);
+    assert_true(kmock_groups_handle(kt_mg_state.g, KAFKA_API_FETCH, 5, junk, sizeof junk, kt_mg_state.now, 2, ignore_reply, NULL) < 0);
+    assert_true(kmock_groups_handle(kt_mg_state.g, KAFKA_API_HEARTBEAT, 99, junk, sizeof junk, kt_mg_state.now, 3, ignore_reply, NULL) < 0);
+    assert_true(kmock_groups_handle(kt_mg_state.g, KAFKA_API_LIST_GROUPS, 3, NULL, 0, kt_mg_state.now, 4, ignore_reply, NULL) < 0);
+    assert_int_equal(kt_mg_state.n_replies, 0);
     /* every truncation of a valid body is refused, never read past */
     member a = mk("g");
     kafka_join_group_request req;
@@ -1181,7 +1083,7 @@ static void test_bad_requests(void **state)
     for (size_t n = 0; n < w.len; n++) {
         uint8_t *copy = malloc(n ? n : 1);
         memcpy(copy, w.data, n);
-        assert_true(kmock_groups_handle(T.g, KAFKA_API_JOIN_GROUP, 9, copy, n, T.now, 5, on_reply, &T) < 0);
+        assert_true(kmock_groups_handle(kt_mg_state.g, KAFKA_API_JOIN_GROUP, 9, copy, n, kt_mg_state.now, 5, ignore_reply, NULL) < 0);
         free(copy);
     }
     kafka_wbuf_free(&w);
