@@ -12,6 +12,7 @@
 
 #include "common/arena.h"
 #include "mock/mock_group.h"
+#include "protocol/gen/join_group.h"
 #include "protocol/gen_runtime.h"
 #include "protocol/wire.h"
 
@@ -162,8 +163,38 @@ int16_t kmock_validate_member(kmock_group *grp, kafka_str member_id, kafka_str i
 /* The member's metadata for `protocol` (NULL view if it has none). */
 kafka_bytes kmock_member_metadata(const kmock_member *m, const char *protocol);
 
-/* ---- rebalance engine (mock_group_join.c) -------------------------------- */
+/* ---- rebalance engine (mock_group_rebalance.c) ---------------------------- */
 
+void kmock_member_free(kmock_member *m);
+/* Does every member list protocol `name`? */
+bool kmock_supported_by_all(const kmock_group *grp, kafka_str name);
+/* Kafka's selectProtocol: among the protocols every member supports, each
+ * member votes for its first; most votes win, ties to the leader's
+ * preference. NULL for a group without members. */
+const char *kmock_select_protocol(const kmock_group *grp);
+void kmock_set_leader(kmock_group *grp, const char *id);
+bool kmock_is_leader(const kmock_group *grp, const kmock_member *m);
+
+/* What one JoinGroup answer says. */
+typedef struct kmock_join_result {
+    int16_t error;
+    const char *member_id;
+    bool with_members;   /* the leader's answer: every member's metadata */
+    const char *leader;  /* NULL = the group's leader */
+    bool skip_assignment;
+} kmock_join_result;
+
+/* Fills a JoinGroup response for `version` (arrays from arena). */
+void kmock_join_response(const kmock_group *grp, int16_t version, kafka_arena *arena, const kmock_join_result *jr,
+                         kafka_join_group_response *resp);
+/* Answers m's held JoinGroup, if any. */
+void kmock_join_reply_deferred(const kmock_group *grp, kmock_member *m, const kmock_join_result *jr);
+/* Holds the request's JoinGroup in m until the join completes. A second
+ * JoinGroup from the same member replaces the first, which is then never
+ * answered (as in Kafka, where clients do not pipeline joins). */
+void kmock_hold_join(kmock_member *m, const kmock_req *rq);
+/* Kafka's maybePrepareRebalance followed by the join completion check. */
+void kmock_maybe_rebalance(kmock_groups *g, kmock_group *grp, int64_t now);
 /* Removes a member (answering its waiting JoinGroup/SyncGroup with
  * UNKNOWN_MEMBER_ID) and rebalances as Kafka's removeMemberAndUpdateGroup. */
 void kmock_remove_member(kmock_groups *g, kmock_group *grp, kmock_member *m, int64_t now);
@@ -174,7 +205,6 @@ size_t kmock_pending_find(kmock_group *grp, kafka_str id);
 /* Runs the group's timers due at `now`; returns its next deadline. Never
  * deletes the group (only DeleteGroups and eviction do). */
 int64_t kmock_group_tick(kmock_groups *g, kmock_group *grp, int64_t now);
-void kmock_member_free(kmock_member *m);
 
 /* ---- API handlers ---------------------------------------------------------
  * Each returns 1 (answered), 0 (deferred) or -1 (undecodable body). */
