@@ -96,4 +96,17 @@ bool kmock_assignor_known(kafka_str name);
  * (known). false = out of memory (targets then left empty). */
 bool kmock_assign(kmock_cgroup *cg, const char *assignor);
 
+/* ---- target assignment and reconciliation (mock_group_consumer_target.c) -- */
+
+/* Resolves the members' subscriptions against the cluster's topics;
+ * *changed when that differs from before (topic created, deleted, grown).
+ * false = out of memory. */
+bool kmock_cgroup_refresh_metadata(kmock_groups *g, kmock_cgroup *cg, bool *changed);
+/* Recomputes every member's target when the group epoch moved past the
+ * assignment epoch. false = out of memory. */
+bool kmock_cgroup_update_target(kmock_cgroup *cg);
+/* Moves m toward its target; `owned` = the partitions the member says it
+ * owns, NULL if its heartbeat did not say. false = out of memory. */
+bool kmock_cmember_reconcile(kmock_cgroup *cg, kmock_cmember *m, const kmock_tps *owned, int64_t now);
+
 #endif /* KAFKA_MOCK_GROUP_CONSUMER_H */
