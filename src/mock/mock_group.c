@@ -35,6 +35,32 @@ const char *kmock_state_name(kmock_state s)
     return "Dead";
 }
 
+void kmock_array_remove(void *arr, size_t *n, size_t idx, size_t elem_size)
+{
+    uint8_t *a = arr;
+    memmove(a + idx * elem_size, a + (idx + 1) * elem_size, (*n - idx - 1) * elem_size);
+    (*n)--;
+}
+
+size_t kmock_lower_bound(size_t n, int (*cmp_at)(const void *ctx, size_t i), const void *ctx, bool *found)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = cmp_at(ctx, mid);
+        if (c == 0) {
+            *found = true;
+            return mid;
+        }
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *found = false;
+    return lo;
+}
+
 int kmock_send(const kmock_waiter *w, const kafka_gen_message *m, const void *resp)
 {
     kafka_wbuf out;
@@ -91,8 +117,7 @@ void kmock_group_delete(kmock_groups *g, kmock_group *grp)
 {
     for (size_t i = 0; i < g->n_groups; i++) {
         if (g->groups[i] == grp) {
-            memmove(&g->groups[i], &g->groups[i + 1], (g->n_groups - i - 1) * sizeof *g->groups);
-            g->n_groups--;
+            kmock_array_remove(g->groups, &g->n_groups, i, sizeof *g->groups);
             break;
         }
     }

@@ -28,23 +28,22 @@ static int tp_cmp(const kafka_uuid *ta, int32_t pa, const kafka_uuid *tb, int32_
     return pa < pb ? -1 : pa > pb;
 }
 
+typedef struct tp_key {
+    const kmock_tps *s;
+    const kafka_uuid *topic;
+    int32_t partition;
+} tp_key;
+
+static int tp_cmp_at(const void *ctx, size_t i)
+{
+    const tp_key *k = ctx;
+    return tp_cmp(&k->s->v[i].topic, k->s->v[i].partition, k->topic, k->partition);
+}
+
 static size_t tps_search(const kmock_tps *s, const kafka_uuid *topic, int32_t partition, bool *found)
 {
-    size_t lo = 0, hi = s->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = tp_cmp(&s->v[mid].topic, s->v[mid].partition, topic, partition);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = false;
-    return lo;
+    tp_key k = {s, topic, partition};
+    return kmock_lower_bound(s->n, tp_cmp_at, &k, found);
 }
 
 bool kmock_tps_has(const kmock_tps *s, const kafka_uuid *topic, int32_t partition)

@@ -90,8 +90,7 @@ static void cmember_remove(kmock_cgroup *cg, kmock_cmember *m)
 {
     for (size_t i = 0; i < cg->n_members; i++) {
         if (cg->members[i] == m) {
-            memmove(&cg->members[i], &cg->members[i + 1], (cg->n_members - i - 1) * sizeof *cg->members);
-            cg->n_members--;
+            kmock_array_remove(cg->members, &cg->n_members, i, sizeof *cg->members);
             break;
         }
     }

@@ -135,6 +135,14 @@ kafka_str kmock_str(const char *s);
 bool kmock_streq(const char *a, kafka_str b);
 const char *kmock_state_name(kmock_state s);
 
+/* Removes element idx of the array arr[0..*n) of elem_size-byte
+ * elements, keeping the order. */
+void kmock_array_remove(void *arr, size_t *n, size_t idx, size_t elem_size);
+/* Binary search over n sorted elements: cmp_at(ctx, i) compares element i
+ * with the key (<0: element before it). Returns the key's index (*found)
+ * or where it would be inserted. */
+size_t kmock_lower_bound(size_t n, int (*cmp_at)(const void *ctx, size_t i), const void *ctx, bool *found);
+
 /* Encodes `resp` (message m at w->version) and hands it to w's route.
  * Returns 1, or -1 if encoding failed (out of memory: nothing sent). */
 int kmock_send(const kmock_waiter *w, const kafka_gen_message *m, const void *resp);

@@ -240,8 +240,7 @@ static int join_known_member(kmock_groups *g, kmock_group *grp, kmock_req *rq, c
     if (pi != SIZE_MAX) {
         char *id = grp->pending[pi].id;
         grp->pending[pi].id = NULL;
-        memmove(&grp->pending[pi], &grp->pending[pi + 1], (grp->n_pending - pi - 1) * sizeof *grp->pending);
-        grp->n_pending--;
+        kmock_array_remove(grp->pending, &grp->n_pending, pi, sizeof *grp->pending);
         return add_member_and_rebalance(g, grp, rq, id, req);
     }
     kmock_member *m;

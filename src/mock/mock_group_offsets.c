@@ -42,24 +42,23 @@ static int cmp_key(const char *topic, int32_t partition, kafka_str t, int32_t p)
     return partition < p ? -1 : partition > p;
 }
 
+typedef struct offset_key {
+    const kmock_group *grp;
+    kafka_str topic;
+    int32_t partition;
+} offset_key;
+
+static int offset_cmp_at(const void *ctx, size_t i)
+{
+    const offset_key *k = ctx;
+    return cmp_key(k->grp->offsets[i].topic, k->grp->offsets[i].partition, k->topic, k->partition);
+}
+
 /* Index of (t, p), or of where it would go (*found = false). */
 static size_t offset_search(const kmock_group *grp, kafka_str t, int32_t p, bool *found)
 {
-    size_t lo = 0, hi = grp->n_offsets;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = cmp_key(grp->offsets[mid].topic, grp->offsets[mid].partition, t, p);
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *found = false;
-    return lo;
+    offset_key k = {grp, t, p};
+    return kmock_lower_bound(grp->n_offsets, offset_cmp_at, &k, found);
 }
 
 static const kmock_offset *offset_get(const kmock_group *grp, kafka_str t, int32_t p)
@@ -108,8 +107,7 @@ static void offset_remove(kmock_group *grp, kafka_str t, int32_t p)
         return;
     kafka_free(grp->offsets[i].topic);
     kafka_free(grp->offsets[i].metadata);
-    memmove(&grp->offsets[i], &grp->offsets[i + 1], (grp->n_offsets - i - 1) * sizeof *grp->offsets);
-    grp->n_offsets--;
+    kmock_array_remove(grp->offsets, &grp->n_offsets, i, sizeof *grp->offsets);
 }
 
 static int16_t partition_check(const kmock_groups *g, kafka_str topic, int32_t partition, kafka_arena *arena)

@@ -190,8 +190,7 @@ static void complete_join(kmock_groups *g, kmock_group *grp, int64_t now)
     for (size_t i = grp->n_members; i-- > 0;) {
         kmock_member *m = grp->members[i];
         if (!m->join.active && !m->instance_id) {
-            memmove(&grp->members[i], &grp->members[i + 1], (grp->n_members - i - 1) * sizeof *grp->members);
-            grp->n_members--;
+            kmock_array_remove(grp->members, &grp->n_members, i, sizeof *grp->members);
             sync_error_deferred(m, KAFKA_ERR_UNKNOWN_MEMBER_ID);
             kmock_member_free(m);
         }
@@ -285,8 +284,7 @@ size_t kmock_pending_find(kmock_group *grp, kafka_str id)
 void kmock_remove_pending(kmock_groups *g, kmock_group *grp, size_t idx, int64_t now)
 {
     kafka_free(grp->pending[idx].id);
-    memmove(&grp->pending[idx], &grp->pending[idx + 1], (grp->n_pending - idx - 1) * sizeof *grp->pending);
-    grp->n_pending--;
+    kmock_array_remove(grp->pending, &grp->n_pending, idx, sizeof *grp->pending);
     try_complete_join(g, grp, now);
 }
 
@@ -294,8 +292,7 @@ static void detach_member(kmock_group *grp, kmock_member *m)
 {
     for (size_t i = 0; i < grp->n_members; i++) {
         if (grp->members[i] == m) {
-            memmove(&grp->members[i], &grp->members[i + 1], (grp->n_members - i - 1) * sizeof *grp->members);
-            grp->n_members--;
+            kmock_array_remove(grp->members, &grp->n_members, i, sizeof *grp->members);
             break;
         }
     }
