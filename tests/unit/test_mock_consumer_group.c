@@ -18,6 +18,7 @@
 #include "mock/mock_group.h"
 #include "mock_group_harness.h"
 #include "protocol/gen/all.h"
+#include "rand_util.h"
 
 /* ---- the cluster's topics ---------------------------------------------------- */
 
@@ -580,6 +581,78 @@ static void test_offsets_and_admin(void **state)
     assert_int_equal(describe("cg").error_code, KAFKA_ERR_GROUP_ID_NOT_FOUND);
 }
 
+/* Random joins, leaves, rejoins, heartbeats and topic growth: no two
+ * members ever own the same partition at once, and once the churn stops
+ * every member converges to the assignment epoch with all partitions
+ * spread within one of each other. */
+static void test_chaos_converges(void **state)
+{
+    enum { N = 4 };
+    static const char *ids[N] = {"c0", "c1", "c2", "c3"};
+    cmember m[N];
+    bool in[N] = {false};
+    for (int i = 0; i < N; i++)
+        m[i] = mk("g", ids[i], "t1", "t2");
+    kt_rng rng = {0x848848ull};
+    for (int step = 0; step < 2000; step++) {
+        int i = (int)(kt_rng_next(&rng) % N);
+        uint64_t op = kt_rng_next(&rng) % 100;
+        if (op < 5 && in[i]) {
+            assert_int_equal(leave(&m[i], -1).error, 0);
+            memset(m[i].owned, 0, sizeof m[i].owned);
+            in[i] = false;
+        } else if (op < 7 && TOPICS[0].partitions < 12) {
+            TOPICS[0].partitions++;
+        } else {
+            if (!in[i]) {
+                m[i].epoch = 0;
+                in[i] = true;
+            }
+            hb_result r = heartbeat(&m[i]);
+            if (r.error == KAFKA_ERR_UNKNOWN_MEMBER_ID || r.error == KAFKA_ERR_FENCED_MEMBER_EPOCH) {
+                memset(m[i].owned, 0, sizeof m[i].owned); /* the client gives up and rejoins */
+                in[i] = false;
+            } else {
+                assert_int_equal(r.error, 0);
+            }
+        }
+        kt_mg_advance(200);
+        for (int t = 1; t <= 2; t++) {
+            uint32_t seen = 0;
+            for (int k = 0; k < N; k++) {
+                assert_int_equal(seen & m[k].owned[t], 0);
+                seen |= m[k].owned[t];
+            }
+        }
+        kt_mg_clear();
+        for (int k = 0; k < N; k++)
+            m[k].id = ids[k]; /* the arena copy went with the clear */
+    }
+    for (int round = 0; round < 6; round++)
+        for (int i = 0; i < N; i++) {
+            if (!in[i]) {
+                m[i].epoch = 0;
+                in[i] = true;
+            }
+            assert_int_equal(heartbeat(&m[i]).error, 0);
+        }
+    kafka_consumer_group_describe_response_described_group d = describe("g");
+    kt_mg_assert_str(d.group_state, "Stable");
+    uint32_t all1 = 0, all2 = 0;
+    int most = 0, least = 1 << 30;
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(m[i].epoch, d.assignment_epoch);
+        all1 |= m[i].owned[1];
+        all2 |= m[i].owned[2];
+        int n = popcount(m[i].owned[1]) + popcount(m[i].owned[2]);
+        most = n > most ? n : most;
+        least = n < least ? n : least;
+    }
+    assert_int_equal(all1, (1u << TOPICS[0].partitions) - 1);
+    assert_int_equal(all2, 0x7);
+    assert_true(most - least <= 1);
+}
+
 /* Without the topic list the coordinator says so rather than assigning
  * nothing. */
 static void test_needs_topics(void **state)
@@ -601,6 +674,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_static_member, setup, teardown),
         cmocka_unit_test_setup_teardown(test_topic_growth_and_regex, setup, teardown),
         cmocka_unit_test_setup_teardown(test_offsets_and_admin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chaos_converges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_needs_topics, setup_no_topics, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
