@@ -169,8 +169,7 @@ static void prepare_rebalance(kmock_groups *g, kmock_group *grp, int64_t now)
     int32_t timeout = group_rebalance_timeout(grp);
     int32_t delay = g->cfg.initial_rebalance_delay_ms;
     if (grp->state == KMOCK_EMPTY && delay > 0) {
-        if (delay > timeout)
-            delay = timeout;
+        /* Kafka waits the whole delay even past the rebalance timeout */
         grp->initial_delay = true;
         grp->new_member_added = false;
         grp->delay_remaining_ms = timeout - delay > 0 ? timeout - delay : 0;
@@ -302,7 +301,8 @@ static void detach_member(kmock_group *grp, kmock_member *m)
 
 void kmock_remove_member(kmock_groups *g, kmock_group *grp, kmock_member *m, int64_t now)
 {
-    kmock_join_result jr = {.error = KAFKA_ERR_UNKNOWN_MEMBER_ID, .member_id = m->id};
+    /* Kafka answers with the unknown member id (""): the client rejoins afresh */
+    kmock_join_result jr = {.error = KAFKA_ERR_UNKNOWN_MEMBER_ID, .member_id = ""};
     kmock_join_reply_deferred(grp, m, &jr);
     sync_error_deferred(m, KAFKA_ERR_UNKNOWN_MEMBER_ID);
     detach_member(grp, m);

@@ -108,8 +108,12 @@ int kmock_handle_sync(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
     err = apply_assignments(grp, &req);
     if (!err)
         grp->state = KMOCK_STABLE;
-    for (size_t i = 0; i < grp->n_members; i++)
-        kmock_sync_reply_deferred(grp, grp->members[i], err);
+    for (size_t i = 0; i < grp->n_members; i++) {
+        kmock_member *o = grp->members[i];
+        if (o->sync.active) /* a session restarts with the answer, as in Kafka */
+            o->last_heartbeat_ms = rq->now;
+        kmock_sync_reply_deferred(grp, o, err);
+    }
     return 1;
 }
 
