@@ -263,22 +263,32 @@ static bool set_str(char **field, kafka_str s)
 
 /* Kafka's throwIfConsumerGroupHeartbeatRequestIsInvalid, plus the mock's
  * own bounds. */
-static const char *invalid_request(const cgh_req *req)
+static const char *invalid_request(const cgh_req *req, int16_t version)
 {
-    if (req->group_id.len <= 0)
-        return "GroupId can't be empty.";
-    if (req->member_epoch < -2)
-        return "MemberEpoch is invalid.";
-    if (req->member_epoch != 0 && req->member_id.len <= 0)
+    /* v1+ (KIP-1082): the client makes its member id, even to join */
+    if ((version >= 1 || req->member_epoch > 0 || req->member_epoch == -1) && req->member_id.len == 0)
         return "MemberId can't be empty.";
+    if (req->group_id.len == 0)
+        return "GroupId can't be empty.";
+    if (req->instance_id.len == 0)
+        return "InstanceId can't be empty.";
+    if (req->rack_id.len == 0)
+        return "RackId can't be empty.";
     if (req->member_epoch == 0) {
         if (req->rebalance_timeout_ms == -1)
             return "RebalanceTimeoutMs must be provided in first request.";
-        if (req->topic_partitions_count > 0)
+        if (req->topic_partitions_count != 0)
             return "TopicPartitions must be empty when (re-)joining.";
         if (req->subscribed_topic_names_count < 0 && req->subscribed_topic_regex.len < 0)
-            return "SubscribedTopicNames or SubscribedTopicRegex must be set in first request.";
+            return "Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when (re-)joining.";
+    } else if (req->member_epoch == -2) {
+        if (req->instance_id.len < 0)
+            return "InstanceId can't be null.";
+    } else if (req->member_epoch < -2) {
+        return "MemberEpoch is invalid.";
     }
+    if (req->group_id.len < 0 || req->member_id.len < 0)
+        return "GroupId and MemberId can't be null."; /* the schema says non-null */
     if (req->subscribed_topic_names_count > KMOCK_CONSUMER_MAX_SUBSCRIBED_TOPICS)
         return "kafka_mock: too many subscribed topics.";
     if (req->subscribed_topic_regex.len > 0 && !regex_compiles(req->subscribed_topic_regex))
@@ -321,16 +331,26 @@ static kmock_cmember *cmember_new(kmock_groups *g, kmock_cgroup *cg, kafka_str i
     return m;
 }
 
+/* Kafka's consumerGroupLeave: -1 leaves for good, -2 is a static member
+ * going away for a while (its partitions wait for it). */
 static int leave(kmock_groups *g, kmock_req *rq, const cgh_req *req)
 {
-    (void)g;
     kmock_group *grp = kmock_group_find(g, req->group_id);
-    kmock_cmember *m = grp && grp->cg ? cmember_find(grp->cg, req->member_id) : NULL;
-    if (!m)
-        return cgh_error(rq, KAFKA_ERR_UNKNOWN_MEMBER_ID, NULL);
+    if (!grp || !grp->cg)
+        return cgh_error(rq, KAFKA_ERR_GROUP_ID_NOT_FOUND, NULL);
+    kmock_cmember *m;
+    if (req->instance_id.len < 0) {
+        if (!(m = cmember_find(grp->cg, req->member_id)))
+            return cgh_error(rq, KAFKA_ERR_UNKNOWN_MEMBER_ID, NULL);
+    } else {
+        if (!(m = cmember_by_instance(grp->cg, req->instance_id)))
+            return cgh_error(rq, KAFKA_ERR_UNKNOWN_MEMBER_ID, NULL);
+        if (!kmock_streq(m->id, req->member_id))
+            return cgh_error(rq, KAFKA_ERR_FENCED_INSTANCE_ID, NULL);
+    }
     if (req->member_epoch == -2 && m->instance_id) {
         m->previous_epoch = m->epoch;
-        m->epoch = -2; /* a static member away: its partitions wait for it */
+        m->epoch = -2;
         m->last_heartbeat_ms = rq->now;
     } else {
         cmember_remove(grp->cg, m);
@@ -349,12 +369,15 @@ static kmock_cmember *heartbeat_member(kmock_groups *g, kmock_cgroup *cg, const 
 {
     *err = 0;
     kmock_cmember *m = req->member_id.len > 0 ? cmember_find(cg, req->member_id) : NULL;
+    kmock_cmember *st = cmember_by_instance(cg, req->instance_id); /* NULL when no instance id */
     if (req->member_epoch > 0) {
-        if (!m) {
+        if (req->instance_id.len >= 0 && (!st || st != m))
+            *err = st ? KAFKA_ERR_FENCED_INSTANCE_ID : KAFKA_ERR_UNKNOWN_MEMBER_ID;
+        else if (!m)
             *err = KAFKA_ERR_UNKNOWN_MEMBER_ID;
-        } else if (req->member_epoch > m->epoch) {
+        else if (req->member_epoch > m->epoch)
             *err = KAFKA_ERR_FENCED_MEMBER_EPOCH;
-        } else if (req->member_epoch < m->epoch) {
+        else if (req->member_epoch < m->epoch) {
             /* a lost response: the previous epoch with a subset of the
              * current assignment is still fine */
             bool subset = true;
@@ -366,27 +389,23 @@ static kmock_cmember *heartbeat_member(kmock_groups *g, kmock_cgroup *cg, const 
         return *err ? NULL : m;
     }
     /* epoch 0: (re)join */
-    if (req->instance_id.len >= 0) {
-        kmock_cmember *st = cmember_by_instance(cg, req->instance_id);
-        if (st && st != m) {
-            if (st->epoch != -2) {
-                *err = KAFKA_ERR_UNRELEASED_INSTANCE_ID;
-                return NULL;
-            }
-            /* the static member is back under a new id: same partitions */
-            char *id = req->member_id.len > 0 ? kmock_strdup_str(req->member_id) : kmock_new_member_id(g);
-            if (!id) {
-                *err = KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
-                return NULL;
-            }
-            kafka_free(st->id);
-            st->id = id;
-            st->epoch = st->previous_epoch;
-            return st;
+    if (st) {
+        /* an instance id is released only by leaving with epoch -2 */
+        if (st->epoch != -2 || (m && m != st)) {
+            *err = KAFKA_ERR_UNRELEASED_INSTANCE_ID;
+            return NULL;
         }
+        /* the static member is back, maybe under a new id: same partitions */
+        char *id = req->member_id.len > 0 ? kmock_strdup_str(req->member_id) : kmock_new_member_id(g);
+        if (!id) {
+            *err = KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
+            return NULL;
+        }
+        kafka_free(st->id);
+        st->id = id;
+        st->epoch = st->previous_epoch;
+        return st;
     }
-    if (m && m->epoch == -2)
-        m->epoch = m->previous_epoch;
     if (!m && !(m = cmember_new(g, cg, req->member_id)))
         *err = cg->n_members >= KMOCK_GROUP_MAX_MEMBERS ? KAFKA_ERR_GROUP_MAX_SIZE_REACHED
                                                         : KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
@@ -426,7 +445,7 @@ int kmock_handle_consumer_heartbeat(kmock_groups *g, kmock_req *rq, kafka_rbuf *
         return -1;
     if (!g->topics)
         return cgh_error(rq, KAFKA_ERR_UNSUPPORTED_VERSION, "kafka_mock: consumer groups need the topic list");
-    const char *why = invalid_request(&req);
+    const char *why = invalid_request(&req, rq->version);
     if (why)
         return cgh_error(rq, KAFKA_ERR_INVALID_REQUEST, why);
     if (req.server_assignor.len >= 0 && !kmock_assignor_known(req.server_assignor))

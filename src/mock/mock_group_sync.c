@@ -143,10 +143,10 @@ int kmock_handle_heartbeat(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
     int16_t err = kmock_validate_member(grp, req.member_id, req.group_instance_id, &m);
     if (err)
         return heartbeat_reply(rq, err);
-    if (grp->state == KMOCK_EMPTY)
-        return heartbeat_reply(rq, KAFKA_ERR_UNKNOWN_MEMBER_ID);
     if (req.generation_id != grp->generation)
         return heartbeat_reply(rq, KAFKA_ERR_ILLEGAL_GENERATION);
+    if (grp->state == KMOCK_EMPTY)
+        return heartbeat_reply(rq, KAFKA_ERR_UNKNOWN_MEMBER_ID);
     m->last_heartbeat_ms = rq->now;
     return heartbeat_reply(rq, grp->state == KMOCK_PREPARING_REBALANCE ? KAFKA_ERR_REBALANCE_IN_PROGRESS : 0);
 }

@@ -390,6 +390,13 @@ static void test_fencing_and_errors(void **state)
     assert_int_equal(resp.error_code, KAFKA_ERR_INVALID_REQUEST);
     assert_true(resp.error_message.len > 0);
 
+    /* KIP-1082: from v1 the client names itself */
+    cmember anon = mk("g", "", "t1", NULL);
+    assert_int_equal(heartbeat_v(&anon, 1).error, KAFKA_ERR_INVALID_REQUEST);
+    /* -2 is for static members only */
+    cmember dyn = a;
+    assert_int_equal(leave(&dyn, -2).error, KAFKA_ERR_INVALID_REQUEST);
+
     /* a lost response: the previous epoch with a subset still works */
     cmember b = mk("g", "b", "t1", NULL);
     heartbeat(&b);
@@ -432,6 +439,20 @@ static void test_static_member(void **state)
     kafka_consumer_group_describe_response_described_group d = describe("g");
     assert_int_equal(d.members_count, 2);
     assert_int_equal(d.group_epoch, 2); /* no rebalance */
+
+    /* the old member id of the instance is fenced */
+    cmember stale = a;
+    stale.id = "a1";
+    stale.epoch = twin.epoch;
+    assert_int_equal(heartbeat(&stale).error, KAFKA_ERR_FENCED_INSTANCE_ID);
+    assert_int_equal(leave(&stale, -1).error, KAFKA_ERR_FENCED_INSTANCE_ID);
+    /* rejoining without releasing the instance first is refused */
+    cmember again = twin;
+    again.epoch = 0;
+    assert_int_equal(heartbeat(&again).error, KAFKA_ERR_UNRELEASED_INSTANCE_ID);
+    /* leaving for good frees the instance id */
+    assert_int_equal(leave(&twin, -1).error, 0);
+    assert_int_equal(describe("g").members_count, 1);
 }
 
 /* New partitions of a subscribed topic move the group epoch and get
