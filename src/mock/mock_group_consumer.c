@@ -106,7 +106,7 @@ const char *kmock_cgroup_state(const kmock_cgroup *cg)
         return "Assigning";
     for (size_t i = 0; i < cg->n_members; i++) {
         const kmock_cmember *m = cg->members[i];
-        if (m->state != KMOCK_CM_STABLE || (m->epoch != cg->assignment_epoch && m->epoch != -2))
+        if (m->state != KMOCK_CM_STABLE || m->epoch != cg->assignment_epoch) /* Kafka's isReconciledTo */
             return "Reconciling";
     }
     return "Stable";
