@@ -379,8 +379,9 @@ static kmock_cmember *heartbeat_member(kmock_groups *g, kmock_cgroup *cg, const 
             *err = KAFKA_ERR_FENCED_MEMBER_EPOCH;
         else if (req->member_epoch < m->epoch) {
             /* a lost response: the previous epoch with a subset of the
-             * current assignment is still fine */
-            bool subset = true;
+             * current assignment is still fine; a heartbeat that does not
+             * say what it owns cannot show that (Kafka's isSubset(null)) */
+            bool subset = owned != NULL;
             for (size_t i = 0; owned && i < owned->n; i++)
                 subset &= kmock_tps_has(&m->assigned, &owned->v[i].topic, owned->v[i].partition);
             if (req->member_epoch != m->previous_epoch || !subset)

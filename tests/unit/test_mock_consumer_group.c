@@ -407,6 +407,9 @@ static void test_fencing_and_errors(void **state)
     assert_int_equal(a.epoch, 2);
     cmember old = a;
     old.epoch = 1;
+    old.send_owned = false; /* says nothing of what it owns: fenced */
+    assert_int_equal(heartbeat(&old).error, KAFKA_ERR_FENCED_MEMBER_EPOCH);
+    old.send_owned = true;
     assert_int_equal(heartbeat(&old).error, 0);
 }
 
