@@ -35,7 +35,7 @@ int kmock_handle_list_groups(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
         return -1;
     kafka_list_groups_response resp;
     kafka_list_groups_response_init(&resp);
-    resp.groups = kafka_arena_calloc(rq->arena, g->n_groups ? g->n_groups : 1, sizeof *resp.groups);
+    resp.groups = kafka_arena_calloc(rq->arena, g->n_groups, sizeof *resp.groups);
     if (!resp.groups)
         return -1;
     int32_t n = 0;
@@ -75,7 +75,7 @@ static bool describe_one(const kmock_group *grp, kafka_str id, bool with_ops, ka
     o->protocol_type = kafka_str_c(grp->protocol_type ? grp->protocol_type : "");
     if (stable && grp->protocol_name)
         o->protocol_data = kafka_str_c(grp->protocol_name);
-    o->members = kafka_arena_calloc(arena, grp->n_members ? grp->n_members : 1, sizeof *o->members);
+    o->members = kafka_arena_calloc(arena, grp->n_members, sizeof *o->members);
     if (!o->members)
         return false;
     o->members_count = (int32_t)grp->n_members;
@@ -101,7 +101,7 @@ int kmock_handle_describe_groups(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
     kafka_describe_groups_response resp;
     kafka_describe_groups_response_init(&resp);
     int32_t n = req.groups_count > 0 ? req.groups_count : 0;
-    resp.groups = kafka_arena_calloc(rq->arena, n ? (size_t)n : 1, sizeof *resp.groups);
+    resp.groups = kafka_arena_calloc(rq->arena, (size_t)n, sizeof *resp.groups);
     if (!resp.groups)
         return -1;
     resp.groups_count = n;
@@ -123,7 +123,7 @@ int kmock_handle_delete_groups(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
     kafka_delete_groups_response resp;
     kafka_delete_groups_response_init(&resp);
     int32_t n = req.groups_names_count > 0 ? req.groups_names_count : 0;
-    resp.results = kafka_arena_calloc(rq->arena, n ? (size_t)n : 1, sizeof *resp.results);
+    resp.results = kafka_arena_calloc(rq->arena, (size_t)n, sizeof *resp.results);
     if (!resp.results)
         return -1;
     resp.results_count = n;

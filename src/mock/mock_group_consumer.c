@@ -417,8 +417,8 @@ static kmock_cmember *heartbeat_member(kmock_groups *g, kmock_cgroup *cg, const 
 static bool response_assignment(const kmock_cmember *m, kafka_arena *arena, cgh_resp *resp)
 {
     kafka_consumer_group_heartbeat_response_topic_partitions *tps =
-        kafka_arena_calloc(arena, m->assigned.n ? m->assigned.n : 1, sizeof *tps);
-    int32_t *parts = kafka_arena_calloc(arena, m->assigned.n ? m->assigned.n : 1, sizeof *parts);
+        kafka_arena_calloc(arena, m->assigned.n, sizeof *tps);
+    int32_t *parts = kafka_arena_calloc(arena, m->assigned.n, sizeof *parts);
     if (!tps || !parts)
         return false;
     int32_t nt = 0;

@@ -22,8 +22,8 @@ static kafka_str topic_name(const kmock_cgroup *cg, const kafka_uuid *id)
 static bool describe_tps(const kmock_cgroup *cg, const kmock_tps *s, kafka_arena *arena, cgd_assignment *out)
 {
     kafka_consumer_group_describe_response_assignment_init(out);
-    kafka_consumer_group_describe_response_topic_partitions *tps = kafka_arena_calloc(arena, s->n ? s->n : 1, sizeof *tps);
-    int32_t *parts = kafka_arena_calloc(arena, s->n ? s->n : 1, sizeof *parts);
+    kafka_consumer_group_describe_response_topic_partitions *tps = kafka_arena_calloc(arena, s->n, sizeof *tps);
+    int32_t *parts = kafka_arena_calloc(arena, s->n, sizeof *parts);
     if (!tps || !parts)
         return false;
     int32_t nt = 0;
@@ -59,7 +59,7 @@ static bool describe_group(const kmock_group *grp, kafka_str id, bool with_ops, 
     o->assignment_epoch = cg->assignment_epoch;
     o->assignor_name = kafka_str_c(cg->assignor ? cg->assignor : KMOCK_CONSUMER_DEFAULT_ASSIGNOR);
     o->authorized_operations = with_ops ? KMOCK_GROUP_AUTHORIZED_OPS : INT32_MIN;
-    o->members = kafka_arena_calloc(arena, cg->n_members ? cg->n_members : 1, sizeof *o->members);
+    o->members = kafka_arena_calloc(arena, cg->n_members, sizeof *o->members);
     if (!o->members)
         return false;
     o->members_count = (int32_t)cg->n_members;
@@ -73,7 +73,7 @@ static bool describe_group(const kmock_group *grp, kafka_str id, bool with_ops, 
         om->member_epoch = m->epoch;
         om->client_id = kafka_str_c(m->client_id ? m->client_id : "");
         om->client_host = kafka_str_c(m->client_host ? m->client_host : "");
-        om->subscribed_topic_names = kafka_arena_calloc(arena, m->n_topics ? m->n_topics : 1, sizeof(kafka_str));
+        om->subscribed_topic_names = kafka_arena_calloc(arena, m->n_topics, sizeof(kafka_str));
         if (!om->subscribed_topic_names)
             return false;
         for (size_t t = 0; t < m->n_topics; t++)
@@ -95,7 +95,7 @@ int kmock_handle_consumer_describe(kmock_groups *g, kmock_req *rq, kafka_rbuf *r
     kafka_consumer_group_describe_response resp;
     kafka_consumer_group_describe_response_init(&resp);
     int32_t n = req.group_ids_count > 0 ? req.group_ids_count : 0;
-    resp.groups = kafka_arena_calloc(rq->arena, n ? (size_t)n : 1, sizeof *resp.groups);
+    resp.groups = kafka_arena_calloc(rq->arena, (size_t)n, sizeof *resp.groups);
     if (!resp.groups)
         return -1;
     resp.groups_count = n;

@@ -168,7 +168,7 @@ int kmock_handle_offset_commit(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
     kafka_offset_commit_response resp;
     kafka_offset_commit_response_init(&resp);
     int32_t nt = req.topics_count > 0 ? req.topics_count : 0;
-    resp.topics = kafka_arena_calloc(rq->arena, nt ? (size_t)nt : 1, sizeof *resp.topics);
+    resp.topics = kafka_arena_calloc(rq->arena, (size_t)nt, sizeof *resp.topics);
     if (!resp.topics)
         return -1;
     resp.topics_count = nt;
@@ -177,7 +177,7 @@ int kmock_handle_offset_commit(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
         kafka_offset_commit_response_offset_commit_response_topic *ot = &resp.topics[t];
         int32_t np = it->partitions_count > 0 ? it->partitions_count : 0;
         ot->name = it->name;
-        ot->partitions = kafka_arena_calloc(rq->arena, np ? (size_t)np : 1, sizeof *ot->partitions);
+        ot->partitions = kafka_arena_calloc(rq->arena, (size_t)np, sizeof *ot->partitions);
         if (!ot->partitions)
             return -1;
         ot->partitions_count = np;
@@ -221,13 +221,13 @@ static bool fetch_group(const kmock_group *grp, const fetch_topic_req *topics, i
                         fetch_topic_resp **out, int32_t *out_count)
 {
     if (n_topics >= 0) { /* the partitions asked for */
-        fetch_topic_resp *ts = kafka_arena_calloc(arena, n_topics ? (size_t)n_topics : 1, sizeof *ts);
+        fetch_topic_resp *ts = kafka_arena_calloc(arena, (size_t)n_topics, sizeof *ts);
         if (!ts)
             return false;
         for (int32_t t = 0; t < n_topics; t++) {
             int32_t np = topics[t].partition_indexes_count > 0 ? topics[t].partition_indexes_count : 0;
             ts[t].name = topics[t].name;
-            ts[t].partitions = kafka_arena_calloc(arena, np ? (size_t)np : 1, sizeof *ts[t].partitions);
+            ts[t].partitions = kafka_arena_calloc(arena, (size_t)np, sizeof *ts[t].partitions);
             if (!ts[t].partitions)
                 return false;
             ts[t].partitions_count = np;
@@ -240,8 +240,8 @@ static bool fetch_group(const kmock_group *grp, const fetch_topic_req *topics, i
     }
     /* null topics: every committed partition, grouped by topic */
     size_t n = grp ? grp->n_offsets : 0;
-    fetch_topic_resp *ts = kafka_arena_calloc(arena, n ? n : 1, sizeof *ts);
-    fetch_part_resp *ps = kafka_arena_calloc(arena, n ? n : 1, sizeof *ps);
+    fetch_topic_resp *ts = kafka_arena_calloc(arena, n, sizeof *ts);
+    fetch_part_resp *ps = kafka_arena_calloc(arena, n, sizeof *ps);
     if (!ts || !ps)
         return false;
     int32_t nt = 0;
@@ -265,7 +265,7 @@ static int fetch_v8(kmock_groups *g, kmock_req *rq, const kafka_offset_fetch_req
     kafka_offset_fetch_response resp;
     kafka_offset_fetch_response_init(&resp);
     int32_t ng = req->groups_count > 0 ? req->groups_count : 0;
-    resp.groups = kafka_arena_calloc(rq->arena, ng ? (size_t)ng : 1, sizeof *resp.groups);
+    resp.groups = kafka_arena_calloc(rq->arena, (size_t)ng, sizeof *resp.groups);
     if (!resp.groups)
         return -1;
     resp.groups_count = ng;
@@ -290,7 +290,7 @@ static int fetch_v0(kmock_groups *g, kmock_req *rq, const kafka_offset_fetch_req
     int32_t nt = req->topics_count;
     fetch_topic_req *topics = NULL;
     if (nt >= 0) {
-        topics = kafka_arena_calloc(rq->arena, nt ? (size_t)nt : 1, sizeof *topics);
+        topics = kafka_arena_calloc(rq->arena, (size_t)nt, sizeof *topics);
         if (!topics)
             return -1;
         for (int32_t t = 0; t < nt; t++) {
@@ -305,14 +305,14 @@ static int fetch_v0(kmock_groups *g, kmock_req *rq, const kafka_offset_fetch_req
         return -1;
     kafka_offset_fetch_response resp;
     kafka_offset_fetch_response_init(&resp);
-    resp.topics = kafka_arena_calloc(rq->arena, n ? (size_t)n : 1, sizeof *resp.topics);
+    resp.topics = kafka_arena_calloc(rq->arena, (size_t)n, sizeof *resp.topics);
     if (!resp.topics)
         return -1;
     resp.topics_count = n;
     for (int32_t t = 0; t < n; t++) {
         resp.topics[t].name = ts[t].name;
         int32_t np = ts[t].partitions_count;
-        resp.topics[t].partitions = kafka_arena_calloc(rq->arena, np ? (size_t)np : 1, sizeof *resp.topics[t].partitions);
+        resp.topics[t].partitions = kafka_arena_calloc(rq->arena, (size_t)np, sizeof *resp.topics[t].partitions);
         if (!resp.topics[t].partitions)
             return -1;
         resp.topics[t].partitions_count = np;
@@ -378,7 +378,7 @@ int kmock_handle_offset_delete(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
         return kmock_send(&rq->w, &kafka_offset_delete_response_msg, &resp);
 
     int32_t nt = req.topics_count > 0 ? req.topics_count : 0;
-    resp.topics = kafka_arena_calloc(rq->arena, nt ? (size_t)nt : 1, sizeof *resp.topics);
+    resp.topics = kafka_arena_calloc(rq->arena, (size_t)nt, sizeof *resp.topics);
     if (!resp.topics)
         return -1;
     resp.topics_count = nt;
@@ -389,7 +389,7 @@ int kmock_handle_offset_delete(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
         bool subscribed = grp->cg ? kmock_cgroup_subscribes(grp->cg, it->name)
                                   : grp->state != KMOCK_EMPTY && group_subscribes(grp, it->name, rq->arena);
         ot->name = it->name;
-        ot->partitions = kafka_arena_calloc(rq->arena, np ? (size_t)np : 1, sizeof *ot->partitions);
+        ot->partitions = kafka_arena_calloc(rq->arena, (size_t)np, sizeof *ot->partitions);
         if (!ot->partitions)
             return -1;
         ot->partitions_count = np;

@@ -103,7 +103,7 @@ void kmock_join_response(const kmock_group *grp, int16_t version, kafka_arena *a
     resp->skip_assignment = jr->skip_assignment;
     if (!jr->with_members)
         return;
-    resp->members = kafka_arena_calloc(arena, grp->n_members ? grp->n_members : 1, sizeof *resp->members);
+    resp->members = kafka_arena_calloc(arena, grp->n_members, sizeof *resp->members);
     if (!resp->members)
         return; /* encodes as an empty list; only under memory exhaustion */
     for (size_t i = 0; i < grp->n_members; i++) {

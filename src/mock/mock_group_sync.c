@@ -192,7 +192,7 @@ int kmock_handle_leave(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
     kafka_leave_group_response resp;
     kafka_leave_group_response_init(&resp);
     int32_t n = req.members_count > 0 ? req.members_count : 0;
-    resp.members = kafka_arena_calloc(rq->arena, n ? (size_t)n : 1, sizeof *resp.members);
+    resp.members = kafka_arena_calloc(rq->arena, (size_t)n, sizeof *resp.members);
     if (!resp.members)
         return -1;
     kmock_group *grp = req.group_id.len > 0 ? kmock_group_find(g, req.group_id) : NULL;
