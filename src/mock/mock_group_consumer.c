@@ -134,13 +134,16 @@ static int16_t validate_epoch(const kmock_cgroup *cg, kafka_str member_id, int32
     return epoch != m->epoch ? KAFKA_ERR_STALE_MEMBER_EPOCH : 0;
 }
 
-int16_t kmock_cgroup_validate_commit(const kmock_cgroup *cg, kafka_str member_id, int32_t epoch, int16_t version)
+int16_t kmock_cgroup_validate_commit(const kmock_cgroup *cg, kafka_str member_id, kafka_str instance_id, int32_t epoch,
+                                     bool transactional, int16_t version)
 {
     if (epoch < 0 && cg->n_members == 0)
         return 0; /* admin client or manual assignment into an empty group */
+    if (transactional && epoch == -1 && member_id.len <= 0 && instance_id.len < 0)
+        return 0; /* TxnOffsetCommit before v3 names no member */
     if (!cmember_find(cg, member_id))
         return KAFKA_ERR_UNKNOWN_MEMBER_ID;
-    if (version < 9) /* members of the new protocol commit with v9+ */
+    if (!transactional && version < 9) /* members of the new protocol commit with v9+ */
         return KAFKA_ERR_UNSUPPORTED_VERSION;
     return validate_epoch(cg, member_id, epoch);
 }

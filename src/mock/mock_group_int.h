@@ -244,10 +244,26 @@ bool kmock_cgroup_has_members(const kmock_cgroup *cg);
 bool kmock_cgroup_subscribes(const kmock_cgroup *cg, kafka_str topic);
 /* OffsetCommit / OffsetFetch member checks (Kafka's ConsumerGroup
  * validateOffsetCommit / validateOffsetFetch): 0 or an error code. */
-int16_t kmock_cgroup_validate_commit(const kmock_cgroup *cg, kafka_str member_id, int32_t epoch, int16_t version);
+int16_t kmock_cgroup_validate_commit(const kmock_cgroup *cg, kafka_str member_id, kafka_str instance_id, int32_t epoch,
+                                     bool transactional, int16_t version);
 int16_t kmock_cgroup_validate_fetch(const kmock_cgroup *cg, kafka_str member_id, int32_t epoch);
 
-/* Frees the group's offset store (mock_group_offsets.c). */
+/* ---- the offset store (mock_group_offset_store.c) ------------------------ */
+
 void kmock_offsets_free(kmock_group *grp);
+const kmock_offset *kmock_offset_get(const kmock_group *grp, kafka_str topic, int32_t partition);
+/* Stores (or replaces) a committed offset; a null metadata is stored as "".
+ * 0, or INVALID_COMMIT_OFFSET_SIZE past KMOCK_GROUP_MAX_OFFSETS, or
+ * COORDINATOR_NOT_AVAILABLE out of memory. */
+int16_t kmock_offset_put(kmock_group *grp, kafka_str topic, int32_t partition, int64_t offset, int32_t leader_epoch,
+                         kafka_str metadata);
+void kmock_offset_remove(kmock_group *grp, kafka_str topic, int32_t partition);
+/* The config's partition_exists for a view (0 when it is not set). */
+int16_t kmock_partition_check(const kmock_groups *g, kafka_str topic, int32_t partition, kafka_arena *arena);
+/* Kafka's validateOffsetCommit of classic and consumer groups, for
+ * OffsetCommit (transactional = false) and TxnOffsetCommit (true): 0 or
+ * the error every partition gets. */
+int16_t kmock_validate_offset_commit(kmock_group *grp, kafka_str member_id, kafka_str instance_id, int32_t generation,
+                                     bool transactional, int16_t version);
 
 #endif /* KAFKA_MOCK_GROUP_INT_H */

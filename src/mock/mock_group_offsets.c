@@ -1,10 +1,7 @@
 /*
- * Mock group coordinator: the committed-offset store and OffsetCommit,
- * OffsetFetch and OffsetDelete (Kafka's OffsetMetadataManager and
- * ClassicGroup.validateOffsetCommit / validateOffsetDelete).
- *
- * Offsets live in the group, sorted by (topic, partition), so lookups are
- * binary searches and "all partitions" comes out grouped by topic.
+ * Mock group coordinator: OffsetCommit, OffsetFetch and OffsetDelete
+ * (Kafka's OffsetMetadataManager and ClassicGroup.validateOffsetDelete)
+ * over the store of mock_group_offset_store.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,137 +14,7 @@
 #include "protocol/gen/offset_delete.h"
 #include "protocol/gen/offset_fetch.h"
 
-/* ---- the store ---------------------------------------------------------- */
-
-void kmock_offsets_free(kmock_group *grp)
-{
-    for (size_t i = 0; i < grp->n_offsets; i++) {
-        kafka_free(grp->offsets[i].topic);
-        kafka_free(grp->offsets[i].metadata);
-    }
-    kafka_free(grp->offsets);
-    grp->offsets = NULL;
-    grp->n_offsets = grp->cap_offsets = 0;
-}
-
-static int cmp_key(const char *topic, int32_t partition, kafka_str t, int32_t p)
-{
-    size_t n = strlen(topic);
-    size_t m = (size_t)(t.len > 0 ? t.len : 0);
-    int c = memcmp(topic, t.ptr ? t.ptr : "", n < m ? n : m);
-    if (c)
-        return c;
-    if (n != m)
-        return n < m ? -1 : 1;
-    return partition < p ? -1 : partition > p;
-}
-
-typedef struct offset_key {
-    const kmock_group *grp;
-    kafka_str topic;
-    int32_t partition;
-} offset_key;
-
-static int offset_cmp_at(const void *ctx, size_t i)
-{
-    const offset_key *k = ctx;
-    return cmp_key(k->grp->offsets[i].topic, k->grp->offsets[i].partition, k->topic, k->partition);
-}
-
-/* Index of (t, p), or of where it would go (*found = false). */
-static size_t offset_search(const kmock_group *grp, kafka_str t, int32_t p, bool *found)
-{
-    offset_key k = {grp, t, p};
-    return kmock_lower_bound(grp->n_offsets, offset_cmp_at, &k, found);
-}
-
-static const kmock_offset *offset_get(const kmock_group *grp, kafka_str t, int32_t p)
-{
-    bool found;
-    size_t i = offset_search(grp, t, p, &found);
-    return found ? &grp->offsets[i] : NULL;
-}
-
-static int16_t offset_put(kmock_group *grp, kafka_str t, int32_t p, int64_t offset, int32_t epoch, kafka_str meta)
-{
-    bool found;
-    size_t i = offset_search(grp, t, p, &found);
-    char *m = kmock_strdup_str(meta.len < 0 ? kafka_str_c("") : meta);
-    if (!m)
-        return KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
-    if (!found) {
-        if (grp->n_offsets >= KMOCK_GROUP_MAX_OFFSETS) {
-            kafka_free(m);
-            return KAFKA_ERR_INVALID_COMMIT_OFFSET_SIZE;
-        }
-        char *topic = kmock_strdup_str(t);
-        if (!topic || !kafka_array_reserve((void **)&grp->offsets, &grp->cap_offsets, grp->n_offsets + 1,
-                                           sizeof *grp->offsets, 16)) {
-            kafka_free(topic);
-            kafka_free(m);
-            return KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
-        }
-        memmove(&grp->offsets[i + 1], &grp->offsets[i], (grp->n_offsets - i) * sizeof *grp->offsets);
-        grp->n_offsets++;
-        grp->offsets[i] = (kmock_offset){.topic = topic, .partition = p, .metadata = NULL};
-    }
-    kmock_offset *o = &grp->offsets[i];
-    kafka_free(o->metadata);
-    o->metadata = m;
-    o->offset = offset;
-    o->leader_epoch = epoch;
-    return 0;
-}
-
-static void offset_remove(kmock_group *grp, kafka_str t, int32_t p)
-{
-    bool found;
-    size_t i = offset_search(grp, t, p, &found);
-    if (!found)
-        return;
-    kafka_free(grp->offsets[i].topic);
-    kafka_free(grp->offsets[i].metadata);
-    kmock_array_remove(grp->offsets, &grp->n_offsets, i, sizeof *grp->offsets);
-}
-
-static int16_t partition_check(const kmock_groups *g, kafka_str topic, int32_t partition, kafka_arena *arena)
-{
-    if (!g->cfg.partition_exists)
-        return 0;
-    char *name = kafka_arena_alloc(arena, (size_t)(topic.len > 0 ? topic.len : 0) + 1);
-    if (!name)
-        return KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
-    if (topic.len > 0)
-        memcpy(name, topic.ptr, (size_t)topic.len);
-    return (int16_t)g->cfg.partition_exists(g->cfg.ctx, name, partition);
-}
-
 /* ---- OffsetCommit ----------------------------------------------------------- */
-
-/* Kafka's ClassicGroup.validateOffsetCommit. */
-static int16_t validate_commit(kmock_group *grp, const kafka_offset_commit_request *req, int16_t version)
-{
-    if (grp->state == KMOCK_DEAD)
-        return KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
-    int32_t gen = req->generation_id_or_member_epoch;
-    if (grp->cg)
-        return kmock_cgroup_validate_commit(grp->cg, req->member_id, gen, version);
-    if (gen < 0 && grp->state == KMOCK_EMPTY)
-        return 0; /* a "simple" commit: admin client or manual assignment */
-    if (gen >= 0 || req->member_id.len > 0 || req->group_instance_id.len >= 0) {
-        kmock_member *m;
-        int16_t err = kmock_validate_member(grp, req->member_id, req->group_instance_id, &m);
-        if (err)
-            return err;
-        if (gen != grp->generation)
-            return KAFKA_ERR_ILLEGAL_GENERATION;
-    } else if (grp->state != KMOCK_EMPTY) {
-        return KAFKA_ERR_UNKNOWN_MEMBER_ID; /* only members commit into a live group */
-    }
-    if (grp->state == KMOCK_COMPLETING_REBALANCE)
-        return KAFKA_ERR_REBALANCE_IN_PROGRESS;
-    return 0;
-}
 
 int kmock_handle_offset_commit(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
 {
@@ -163,7 +30,8 @@ int kmock_handle_offset_commit(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
     else if (!grp) /* v9 says so plainly; older versions kept ILLEGAL_GENERATION */
         group_err = rq->version >= 9 ? KAFKA_ERR_GROUP_ID_NOT_FOUND : KAFKA_ERR_ILLEGAL_GENERATION;
     if (grp && !group_err)
-        group_err = validate_commit(grp, &req, rq->version);
+        group_err = kmock_validate_offset_commit(grp, req.member_id, req.group_instance_id,
+                                                 req.generation_id_or_member_epoch, false, rq->version);
 
     kafka_offset_commit_response resp;
     kafka_offset_commit_response_init(&resp);
@@ -185,11 +53,11 @@ int kmock_handle_offset_commit(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
             const kafka_offset_commit_request_offset_commit_request_partition *ip = &it->partitions[p];
             int16_t err = group_err;
             if (!err)
-                err = partition_check(g, it->name, ip->partition_index, rq->arena);
+                err = kmock_partition_check(g, it->name, ip->partition_index, rq->arena);
             if (!err && ip->committed_metadata.len > KMOCK_OFFSET_MAX_METADATA)
                 err = KAFKA_ERR_OFFSET_METADATA_TOO_LARGE;
             if (!err)
-                err = offset_put(grp, it->name, ip->partition_index, ip->committed_offset,
+                err = kmock_offset_put(grp, it->name, ip->partition_index, ip->committed_offset,
                                  ip->committed_leader_epoch, ip->committed_metadata);
             ot->partitions[p].partition_index = ip->partition_index;
             ot->partitions[p].error_code = err;
@@ -208,7 +76,7 @@ typedef kafka_offset_fetch_response_offset_fetch_response_partitions fetch_part_
 
 static void fill_partition(const kmock_group *grp, kafka_str topic, int32_t partition, fetch_part_resp *o)
 {
-    const kmock_offset *off = grp ? offset_get(grp, topic, partition) : NULL;
+    const kmock_offset *off = grp ? kmock_offset_get(grp, topic, partition) : NULL;
     o->partition_index = partition;
     o->committed_offset = off ? off->offset : -1;
     o->committed_leader_epoch = off ? off->leader_epoch : -1;
@@ -395,11 +263,11 @@ int kmock_handle_offset_delete(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
         ot->partitions_count = np;
         for (int32_t p = 0; p < np; p++) {
             int32_t part = it->partitions[p].partition_index;
-            int16_t err = partition_check(g, it->name, part, rq->arena);
+            int16_t err = kmock_partition_check(g, it->name, part, rq->arena);
             if (!err && subscribed)
                 err = KAFKA_ERR_GROUP_SUBSCRIBED_TO_TOPIC;
             if (!err)
-                offset_remove(grp, it->name, part);
+                kmock_offset_remove(grp, it->name, part);
             ot->partitions[p].partition_index = part;
             ot->partitions[p].error_code = err;
         }
