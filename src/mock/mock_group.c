@@ -105,6 +105,7 @@ static void group_free(kmock_group *grp)
         kafka_free(grp->pending[i].id);
     kafka_free(grp->pending);
     kmock_offsets_free(grp);
+    kmock_txn_offsets_free(grp);
     kmock_cgroup_free(grp->cg);
     kafka_free(grp->id);
     kafka_free(grp->protocol_type);
@@ -130,7 +131,7 @@ static bool evict_one_empty_group(kmock_groups *g)
 {
     for (size_t i = 0; i < g->n_groups; i++) {
         kmock_group *grp = g->groups[i];
-        if (kmock_group_is_empty(grp) && grp->n_offsets == 0 && grp->n_pending == 0) {
+        if (kmock_group_is_empty(grp) && grp->n_offsets == 0 && grp->n_txn_offsets == 0 && grp->n_pending == 0) {
             kmock_group_delete(g, grp);
             return true;
         }
@@ -276,6 +277,12 @@ void kmock_groups_set_client(kmock_groups *g, const char *client_id, const char 
     g->client_host = client_host ? kafka_strdup(client_host) : NULL;
 }
 
+void kmock_groups_set_txn_check(kmock_groups *g, kmock_txn_check_fn check, void *ctx)
+{
+    g->txn_check = check;
+    g->txn_ctx = ctx;
+}
+
 void kmock_groups_set_topics(kmock_groups *g, kmock_topics_fn topics, void *ctx)
 {
     g->topics = topics;
@@ -310,6 +317,7 @@ static const struct {
     {KAFKA_API_LIST_GROUPS, kmock_handle_list_groups},
     {KAFKA_API_DESCRIBE_GROUPS, kmock_handle_describe_groups},
     {KAFKA_API_DELETE_GROUPS, kmock_handle_delete_groups},
+    {KAFKA_API_TXN_OFFSET_COMMIT, kmock_handle_txn_offset_commit},
     {KAFKA_API_CONSUMER_GROUP_HEARTBEAT, kmock_handle_consumer_heartbeat},
     {KAFKA_API_CONSUMER_GROUP_DESCRIBE, kmock_handle_consumer_describe},
 };

@@ -5,7 +5,8 @@
  * JoinGroup, SyncGroup, Heartbeat, LeaveGroup (classic groups with dynamic
  * and static members), ConsumerGroupHeartbeat and ConsumerGroupDescribe
  * (KIP-848 consumer groups, server-side "uniform" and "range" assignors),
- * OffsetCommit, OffsetFetch, OffsetDelete, ListGroups, DescribeGroups and
+ * OffsetCommit, OffsetFetch, OffsetDelete, TxnOffsetCommit (offsets
+ * visible when the transaction commits), ListGroups, DescribeGroups and
  * DeleteGroups, for every version the schemas in
  * src/protocol/gen/ define (flexible versions included). It follows the
  * semantics of Kafka's group coordinator (GroupCoordinator /
@@ -31,6 +32,7 @@
 #ifndef KAFKA_MOCK_GROUP_H
 #define KAFKA_MOCK_GROUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -95,11 +97,34 @@ typedef void (*kmock_topics_fn)(void *ctx, kmock_topic_visit_fn visit, void *arg
  * kmock_groups_handle and kmock_groups_tick only. */
 void kmock_groups_set_topics(kmock_groups *g, kmock_topics_fn topics, void *ctx);
 
+/* The transaction coordinator's word on a TxnOffsetCommit's producer:
+ * returns 0 when transactional_id's current producer is (producer_id,
+ * producer_epoch) and its open transaction includes group_id (added with
+ * AddOffsetsToTxn), else the error Kafka gives (INVALID_PRODUCER_ID_MAPPING,
+ * PRODUCER_FENCED / INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE,
+ * TRANSACTIONAL_ID_NOT_FOUND, ...). Strings are NUL-terminated and valid
+ * during the call only. */
+typedef int (*kmock_txn_check_fn)(void *ctx, const char *transactional_id, int64_t producer_id, int16_t producer_epoch,
+                                  const char *group_id);
+
+/* Enables the producer check of TxnOffsetCommit (28); without it every
+ * producer is taken at its word. `check` is called during
+ * kmock_groups_handle only. */
+void kmock_groups_set_txn_check(kmock_groups *g, kmock_txn_check_fn check, void *ctx);
+
+/* Ends the offset commits of producer_id's transaction in every group:
+ * commit = true makes them the groups' committed offsets (Kafka's commit
+ * marker in __consumer_offsets), false drops them. Call it when an EndTxn
+ * completes, and when a transaction is aborted by timeout or fencing.
+ * Answers nothing; never fails (committing past KMOCK_GROUP_MAX_OFFSETS
+ * or out of memory loses those offsets, as a full store would). */
+void kmock_groups_end_txn(kmock_groups *g, int64_t producer_id, bool commit);
+
 /* Handles one request of api key JoinGroup (11), SyncGroup (14),
  * Heartbeat (12), LeaveGroup (13), OffsetCommit (8), OffsetFetch (9),
  * OffsetDelete (47), ListGroups (16), DescribeGroups (15),
- * DeleteGroups (42), ConsumerGroupHeartbeat (68) or ConsumerGroupDescribe
- * (69) at `version`. `body` is only read during the call.
+ * DeleteGroups (42), TxnOffsetCommit (28), ConsumerGroupHeartbeat (68) or
+ * ConsumerGroupDescribe (69) at `version`. `body` is only read during the call.
  * Returns 1 if the request was answered (reply called) before returning,
  * 0 if the answer is deferred (reply is called later, with this token,
  * from kmock_groups_handle or kmock_groups_tick: a JoinGroup waiting for

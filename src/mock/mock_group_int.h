@@ -89,6 +89,13 @@ typedef struct kmock_offset {
 
 typedef struct kmock_cgroup kmock_cgroup;
 
+/* An offset a transaction committed (TxnOffsetCommit) that its EndTxn has
+ * not yet made visible. */
+typedef struct kmock_txn_offset {
+    int64_t producer_id;
+    kmock_offset o;
+} kmock_txn_offset;
+
 typedef struct kmock_group {
     char *id;
     /* KIP-848 consumer group state, or NULL for a classic group (whose
@@ -113,6 +120,8 @@ typedef struct kmock_group {
     int64_t sync_deadline_ms;
     kmock_offset *offsets; /* sorted by (topic, partition) */
     size_t n_offsets, cap_offsets;
+    kmock_txn_offset *txn_offsets; /* pending, in arrival order */
+    size_t n_txn_offsets, cap_txn_offsets;
 } kmock_group;
 
 struct kmock_groups {
@@ -123,6 +132,8 @@ struct kmock_groups {
     char *client_id, *client_host;
     kmock_topics_fn topics; /* cluster topics for KIP-848 subscriptions */
     void *topics_ctx;
+    kmock_txn_check_fn txn_check; /* the producer of a TxnOffsetCommit */
+    void *txn_ctx;
 };
 
 /* ---- helpers (mock_group.c) --------------------------------------------- */
@@ -226,6 +237,14 @@ int kmock_handle_offset_delete(kmock_groups *g, kmock_req *rq, kafka_rbuf *r);
 int kmock_handle_list_groups(kmock_groups *g, kmock_req *rq, kafka_rbuf *r);
 int kmock_handle_describe_groups(kmock_groups *g, kmock_req *rq, kafka_rbuf *r);
 int kmock_handle_delete_groups(kmock_groups *g, kmock_req *rq, kafka_rbuf *r);
+int kmock_handle_txn_offset_commit(kmock_groups *g, kmock_req *rq, kafka_rbuf *r);
+
+/* ---- transactional offsets (mock_group_txn.c) ------------------------------ */
+
+/* Does a transaction hold an offset for this partition (OffsetFetch's
+ * require_stable answers UNSTABLE_OFFSET_COMMIT then)? */
+bool kmock_txn_offset_pending(const kmock_group *grp, kafka_str topic, int32_t partition);
+void kmock_txn_offsets_free(kmock_group *grp);
 
 /* Answers m's held SyncGroup (if any) with err, or with its assignment
  * and grp's protocol when err is 0 (mock_group_sync.c). */

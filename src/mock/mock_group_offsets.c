@@ -74,9 +74,19 @@ typedef kafka_offset_fetch_request_offset_fetch_request_topics fetch_topic_req;
 typedef kafka_offset_fetch_response_offset_fetch_response_topics fetch_topic_resp;
 typedef kafka_offset_fetch_response_offset_fetch_response_partitions fetch_part_resp;
 
-static void fill_partition(const kmock_group *grp, kafka_str topic, int32_t partition, fetch_part_resp *o)
+/* One partition's answer. Asked for stable offsets (v7+ require_stable),
+ * a partition a transaction still holds an offset for is
+ * UNSTABLE_OFFSET_COMMIT, as in Kafka; otherwise the last committed offset
+ * is returned and the transaction's stays invisible. */
+static void fill_partition(const kmock_group *grp, kafka_str topic, int32_t partition, bool require_stable,
+                           fetch_part_resp *o)
 {
     const kmock_offset *off = grp ? kmock_offset_get(grp, topic, partition) : NULL;
+    if (require_stable && kmock_txn_offset_pending(grp, topic, partition)) {
+        fill_partition(NULL, topic, partition, false, o);
+        o->error_code = KAFKA_ERR_UNSTABLE_OFFSET_COMMIT;
+        return;
+    }
     o->partition_index = partition;
     o->committed_offset = off ? off->offset : -1;
     o->committed_leader_epoch = off ? off->leader_epoch : -1;
@@ -85,8 +95,8 @@ static void fill_partition(const kmock_group *grp, kafka_str topic, int32_t part
 }
 
 /* Answers one group's fetch into out (arena-allocated). */
-static bool fetch_group(const kmock_group *grp, const fetch_topic_req *topics, int32_t n_topics, kafka_arena *arena,
-                        fetch_topic_resp **out, int32_t *out_count)
+static bool fetch_group(const kmock_group *grp, const fetch_topic_req *topics, int32_t n_topics, bool require_stable,
+                        kafka_arena *arena, fetch_topic_resp **out, int32_t *out_count)
 {
     if (n_topics >= 0) { /* the partitions asked for */
         fetch_topic_resp *ts = kafka_arena_calloc(arena, (size_t)n_topics, sizeof *ts);
@@ -100,7 +110,8 @@ static bool fetch_group(const kmock_group *grp, const fetch_topic_req *topics, i
                 return false;
             ts[t].partitions_count = np;
             for (int32_t p = 0; p < np; p++)
-                fill_partition(grp, topics[t].name, topics[t].partition_indexes[p], &ts[t].partitions[p]);
+                fill_partition(grp, topics[t].name, topics[t].partition_indexes[p], require_stable,
+                               &ts[t].partitions[p]);
         }
         *out = ts;
         *out_count = n_topics;
@@ -120,7 +131,7 @@ static bool fetch_group(const kmock_group *grp, const fetch_topic_req *topics, i
             ts[nt].partitions = &ps[i];
             nt++;
         }
-        fill_partition(grp, kafka_str_c(o->topic), o->partition, &ps[i]);
+        fill_partition(grp, kafka_str_c(o->topic), o->partition, require_stable, &ps[i]);
         ts[nt - 1].partitions_count++;
     }
     *out = ts;
@@ -146,7 +157,8 @@ static int fetch_v8(kmock_groups *g, kmock_req *rq, const kafka_offset_fetch_req
             og->topics_count = 0;
             continue;
         }
-        if (!fetch_group(grp, ig->topics, ig->topics_count, rq->arena, &og->topics, &og->topics_count))
+        if (!fetch_group(grp, ig->topics, ig->topics_count, req->require_stable, rq->arena, &og->topics,
+                         &og->topics_count))
             return -1;
     }
     return kmock_send(&rq->w, &kafka_offset_fetch_response_msg, &resp);
@@ -169,7 +181,7 @@ static int fetch_v0(kmock_groups *g, kmock_req *rq, const kafka_offset_fetch_req
     }
     fetch_topic_resp *ts;
     int32_t n;
-    if (!fetch_group(kmock_group_find(g, req->group_id), topics, nt, rq->arena, &ts, &n))
+    if (!fetch_group(kmock_group_find(g, req->group_id), topics, nt, req->require_stable, rq->arena, &ts, &n))
         return -1;
     kafka_offset_fetch_response resp;
     kafka_offset_fetch_response_init(&resp);
@@ -202,8 +214,6 @@ int kmock_handle_offset_fetch(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
     kafka_offset_fetch_request req;
     if (kafka_gen_decode(r, rq->arena, &kafka_offset_fetch_request_msg, rq->version, &req) != KAFKA_ERR_OK)
         return -1;
-    /* require_stable (v7+) is accepted: the mock's group offsets have no
-     * pending transactional commits, so every offset is stable */
     return rq->version >= 8 ? fetch_v8(g, rq, &req) : fetch_v0(g, rq, &req);
 }
 

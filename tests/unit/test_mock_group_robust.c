@@ -165,6 +165,19 @@ static void valid_body(int api, int16_t v, kafka_wbuf *w)
         assert_int_equal(kafka_gen_encode(w, &kafka_delete_groups_request_msg, v, &r), KAFKA_ERR_OK);
         break;
     }
+    case KAFKA_API_TXN_OFFSET_COMMIT: {
+        kafka_txn_offset_commit_request r;
+        kafka_txn_offset_commit_request_init(&r);
+        kafka_txn_offset_commit_request_txn_offset_commit_request_partition p;
+        kafka_txn_offset_commit_request_txn_offset_commit_request_partition_init(&p);
+        kafka_txn_offset_commit_request_txn_offset_commit_request_topic tp = {t, &p, 1};
+        r.transactional_id = kafka_str_c("txn");
+        r.group_id = g;
+        r.topics = &tp;
+        r.topics_count = 1;
+        assert_int_equal(kafka_gen_encode(w, &kafka_txn_offset_commit_request_msg, v, &r), KAFKA_ERR_OK);
+        break;
+    }
     case KAFKA_API_CONSUMER_GROUP_HEARTBEAT: {
         kafka_consumer_group_heartbeat_request r;
         kafka_consumer_group_heartbeat_request_init(&r);
@@ -202,6 +215,7 @@ static const struct {
     {KAFKA_API_LEAVE_GROUP, 5},     {KAFKA_API_OFFSET_COMMIT, 9},    {KAFKA_API_OFFSET_FETCH, 9},
     {KAFKA_API_OFFSET_DELETE, 0},   {KAFKA_API_LIST_GROUPS, 5},      {KAFKA_API_DESCRIBE_GROUPS, 5},
     {KAFKA_API_DELETE_GROUPS, 2},   {KAFKA_API_CONSUMER_GROUP_HEARTBEAT, 1}, {KAFKA_API_CONSUMER_GROUP_DESCRIBE, 0},
+    {KAFKA_API_TXN_OFFSET_COMMIT, 4},
 };
 
 /* Flipped bytes, truncations and garbage tails on valid bodies: handle
