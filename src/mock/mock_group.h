@@ -22,6 +22,18 @@
  *
  * Not thread-safe: one thread calls every function of one instance.
  *
+ * Where it knowingly differs from Kafka: offsets never expire (no
+ * offsets.retention); Empty groups without offsets are dropped only when
+ * the group table is full; a member's client id and host are what
+ * kmock_groups_set_client last said ("" if never); a second JoinGroup from
+ * a member whose first is still held replaces it unanswered (Kafka does
+ * the same); KIP-848 groups use Kafka's default heartbeat interval (5 s)
+ * and session timeout (45 s), POSIX extended regular expressions for
+ * SubscribedTopicRegex, simpler (but balanced and sticky) "uniform" and
+ * per-topic "range" assignors, and classic members cannot join a
+ * non-empty KIP-848 group (INCONSISTENT_GROUP_PROTOCOL) nor KIP-848
+ * members a non-empty classic group (GROUP_ID_NOT_FOUND).
+ *
  * Bounded memory: at most KMOCK_GROUPS_MAX groups (an Empty group without
  * offsets is evicted first), KMOCK_GROUP_MAX_MEMBERS members per group
  * (GROUP_MAX_SIZE_REACHED past it), KMOCK_MEMBER_MAX_METADATA bytes of
