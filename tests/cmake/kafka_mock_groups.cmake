@@ -12,7 +12,7 @@ if(TARGET kafka-mock)
     set_tests_properties(kafka_mock/kafka_python_groups PROPERTIES LABELS interop TIMEOUT 300
                          SKIP_RETURN_CODE 77)
   endif()
-  foreach(t integration/test_reader_group interop/test_reader_kcat_group)
+  foreach(t integration/test_reader_group interop/test_reader_kcat_group interop/test_rdkafka_group)
     string(REPLACE "/" "_" target ${t})
     if(TARGET ${target} AND NOT TEST kafka_mock/${t})
       add_test(NAME kafka_mock/${t} COMMAND ${target})
