@@ -279,6 +279,11 @@ int16_t kmock_offset_put(kmock_group *grp, kafka_str topic, int32_t partition, i
 void kmock_offset_remove(kmock_group *grp, kafka_str topic, int32_t partition);
 /* The config's partition_exists for a view (0 when it is not set). */
 int16_t kmock_partition_check(const kmock_groups *g, kafka_str topic, int32_t partition, kafka_arena *arena);
+/* What every committed partition must pass, plain or transactional: the
+ * partition exists (UNKNOWN_TOPIC_OR_PARTITION), the metadata fits
+ * (OFFSET_METADATA_TOO_LARGE). 0 or the error. */
+int16_t kmock_commit_checks(const kmock_groups *g, kafka_str topic, int32_t partition, kafka_str metadata,
+                            kafka_arena *arena);
 /* Kafka's validateOffsetCommit of classic and consumer groups, for
  * OffsetCommit (transactional = false) and TxnOffsetCommit (true): 0 or
  * the error every partition gets. */

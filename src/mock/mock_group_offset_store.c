@@ -117,6 +117,15 @@ int16_t kmock_partition_check(const kmock_groups *g, kafka_str topic, int32_t pa
 
 /* ---- commit checks --------------------------------------------------------- */
 
+int16_t kmock_commit_checks(const kmock_groups *g, kafka_str topic, int32_t partition, kafka_str metadata,
+                            kafka_arena *arena)
+{
+    int16_t err = kmock_partition_check(g, topic, partition, arena);
+    if (!err && metadata.len > KMOCK_OFFSET_MAX_METADATA)
+        err = KAFKA_ERR_OFFSET_METADATA_TOO_LARGE;
+    return err;
+}
+
 int16_t kmock_validate_offset_commit(kmock_group *grp, kafka_str member_id, kafka_str instance_id, int32_t gen,
                                      bool transactional, int16_t version)
 {

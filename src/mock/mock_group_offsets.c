@@ -51,14 +51,12 @@ int kmock_handle_offset_commit(kmock_groups *g, kmock_req *rq, kafka_rbuf *r)
         ot->partitions_count = np;
         for (int32_t p = 0; p < np; p++) {
             const kafka_offset_commit_request_offset_commit_request_partition *ip = &it->partitions[p];
-            int16_t err = group_err;
-            if (!err)
-                err = kmock_partition_check(g, it->name, ip->partition_index, rq->arena);
-            if (!err && ip->committed_metadata.len > KMOCK_OFFSET_MAX_METADATA)
-                err = KAFKA_ERR_OFFSET_METADATA_TOO_LARGE;
+            int16_t err = group_err ? group_err
+                                    : kmock_commit_checks(g, it->name, ip->partition_index, ip->committed_metadata,
+                                                          rq->arena);
             if (!err)
                 err = kmock_offset_put(grp, it->name, ip->partition_index, ip->committed_offset,
-                                 ip->committed_leader_epoch, ip->committed_metadata);
+                                       ip->committed_leader_epoch, ip->committed_metadata);
             ot->partitions[p].partition_index = ip->partition_index;
             ot->partitions[p].error_code = err;
         }
