@@ -28,22 +28,9 @@
 #include "kafka/reader.h"
 #include "test_cluster.h"
 
-/* Skips the calling test when the brokers lack the classic group APIs
- * (JoinGroup, OffsetCommit, OffsetFetch), as a kafka_mock without groups
- * does. */
 static void require_groups(kt_cluster *kt)
 {
-    kafka_admin *a = kt_admin_new(kt);
-    kafka_admin_versions *v = NULL;
-    assert_int_equal(kafka_admin_api_versions(a, 10000, &v), 0);
-    int have = 0;
-    for (size_t k = 0; k < v->brokers[0].n_apis; k++) {
-        int16_t key = v->brokers[0].apis[k].api_key;
-        have += key == 8 || key == 9 || key == 11; /* OffsetCommit, OffsetFetch, JoinGroup */
-    }
-    kafka_admin_versions_free(v);
-    kafka_admin_close(a);
-    if (have < 3) {
+    if (!kt_has_groups(kt)) {
         print_message("skipped: the test broker has no consumer groups\n");
         skip();
     }

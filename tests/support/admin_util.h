@@ -6,6 +6,7 @@
 #ifndef KT_ADMIN_UTIL_H
 #define KT_ADMIN_UTIL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "kafka/admin.h"
@@ -23,6 +24,11 @@ void kt_produce_n(kt_cluster *kt, const char *topic, int32_t partition, int n);
  * p + 1 (pinned where the broker has the control command), holding 5, 3
  * and 0 messages. malloc'd name; the caller frees it. */
 char *kt_filled_topic(kt_cluster *kt, const char *prefix);
+
+/* True when broker 1 advertises the classic group APIs (JoinGroup,
+ * OffsetCommit, OffsetFetch): a kafka_mock built without its group
+ * module does not. */
+bool kt_has_groups(kt_cluster *kt);
 
 /* Skips the calling cmocka test, printing why, when err is
  * KAFKA_ERR_NO_COMMON_VERSION (the broker lacks the API: librdkafka's
