@@ -212,6 +212,21 @@ bool admin_partition_err_retriable(kafka_err e)
            e == KAFKA_ERR_KAFKA_STORAGE_ERROR || e == KAFKA_ERR_NOT_ENOUGH_REPLICAS;
 }
 
+kafka_admin_offset *admin_leader_answer(kafka_admin_offsets *o, kafka_str topic, int32_t partition, int16_t code,
+                                        kafka_err *last)
+{
+    kafka_admin_offset *x = admin_offsets_find(o, topic, partition);
+    if (!x || x->err != ADMIN_PENDING)
+        return NULL;
+    kafka_err e = kafka_err_from_wire(code);
+    if (e && admin_partition_err_retriable(e)) {
+        *last = e;
+        return NULL;
+    }
+    x->err = e;
+    return x;
+}
+
 kafka_err admin_per_leader(kafka_admin *a, admin_leader_op *op, kafka_admin_offsets *o, int64_t deadline)
 {
     int32_t *leaders = kafka_calloc(o->n ? o->n : 1, sizeof *leaders);

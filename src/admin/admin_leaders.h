@@ -18,6 +18,13 @@ kafka_err admin_offsets_expand(kafka_admin *a, const char *what, const kafka_adm
 
 kafka_admin_offset *admin_offsets_find(kafka_admin_offsets *o, kafka_str topic, int32_t partition);
 
+/* The pending entry of an answer's partition, its err set from the wire
+ * code: NULL when there is none (not asked, already answered) or when the
+ * code means "ask the new leader later" (the entry stays pending and
+ * *last gets that error). */
+kafka_admin_offset *admin_leader_answer(kafka_admin_offsets *o, kafka_str topic, int32_t partition, int16_t code,
+                                        kafka_err *last);
+
 /* Partition errors that mean "ask the new leader later". */
 bool admin_partition_err_retriable(kafka_err e);
 

@@ -54,15 +54,10 @@ static void lo_apply(void *ctx, int16_t v, const void *resp_, kafka_admin_offset
     for (int32_t t = 0; t < resp->topics_count; t++)
         for (int32_t p = 0; p < resp->topics[t].partitions_count; p++) {
             const kafka_list_offsets_response_list_offsets_partition_response *rp = &resp->topics[t].partitions[p];
-            kafka_admin_offset *x = admin_offsets_find(o, resp->topics[t].name, rp->partition_index);
-            if (!x || x->err != ADMIN_PENDING)
+            kafka_admin_offset *x =
+                admin_leader_answer(o, resp->topics[t].name, rp->partition_index, rp->error_code, last);
+            if (!x)
                 continue;
-            kafka_err pe = kafka_err_from_wire(rp->error_code);
-            if (pe && admin_partition_err_retriable(pe)) {
-                *last = pe;
-                continue;
-            }
-            x->err = pe;
             x->offset = rp->offset;
             x->timestamp = rp->timestamp;
             x->leader_epoch = v >= 4 ? rp->leader_epoch : -1;

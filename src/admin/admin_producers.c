@@ -55,15 +55,10 @@ static void dp_apply(void *ctx, int16_t v, const void *resp_, kafka_admin_offset
     for (int32_t t = 0; t < resp->topics_count; t++)
         for (int32_t p = 0; p < resp->topics[t].partitions_count; p++) {
             const kafka_describe_producers_response_partition_response *rp = &resp->topics[t].partitions[p];
-            kafka_admin_offset *x = admin_offsets_find(o, resp->topics[t].name, rp->partition_index);
-            if (!x || x->err != ADMIN_PENDING)
+            kafka_admin_offset *x =
+                admin_leader_answer(o, resp->topics[t].name, rp->partition_index, rp->error_code, last);
+            if (!x)
                 continue;
-            kafka_err pe = kafka_err_from_wire(rp->error_code);
-            if (pe && admin_partition_err_retriable(pe)) {
-                *last = pe;
-                continue;
-            }
-            x->err = pe;
             kafka_admin_partition_producers *y = &c->r->partitions[x - o->offsets];
             y->message = rp->error_message.len > 0 ? admin_str(c->ar, rp->error_message) : NULL;
             size_t np = rp->active_producers_count > 0 ? (size_t)rp->active_producers_count : 0;

@@ -52,16 +52,10 @@ static void dr_apply(void *ctx, int16_t v, const void *resp_, kafka_admin_offset
     for (int32_t t = 0; t < resp->topics_count; t++)
         for (int32_t p = 0; p < resp->topics[t].partitions_count; p++) {
             const kafka_delete_records_response_delete_records_partition_result *rp = &resp->topics[t].partitions[p];
-            kafka_admin_offset *x = admin_offsets_find(o, resp->topics[t].name, rp->partition_index);
-            if (!x || x->err != ADMIN_PENDING)
-                continue;
-            kafka_err pe = kafka_err_from_wire(rp->error_code);
-            if (pe && admin_partition_err_retriable(pe)) {
-                *last = pe;
-                continue;
-            }
-            x->err = pe;
-            x->offset = pe ? -1 : rp->low_watermark;
+            kafka_admin_offset *x =
+                admin_leader_answer(o, resp->topics[t].name, rp->partition_index, rp->error_code, last);
+            if (x)
+                x->offset = x->err ? -1 : rp->low_watermark;
         }
 }
 
