@@ -102,8 +102,10 @@ KAFKA_API kafka_err kafka_admin_new(kafka_admin **out, const kafka_admin_config 
 KAFKA_API void kafka_admin_close(kafka_admin *a);
 
 /* Copies the detailed text of the last failure of any call on this client
- * (e.g. "create topics: controller 3: NO_COMMON_VERSION: broker does not
- * support CreateTopics") into buf (always NUL-terminated when len > 0).
+ * (e.g. "create topics: any broker (no controller named):
+ * NO_COMMON_VERSION (client and broker share no version of an API):
+ * 127.0.0.1:39581: API CreateTopics: broker does not support it (client
+ * v0-v7)") into buf (always NUL-terminated when len > 0).
  * With several threads, the last failure of any of them. Does not block. */
 KAFKA_API void kafka_admin_last_error(kafka_admin *a, char *buf, size_t len);
 
@@ -139,9 +141,9 @@ typedef struct kafka_admin_topic_results {
 KAFKA_API void kafka_admin_topic_results_free(kafka_admin_topic_results *r);
 
 /* CreateTopics, sent to the controller. validate_only asks the broker to
- * check without creating. Duplicate, empty or over-long (> 249 bytes)
- * names and partitions/replication 0 or < -1 are INVALID_ARG before any
- * I/O. Returns as described at the top (e.g. TOPIC_ALREADY_EXISTS as an
+ * check without creating. Duplicate, empty, over-long (> 249 bytes) or
+ * ill-formed names (Kafka allows a-z A-Z 0-9 . _ -) and
+ * partitions/replication 0 or < -1 are INVALID_ARG before any I/O. Returns as described at the top (e.g. TOPIC_ALREADY_EXISTS as an
  * item error). The broker's timeout is timeout_ms (10000 when -1). */
 KAFKA_API kafka_err kafka_admin_create_topics(kafka_admin *a, const kafka_topic_config *topics, size_t n,
                                               bool validate_only, int timeout_ms, kafka_admin_topic_results **out);
