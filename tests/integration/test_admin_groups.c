@@ -225,6 +225,32 @@ static void test_alter_offsets_needs_empty_group(void **state)
         listed |= strcmp(l->groups[i].group, group) == 0;
     assert_true(listed);
     kafka_admin_group_list_free(l);
+    /* the state filter (ListGroups v4+): listed as Stable, not as Empty */
+    kafka_err lerr = kafka_admin_list_groups(a, (const char *const[]){"Empty"}, 1, NULL, 0, 10000, &l);
+    if (lerr != KAFKA_ERR_NO_COMMON_VERSION) {
+        assert_int_equal(lerr, 0);
+        for (size_t i = 0; i < l->n; i++)
+            assert_string_not_equal(l->groups[i].group, group);
+        kafka_admin_group_list_free(l);
+        assert_int_equal(kafka_admin_list_groups(a, (const char *const[]){"Stable"}, 1, NULL, 0, 10000, &l), 0);
+        listed = false;
+        for (size_t i = 0; i < l->n; i++)
+            if (strcmp(l->groups[i].group, group) == 0) {
+                listed = true;
+                assert_string_equal(l->groups[i].state, "Stable");
+            }
+        assert_true(listed);
+        kafka_admin_group_list_free(l);
+    }
+
+    /* lag with a live member: each partition names its owner */
+    kafka_admin_group_lag *lag = NULL;
+    assert_int_equal(kafka_admin_lag(a, group, 10000, &lag), 0);
+    assert_string_equal(lag->state, "Stable");
+    assert_int_equal(lag->n, 3);
+    for (size_t i = 0; i < lag->n; i++)
+        assert_non_null(lag->partitions[i].member_id);
+    kafka_admin_group_lag_free(lag);
 
     kafka_admin_group_results *dr = NULL;
     assert_int_equal(kafka_admin_delete_groups(a, (const char *const[]){group}, 1, 10000, &dr),
