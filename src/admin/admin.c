@@ -314,7 +314,19 @@ static kafka_err route_acquire(kafka_admin *a, admin_rpc *r, int64_t deadline, k
     r->answered_by = id;
     if (id < 0 && r->route != ADMIN_ROUTE_BROKER)
         return kafka_cluster_acquire_any(a->kc, deadline, conn);
-    return kafka_cluster_acquire(a->kc, id, deadline, conn);
+    err = kafka_cluster_acquire(a->kc, id, deadline, conn);
+    if (err == KAFKA_ERR_BROKER_NOT_AVAILABLE) {
+        /* a broker named by the caller (broker configs, log dirs) that the
+         * broker table does not know yet: learn the brokers, then retry */
+        kafka_arena arena;
+        kafka_arena_init(&arena, 0);
+        kafka_metadata_response md;
+        err = kafka_cluster_metadata(a->kc, NULL, 0, 0, deadline, &arena, &md, NULL);
+        kafka_arena_free(&arena);
+        if (!err)
+            err = kafka_cluster_acquire(a->kc, id, deadline, conn);
+    }
+    return err;
 }
 
 /* "the controller (broker 2)", "the coordinator of group g", ... for

@@ -72,6 +72,36 @@ static void test_describe_and_alter_topic_config(void **state)
     free(topic);
 }
 
+/* A broker's configs, asked of that broker, and a topic's in the same
+ * call (two requests, answers merged in request order). */
+static void test_describe_broker_config(void **state)
+{
+    kt_cluster *kt = *state;
+    char *topic = kt_unique_topic("admin-configs-b");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 1), 0);
+    kafka_admin *a = kt_admin_new(kt);
+    kafka_admin_resource res[] = {{KAFKA_ADMIN_RESOURCE_BROKER, "2"}, {KAFKA_ADMIN_RESOURCE_TOPIC, topic}};
+    kafka_admin_configs *c = NULL;
+    kafka_err err = kafka_admin_describe_configs(a, res, 2, NULL, 0, 10000, &c);
+    if (err == KAFKA_ERR_NO_COMMON_VERSION) {
+        kafka_admin_close(a);
+        free(topic);
+    }
+    KT_SKIP_IF_UNSUPPORTED(err, "DescribeConfigs");
+    assert_int_equal(err, 0);
+    assert_int_equal(c->n, 2);
+    assert_int_equal(c->resources[0].type, KAFKA_ADMIN_RESOURCE_BROKER);
+    assert_string_equal(c->resources[0].name, "2");
+    assert_int_equal(c->resources[0].err, 0); /* answered by broker 2 (kafka_mock lists no broker configs) */
+    assert_string_equal(c->resources[1].name, topic);
+    assert_int_equal(c->resources[1].err, 0);
+    for (size_t i = 1; i < c->resources[0].n_entries; i++) /* sorted by name */
+        assert_true(strcmp(c->resources[0].entries[i - 1].name, c->resources[0].entries[i].name) < 0);
+    kafka_admin_configs_free(c);
+    kafka_admin_close(a);
+    free(topic);
+}
+
 static void test_unknown_topic_config(void **state)
 {
     kt_cluster *kt = *state;
@@ -139,6 +169,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_describe_and_alter_topic_config),
+        cmocka_unit_test(test_describe_broker_config),
         cmocka_unit_test(test_unknown_topic_config),
         cmocka_unit_test(test_configs_bad_input),
     };

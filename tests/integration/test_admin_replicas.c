@@ -75,6 +75,22 @@ static void test_describe_log_dirs(void **state)
     free(topic);
 }
 
+/* A broker named by the caller on a fresh client (whose broker table is
+ * still empty) is reached after a metadata round trip: the answer is the
+ * broker's (NO_COMMON_VERSION on the mocks), not BROKER_NOT_AVAILABLE. */
+static void test_named_broker_on_fresh_client(void **state)
+{
+    kt_cluster *kt = *state;
+    kafka_admin *a = kt_admin_new(kt);
+    kafka_admin_log_dirs *d = NULL;
+    kafka_err err = kafka_admin_describe_log_dirs(a, (const int32_t[]){2}, 1, 5000, &d);
+    assert_true(err == 0 || err == KAFKA_ERR_NO_COMMON_VERSION);
+    if (!err)
+        assert_int_equal(d->brokers[0].broker, 2);
+    kafka_admin_log_dirs_free(d);
+    kafka_admin_close(a);
+}
+
 static void test_replicas_bad_input(void **state)
 {
     kt_cluster *kt = *state;
@@ -157,6 +173,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_elect_preferred_leaders),
         cmocka_unit_test(test_describe_log_dirs),
+        cmocka_unit_test(test_named_broker_on_fresh_client),
         cmocka_unit_test(test_replicas_bad_input),
         cmocka_unit_test(test_reassignments),
         cmocka_unit_test(test_reassignments_bad_input),
