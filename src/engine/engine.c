@@ -424,6 +424,22 @@ static void *engine_main(void *arg)
     return NULL;
 }
 
+/* Frees what start made (the thread is not running). */
+static void engine_free(kafka_engine *e)
+{
+    for (size_t i = 0; i < e->nb; i++)
+        kafka_free(e->b[i]);
+    kafka_free(e->b);
+    if (e->ep >= 0)
+        close(e->ep);
+    if (e->wake_rd >= 0)
+        close(e->wake_rd);
+    if (e->wake_wr >= 0 && e->wake_wr != e->wake_rd)
+        close(e->wake_wr);
+    kafka_free(e->client_id);
+    kafka_free(e);
+}
+
 kafka_err kafka_engine_start(kafka_engine **out, const kafka_engine_config *cfg)
 {
     *out = NULL;
@@ -466,14 +482,7 @@ kafka_err kafka_engine_start(kafka_engine **out, const kafka_engine_config *cfg)
     if (!err && pthread_create(&e->thread, NULL, engine_main, e) != 0)
         err = KAFKA_ERR_NOMEM;
     if (err) {
-        if (e->ep >= 0)
-            close(e->ep);
-        if (e->wake_rd >= 0)
-            close(e->wake_rd);
-        if (e->wake_wr >= 0 && e->wake_wr != e->wake_rd)
-            close(e->wake_wr);
-        kafka_free(e->client_id);
-        kafka_free(e);
+        engine_free(e);
         return err;
     }
     *out = e;
@@ -499,15 +508,5 @@ void kafka_engine_stop(kafka_engine *e)
     atomic_store(&e->wake_pending, false);
     kafka_engine_wake(e);
     pthread_join(e->thread, NULL);
-    for (size_t i = 0; i < e->nb; i++)
-        kafka_free(e->b[i]);
-    kafka_free(e->b);
-    if (e->ep >= 0)
-        close(e->ep);
-    if (e->wake_rd >= 0)
-        close(e->wake_rd);
-    if (e->wake_wr >= 0 && e->wake_wr != e->wake_rd)
-        close(e->wake_wr);
-    kafka_free(e->client_id);
-    kafka_free(e);
+    engine_free(e);
 }
