@@ -21,12 +21,12 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "common/clock.h"
 #include "kafka/error.h"
 
 typedef struct kafka_stream kafka_stream;
 
-/* Monotonic clock in milliseconds. */
-int64_t kafka_now_ms(void);
+/* kafka_now_ms(): the monotonic clock, common/clock.h. */
 
 /* Reads exactly `len` bytes into buf, or fails (TIMEOUT, CLOSED, TRANSPORT
  * when the peer closed or the socket failed). */

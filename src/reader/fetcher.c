@@ -10,6 +10,7 @@
 #include "common/backoff.h"
 #include "cluster/cluster_util.h"
 #include "conn/conn_internal.h"
+#include "conn/requests.h"
 #include "net/stream.h"
 #include "protocol/gen/all.h"
 #include "reader/reader_internal.h"
@@ -19,16 +20,6 @@ KAFKA_CONN_ENCODER(fetch_request)
 KAFKA_CONN_ENCODER(list_offsets_request)
 KAFKA_CONN_DECODER(list_offsets_response)
 
-/* Fetch v13+ names topics by id only; the reader speaks names. */
-#define FETCH_MAX_VERSION 12
-/* Fetch v4 brought isolation_level and the aborted transactions list. */
-#define FETCH_MIN_READ_COMMITTED 4
-/* ListOffsets v0 answers with an offsets array instead of one offset. */
-#define LIST_OFFSETS_MIN_VERSION 1
-/* v4+ add leader-epoch fencing, which the reader does not do. (Observed
- * too: the test broker, librdkafka 2.0.2's mock, answers a v4/v5 request
- * for many partitions with misaligned partition entries; v1-v3 are right.) */
-#define LIST_OFFSETS_MAX_VERSION 3
 #define MAX_FETCH_BYTES_GROWTH (64 * 1024 * 1024)
 #define FREE_CHUNKS_KEPT 4
 /* Headroom over max_wait for the Fetch round trip. */
@@ -118,16 +109,6 @@ static kr_chunk *chunk_get_locked(kafka_reader *r)
 
 /* ---- blocking ListOffsets (application threads: lag, set_offset_at) ------ */
 
-static void list_offsets_fill(kafka_reader *r, kafka_list_offsets_request *req,
-                              kafka_list_offsets_request_list_offsets_topic *lt)
-{
-    kafka_list_offsets_request_init(req);
-    req->replica_id = -1;
-    req->isolation_level = r->cfg.isolation_level == KAFKA_READ_COMMITTED ? 1 : 0;
-    req->topics = lt;
-    req->topics_count = 1;
-}
-
 kafka_err kr_list_offset(kafka_reader *r, const char *topic, int32_t partition, int64_t ts, int64_t deadline,
                          int64_t *out)
 {
@@ -140,24 +121,20 @@ kafka_err kr_list_offset(kafka_reader *r, const char *topic, int32_t partition, 
     if (err)
         return err;
     kafka_cluster_conn_deadline(conn, deadline);
-    int16_t v = kafka_conn_version(conn, KAFKA_API_LIST_OFFSETS, LIST_OFFSETS_MIN_VERSION, LIST_OFFSETS_MAX_VERSION);
-    kafka_list_offsets_request_list_offsets_partition lp;
-    kafka_list_offsets_request_list_offsets_partition_init(&lp);
-    lp.partition_index = partition;
-    lp.timestamp = ts;
-    kafka_list_offsets_request_list_offsets_topic lt;
-    kafka_list_offsets_request_list_offsets_topic_init(&lt);
-    lt.name = kafka_str_c(topic);
-    lt.partitions = &lp;
-    lt.partitions_count = 1;
-    kafka_list_offsets_request req;
-    list_offsets_fill(r, &req, &lt);
+    int16_t v = kafka_conn_version(conn, KAFKA_API_LIST_OFFSETS, KAFKA_LIST_OFFSETS_MIN_VERSION,
+                                   KAFKA_LIST_OFFSETS_MAX_VERSION);
     kafka_arena arena;
     kafka_arena_init(&arena, 0);
+    kafka_offset_want want = {topic, partition, ts};
+    kafka_list_offsets_request req;
+    if (v >= 0 && kafka_list_offsets_request_build(&arena, &want, 1,
+                                                   r->cfg.isolation_level == KAFKA_READ_COMMITTED, &req))
+        v = -2;
     kafka_list_offsets_response resp;
     kafka_list_offsets_response_init(&resp);
-    err = v < 0 ? KAFKA_ERR_NO_COMMON_VERSION
-                : kafka_conn_roundtrip(conn, KAFKA_API_LIST_OFFSETS, v, list_offsets_request_enc_, &req,
+    err = v == -2 ? KAFKA_ERR_NOMEM
+          : v < 0 ? KAFKA_ERR_NO_COMMON_VERSION
+                  : kafka_conn_roundtrip(conn, KAFKA_API_LIST_OFFSETS, v, list_offsets_request_enc_, &req,
                                        list_offsets_response_dec_, &resp, &arena, NULL);
     kafka_cluster_release(r->kc, conn, !kafka_cluster_err_breaks_conn(err));
     kafka_err res = err ? err : KAFKA_ERR_PROTOCOL;
@@ -389,7 +366,7 @@ static void on_fetch(void *arg, kafka_err err, const char *why, uint8_t *frame, 
             }
         }
     }
-    stats_fetch(r, kr_now_us() - q->sent_us, bytes);
+    stats_fetch(r, kafka_now_us() - q->sent_us, bytes);
     pthread_mutex_unlock(&r->mu);
     for (size_t i = 0; i < n_failed; i++) {
         snprintf(text, sizeof text, "broker %d: Fetch at offset %lld: %s", q->broker,
@@ -474,10 +451,10 @@ static void send_request(kafka_reader *r, int32_t broker, bool list, plan_part *
     int16_t v = -1;
     if (!err) {
         bool rc = r->cfg.isolation_level == KAFKA_READ_COMMITTED;
-        v = list ? kafka_engine_version(r->eng, broker, KAFKA_API_LIST_OFFSETS, LIST_OFFSETS_MIN_VERSION, LIST_OFFSETS_MAX_VERSION,
-                                        why, sizeof why)
-                 : kafka_engine_version(r->eng, broker, KAFKA_API_FETCH, rc ? FETCH_MIN_READ_COMMITTED : 0,
-                                        FETCH_MAX_VERSION, why, sizeof why);
+        v = list ? kafka_engine_version(r->eng, broker, KAFKA_API_LIST_OFFSETS, KAFKA_LIST_OFFSETS_MIN_VERSION,
+                                        KAFKA_LIST_OFFSETS_MAX_VERSION, why, sizeof why)
+                 : kafka_engine_version(r->eng, broker, KAFKA_API_FETCH, kafka_fetch_min_version(rc),
+                                        KAFKA_FETCH_MAX_VERSION, why, sizeof why);
         if (v < 0)
             err = KAFKA_ERR_NO_COMMON_VERSION;
     }
@@ -494,78 +471,41 @@ static void send_request(kafka_reader *r, int32_t broker, bool list, plan_part *
     q->version = v;
     q->list = list;
     q->n = n;
-    /* Topics group consecutive parts of one topic (pp is sorted by topic
-     * pointer within a fairness rotation; a topic may appear twice, which
-     * Kafka accepts). */
-    size_t n_topics = 0;
-    for (size_t i = 0; i < n; i++)
-        if (i == 0 || pp[i].p->topic != pp[i - 1].p->topic)
-            n_topics++;
     kafka_arena a;
     kafka_arena_init(&a, 0);
     kafka_err e = 0;
     if (list) {
-        kafka_list_offsets_request_list_offsets_topic *lt = kafka_arena_alloc(&a, n_topics * sizeof *lt);
-        kafka_list_offsets_request_list_offsets_partition *lp = kafka_arena_alloc(&a, n * sizeof *lp);
-        if (!lt || !lp) {
-            e = KAFKA_ERR_NOMEM;
-        } else {
-            size_t t = 0;
-            for (size_t i = 0; i < n; i++) {
-                if (i == 0 || pp[i].p->topic != pp[i - 1].p->topic) {
-                    kafka_list_offsets_request_list_offsets_topic_init(&lt[t]);
-                    lt[t].name = kafka_str_c(pp[i].p->topic);
-                    lt[t].partitions = &lp[i];
-                    t++;
-                }
-                kafka_list_offsets_request_list_offsets_partition_init(&lp[i]);
-                lp[i].partition_index = pp[i].p->partition;
-                lp[i].timestamp = pp[i].offset; /* KAFKA_OFFSET_FIRST / LAST are Kafka's -2 / -1 */
-                lt[t - 1].partitions_count++;
-            }
-            kafka_list_offsets_request req;
-            list_offsets_fill(r, &req, lt);
-            req.topics_count = (int32_t)n_topics;
+        kafka_offset_want *want = kafka_arena_alloc(&a, n * sizeof *want);
+        kafka_list_offsets_request req;
+        for (size_t i = 0; want && i < n; i++) /* KAFKA_OFFSET_FIRST / LAST are Kafka's -2 / -1 */
+            want[i] = (kafka_offset_want){pp[i].p->topic, pp[i].p->partition, pp[i].offset};
+        e = !want ? KAFKA_ERR_NOMEM
+                  : kafka_list_offsets_request_build(&a, want, n, r->cfg.isolation_level == KAFKA_READ_COMMITTED,
+                                                     &req);
+        if (!e)
             e = kafka_engine_send(r->eng, broker, KAFKA_API_LIST_OFFSETS, v, list_offsets_request_enc_, &req,
                                   now + r->cfg.dial_timeout_ms + FETCH_DEADLINE_SLACK_MS, on_list_offsets, q);
-        }
     } else {
-        kafka_fetch_request_fetch_topic *ft = kafka_arena_alloc(&a, n_topics * sizeof *ft);
-        kafka_fetch_request_fetch_partition *fp = kafka_arena_alloc(&a, n * sizeof *fp);
-        if (!ft || !fp) {
-            e = KAFKA_ERR_NOMEM;
-        } else {
-            size_t t = 0;
-            for (size_t i = 0; i < n; i++) {
-                if (i == 0 || pp[i].p->topic != pp[i - 1].p->topic) {
-                    kafka_fetch_request_fetch_topic_init(&ft[t]);
-                    ft[t].topic = kafka_str_c(pp[i].p->topic);
-                    ft[t].partitions = &fp[i];
-                    t++;
-                }
-                kafka_fetch_request_fetch_partition_init(&fp[i]);
-                fp[i].partition = pp[i].p->partition;
-                fp[i].fetch_offset = pp[i].offset;
-                fp[i].partition_max_bytes = pp[i].max_bytes; /* KIP-74: per partition */
-                ft[t - 1].partitions_count++;
-            }
-            pthread_mutex_lock(&r->mu);
-            int64_t room = r->cfg.queue_capacity_bytes - r->q_bytes;
-            pthread_mutex_unlock(&r->mu);
-            kafka_fetch_request req;
-            kafka_fetch_request_init(&req);
-            req.replica_id = -1;
-            req.max_wait_ms = r->cfg.max_wait_ms;
-            req.min_bytes = r->cfg.min_bytes;
+        kafka_fetch_want *want = kafka_arena_alloc(&a, n * sizeof *want);
+        for (size_t i = 0; want && i < n; i++)
+            want[i] = (kafka_fetch_want){pp[i].p->topic, pp[i].p->partition, pp[i].offset, pp[i].max_bytes};
+        pthread_mutex_lock(&r->mu);
+        int64_t room = r->cfg.queue_capacity_bytes - r->q_bytes;
+        pthread_mutex_unlock(&r->mu);
+        kafka_fetch_opts o = {
+            .max_wait_ms = r->cfg.max_wait_ms,
+            .min_bytes = r->cfg.min_bytes,
             /* The whole response stays within the queue's room (at least
              * one partition's worth, so that a full queue still moves). */
-            req.max_bytes = room > r->cfg.max_bytes ? (room > INT32_MAX ? INT32_MAX : (int32_t)room) : r->cfg.max_bytes;
-            req.isolation_level = r->cfg.isolation_level == KAFKA_READ_COMMITTED ? 1 : 0;
-            req.topics = ft;
-            req.topics_count = (int32_t)n_topics;
+            .max_bytes = room > r->cfg.max_bytes ? (room > INT32_MAX ? INT32_MAX : (int32_t)room) : r->cfg.max_bytes,
+            .read_committed = r->cfg.isolation_level == KAFKA_READ_COMMITTED,
+            .session_epoch = -1,
+        };
+        kafka_fetch_request req;
+        e = !want ? KAFKA_ERR_NOMEM : kafka_fetch_request_build(&a, want, n, &o, &req);
+        if (!e)
             e = kafka_engine_send(r->eng, broker, KAFKA_API_FETCH, v, fetch_request_enc_, &req,
                                   now + r->cfg.max_wait_ms + FETCH_DEADLINE_SLACK_MS, on_fetch, q);
-        }
     }
     kafka_arena_free(&a);
     if (e) {
@@ -574,7 +514,7 @@ static void send_request(kafka_reader *r, int32_t broker, bool list, plan_part *
         kafka_free(q);
         return;
     }
-    q->sent_us = kr_now_us();
+    q->sent_us = kafka_now_us();
     kr_broker *b = broker_slot(r, broker);
     if (b)
         b->busy = true;

@@ -22,13 +22,6 @@
 #define DEFAULT_CLOSE_MS 5000
 #define READ_LAG_TIMEOUT_MS 10000
 
-int64_t kr_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* ---- hand-off with the reading thread (reader_internal.h) -------------- */
 
 /* ThreadSanitizer models neither membarrier(2) nor standalone fences, so
@@ -608,9 +601,9 @@ static int next_record(kafka_reader *r, kafka_record *rec)
             /* Timed per batch, not per record: the batch step is where
              * decompression happens, and a clock read per message costs
              * more than decoding a small record. */
-            int64_t t0 = kr_now_us();
+            int64_t t0 = kafka_now_us();
             int rc = kafka_records_iter_next_batch(&r->it, &b);
-            pend_add(&r->pend_decode_us, kr_now_us() - t0);
+            pend_add(&r->pend_decode_us, kafka_now_us() - t0);
             if (rc <= 0)
                 return rc;
             bool skip;
