@@ -29,7 +29,10 @@
  * (UNKNOWN_TOPIC_OR_PARTITION), fatal errors (TLS, SASL, authorization)
  * and other non-retriable errors are also returned by the next read, with
  * the text in kafka_reader_last_error, while the reader keeps retrying.
- * Fetch sessions (KIP-227) are not used yet: every Fetch is a full one.
+ * Fetch sessions (KIP-227): with Fetch v7+ each broker's Fetch is
+ * incremental (only partitions that joined, left or moved are named); a
+ * broker that keeps no sessions, or loses one (FETCH_SESSION_ID_NOT_FOUND,
+ * INVALID_FETCH_SESSION_EPOCH), gets full fetches.
  *
  * OFFSET_OUT_OF_RANGE reset policy: when a fetch offset is outside the
  * partition's [log start, high-water mark] range, the reader moves to the

@@ -13,6 +13,7 @@
 #include "conn/requests.h"
 #include "net/stream.h"
 #include "protocol/gen/all.h"
+#include "reader/fetch_session.h"
 #include "reader/reader_internal.h"
 
 KAFKA_CONN_ENCODER(fetch_request)
@@ -27,7 +28,8 @@ KAFKA_CONN_DECODER(list_offsets_response)
 
 typedef struct kr_broker {
     int32_t id;
-    bool busy; /* a Fetch or ListOffsets outstanding */
+    bool busy;       /* a Fetch or ListOffsets outstanding */
+    kr_session sess; /* its fetch session (KIP-227) */
 } kr_broker;
 
 /* One partition of a request in flight. */
@@ -200,6 +202,7 @@ static kr_broker *broker_slot(kafka_reader *r, int32_t id)
         r->cap_io_brokers = cap;
     }
     r->io_brokers[r->n_io_brokers] = (kr_broker){.id = id};
+    kr_session_init(&r->io_brokers[r->n_io_brokers].sess);
     return &r->io_brokers[r->n_io_brokers++];
 }
 
@@ -330,6 +333,22 @@ static void on_fetch(void *arg, kafka_err err, const char *why, uint8_t *frame, 
         }
     } else {
         snprintf(text, sizeof text, "%s", why ? why : "");
+    }
+    kr_broker *b = broker_slot(r, q->broker);
+    if (b) {
+        bool creating = b->sess.creating;
+        kr_session_done(&b->sess, err, err ? 0 : resp.session_id);
+        if (creating && !err)
+            kr_log(r, KAFKA_LOG_DEBUG, "broker %d: %s", q->broker,
+                   b->sess.unsupported ? "keeps no fetch sessions: full fetches" : "fetch session created");
+    }
+    if (err == KAFKA_ERR_FETCH_SESSION_ID_NOT_FOUND || err == KAFKA_ERR_INVALID_FETCH_SESSION_EPOCH) {
+        /* The broker lost or rejected the session: the next Fetch is a
+         * full one (it creates a new session); nothing for the parts. */
+        kr_log(r, KAFKA_LOG_DEBUG, "broker %d: %s: full fetch", q->broker, kafka_err_str(err));
+        kr_fbuf_release(fb);
+        req_done(q);
+        return;
     }
     if (err) {
         for (size_t i = 0; i < q->n; i++)
@@ -502,10 +521,18 @@ static void send_request(kafka_reader *r, int32_t broker, bool list, plan_part *
             .session_epoch = -1,
         };
         kafka_fetch_request req;
-        e = !want ? KAFKA_ERR_NOMEM : kafka_fetch_request_build(&a, want, n, &o, &req);
+        kr_broker *b = broker_slot(r, broker);
+        kafka_fetch_want *send = NULL;
+        size_t n_send = 0;
+        e = !want || !b ? KAFKA_ERR_NOMEM
+                        : kr_session_plan(&b->sess, v >= KAFKA_FETCH_MIN_SESSION, want, n, &a, &send, &n_send, &o);
+        if (!e)
+            e = kafka_fetch_request_build(&a, send, n_send, &o, &req);
         if (!e)
             e = kafka_engine_send(r->eng, broker, KAFKA_API_FETCH, v, fetch_request_enc_, &req,
                                   now + r->cfg.max_wait_ms + FETCH_DEADLINE_SLACK_MS, on_fetch, q);
+        if (e && b && b->sess.pending)
+            kr_session_done(&b->sess, e, 0);
     }
     kafka_arena_free(&a);
     if (e) {
@@ -661,6 +688,8 @@ void kr_io_stop(kafka_reader *r)
     if (r->eng)
         kafka_engine_stop(r->eng);
     r->eng = NULL;
+    for (size_t i = 0; i < r->n_io_brokers; i++)
+        kr_session_free(&r->io_brokers[i].sess);
     kafka_free(r->io_brokers);
     r->io_brokers = NULL;
     r->n_io_brokers = r->cap_io_brokers = 0;
