@@ -190,9 +190,74 @@ static void test_missing_partition_is_an_error(void **state)
     free(topic);
 }
 
+/* Reads until something other than a timeout comes back (at most n reads
+ * of 500 ms: the first may come before the I/O thread's first attempt). */
+static kafka_err first_error(kafka_reader *r, int n)
+{
+    kafka_message m;
+    kafka_err e = KAFKA_ERR_TIMEOUT;
+    for (int i = 0; i < n && e == KAFKA_ERR_TIMEOUT; i++)
+        e = kafka_reader_read_message(r, &m, 500);
+    return e;
+}
+
+/* A topic the metadata says is unknown (the mock auto-creates topics on
+ * Metadata, so the broker is told to answer the error). */
+static void test_unknown_topic_is_an_error(void **state)
+{
+    kt_cluster *kt = *state;
+    KT_REQUIRE_MOCK(kt);
+    char *topic = kt_unique_topic("engine-unknown");
+    assert_int_equal(kt_cluster_cmd(kt, "topic_error %s UNKNOWN_TOPIC_OR_PARTITION", topic), 0);
+    kafka_reader *r = open_reader((kafka_reader_config){.brokers = kt_cluster_bootstrap(kt), .topic = topic});
+    assert_int_equal(first_error(r, 20), KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    char text[512];
+    kafka_reader_last_error(r, text, sizeof text);
+    assert_non_null(strstr(text, topic));
+    assert_int_equal(kafka_reader_close(r), 0);
+    assert_int_equal(kt_cluster_cmd(kt, "topic_error %s 0", topic), 0);
+    free(topic);
+}
+
+/* TLS to a broker that speaks plain TCP: the handshake fails; the read
+ * says so with the reason (fatal: not retried into a timeout). */
+static void test_tls_failure_is_an_error(void **state)
+{
+    kt_cluster *kt = *state;
+    kafka_dialer_config d = {.tls = {.enable = true}};
+    kafka_reader *r = open_reader(
+        (kafka_reader_config){.brokers = kt_cluster_bootstrap(kt), .topic = "engine-tls", .dialer = &d});
+    assert_int_equal(first_error(r, 20), KAFKA_ERR_TLS);
+    char text[512];
+    kafka_reader_last_error(r, text, sizeof text);
+    print_message("TLS failure: %s\n", text);
+    assert_non_null(strstr(text, "TLS"));
+    assert_int_equal(kafka_reader_close(r), 0);
+}
+
+/* SASL to a broker that has no SASL (the mock): refused, fatal, with text. */
+static void test_sasl_failure_is_an_error(void **state)
+{
+    kt_cluster *kt = *state;
+    KT_REQUIRE_MOCK(kt);
+    kafka_dialer_config d = {.sasl = {.mechanism = KAFKA_SASL_PLAIN, .username = "u", .password = "p"}};
+    kafka_reader *r = open_reader(
+        (kafka_reader_config){.brokers = kt_cluster_bootstrap(kt), .topic = "engine-sasl", .dialer = &d});
+    kafka_err e = first_error(r, 20);
+    char text[512];
+    kafka_reader_last_error(r, text, sizeof text);
+    print_message("SASL failure: %s: %s\n", kafka_err_name(e), text);
+    assert_true(kafka_err_is_fatal(e));
+    assert_true(text[0] != 0);
+    assert_int_equal(kafka_reader_close(r), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unknown_topic_is_an_error),
+        cmocka_unit_test(test_tls_failure_is_an_error),
+        cmocka_unit_test(test_sasl_failure_is_an_error),
         cmocka_unit_test(test_missing_partition_is_an_error),
         cmocka_unit_test(test_slow_broker),
         cmocka_unit_test(test_thousand_partitions_group),
