@@ -115,6 +115,9 @@ static void reg_remove(kafka_engine *e, ke_broker *b)
 
 static void broker_down(kafka_engine *e, ke_broker *b, kafka_err err, const char *why, int64_t now)
 {
+    /* Copied first: why may point into the stream freed below. */
+    char text[sizeof b->w.err];
+    snprintf(text, sizeof text, "%s", why ? why : b->w.err);
     reg_remove(e, b);
     if (b->conn)
         kafka_cluster_release(e->cfg.kc, b->conn, false);
@@ -122,8 +125,6 @@ static void broker_down(kafka_engine *e, ke_broker *b, kafka_err err, const char
     b->s = NULL;
     b->fd = -1;
     b->last_err = err;
-    char text[sizeof b->w.err];
-    snprintf(text, sizeof text, "%s", why ? why : b->w.err);
     bool tell = !b->reported_down;
     b->reported_down = true;
     ke_wire_fail(&b->w, err, now, text);
