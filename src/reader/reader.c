@@ -344,6 +344,9 @@ kafka_err kafka_reader_new(kafka_reader **out, const kafka_reader_config *cfg, c
             .dial_timeout_ms = r->cfg.dial_timeout_ms,
             .backoff_min_ms = r->cfg.backoff_min_ms,
             .backoff_max_ms = r->cfg.backoff_max_ms,
+            /* the I/O thread keeps one per broker; the group thread and
+             * the application's lag / set_offset_at calls borrow others */
+            .max_conns_per_broker = 4,
         };
         err = kafka_cluster_new(&cc, &r->kc, errbuf, errlen);
     }
