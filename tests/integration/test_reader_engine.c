@@ -235,6 +235,22 @@ static void test_tls_failure_is_an_error(void **state)
     assert_int_equal(kafka_reader_close(r), 0);
 }
 
+/* The same in group mode: the group thread's join fails with TLS, and the
+ * read says so instead of timing out forever. */
+static void test_group_tls_failure_is_an_error(void **state)
+{
+    kt_cluster *kt = *state;
+    kafka_dialer_config d = {.tls = {.enable = true}};
+    kafka_reader *r = open_reader((kafka_reader_config){
+        .brokers = kt_cluster_bootstrap(kt), .topic = "engine-tls", .group_id = "engine-tls-group", .dialer = &d});
+    assert_int_equal(first_error(r, 20), KAFKA_ERR_TLS);
+    char text[512];
+    kafka_reader_last_error(r, text, sizeof text);
+    print_message("group TLS failure: %s\n", text);
+    assert_true(text[0] != 0);
+    assert_int_equal(kafka_reader_close(r), 0);
+}
+
 /* SASL to a broker that has no SASL (the mock): refused, fatal, with text. */
 static void test_sasl_failure_is_an_error(void **state)
 {
@@ -258,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_unknown_topic_is_an_error),
         cmocka_unit_test(test_tls_failure_is_an_error),
         cmocka_unit_test(test_sasl_failure_is_an_error),
+        cmocka_unit_test(test_group_tls_failure_is_an_error),
         cmocka_unit_test(test_missing_partition_is_an_error),
         cmocka_unit_test(test_slow_broker),
         cmocka_unit_test(test_thousand_partitions_group),
