@@ -4,6 +4,13 @@
  * hold back the partitions of the others; a partition that does not exist
  * is an error from the read, not a timeout forever. */
 #include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -268,6 +275,100 @@ static void test_sasl_failure_is_an_error(void **state)
     assert_int_equal(kafka_reader_close(r), 0);
 }
 
+/* ---- a user transport over TCP (no fd for the engine to watch) --------- */
+
+static atomic_int g_tp_dials, g_tp_reads;
+
+static int tp_dial(void *priv, const char *host, int port, int timeout_ms, void **conn, char *err, size_t errlen)
+{
+    (void)priv;
+    (void)timeout_ms;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (fd < 0 || inet_pton(AF_INET, host, &a.sin_addr) != 1 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        snprintf(err, errlen, "test transport: cannot connect to %s:%d", host, port);
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int *h = malloc(sizeof *h);
+    *h = fd;
+    *conn = h;
+    atomic_fetch_add(&g_tp_dials, 1);
+    return 0;
+}
+
+static long tp_wait(int fd, short ev, int timeout_ms)
+{
+    struct pollfd p = {.fd = fd, .events = ev};
+    int n = poll(&p, 1, timeout_ms);
+    return n < 0 ? KAFKA_TRANSPORT_ERROR : n == 0 ? KAFKA_TRANSPORT_TIMEOUT : 1;
+}
+
+static long tp_read(void *priv, void *conn, void *buf, size_t len, int timeout_ms)
+{
+    (void)priv;
+    int fd = *(int *)conn;
+    long w = tp_wait(fd, POLLIN, timeout_ms);
+    if (w <= 0)
+        return w;
+    ssize_t n = recv(fd, buf, len, 0);
+    if (n > 0)
+        atomic_fetch_add(&g_tp_reads, 1);
+    return n < 0 ? KAFKA_TRANSPORT_ERROR : (long)n;
+}
+
+static long tp_write(void *priv, void *conn, const void *buf, size_t len, int timeout_ms)
+{
+    (void)priv;
+    int fd = *(int *)conn;
+    long w = tp_wait(fd, POLLOUT, timeout_ms);
+    if (w <= 0)
+        return w;
+    ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+    return n <= 0 ? KAFKA_TRANSPORT_ERROR : (long)n;
+}
+
+static void tp_close(void *priv, void *conn)
+{
+    (void)priv;
+    close(*(int *)conn);
+    free(conn);
+}
+
+/* The reader over a user transport: the engine has no fd to wait on and
+ * asks the transport with a zero timeout; every message still arrives. */
+static void test_user_transport(void **state)
+{
+    kt_cluster *kt = *state;
+    char *topic = kt_unique_topic("engine-transport");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 1), 0);
+    preload(kt, topic, 500);
+    kafka_transport tp = {.dial = tp_dial, .read = tp_read, .write = tp_write, .close = tp_close};
+    kafka_dialer_config d = {.transport = &tp};
+    atomic_store(&g_tp_dials, 0);
+    atomic_store(&g_tp_reads, 0);
+    kafka_reader *r =
+        open_reader((kafka_reader_config){.brokers = kt_cluster_bootstrap(kt), .topic = topic, .dialer = &d});
+    for (int i = 0; i < 500; i++) {
+        kafka_message m;
+        kafka_err e = kafka_reader_read_message(r, &m, 30000);
+        if (e)
+            fail_msg("read %d: %s", i, kafka_err_name(e));
+        assert_int_equal(m.offset, i);
+        char want[16];
+        int n = snprintf(want, sizeof want, "m%d", i);
+        assert_int_equal(m.value_len, (size_t)n);
+        assert_memory_equal(m.value, want, (size_t)n);
+    }
+    assert_true(atomic_load(&g_tp_dials) > 0);
+    assert_true(atomic_load(&g_tp_reads) > 0);
+    assert_int_equal(kafka_reader_close(r), 0);
+    free(topic);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_sasl_failure_is_an_error),
         cmocka_unit_test(test_group_tls_failure_is_an_error),
         cmocka_unit_test(test_missing_partition_is_an_error),
+        cmocka_unit_test(test_user_transport),
         cmocka_unit_test(test_slow_broker),
         cmocka_unit_test(test_thousand_partitions_group),
     };
