@@ -1,0 +1,187 @@
+/*
+ * The mock cluster's state: brokers, topics and partitions (with their
+ * logs), producer ids, pinned coordinators and injected errors, and the
+ * request handlers that read and change it.
+ *
+ * Sans-I/O: a handler gets one request body and returns one response body;
+ * the server (mock_server.c) owns sockets, framing and timing. Not
+ * thread-safe by itself: the mock's mutex guards every call.
+ */
+#ifndef KAFKA_MOCK_CLUSTER_H
+#define KAFKA_MOCK_CLUSTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "kafka/mock.h"
+#include "mock/mock_log.h"
+#include "protocol/api.h"
+#include "protocol/wire.h"
+
+#define KMOCK_TOPIC_NAME_MAX 249
+
+typedef struct kmock_partition {
+    int32_t leader; /* broker id, -1 none */
+    int32_t leader_epoch;
+    int32_t *replicas;
+    int32_t nreplicas;
+    kmock_log log;
+} kmock_partition;
+
+typedef struct kmock_topic {
+    char *name;
+    kafka_uuid id;
+    int32_t npartitions;
+    kmock_partition *partitions;
+} kmock_topic;
+
+typedef struct kmock_broker_info {
+    int32_t id;
+    char host[64];
+    int32_t port;
+    bool up;
+    int32_t rtt_ms;
+} kmock_broker_info;
+
+/* One queued injected error: `count` more requests get `error`. */
+typedef struct kmock_err_entry {
+    int16_t error;
+    int32_t count;
+} kmock_err_entry;
+
+typedef struct kmock_err_queue {
+    kmock_err_entry *e;
+    size_t n, cap;
+} kmock_err_queue;
+
+typedef struct kmock_pin {
+    int8_t key_type;
+    char *key;
+    int32_t broker_id;
+} kmock_pin;
+
+typedef struct kmock_groups kmock_groups; /* mock_group.h, when built in */
+
+typedef struct kmock_cluster {
+    int32_t nbrokers;
+    int32_t default_partitions, default_replicas;
+    bool auto_create;
+    int64_t retention_bytes;
+    int32_t initial_rebalance_delay_ms;
+    char *rack;
+    char cluster_id[24];
+    kmock_broker_info brokers[KAFKA_MOCK_MAX_BROKERS];
+    kmock_topic **topics;
+    size_t ntopics, topics_cap;
+    int64_t next_producer_id;
+    uint64_t uuid_state;
+    kmock_pin *pins;
+    size_t npins;
+    /* [0] cluster-wide, [id] broker id's own; each per API key */
+    kmock_err_queue errors[KAFKA_MOCK_MAX_BROKERS + 1][KAFKA_API_KEY_MAX + 1];
+    uint64_t appends; /* bumps on every append: deferred fetches look again */
+    kmock_groups *groups; /* NULL when the group module is not built in */
+} kmock_cluster;
+
+/* ---- cluster state (mock_cluster.c) ---- */
+
+kafka_err kmock_cluster_init(kmock_cluster *c, const kafka_mock_config *cfg);
+void kmock_cluster_free(kmock_cluster *c);
+
+kmock_topic *kmock_topic_find(const kmock_cluster *c, const char *name, size_t len);
+kmock_topic *kmock_topic_find_id(const kmock_cluster *c, const kafka_uuid *id);
+/* Creates a topic; returns 0 or a Kafka error code (TOPIC_ALREADY_EXISTS,
+ * INVALID_TOPIC_EXCEPTION, INVALID_PARTITIONS, INVALID_REPLICATION_FACTOR,
+ * UNKNOWN_SERVER_ERROR for out of memory). replicas 0 = default. */
+int16_t kmock_topic_create(kmock_cluster *c, const char *name, size_t len, int32_t partitions, int32_t replicas,
+                           kmock_topic **out);
+int16_t kmock_topic_delete(kmock_cluster *c, kmock_topic *t);
+int16_t kmock_topic_add_partitions(kmock_cluster *c, kmock_topic *t, int32_t total);
+/* The partition, or NULL. */
+kmock_partition *kmock_partition_get(const kmock_cluster *c, kafka_str topic, int32_t partition);
+/* Broker id coordinating (key_type, key). */
+int32_t kmock_coordinator_for(const kmock_cluster *c, int8_t key_type, kafka_str key);
+kafka_err kmock_pin_coordinator(kmock_cluster *c, int8_t key_type, const char *key, int32_t broker_id);
+
+/* Takes the next injected error for api_key on broker_id: 0 if none. */
+int16_t kmock_take_error(kmock_cluster *c, int32_t broker_id, int16_t api_key);
+kafka_err kmock_push_error(kmock_cluster *c, int32_t broker_id, int16_t api_key, int16_t error, int32_t count);
+int kmock_pending_errors(const kmock_cluster *c, int32_t broker_id, int16_t api_key);
+void kmock_clear_errors(kmock_cluster *c, int32_t broker_id, int16_t api_key);
+
+/* ---- request handling (mock_api*.c) ---- */
+
+/* What the server does with a handled request. */
+typedef enum kmock_outcome {
+    KMOCK_RESPOND,    /* `out` holds the response body */
+    KMOCK_NO_RESPONSE, /* Produce with acks=0 */
+    KMOCK_DEFER,      /* Fetch waiting for data: call again later */
+    KMOCK_GROUP,      /* handed to the group module, which replies later */
+    KMOCK_CLOSE       /* close the connection (undecodable, unsupported) */
+} kmock_outcome;
+
+typedef struct kmock_request {
+    int32_t broker_id; /* the broker it arrived at */
+    int16_t api_key, api_version;
+    const uint8_t *body;
+    size_t len;
+    int64_t now_ms;
+    bool final; /* deferred Fetch: the wait is over, answer whatever there is */
+    int16_t injected; /* error to answer with (0: serve normally) */
+} kmock_request;
+
+/* Serves one request: decodes it, applies it, encodes the response body
+ * into out. For KMOCK_DEFER, *wake_at is the deadline (ms) at which to
+ * call again with final = true. */
+kmock_outcome kmock_handle(kmock_cluster *c, const kmock_request *rq, kafka_wbuf *out, int64_t *wake_at);
+
+/* The versions the mock serves of api_key: false if it does not serve it. */
+bool kmock_api_supported(const kmock_cluster *c, int16_t api_key, int16_t *min_v, int16_t *max_v);
+
+/* Handlers, one per API (same contract as kmock_handle). */
+typedef kmock_outcome (*kmock_handler)(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                       int64_t *wake_at);
+kmock_outcome kmock_api_versions(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                 int64_t *wake_at);
+kmock_outcome kmock_metadata(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                             int64_t *wake_at);
+kmock_outcome kmock_describe_cluster(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                     int64_t *wake_at);
+kmock_outcome kmock_find_coordinator(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                     int64_t *wake_at);
+kmock_outcome kmock_produce(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                            int64_t *wake_at);
+kmock_outcome kmock_init_producer_id(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                     int64_t *wake_at);
+kmock_outcome kmock_fetch(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                          int64_t *wake_at);
+kmock_outcome kmock_list_offsets(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                 int64_t *wake_at);
+kmock_outcome kmock_offset_for_leader_epoch(kmock_cluster *c, const kmock_request *rq, kafka_arena *a,
+                                            kafka_wbuf *out, int64_t *wake_at);
+kmock_outcome kmock_create_topics(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                  int64_t *wake_at);
+kmock_outcome kmock_delete_topics(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                  int64_t *wake_at);
+kmock_outcome kmock_create_partitions(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                      int64_t *wake_at);
+
+/* Shared by the handlers (mock_api.c). */
+
+/* Decodes rq's body as the request of its API into a struct from `a`;
+ * NULL if it does not decode. */
+void *kmock_decode(const kmock_request *rq, kafka_arena *a);
+/* Encodes resp (the response struct of rq's API) into out, after putting
+ * the fields rq's version lacks back to their defaults (resp changes). */
+kmock_outcome kmock_encode(const kmock_request *rq, void *resp, kafka_wbuf *out);
+/* Partition-level error for a request on `broker_id`: injected error,
+ * unknown partition, or not the leader. 0 if it may be served. */
+int16_t kmock_partition_error(const kmock_cluster *c, const kmock_request *rq, const kmock_partition *p);
+/* NUL-terminated copy of s in the arena ("" on failure). */
+const char *kmock_cstr(kafka_arena *a, kafka_str s);
+/* Broker info of id, NULL if out of range. */
+const kmock_broker_info *kmock_broker(const kmock_cluster *c, int32_t id);
+
+#endif
