@@ -224,7 +224,8 @@ static void serve_frame(kafka_mock *m, kmock_client *cl, const uint8_t *frame, s
         return;
     }
     kafka_wbuf_init(&out);
-    serve_outcome(m, cl, token, kmock_handle(&m->c, &rq, &out, &wake_at), &out, &rq, wake_at);
+    kmock_outcome oc = kmock_handle(&m->c, &rq, &out, &wake_at); /* sets wake_at: call it first */
+    serve_outcome(m, cl, token, oc, &out, &rq, wake_at);
     kafka_wbuf_free(&out);
 }
 

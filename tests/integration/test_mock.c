@@ -1,0 +1,476 @@
+/*
+ * kafka_mock in process (libkafka-mock), spoken to over TCP with requests
+ * encoded by the generated codecs at today's (flexible) versions: what the
+ * mock promises in include/kafka/mock.h, request by request, and its fault
+ * calls. Expected values are Kafka's documented behaviour, not read back
+ * from the mock's code. (kcat and kafka-python check the same mock
+ * independently: tests/interop via KAFKA_TEST_BROKER=kafka_mock and
+ * tests/mock/kafka_python_test.py.)
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "batch_util.h"
+#include "kafka/mock.h"
+#include "protocol/api.h"
+#include "protocol/gen/all.h"
+#include "protocol/header.h"
+#include "protocol/record_batch.h"
+
+typedef struct fixture {
+    kafka_mock *m;
+    int port[3];
+    kafka_arena arena;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    if (!f || kafka_mock_new(&f->m, &(kafka_mock_config){.brokers = 3, .retention_bytes = 1 << 20}) != 0)
+        return -1;
+    const char *b = kafka_mock_bootstrap(f->m);
+    for (int i = 0; i < 3; i++) {
+        b = strchr(b, ':') + 1;
+        f->port[i] = atoi(b);
+    }
+    kafka_arena_init(&f->arena, 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    kafka_mock_close(f->m);
+    kafka_arena_free(&f->arena);
+    free(f);
+    return 0;
+}
+
+/* Connects to broker id (1..3); -1 when refused. */
+static int dial(fixture *f, int id)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->port[id - 1])};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void send_request(int fd, int16_t key, int16_t ver, int32_t corr, const void *req)
+{
+    kafka_wbuf w;
+    kafka_wbuf_init(&w);
+    kafka_put_u32(&w, 0);
+    assert_int_equal(kafka_request_header_encode(&w, key, ver, corr, kafka_str_c("test")), 0);
+    assert_int_equal(kafka_request_encode_any(&w, key, ver, req), 0);
+    kafka_write_u32_at(w.data, (uint32_t)(w.len - 4));
+    assert_int_equal(send(fd, w.data, w.len, MSG_NOSIGNAL), (ssize_t)w.len);
+    kafka_wbuf_free(&w);
+}
+
+/* Reads one response frame: its body in *resp (arena), 0; -1 on EOF. */
+static int recv_response(fixture *f, int fd, int16_t key, int16_t ver, int32_t corr, void *resp)
+{
+    uint8_t hdr[4];
+    size_t got = 0, size;
+    while (got < 4) {
+        ssize_t n = recv(fd, hdr + got, 4 - got, 0);
+        if (n <= 0)
+            return -1;
+        got += (size_t)n;
+    }
+    size = kafka_read_u32_at(hdr);
+    uint8_t *buf = kafka_arena_alloc(&f->arena, size);
+    assert_non_null(buf);
+    for (got = 0; got < size;) {
+        ssize_t n = recv(fd, buf + got, size - got, 0);
+        if (n <= 0)
+            return -1;
+        got += (size_t)n;
+    }
+    kafka_rbuf r;
+    int32_t c;
+    kafka_rbuf_init(&r, buf, size);
+    assert_int_equal(kafka_response_header_decode(&r, key, ver, &c), 0);
+    assert_int_equal(c, corr);
+    assert_int_equal(kafka_response_decode_any(&r, &f->arena, key, ver, resp), 0);
+    return 0;
+}
+
+static void rpc(fixture *f, int fd, int16_t key, int16_t ver, const void *req, void *resp)
+{
+    static int32_t corr = 100;
+    send_request(fd, key, ver, ++corr, req);
+    assert_int_equal(recv_response(f, fd, key, ver, corr, resp), 0);
+}
+
+static int16_t produce(fixture *f, int fd, const char *topic, int32_t part, const kafka_wbuf *records,
+                       int64_t *base)
+{
+    kafka_produce_request req;
+    kafka_produce_response resp;
+    kafka_produce_request_topic_produce_data td;
+    kafka_produce_request_partition_produce_data pd = {.index = part,
+                                                      .records = {records->data, (int32_t)records->len}};
+    kafka_produce_request_init(&req);
+    kafka_produce_request_topic_produce_data_init(&td);
+    td.name = kafka_str_c(topic);
+    td.partition_data = &pd;
+    td.partition_data_count = 1;
+    req.acks = -1;
+    req.timeout_ms = 5000;
+    req.topic_data = &td;
+    req.topic_data_count = 1;
+    rpc(f, fd, KAFKA_API_PRODUCE, 11, &req, &resp);
+    assert_int_equal(resp.responses_count, 1);
+    *base = resp.responses[0].partition_responses[0].base_offset;
+    return resp.responses[0].partition_responses[0].error_code;
+}
+
+static void one_batch(kafka_wbuf *w, int64_t pid, int32_t seq, int n, int64_t ts0)
+{
+    kafka_batch_builder b;
+    kafka_batch_builder_config cfg = kafka_batch_builder_config_default();
+    cfg.producer_id = pid;
+    cfg.producer_epoch = pid >= 0 ? 0 : -1;
+    cfg.base_sequence = pid >= 0 ? seq : -1;
+    cfg.codec = KAFKA_CODEC_ZSTD;
+    w->len = 0;
+    assert_int_equal(kafka_batch_builder_init(&b, w, &cfg), 0);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(kafka_batch_builder_append(&b, ts0 + i, "k", 1, "value", 5, NULL, 0), 0);
+    assert_int_equal(kafka_batch_builder_finish(&b), 0);
+}
+
+static int32_t leader_of(fixture *f, int fd, const char *topic, int32_t part)
+{
+    kafka_metadata_request req;
+    kafka_metadata_response resp;
+    kafka_metadata_request_metadata_request_topic t = {.name = kafka_str_c(topic)};
+    kafka_metadata_request_init(&req);
+    req.topics = &t;
+    req.topics_count = 1;
+    req.allow_auto_topic_creation = false;
+    rpc(f, fd, KAFKA_API_METADATA, 12, &req, &resp);
+    assert_int_equal(resp.brokers_count, 3);
+    assert_int_equal(resp.topics_count, 1);
+    if (resp.topics[0].error_code)
+        return -100 - resp.topics[0].error_code;
+    return resp.topics[0].partitions[part].leader_id;
+}
+
+static void test_api_versions(void **state)
+{
+    fixture *f = *state;
+    int fd = dial(f, 1);
+    kafka_api_versions_request req;
+    kafka_api_versions_response resp;
+    kafka_api_versions_request_init(&req);
+    req.client_software_name = kafka_str_c("test");
+    req.client_software_version = kafka_str_c("1");
+    rpc(f, fd, KAFKA_API_API_VERSIONS, 3, &req, &resp);
+    assert_int_equal(resp.error_code, 0);
+    bool produce11 = false, fetch = false;
+    for (int32_t i = 0; i < resp.api_keys_count; i++) {
+        produce11 |= resp.api_keys[i].api_key == 0 && resp.api_keys[i].max_version >= 11;
+        fetch |= resp.api_keys[i].api_key == 1;
+        assert_int_not_equal(resp.api_keys[i].api_key, KAFKA_API_END_TXN); /* not served: not advertised */
+    }
+    assert_true(produce11 && fetch);
+    /* a version from the future: UNSUPPORTED_VERSION in a v0 answer */
+    kafka_api_versions_request_init(&req);
+    send_request(fd, KAFKA_API_API_VERSIONS, 0, 7, &req);
+    kafka_api_versions_response r0;
+    assert_int_equal(recv_response(f, fd, KAFKA_API_API_VERSIONS, 0, 7, &r0), 0);
+    assert_int_equal(r0.error_code, 0);
+    /* hand-made ApiVersions v9 request header (key 18, version 9, corr 8) */
+    uint8_t v9[] = {0, 0, 0, 13, 0, 18, 0, 9, 0, 0, 0, 8, 0, 2, 'k', 't', 0};
+    assert_int_equal(send(fd, v9, sizeof(v9), 0), (ssize_t)sizeof(v9));
+    assert_int_equal(recv_response(f, fd, KAFKA_API_API_VERSIONS, 0, 8, &r0), 0);
+    assert_int_equal(r0.error_code, 35);
+    assert_true(r0.api_keys_count > 5);
+    close(fd);
+}
+
+static void test_produce_fetch_idempotent(void **state)
+{
+    fixture *f = *state;
+    kafka_wbuf w;
+    int64_t base;
+    int fd0 = dial(f, 1);
+    assert_int_equal(kafka_mock_create_topic(f->m, "idem", 1, 3), 0);
+    int32_t leader = leader_of(f, fd0, "idem", 0);
+    assert_true(leader >= 1 && leader <= 3);
+    int fd = dial(f, leader);
+
+    kafka_init_producer_id_request ireq;
+    kafka_init_producer_id_response iresp;
+    kafka_init_producer_id_request_init(&ireq);
+    ireq.transactional_id = KAFKA_STR_NULL; /* idempotent, not transactional */
+    ireq.transaction_timeout_ms = 60000;
+    rpc(f, fd, KAFKA_API_INIT_PRODUCER_ID, 5, &ireq, &iresp);
+    assert_int_equal(iresp.error_code, 0);
+    assert_true(iresp.producer_id >= 0);
+
+    kafka_wbuf_init(&w);
+    one_batch(&w, iresp.producer_id, 0, 3, 1000);
+    assert_int_equal(produce(f, fd, "idem", 0, &w, &base), 0);
+    assert_int_equal(base, 0);
+    /* the same batch again (a retry): same offset, stored once */
+    assert_int_equal(produce(f, fd, "idem", 0, &w, &base), 0);
+    assert_int_equal(base, 0);
+    one_batch(&w, iresp.producer_id, 5, 1, 2000);
+    assert_int_equal(produce(f, fd, "idem", 0, &w, &base), 45); /* OUT_OF_ORDER_SEQUENCE_NUMBER */
+    one_batch(&w, iresp.producer_id, 3, 2, 3000);
+    assert_int_equal(produce(f, fd, "idem", 0, &w, &base), 0);
+    assert_int_equal(base, 3);
+    int64_t start, end;
+    assert_int_equal(kafka_mock_partition_offsets(f->m, "idem", 0, &start, &end), 0);
+    assert_int_equal(end, 5);
+    /* the wrong broker answers NOT_LEADER_OR_FOLLOWER */
+    int other = dial(f, leader % 3 + 1);
+    assert_int_equal(produce(f, other, "idem", 0, &w, &base), 6);
+    close(other);
+
+    /* Fetch v17 (topic ids): both batches, with their offsets */
+    kafka_metadata_request mreq;
+    kafka_metadata_response mresp;
+    kafka_metadata_request_metadata_request_topic mt = {.name = kafka_str_c("idem")};
+    kafka_metadata_request_init(&mreq);
+    mreq.topics = &mt;
+    mreq.topics_count = 1;
+    rpc(f, fd, KAFKA_API_METADATA, 12, &mreq, &mresp);
+    kafka_fetch_request freq;
+    kafka_fetch_response fresp;
+    kafka_fetch_request_fetch_topic ft;
+    kafka_fetch_request_fetch_partition fp;
+    kafka_fetch_request_init(&freq);
+    kafka_fetch_request_fetch_topic_init(&ft);
+    kafka_fetch_request_fetch_partition_init(&fp);
+    fp.partition = 0;
+    fp.fetch_offset = 1;
+    fp.partition_max_bytes = 1 << 20;
+    ft.topic_id = mresp.topics[0].topic_id;
+    ft.partitions = &fp;
+    ft.partitions_count = 1;
+    freq.max_wait_ms = 100;
+    freq.min_bytes = 1;
+    freq.max_bytes = 1 << 20;
+    freq.topics = &ft;
+    freq.topics_count = 1;
+    rpc(f, fd, KAFKA_API_FETCH, 17, &freq, &fresp);
+    assert_int_equal(fresp.responses_count, 1);
+    const kafka_fetch_response_partition_data *pd = &fresp.responses[0].partitions[0];
+    assert_int_equal(pd->error_code, 0);
+    assert_int_equal(pd->high_watermark, 5);
+    kafka_records_iter it;
+    kafka_record rec;
+    int64_t next = 0;
+    kafka_records_iter_init(&it, pd->records.ptr, (size_t)pd->records.len, NULL);
+    while (kafka_records_iter_next(&it, &rec) == 1)
+        assert_int_equal(rec.offset, next++);
+    assert_int_equal(it.err, 0);
+    assert_int_equal(next, 5); /* from the start of the batch holding offset 1 */
+    kafka_records_iter_free(&it);
+
+    /* ListOffsets v10: by timestamp, latest, earliest, max timestamp */
+    kafka_list_offsets_request lreq;
+    kafka_list_offsets_response lresp;
+    kafka_list_offsets_request_list_offsets_topic lt;
+    kafka_list_offsets_request_list_offsets_partition lp[4];
+    const int64_t ts[4] = {1001, -1, -2, -3}, want[4] = {1, 5, 0, 4};
+    kafka_list_offsets_request_init(&lreq);
+    kafka_list_offsets_request_list_offsets_topic_init(&lt);
+    lt.name = kafka_str_c("idem");
+    for (int i = 0; i < 4; i++) {
+        kafka_list_offsets_request_list_offsets_partition_init(&lp[i]);
+        lp[i].timestamp = ts[i];
+        lt.partitions = &lp[i];
+        lt.partitions_count = 1;
+        lreq.topics = &lt;
+        lreq.topics_count = 1;
+        rpc(f, fd, KAFKA_API_LIST_OFFSETS, 10, &lreq, &lresp);
+        assert_int_equal(lresp.topics[0].partitions[0].error_code, 0);
+        assert_int_equal(lresp.topics[0].partitions[0].offset, want[i]);
+    }
+    kafka_wbuf_free(&w);
+    close(fd);
+    close(fd0);
+}
+
+static void test_fetch_waits_for_data(void **state)
+{
+    fixture *f = *state;
+    kafka_wbuf w;
+    int64_t base;
+    assert_int_equal(kafka_mock_create_topic(f->m, "wait", 1, 1), 0);
+    int fd0 = dial(f, 1);
+    int32_t leader = leader_of(f, fd0, "wait", 0);
+    int fetcher = dial(f, leader), producer = dial(f, leader);
+    kafka_fetch_request freq;
+    kafka_fetch_request_fetch_topic ft;
+    kafka_fetch_request_fetch_partition fp;
+    kafka_fetch_request_init(&freq);
+    kafka_fetch_request_fetch_topic_init(&ft);
+    kafka_fetch_request_fetch_partition_init(&fp);
+    fp.partition_max_bytes = 1 << 20;
+    ft.topic = kafka_str_c("wait");
+    ft.partitions = &fp;
+    ft.partitions_count = 1;
+    freq.max_wait_ms = 60000; /* the answer must come from the produce, not the timer */
+    freq.min_bytes = 1;
+    freq.max_bytes = 1 << 20;
+    freq.topics = &ft;
+    freq.topics_count = 1;
+    send_request(fetcher, KAFKA_API_FETCH, 11, 77, &freq);
+    struct pollfd p = {.fd = fetcher, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 200), 0); /* nothing yet: the Fetch waits */
+    kafka_wbuf_init(&w);
+    one_batch(&w, -1, 0, 2, 5000);
+    assert_int_equal(produce(f, producer, "wait", 0, &w, &base), 0);
+    kafka_fetch_response fresp;
+    assert_int_equal(recv_response(f, fetcher, KAFKA_API_FETCH, 11, 77, &fresp), 0);
+    assert_int_equal(fresp.responses[0].partitions[0].high_watermark, 2);
+    assert_true(fresp.responses[0].partitions[0].records.len > 0);
+    kafka_wbuf_free(&w);
+    close(fetcher);
+    close(producer);
+    close(fd0);
+}
+
+static void test_admin_and_faults(void **state)
+{
+    fixture *f = *state;
+    int fd = dial(f, 2);
+    kafka_create_topics_request creq;
+    kafka_create_topics_response cresp;
+    kafka_create_topics_request_creatable_topic ct;
+    kafka_create_topics_request_init(&creq);
+    kafka_create_topics_request_creatable_topic_init(&ct);
+    ct.name = kafka_str_c("admin-made");
+    ct.num_partitions = 4;
+    ct.replication_factor = 2;
+    creq.topics = &ct;
+    creq.topics_count = 1;
+    rpc(f, fd, KAFKA_API_CREATE_TOPICS, 7, &creq, &cresp);
+    assert_int_equal(cresp.topics[0].error_code, 0);
+    assert_int_equal(cresp.topics[0].num_partitions, 4);
+    rpc(f, fd, KAFKA_API_CREATE_TOPICS, 7, &creq, &cresp);
+    assert_int_equal(cresp.topics[0].error_code, 36); /* TOPIC_ALREADY_EXISTS */
+    assert_true(leader_of(f, fd, "admin-made", 3) >= 1);
+
+    /* injected errors: per partition in Metadata's topic, then served again */
+    assert_int_equal(kafka_mock_push_errors(f->m, -1, KAFKA_API_METADATA, 5, 1), 0);
+    assert_int_equal(kafka_mock_pending_errors(f->m, -1, KAFKA_API_METADATA), 1);
+    assert_int_equal(leader_of(f, fd, "admin-made", 0), -105); /* LEADER_NOT_AVAILABLE */
+    assert_true(leader_of(f, fd, "admin-made", 0) >= 1);
+    /* a disconnect instead of an answer */
+    assert_int_equal(kafka_mock_push_errors(f->m, 2, KAFKA_API_METADATA, KAFKA_ERR_MOCK_DISCONNECT, 1), 0);
+    kafka_metadata_request mreq;
+    kafka_metadata_response mresp;
+    kafka_metadata_request_init(&mreq);
+    send_request(fd, KAFKA_API_METADATA, 12, 5, &mreq);
+    assert_int_equal(recv_response(f, fd, KAFKA_API_METADATA, 12, 5, &mresp), -1);
+    close(fd);
+
+    /* leader moves bump the epoch */
+    fd = dial(f, 1);
+    assert_int_equal(kafka_mock_set_leader(f->m, "admin-made", 0, 3), 0);
+    assert_int_equal(leader_of(f, fd, "admin-made", 0), 3);
+
+    /* a broker down refuses connections until it is up again */
+    assert_int_equal(kafka_mock_broker_down(f->m, 3), 0);
+    assert_int_equal(dial(f, 3), -1);
+    assert_int_equal(kafka_mock_broker_up(f->m, 3), 0);
+    int fd3 = dial(f, 3);
+    assert_true(fd3 >= 0);
+    close(fd3);
+
+    /* FindCoordinator v4 (batched) answers every key; a pin wins */
+    assert_int_equal(kafka_mock_set_coordinator(f->m, 0, "pinned", 2), 0);
+    kafka_find_coordinator_request freq;
+    kafka_find_coordinator_response fresp;
+    kafka_str keys[2] = {kafka_str_c("pinned"), kafka_str_c("other")};
+    kafka_find_coordinator_request_init(&freq);
+    freq.coordinator_keys = keys;
+    freq.coordinator_keys_count = 2;
+    rpc(f, fd, KAFKA_API_FIND_COORDINATOR, 6, &freq, &fresp);
+    assert_int_equal(fresp.coordinators_count, 2);
+    assert_int_equal(fresp.coordinators[0].node_id, 2);
+    assert_int_equal(fresp.coordinators[0].port, f->port[1]);
+    assert_true(fresp.coordinators[1].node_id >= 1 && fresp.coordinators[1].node_id <= 3);
+
+    /* DeleteTopics v6 */
+    kafka_delete_topics_request dreq;
+    kafka_delete_topics_response dresp;
+    kafka_delete_topics_request_delete_topic_state ds = {.name = kafka_str_c("admin-made")};
+    kafka_delete_topics_request_init(&dreq);
+    dreq.topics = &ds;
+    dreq.topics_count = 1;
+    rpc(f, fd, KAFKA_API_DELETE_TOPICS, 6, &dreq, &dresp);
+    assert_int_equal(dresp.responses[0].error_code, 0);
+    assert_int_equal(leader_of(f, fd, "admin-made", 0), -103); /* UNKNOWN_TOPIC_OR_PARTITION */
+    close(fd);
+}
+
+static void test_retention_bounds_memory(void **state)
+{
+    fixture *f = *state;
+    kafka_wbuf w;
+    int64_t base;
+    assert_int_equal(kafka_mock_create_topic(f->m, "bounded", 1, 1), 0);
+    int fd0 = dial(f, 1);
+    int fd = dial(f, leader_of(f, fd0, "bounded", 0));
+    kafka_wbuf_init(&w);
+    for (int i = 0; i < 400; i++) {
+        kafka_batch_builder b;
+        kafka_batch_builder_config cfg = kafka_batch_builder_config_default();
+        char value[100];
+        memset(value, 'x', sizeof(value));
+        w.len = 0;
+        assert_int_equal(kafka_batch_builder_init(&b, &w, &cfg), 0);
+        for (int r = 0; r < 100; r++)
+            assert_int_equal(kafka_batch_builder_append(&b, 1000, NULL, -1, value, sizeof(value), NULL, 0), 0);
+        assert_int_equal(kafka_batch_builder_finish(&b), 0);
+        assert_int_equal(produce(f, fd, "bounded", 0, &w, &base), 0);
+        assert_int_equal(base, i * 100);
+    }
+    int64_t start, end;
+    assert_int_equal(kafka_mock_partition_offsets(f->m, "bounded", 0, &start, &end), 0);
+    assert_int_equal(end, 40000);
+    assert_true(start > 0);
+    assert_true(kafka_mock_partition_bytes(f->m, "bounded", 0) <= (1 << 20));
+    kafka_wbuf_free(&w);
+    close(fd);
+    close(fd0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_api_versions),
+        cmocka_unit_test(test_produce_fetch_idempotent),
+        cmocka_unit_test(test_fetch_waits_for_data),
+        cmocka_unit_test(test_admin_and_faults),
+        cmocka_unit_test(test_retention_bounds_memory),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
