@@ -7,6 +7,17 @@
 #include "mock/mock_groups_dispatch.h"
 #include "mock/mock_server.h"
 
+/* Frees a mock whose thread is not running (stopped, or never started). */
+static void destroy(kafka_mock *m)
+{
+    kmock_server_free(m);
+    kmock_groups_detach(&m->c);
+    kmock_cluster_free(&m->c);
+    pthread_cond_destroy(&m->cond);
+    pthread_mutex_destroy(&m->mu);
+    kafka_free(m);
+}
+
 kafka_err kafka_mock_new(kafka_mock **out, const kafka_mock_config *cfg)
 {
     static const kafka_mock_config defaults;
@@ -32,12 +43,7 @@ kafka_err kafka_mock_new(kafka_mock **out, const kafka_mock_config *cfg)
     pthread_mutex_init(&m->mu, NULL);
     pthread_cond_init(&m->cond, NULL);
     if ((err = kmock_groups_attach(&m->c)) != 0 || (err = kmock_server_start(m, cfg)) != 0) {
-        kmock_server_free(m);
-        kmock_groups_detach(&m->c);
-        kmock_cluster_free(&m->c);
-        pthread_cond_destroy(&m->cond);
-        pthread_mutex_destroy(&m->mu);
-        kafka_free(m);
+        destroy(m);
         return err;
     }
     *out = m;
@@ -49,12 +55,7 @@ void kafka_mock_close(kafka_mock *m)
     if (!m)
         return;
     kmock_server_stop(m);
-    kmock_server_free(m);
-    kmock_groups_detach(&m->c);
-    kmock_cluster_free(&m->c);
-    pthread_cond_destroy(&m->cond);
-    pthread_mutex_destroy(&m->mu);
-    kafka_free(m);
+    destroy(m);
 }
 
 const char *kafka_mock_bootstrap(const kafka_mock *m)

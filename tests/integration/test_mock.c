@@ -160,6 +160,24 @@ static void one_batch(kafka_wbuf *w, int64_t pid, int32_t seq, int n, int64_t ts
     assert_int_equal(kafka_batch_builder_finish(&b), 0);
 }
 
+/* A Fetch of partition 0 of one topic (name or id set by the caller) from
+ * offset 0, min_bytes 1, 1 MiB limits. */
+static void init_fetch(kafka_fetch_request *freq, kafka_fetch_request_fetch_topic *ft,
+                       kafka_fetch_request_fetch_partition *fp, int32_t max_wait_ms)
+{
+    kafka_fetch_request_init(freq);
+    kafka_fetch_request_fetch_topic_init(ft);
+    kafka_fetch_request_fetch_partition_init(fp);
+    fp->partition_max_bytes = 1 << 20;
+    ft->partitions = fp;
+    ft->partitions_count = 1;
+    freq->max_wait_ms = max_wait_ms;
+    freq->min_bytes = 1;
+    freq->max_bytes = 1 << 20;
+    freq->topics = ft;
+    freq->topics_count = 1;
+}
+
 static int32_t leader_of(fixture *f, int fd, const char *topic, int32_t part)
 {
     kafka_metadata_request req;
@@ -262,20 +280,9 @@ static void test_produce_fetch_idempotent(void **state)
     kafka_fetch_response fresp;
     kafka_fetch_request_fetch_topic ft;
     kafka_fetch_request_fetch_partition fp;
-    kafka_fetch_request_init(&freq);
-    kafka_fetch_request_fetch_topic_init(&ft);
-    kafka_fetch_request_fetch_partition_init(&fp);
-    fp.partition = 0;
+    init_fetch(&freq, &ft, &fp, 100);
     fp.fetch_offset = 1;
-    fp.partition_max_bytes = 1 << 20;
     ft.topic_id = mresp.topics[0].topic_id;
-    ft.partitions = &fp;
-    ft.partitions_count = 1;
-    freq.max_wait_ms = 100;
-    freq.min_bytes = 1;
-    freq.max_bytes = 1 << 20;
-    freq.topics = &ft;
-    freq.topics_count = 1;
     rpc(f, fd, KAFKA_API_FETCH, 17, &freq, &fresp);
     assert_int_equal(fresp.responses_count, 1);
     const kafka_fetch_response_partition_data *pd = &fresp.responses[0].partitions[0];
@@ -328,18 +335,8 @@ static void test_fetch_waits_for_data(void **state)
     kafka_fetch_request freq;
     kafka_fetch_request_fetch_topic ft;
     kafka_fetch_request_fetch_partition fp;
-    kafka_fetch_request_init(&freq);
-    kafka_fetch_request_fetch_topic_init(&ft);
-    kafka_fetch_request_fetch_partition_init(&fp);
-    fp.partition_max_bytes = 1 << 20;
+    init_fetch(&freq, &ft, &fp, 60000); /* the answer must come from the produce, not the timer */
     ft.topic = kafka_str_c("wait");
-    ft.partitions = &fp;
-    ft.partitions_count = 1;
-    freq.max_wait_ms = 60000; /* the answer must come from the produce, not the timer */
-    freq.min_bytes = 1;
-    freq.max_bytes = 1 << 20;
-    freq.topics = &ft;
-    freq.topics_count = 1;
     send_request(fetcher, KAFKA_API_FETCH, 11, 77, &freq);
     struct pollfd p = {.fd = fetcher, .events = POLLIN};
     assert_int_equal(poll(&p, 1, 200), 0); /* nothing yet: the Fetch waits */
