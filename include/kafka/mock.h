@@ -174,6 +174,18 @@ KAFKA_MOCK_API kafka_err kafka_mock_set_leader(kafka_mock *m, const char *topic,
 KAFKA_MOCK_API kafka_err kafka_mock_push_errors(kafka_mock *m, int32_t broker_id, int16_t api_key, int16_t error,
                                                 int count);
 
+/* One request of api_key on broker_id (-1: any) answered with `error`
+ * (KAFKA_ERR_MOCK_DISCONNECT: closed instead) rtt_ms later than usual;
+ * error 0 serves it normally, only late. Queued after the entries of
+ * kafka_mock_push_errors for the same queue. KAFKA_ERR_INVALID_ARG as
+ * there, or for error 0 with rtt_ms 0 and for rtt_ms < 0. */
+KAFKA_MOCK_API kafka_err kafka_mock_push_error_rtt(kafka_mock *m, int32_t broker_id, int16_t api_key, int16_t error,
+                                                   int32_t rtt_ms);
+
+/* Metadata answers `error` for the topic named `topic` (existing or not;
+ * it is then never auto-created); error 0 removes that. */
+KAFKA_MOCK_API kafka_err kafka_mock_set_topic_error(kafka_mock *m, const char *topic, int16_t error);
+
 /* Pseudo error code for kafka_mock_push_errors: close the connection
  * instead of answering (librdkafka's mock calls it TRANSPORT). */
 #define KAFKA_ERR_MOCK_DISCONNECT (-195)

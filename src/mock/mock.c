@@ -130,7 +130,7 @@ kafka_err kafka_mock_push_errors(kafka_mock *m, int32_t broker_id, int16_t api_k
     kafka_err err;
 
     pthread_mutex_lock(&m->mu);
-    err = kmock_push_error(&m->c, broker_id, api_key, error, count);
+    err = error == 0 ? KAFKA_ERR_INVALID_ARG : kmock_push_error(&m->c, broker_id, api_key, error, count, 0);
     pthread_mutex_unlock(&m->mu);
     return err;
 }
@@ -215,4 +215,26 @@ int64_t kafka_mock_partition_bytes(kafka_mock *m, const char *topic, int32_t par
         bytes = p->log.bytes;
     pthread_mutex_unlock(&m->mu);
     return bytes;
+}
+
+kafka_err kafka_mock_push_error_rtt(kafka_mock *m, int32_t broker_id, int16_t api_key, int16_t error, int32_t rtt_ms)
+{
+    kafka_err err;
+
+    pthread_mutex_lock(&m->mu);
+    err = kmock_push_error(&m->c, broker_id, api_key, error, 1, rtt_ms);
+    pthread_mutex_unlock(&m->mu);
+    return err;
+}
+
+kafka_err kafka_mock_set_topic_error(kafka_mock *m, const char *topic, int16_t error)
+{
+    kafka_err err;
+
+    if (!topic)
+        return KAFKA_ERR_INVALID_ARG;
+    pthread_mutex_lock(&m->mu);
+    err = kmock_set_topic_error(&m->c, topic, error);
+    pthread_mutex_unlock(&m->mu);
+    return err;
 }

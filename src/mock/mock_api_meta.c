@@ -74,6 +74,8 @@ kmock_outcome kmock_metadata(kmock_cluster *c, const kmock_request *rq, kafka_ar
             const kafka_metadata_request_metadata_request_topic *q = &req->topics[i];
             rt->name = q->name;
             rt->topic_id = q->topic_id;
+            if (q->name.len >= 0 && (rt->error_code = kmock_topic_error_for(c, q->name)) != 0)
+                continue;
             if (q->name.len >= 0) {
                 t = kmock_topic_find(c, q->name.ptr, (size_t)q->name.len);
                 bool may_create = rq->api_version < 4 || req->allow_auto_topic_creation;

@@ -70,6 +70,9 @@ void kmock_cluster_free(kmock_cluster *c)
     for (size_t i = 0; i < c->npins; i++)
         kafka_free(c->pins[i].key);
     kafka_free(c->pins);
+    for (size_t i = 0; i < c->ntopic_errors; i++)
+        kafka_free(c->topic_errors[i].name);
+    kafka_free(c->topic_errors);
     for (int b = 0; b <= KAFKA_MOCK_MAX_BROKERS; b++)
         for (int k = 0; k <= KAFKA_API_KEY_MAX; k++)
             kafka_free(c->errors[b][k].e);
@@ -268,11 +271,12 @@ static kmock_err_queue *err_queue(kmock_cluster *c, int32_t broker_id, int16_t a
     return err_index(c, broker_id, api_key, &b) ? &c->errors[b][api_key] : NULL;
 }
 
-static int16_t pop(kmock_err_queue *q)
+static int16_t pop(kmock_err_queue *q, int32_t *delay_ms)
 {
     if (!q || q->n == 0)
         return 0;
     int16_t e = q->e[0].error;
+    *delay_ms = q->e[0].delay_ms;
     if (--q->e[0].count == 0) {
         memmove(&q->e[0], &q->e[1], (q->n - 1) * sizeof(q->e[0]));
         q->n--;
@@ -280,24 +284,29 @@ static int16_t pop(kmock_err_queue *q)
     return e;
 }
 
-int16_t kmock_take_error(kmock_cluster *c, int32_t broker_id, int16_t api_key)
+int16_t kmock_take_error(kmock_cluster *c, int32_t broker_id, int16_t api_key, int32_t *delay_ms)
 {
-    int16_t e = pop(err_queue(c, broker_id, api_key));
+    kmock_err_queue *own = err_queue(c, broker_id, api_key);
 
-    return e ? e : pop(err_queue(c, -1, api_key));
+    *delay_ms = 0;
+    /* a broker's own queue first, then the cluster-wide one */
+    if (own && own->n > 0)
+        return pop(own, delay_ms);
+    return pop(err_queue(c, -1, api_key), delay_ms);
 }
 
-kafka_err kmock_push_error(kmock_cluster *c, int32_t broker_id, int16_t api_key, int16_t error, int32_t count)
+kafka_err kmock_push_error(kmock_cluster *c, int32_t broker_id, int16_t api_key, int16_t error, int32_t count,
+                           int32_t delay_ms)
 {
     kmock_err_queue *q = err_queue(c, broker_id, api_key);
 
-    if (!q || count < 0 || error == 0)
+    if (!q || count < 0 || delay_ms < 0 || (error == 0 && delay_ms == 0))
         return KAFKA_ERR_INVALID_ARG;
     if (count == 0)
         return 0;
     if (!kafka_array_reserve((void **)&q->e, &q->cap, q->n + 1, sizeof(*q->e), 4))
         return KAFKA_ERR_NOMEM;
-    q->e[q->n++] = (kmock_err_entry){.error = error, .count = count};
+    q->e[q->n++] = (kmock_err_entry){.error = error, .count = count, .delay_ms = delay_ms};
     return 0;
 }
 
@@ -327,4 +336,39 @@ void kmock_clear_errors(kmock_cluster *c, int32_t broker_id, int16_t api_key)
         if (q)
             q->n = 0;
     }
+}
+
+int16_t kmock_topic_error_for(const kmock_cluster *c, kafka_str name)
+{
+    size_t len = name.len > 0 ? (size_t)name.len : 0;
+
+    for (size_t i = 0; i < c->ntopic_errors; i++)
+        if (strlen(c->topic_errors[i].name) == len && memcmp(c->topic_errors[i].name, name.ptr, len) == 0)
+            return c->topic_errors[i].error;
+    return 0;
+}
+
+kafka_err kmock_set_topic_error(kmock_cluster *c, const char *name, int16_t error)
+{
+    for (size_t i = 0; i < c->ntopic_errors; i++) {
+        if (strcmp(c->topic_errors[i].name, name) == 0) {
+            if (error) {
+                c->topic_errors[i].error = error;
+            } else {
+                kafka_free(c->topic_errors[i].name);
+                c->topic_errors[i] = c->topic_errors[--c->ntopic_errors];
+            }
+            return 0;
+        }
+    }
+    if (!error)
+        return 0;
+    if (!kafka_array_reserve((void **)&c->topic_errors, &c->topic_errors_cap, c->ntopic_errors + 1,
+                             sizeof(*c->topic_errors), 4))
+        return KAFKA_ERR_NOMEM;
+    char *n = kafka_strdup(name);
+    if (!n)
+        return KAFKA_ERR_NOMEM;
+    c->topic_errors[c->ntopic_errors++] = (kmock_topic_error){.name = n, .error = error};
+    return 0;
 }

@@ -47,8 +47,9 @@ typedef struct kmock_broker_info {
 
 /* One queued injected error: `count` more requests get `error`. */
 typedef struct kmock_err_entry {
-    int16_t error;
+    int16_t error; /* 0: served normally, only delayed */
     int32_t count;
+    int32_t delay_ms; /* added to the answer's latency */
 } kmock_err_entry;
 
 typedef struct kmock_err_queue {
@@ -61,6 +62,12 @@ typedef struct kmock_pin {
     char *key;
     int32_t broker_id;
 } kmock_pin;
+
+/* Metadata answers `error` for this topic (and never auto-creates it). */
+typedef struct kmock_topic_error {
+    char *name;
+    int16_t error;
+} kmock_topic_error;
 
 typedef struct kmock_groups kmock_groups; /* mock_group.h, when built in */
 
@@ -79,6 +86,8 @@ typedef struct kmock_cluster {
     uint64_t uuid_state;
     kmock_pin *pins;
     size_t npins;
+    kmock_topic_error *topic_errors;
+    size_t ntopic_errors, topic_errors_cap;
     /* [0] cluster-wide, [id] broker id's own; each per API key */
     kmock_err_queue errors[KAFKA_MOCK_MAX_BROKERS + 1][KAFKA_API_KEY_MAX + 1];
     uint64_t appends; /* bumps on every append: deferred fetches look again */
@@ -105,9 +114,17 @@ kmock_partition *kmock_partition_get(const kmock_cluster *c, kafka_str topic, in
 int32_t kmock_coordinator_for(const kmock_cluster *c, int8_t key_type, kafka_str key);
 kafka_err kmock_pin_coordinator(kmock_cluster *c, int8_t key_type, const char *key, int32_t broker_id);
 
-/* Takes the next injected error for api_key on broker_id: 0 if none. */
-int16_t kmock_take_error(kmock_cluster *c, int32_t broker_id, int16_t api_key);
-kafka_err kmock_push_error(kmock_cluster *c, int32_t broker_id, int16_t api_key, int16_t error, int32_t count);
+/* Takes the next injected error for api_key on broker_id: 0 if none (or
+ * an entry that only delays); *delay_ms gets the entry's delay (0 if none). */
+int16_t kmock_take_error(kmock_cluster *c, int32_t broker_id, int16_t api_key, int32_t *delay_ms);
+/* Queues `count` requests answered with `error` (0 with delay_ms > 0: served
+ * normally, answered delay_ms later). */
+kafka_err kmock_push_error(kmock_cluster *c, int32_t broker_id, int16_t api_key, int16_t error, int32_t count,
+                           int32_t delay_ms);
+/* Sets (error != 0) or clears (0) the Metadata error of a topic name. */
+kafka_err kmock_set_topic_error(kmock_cluster *c, const char *name, int16_t error);
+/* The Metadata error set for a topic name, 0 if none. */
+int16_t kmock_topic_error_for(const kmock_cluster *c, kafka_str name);
 int kmock_pending_errors(const kmock_cluster *c, int32_t broker_id, int16_t api_key);
 void kmock_clear_errors(kmock_cluster *c, int32_t broker_id, int16_t api_key);
 

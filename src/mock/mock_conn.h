@@ -25,6 +25,7 @@ typedef struct kmock_slot {
     int16_t api_key, api_version;
     int32_t correlation_id;
     bool filled;   /* frame holds the whole response, or nothing is sent */
+    int32_t delay_ms; /* injected latency of this request, added when filled */
     int64_t ready_at;
     kafka_wbuf frame;
 } kmock_slot;

@@ -147,7 +147,7 @@ static void answer(kafka_mock *m, kmock_client *cl, uint64_t token, const uint8_
 {
     kmock_slot *s = kmock_conn_slot(&cl->conn, token);
 
-    if (s && !kmock_conn_fill(s, body, len, now_ms + rtt_of(m, cl->broker_id)))
+    if (s && !kmock_conn_fill(s, body, len, now_ms + rtt_of(m, cl->broker_id) + s->delay_ms))
         cl->closing = true;
 }
 
@@ -218,7 +218,7 @@ static void serve_frame(kafka_mock *m, kmock_client *cl, const uint8_t *frame, s
     }
     kmock_request rq = {.broker_id = cl->broker_id, .api_key = key, .api_version = ver, .body = r.p,
                         .len = kafka_rbuf_remaining(&r), .now_ms = now_ms};
-    rq.injected = kmock_take_error(&m->c, cl->broker_id, key);
+    rq.injected = kmock_take_error(&m->c, cl->broker_id, key, &kmock_conn_slot(&cl->conn, token)->delay_ms);
     if (rq.injected == KAFKA_ERR_MOCK_DISCONNECT) {
         cl->closing = true;
         return;

@@ -182,21 +182,24 @@ bool kmock_command(kafka_mock *m, const char *line, char *reply, size_t rlen)
             return reply_f(reply, rlen, "err %s: bad broker id", w[0]), false;
         if ((api = kmock_parse_api(w[first - 1])) < 0)
             return reply_f(reply, rlen, "err %s: unknown api '%s'", w[0], w[first - 1]), false;
-        /* validate every error before queueing any */
+        /* validate every error before queueing any: <err> or, for
+         * broker_error, <err>:<rtt_ms> (error 0 = served, only delayed) */
+        long delays[MAX_WORDS] = {0};
         for (int i = first; i < n; i++) {
             char *colon = strchr(w[i], ':');
             if (colon) {
-                if (!parse_int(colon + 1, 0, 0, &b))
-                    return reply_f(reply, rlen, "err %s: per-error delays are not supported (use rtt)", w[0]),
-                           false;
+                if (!per_broker || !parse_int(colon + 1, 0, 3600000, &delays[i]))
+                    return reply_f(reply, rlen, "err %s: bad delay in '%s'", w[0], w[i]), false;
                 *colon = '\0';
             }
-            if (!kmock_parse_error(w[i], &err) || err == 0)
+            if (!kmock_parse_error(w[i], &err) || (err == 0 && delays[i] == 0))
                 return reply_f(reply, rlen, "err %s: unknown error '%s'", w[0], w[i]), false;
         }
         for (int i = first; i < n; i++) {
             kmock_parse_error(w[i], &err);
-            kafka_err e = kafka_mock_push_errors(m, (int32_t)a, (int16_t)api, (int16_t)err, 1);
+            kafka_err e = delays[i] ? kafka_mock_push_error_rtt(m, (int32_t)a, (int16_t)api, (int16_t)err,
+                                                                (int32_t)delays[i])
+                                    : kafka_mock_push_errors(m, (int32_t)a, (int16_t)api, (int16_t)err, 1);
             if (e)
                 return reply_err(reply, rlen, w[0], e), false;
         }
@@ -218,6 +221,11 @@ bool kmock_command(kafka_mock *m, const char *line, char *reply, size_t rlen)
         if (type < 0 || !broker_arg(m, w[3], &c))
             return reply_f(reply, rlen, "err coordinator: bad type or broker id"), false;
         reply_err(reply, rlen, "coordinator", kafka_mock_set_coordinator(m, type, w[2], (int32_t)c));
+    } else if (strcmp(w[0], "topic_error") == 0) {
+        ARGS(2, 2);
+        if (!kmock_parse_error(w[2], &err) || err < 0)
+            return reply_f(reply, rlen, "err topic_error: unknown error '%s'", w[2]), false;
+        reply_err(reply, rlen, "topic_error", kafka_mock_set_topic_error(m, w[1], (int16_t)err));
     } else if (strcmp(w[0], "forget_producers") == 0) {
         ARGS(0, 0);
         kafka_mock_forget_producers(m);
