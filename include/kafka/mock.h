@@ -21,9 +21,13 @@
  * (topic ids, leader epochs, racks, auto-creation), Produce 3-11 (message
  * format v2 only: CRC checked, every codec decompressed to validate,
  * idempotent producers' sequences and epochs enforced; acks=0 honoured),
- * InitProducerId 0-5 (non-transactional ids only), Fetch 4-17 (min_bytes,
+ * InitProducerId 0-5, AddPartitionsToTxn 0-3 and EndTxn 0-4 (a transaction
+ * coordinator: commit and abort markers, fencing by epoch, a new
+ * InitProducerId aborting what the previous incarnation left open),
+ * Fetch 4-17 (min_bytes,
  * deferred max_wait, max_bytes and partition_max_bytes, several batches per
- * partition, read_committed stops at the last stable offset; no fetch
+ * partition, read_committed stops at the last stable offset and gets the
+ * aborted transactions' list; no fetch
  * sessions: every answer carries session id 0, so clients fall back to full
  * fetches), ListOffsets 1-10 (earliest -2, latest -1, max timestamp -3, by
  * timestamp), OffsetForLeaderEpoch 2-4, CreateTopics 2-7, DeleteTopics 1-6,
@@ -31,9 +35,10 @@
  * 0-1. Group coordinator APIs (JoinGroup ... DeleteGroups) are served only
  * when the mock's group module is built in (see README); a request for an
  * API not listed is answered by closing the connection, as Kafka does.
- * NOT YET: transactions (AddPartitionsToTxn, EndTxn, markers), KIP-848,
- * DescribeConfigs/IncrementalAlterConfigs, DeleteRecords, ACLs, SASL, TLS,
- * throttling, fetch sessions.
+ * NOT YET: transaction timeouts, AddOffsetsToTxn/TxnOffsetCommit, KIP-848
+ * (with the group module), DescribeConfigs/IncrementalAlterConfigs,
+ * DeleteRecords, ACLs, SASL, TLS, throttling, fetch sessions,
+ * LogAppendTime topics.
  *
  * Coordinators: FindCoordinator answers hash(key) mod brokers (or the
  * broker pinned with kafka_mock_set_coordinator); the group APIs are served

@@ -27,6 +27,10 @@ static const kmock_api_entry api_entries[] = {
     {KAFKA_API_OFFSET_FOR_LEADER_EPOCH, 2, 4, kmock_offset_for_leader_epoch},
     {KAFKA_API_CREATE_PARTITIONS, 0, 3, kmock_create_partitions},
     {KAFKA_API_DESCRIBE_CLUSTER, 0, 1, kmock_describe_cluster},
+    /* clients' versions of AddPartitionsToTxn (4+ is broker to broker) */
+    {KAFKA_API_ADD_PARTITIONS_TO_TXN, 0, 3, kmock_add_partitions_to_txn},
+    /* 5 is KIP-890's epoch bump per transaction: not yet */
+    {KAFKA_API_END_TXN, 0, 4, kmock_end_txn},
 };
 
 static const kmock_api_entry *entry_for(int16_t key)
@@ -226,6 +230,7 @@ static bool places_errors_itself(int16_t key)
     case KAFKA_API_CREATE_TOPICS:
     case KAFKA_API_DELETE_TOPICS:
     case KAFKA_API_CREATE_PARTITIONS:
+    case KAFKA_API_ADD_PARTITIONS_TO_TXN:
         return true;
     default:
         return false;

@@ -3,6 +3,7 @@
 
 #include "mock/mock_cluster.h"
 #include "protocol/gen/all.h"
+#include "protocol/record_batch.h"
 
 /* Leader epoch fencing (KIP-320): -1 skips the check. */
 static int16_t epoch_error(const kmock_partition *p, int32_t current_leader_epoch)
@@ -53,6 +54,35 @@ static size_t read_batches(const kmock_log *l, int64_t fetch_offset, int64_t lim
     *budget -= (int64_t)bytes;
     *first = false;
     return bytes;
+}
+
+/* Collects a partition's aborted transactions into the response. */
+typedef struct aborted_acc {
+    kafka_arena *a;
+    kafka_fetch_response_partition_data *rp;
+    size_t cap;
+    bool oom;
+} aborted_acc;
+
+static void add_aborted(void *arg, const kmock_aborted *ab)
+{
+    aborted_acc *acc = arg;
+    kafka_fetch_response_partition_data *rp = acc->rp;
+
+    if ((size_t)rp->aborted_transactions_count == acc->cap) {
+        size_t cap = acc->cap ? acc->cap * 2 : 4;
+        kafka_fetch_response_aborted_transaction *n = kafka_arena_calloc(acc->a, cap, sizeof(*n));
+        if (!n) {
+            acc->oom = true;
+            return;
+        }
+        if (acc->cap)
+            memcpy(n, rp->aborted_transactions, acc->cap * sizeof(*n));
+        rp->aborted_transactions = n;
+        acc->cap = cap;
+    }
+    rp->aborted_transactions[rp->aborted_transactions_count++] =
+        (kafka_fetch_response_aborted_transaction){ab->producer_id, ab->first_offset};
 }
 
 kmock_outcome kmock_fetch(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
@@ -124,6 +154,14 @@ kmock_outcome kmock_fetch(kmock_cluster *c, const kmock_request *rq, kafka_arena
                 any_error = true;
             }
             rp->aborted_transactions_count = read_committed ? 0 : -1;
+            if (read_committed && p && !err && rp->records.len > 0) {
+                /* the aborted transactions the returned batches overlap */
+                aborted_acc acc = {.a = a, .rp = rp};
+                int64_t end = kafka_records_next_offset(rp->records.ptr, (size_t)rp->records.len);
+                kmock_log_aborted_in(&p->log, fp->fetch_offset, end, add_aborted, &acc);
+                if (acc.oom)
+                    return KMOCK_CLOSE;
+            }
         }
     }
     if (!rq->final && !any_error && total < req->min_bytes && req->max_wait_ms > 0) {

@@ -81,9 +81,11 @@ kmock_outcome kmock_init_producer_id(kmock_cluster *c, const kmock_request *rq, 
     kafka_init_producer_id_response_init(&resp);
     resp.producer_id = -1;
     resp.producer_epoch = -1;
-    if (req->transactional_id.len >= 0) {
-        /* Transactions are not served yet (stage 2 of the mock). */
-        resp.error_code = KAFKA_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+    if (rq->injected) {
+        resp.error_code = rq->injected;
+    } else if (req->transactional_id.len >= 0) {
+        resp.error_code = kmock_txn_init(c, req->transactional_id, req->transaction_timeout_ms, rq->now_ms,
+                                         &resp.producer_id, &resp.producer_epoch);
     } else if (req->producer_id >= 0) {
         /* KIP-360: an idempotent producer bumping its epoch keeps its id. */
         resp.producer_id = req->producer_id;

@@ -67,6 +67,7 @@ void kmock_cluster_free(kmock_cluster *c)
     for (size_t i = 0; i < c->ntopics; i++)
         topic_free(c->topics[i]);
     kafka_free(c->topics);
+    kmock_txn_free_all(c);
     for (size_t i = 0; i < c->npins; i++)
         kafka_free(c->pins[i].key);
     kafka_free(c->pins);
@@ -190,6 +191,7 @@ int16_t kmock_topic_delete(kmock_cluster *c, kmock_topic *t)
 {
     for (size_t i = 0; i < c->ntopics; i++) {
         if (c->topics[i] == t) {
+            kmock_txn_forget_topic(c, t);
             c->topics[i] = c->topics[--c->ntopics];
             topic_free(t);
             return 0;

@@ -69,6 +69,23 @@ typedef struct kmock_topic_error {
     int16_t error;
 } kmock_topic_error;
 
+/* A transactional id's state in the transaction coordinator. */
+typedef struct kmock_txn_partition {
+    kmock_partition *p; /* NULL once its topic is deleted */
+    char *topic;
+    int32_t partition;
+} kmock_txn_partition;
+
+typedef struct kmock_txn {
+    char *id;
+    int64_t producer_id;
+    int16_t epoch;
+    int32_t timeout_ms;
+    bool ongoing;
+    kmock_txn_partition *parts;
+    size_t nparts, parts_cap;
+} kmock_txn;
+
 typedef struct kmock_groups kmock_groups; /* mock_group.h, when built in */
 
 typedef struct kmock_cluster {
@@ -88,6 +105,8 @@ typedef struct kmock_cluster {
     size_t npins;
     kmock_topic_error *topic_errors;
     size_t ntopic_errors, topic_errors_cap;
+    kmock_txn **txns;
+    size_t ntxns, txns_cap;
     /* [0] cluster-wide, [id] broker id's own; each per API key */
     kmock_err_queue errors[KAFKA_MOCK_MAX_BROKERS + 1][KAFKA_API_KEY_MAX + 1];
     uint64_t appends; /* bumps on every append: deferred fetches look again */
@@ -127,6 +146,25 @@ kafka_err kmock_set_topic_error(kmock_cluster *c, const char *name, int16_t erro
 int16_t kmock_topic_error_for(const kmock_cluster *c, kafka_str name);
 int kmock_pending_errors(const kmock_cluster *c, int32_t broker_id, int16_t api_key);
 void kmock_clear_errors(kmock_cluster *c, int32_t broker_id, int16_t api_key);
+
+/* ---- transaction coordinator (mock_txn.c) ---- */
+
+/* InitProducerId for a transactional id: a new id gets a producer id at
+ * epoch 0; a known one has its open transaction aborted and its epoch
+ * bumped (fencing the previous producer). Returns 0 or an error code. */
+int16_t kmock_txn_init(kmock_cluster *c, kafka_str id, int32_t timeout_ms, int64_t now_ms, int64_t *producer_id,
+                       int16_t *epoch);
+/* The transaction of (id, producer_id, epoch), or NULL with *err set
+ * (INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED). */
+kmock_txn *kmock_txn_check(kmock_cluster *c, kafka_str id, int64_t producer_id, int16_t epoch, int16_t *err);
+/* Adds topic/partition to the transaction (0, UNKNOWN_TOPIC_OR_PARTITION,
+ * UNKNOWN_SERVER_ERROR). */
+int16_t kmock_txn_add_partition(kmock_cluster *c, kmock_txn *t, kafka_str topic, int32_t partition);
+/* Writes the commit or abort markers and empties the transaction. */
+int16_t kmock_txn_end(kmock_cluster *c, kmock_txn *t, bool commit, int64_t now_ms);
+/* Forgets partitions of a deleted topic in every transaction. */
+void kmock_txn_forget_topic(kmock_cluster *c, const kmock_topic *t);
+void kmock_txn_free_all(kmock_cluster *c);
 
 /* ---- request handling (mock_api*.c) ---- */
 
@@ -178,6 +216,10 @@ kmock_outcome kmock_list_offsets(kmock_cluster *c, const kmock_request *rq, kafk
                                  int64_t *wake_at);
 kmock_outcome kmock_offset_for_leader_epoch(kmock_cluster *c, const kmock_request *rq, kafka_arena *a,
                                             kafka_wbuf *out, int64_t *wake_at);
+kmock_outcome kmock_add_partitions_to_txn(kmock_cluster *c, const kmock_request *rq, kafka_arena *a,
+                                          kafka_wbuf *out, int64_t *wake_at);
+kmock_outcome kmock_end_txn(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                            int64_t *wake_at);
 kmock_outcome kmock_create_topics(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
                                   int64_t *wake_at);
 kmock_outcome kmock_delete_topics(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,

@@ -19,6 +19,7 @@ void kmock_log_free(kmock_log *l)
         kafka_free(l->batches[(l->head + i) % l->cap].data);
     kafka_free(l->batches);
     kafka_free(l->producers);
+    kafka_free(l->aborted);
     memset(l, 0, sizeof(*l));
 }
 
@@ -231,6 +232,13 @@ static void apply_retention(kmock_log *l)
         l->n--;
         l->log_start = kmock_log_batch(l, 0)->base_offset;
     }
+    size_t keep = 0;
+    while (keep < l->naborted && l->aborted[keep].marker_offset < l->log_start)
+        keep++;
+    if (keep) {
+        memmove(l->aborted, l->aborted + keep, (l->naborted - keep) * sizeof(*l->aborted));
+        l->naborted -= keep;
+    }
 }
 
 static void remember(kmock_producer *p, const pending_batch *b, int64_t base_offset)
@@ -349,4 +357,53 @@ void kmock_log_offset_for_time(const kmock_log *l, int64_t ts, int64_t *offset, 
         if (*offset >= 0)
             return;
     }
+}
+
+int16_t kmock_log_append_marker(kmock_log *l, int64_t producer_id, int16_t epoch, bool commit, int32_t leader_epoch,
+                                int64_t timestamp_ms)
+{
+    kmock_producer *p = find_producer(l, producer_id);
+    int64_t offset = l->log_end;
+    kafka_wbuf w;
+
+    if (!reserve_batches(l, 1) ||
+        (!commit && p && p->txn_first_offset >= 0 &&
+         !kafka_array_reserve((void **)&l->aborted, &l->aborted_cap, l->naborted + 1, sizeof(*l->aborted), 4)))
+        return KAFKA_ERR_UNKNOWN_SERVER_ERROR;
+    kafka_wbuf_init(&w);
+    if (kafka_control_batch_encode(&w, offset, producer_id, epoch, commit ? KAFKA_CONTROL_COMMIT : KAFKA_CONTROL_ABORT,
+                                   0, timestamp_ms) != 0 ||
+        kafka_record_batch_set_base(w.data, w.len, offset, leader_epoch) != 0) {
+        kafka_wbuf_free(&w);
+        return KAFKA_ERR_UNKNOWN_SERVER_ERROR;
+    }
+    l->batches[(l->head + l->n) % l->cap] =
+        (kmock_batch){.base_offset = offset, .last_offset = offset, .max_timestamp = timestamp_ms,
+                      .max_timestamp_offset = offset, .leader_epoch = leader_epoch, .producer_id = producer_id,
+                      .transactional = true, .control = true, .data = w.data, .len = w.len};
+    l->n++;
+    l->bytes += (int64_t)w.len;
+    l->log_end = offset + 1;
+    if (p && epoch > p->epoch) {
+        /* a bumped epoch (InitProducerId aborting an open transaction):
+         * the producer's next batch starts a new sequence at 0 */
+        p->epoch = epoch;
+        p->n = 0;
+    }
+    if (p && p->txn_first_offset >= 0) {
+        if (!commit)
+            l->aborted[l->naborted++] =
+                (kmock_aborted){.producer_id = producer_id, .first_offset = p->txn_first_offset, .marker_offset = offset};
+        p->txn_first_offset = -1;
+    }
+    apply_retention(l);
+    return 0;
+}
+
+void kmock_log_aborted_in(const kmock_log *l, int64_t from, int64_t to,
+                          void (*fn)(void *arg, const kmock_aborted *a), void *arg)
+{
+    for (size_t i = 0; i < l->naborted; i++)
+        if (l->aborted[i].marker_offset >= from && l->aborted[i].first_offset < to)
+            fn(arg, &l->aborted[i]);
 }

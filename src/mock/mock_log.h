@@ -44,6 +44,14 @@ typedef struct kmock_producer {
     int64_t txn_first_offset;    /* first offset of its open transaction, -1 none */
 } kmock_producer;
 
+/* An aborted transaction: the reader drops producer_id's transactional
+ * records from first_offset until its abort marker at marker_offset. */
+typedef struct kmock_aborted {
+    int64_t producer_id;
+    int64_t first_offset;
+    int64_t marker_offset;
+} kmock_aborted;
+
 typedef struct kmock_log {
     kmock_batch *batches; /* ring: batches[(head + i) % cap], i < n */
     size_t head, n, cap;
@@ -53,6 +61,8 @@ typedef struct kmock_log {
     int64_t retention_bytes;
     kmock_producer *producers;
     size_t nproducers, producers_cap;
+    kmock_aborted *aborted; /* in marker order */
+    size_t naborted, aborted_cap;
 } kmock_log;
 
 /* An empty log keeping at most retention_bytes (> 0) of batches (the
@@ -82,6 +92,20 @@ typedef struct kmock_append_result {
  * batches appends nothing and reports the original base offset with no
  * error, as Kafka does. */
 kmock_append_result kmock_log_append(kmock_log *l, const uint8_t *records, size_t len, int32_t leader_epoch);
+
+/* Appends a transaction marker (a control batch: commit or abort) for
+ * producer_id/epoch, as the transaction coordinator writes it at EndTxn,
+ * closing the producer's open transaction on this partition (an abort is
+ * remembered for Fetch's aborted-transactions list). Returns 0 or
+ * UNKNOWN_SERVER_ERROR (out of memory). */
+int16_t kmock_log_append_marker(kmock_log *l, int64_t producer_id, int16_t epoch, bool commit, int32_t leader_epoch,
+                                int64_t timestamp_ms);
+
+/* The aborted transactions a read_committed fetch of [from, to) needs:
+ * those whose marker is at or after `from` and whose first offset is
+ * before `to`. Calls fn for each. */
+void kmock_log_aborted_in(const kmock_log *l, int64_t from, int64_t to,
+                          void (*fn)(void *arg, const kmock_aborted *a), void *arg);
 
 /* The last stable offset: the first offset of the oldest open
  * transaction, else log_end. */

@@ -210,7 +210,7 @@ static void test_api_versions(void **state)
     for (int32_t i = 0; i < resp.api_keys_count; i++) {
         produce11 |= resp.api_keys[i].api_key == 0 && resp.api_keys[i].max_version >= 11;
         fetch |= resp.api_keys[i].api_key == 1;
-        assert_int_not_equal(resp.api_keys[i].api_key, KAFKA_API_END_TXN); /* not served: not advertised */
+        assert_int_not_equal(resp.api_keys[i].api_key, KAFKA_API_TXN_OFFSET_COMMIT); /* not served: not advertised */
     }
     assert_true(produce11 && fetch);
     /* a version from the future: UNSUPPORTED_VERSION in a v0 answer */
@@ -428,6 +428,137 @@ static void test_admin_and_faults(void **state)
     close(fd);
 }
 
+/* One transactional batch of n records for (pid, epoch) from sequence seq. */
+static void txn_batch(kafka_wbuf *w, int64_t pid, int16_t epoch, int32_t seq, int n)
+{
+    kafka_batch_builder b;
+    kafka_batch_builder_config cfg = kafka_batch_builder_config_default();
+    cfg.producer_id = pid;
+    cfg.producer_epoch = epoch;
+    cfg.base_sequence = seq;
+    cfg.transactional = true;
+    w->len = 0;
+    assert_int_equal(kafka_batch_builder_init(&b, w, &cfg), 0);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(kafka_batch_builder_append(&b, 1000, NULL, -1, "t", 1, NULL, 0), 0);
+    assert_int_equal(kafka_batch_builder_finish(&b), 0);
+}
+
+static int16_t init_txn_producer(fixture *f, int fd, const char *id, int64_t *pid, int16_t *epoch)
+{
+    kafka_init_producer_id_request req;
+    kafka_init_producer_id_response resp;
+    kafka_init_producer_id_request_init(&req);
+    req.transactional_id = kafka_str_c(id);
+    req.transaction_timeout_ms = 60000;
+    rpc(f, fd, KAFKA_API_INIT_PRODUCER_ID, 4, &req, &resp);
+    *pid = resp.producer_id;
+    *epoch = resp.producer_epoch;
+    return resp.error_code;
+}
+
+static int16_t add_partition(fixture *f, int fd, const char *id, int64_t pid, int16_t epoch, const char *topic)
+{
+    kafka_add_partitions_to_txn_request req;
+    kafka_add_partitions_to_txn_response resp;
+    int32_t part = 0;
+    kafka_add_partitions_to_txn_request_add_partitions_to_txn_topic t = {.name = kafka_str_c(topic),
+                                                                         .partitions = &part,
+                                                                         .partitions_count = 1};
+    kafka_add_partitions_to_txn_request_init(&req);
+    req.v3_and_below_transactional_id = kafka_str_c(id);
+    req.v3_and_below_producer_id = pid;
+    req.v3_and_below_producer_epoch = epoch;
+    req.v3_and_below_topics = &t;
+    req.v3_and_below_topics_count = 1;
+    rpc(f, fd, KAFKA_API_ADD_PARTITIONS_TO_TXN, 3, &req, &resp);
+    return resp.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code;
+}
+
+static int16_t end_txn(fixture *f, int fd, const char *id, int64_t pid, int16_t epoch, bool commit)
+{
+    kafka_end_txn_request req;
+    kafka_end_txn_response resp;
+    kafka_end_txn_request_init(&req);
+    req.transactional_id = kafka_str_c(id);
+    req.producer_id = pid;
+    req.producer_epoch = epoch;
+    req.committed = commit;
+    rpc(f, fd, KAFKA_API_END_TXN, 4, &req, &resp);
+    return resp.error_code;
+}
+
+/* A read_committed Fetch from offset 0: the last stable offset and the
+ * aborted transactions' count. */
+static void fetch_committed(fixture *f, int fd, const char *topic, int64_t *lso, int32_t *naborted)
+{
+    kafka_fetch_request freq;
+    kafka_fetch_response fresp;
+    kafka_fetch_request_fetch_topic ft;
+    kafka_fetch_request_fetch_partition fp;
+    init_fetch(&freq, &ft, &fp, 0);
+    ft.topic = kafka_str_c(topic);
+    freq.isolation_level = 1;
+    rpc(f, fd, KAFKA_API_FETCH, 11, &freq, &fresp);
+    assert_int_equal(fresp.responses[0].partitions[0].error_code, 0);
+    *lso = fresp.responses[0].partitions[0].last_stable_offset;
+    *naborted = fresp.responses[0].partitions[0].aborted_transactions_count;
+}
+
+static void test_transactions(void **state)
+{
+    fixture *f = *state;
+    kafka_wbuf w;
+    int64_t pid, pid2, base, lso;
+    int16_t epoch, epoch2;
+    int32_t naborted;
+    assert_int_equal(kafka_mock_create_topic(f->m, "txn", 1, 1), 0);
+    int fd0 = dial(f, 1);
+    int fd = dial(f, leader_of(f, fd0, "txn", 0));
+    kafka_wbuf_init(&w);
+
+    assert_int_equal(init_txn_producer(f, fd, "tx-1", &pid, &epoch), 0);
+    assert_int_equal(epoch, 0);
+    assert_int_equal(add_partition(f, fd, "tx-1", pid, epoch, "txn"), 0);
+    txn_batch(&w, pid, epoch, 0, 3);
+    assert_int_equal(produce(f, fd, "txn", 0, &w, &base), 0);
+    fetch_committed(f, fd, "txn", &lso, &naborted);
+    assert_int_equal(lso, 0); /* open transaction: nothing is stable yet */
+    assert_int_equal(end_txn(f, fd, "tx-1", pid, epoch, true), 0);
+    fetch_committed(f, fd, "txn", &lso, &naborted);
+    assert_int_equal(lso, 4); /* 3 records + the commit marker */
+    assert_int_equal(naborted, 0);
+    assert_int_equal(end_txn(f, fd, "tx-1", pid, epoch, true), 48); /* INVALID_TXN_STATE: nothing open */
+
+    /* an aborted transaction is listed for read_committed readers */
+    assert_int_equal(add_partition(f, fd, "tx-1", pid, epoch, "txn"), 0);
+    txn_batch(&w, pid, epoch, 3, 2);
+    assert_int_equal(produce(f, fd, "txn", 0, &w, &base), 0);
+    assert_int_equal(base, 4);
+    assert_int_equal(end_txn(f, fd, "tx-1", pid, epoch, false), 0);
+    fetch_committed(f, fd, "txn", &lso, &naborted);
+    assert_int_equal(lso, 7);
+    assert_int_equal(naborted, 1);
+
+    /* a new incarnation fences the old one and aborts what it left open */
+    assert_int_equal(add_partition(f, fd, "tx-1", pid, epoch, "txn"), 0);
+    txn_batch(&w, pid, epoch, 5, 1);
+    assert_int_equal(produce(f, fd, "txn", 0, &w, &base), 0);
+    assert_int_equal(init_txn_producer(f, fd, "tx-1", &pid2, &epoch2), 0);
+    assert_int_equal(pid2, pid);
+    assert_int_equal(epoch2, epoch + 1);
+    assert_int_equal(end_txn(f, fd, "tx-1", pid, epoch, true), 90); /* PRODUCER_FENCED */
+    assert_int_equal(add_partition(f, fd, "tx-1", pid + 1, epoch2, "txn"), 49); /* INVALID_PRODUCER_ID_MAPPING */
+    fetch_committed(f, fd, "txn", &lso, &naborted);
+    assert_int_equal(lso, 9); /* the open record and its abort marker */
+    assert_int_equal(naborted, 2);
+    txn_batch(&w, pid, epoch, 6, 1);
+    assert_int_equal(produce(f, fd, "txn", 0, &w, &base), 47); /* old epoch: INVALID_PRODUCER_EPOCH */
+    kafka_wbuf_free(&w);
+    close(fd);
+    close(fd0);
+}
+
 static void test_retention_bounds_memory(void **state)
 {
     fixture *f = *state;
@@ -467,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_produce_fetch_idempotent),
         cmocka_unit_test(test_fetch_waits_for_data),
         cmocka_unit_test(test_admin_and_faults),
+        cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_retention_bounds_memory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

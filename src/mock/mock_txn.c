@@ -1,0 +1,215 @@
+/* The mock's transaction coordinator (InitProducerId with a transactional
+ * id, AddPartitionsToTxn, EndTxn writing commit/abort markers, fencing by
+ * epoch): see mock_cluster.h. Not yet: transaction timeouts (an abandoned
+ * transaction stays open until the next InitProducerId of its id),
+ * AddOffsetsToTxn/TxnOffsetCommit (they need the group module). */
+#include <string.h>
+#include <time.h>
+
+#include "common/alloc.h"
+#include "mock/mock_cluster.h"
+#include "protocol/gen/all.h"
+
+static kmock_txn *txn_find(const kmock_cluster *c, kafka_str id)
+{
+    size_t len = id.len > 0 ? (size_t)id.len : 0;
+
+    for (size_t i = 0; i < c->ntxns; i++)
+        if (strlen(c->txns[i]->id) == len && memcmp(c->txns[i]->id, id.ptr, len) == 0)
+            return c->txns[i];
+    return NULL;
+}
+
+static void txn_clear(kmock_txn *t)
+{
+    for (size_t i = 0; i < t->nparts; i++)
+        kafka_free(t->parts[i].topic);
+    t->nparts = 0;
+    t->ongoing = false;
+}
+
+void kmock_txn_free_all(kmock_cluster *c)
+{
+    for (size_t i = 0; i < c->ntxns; i++) {
+        txn_clear(c->txns[i]);
+        kafka_free(c->txns[i]->parts);
+        kafka_free(c->txns[i]->id);
+        kafka_free(c->txns[i]);
+    }
+    kafka_free(c->txns);
+    c->txns = NULL;
+    c->ntxns = c->txns_cap = 0;
+}
+
+/* Markers carry the wall clock, as Kafka's do. */
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int16_t kmock_txn_end(kmock_cluster *c, kmock_txn *t, bool commit, int64_t now_ms)
+{
+    int16_t err = 0;
+
+    (void)now_ms;
+    for (size_t i = 0; i < t->nparts; i++) {
+        kmock_partition *p = t->parts[i].p;
+        if (!p)
+            continue;
+        int16_t e = kmock_log_append_marker(&p->log, t->producer_id, t->epoch, commit, p->leader_epoch, wall_ms());
+        if (e)
+            err = e;
+    }
+    c->appends++; /* the last stable offsets moved: waiting fetches look again */
+    txn_clear(t);
+    return err;
+}
+
+int16_t kmock_txn_init(kmock_cluster *c, kafka_str id, int32_t timeout_ms, int64_t now_ms, int64_t *producer_id,
+                       int16_t *epoch)
+{
+    kmock_txn *t = txn_find(c, id);
+
+    if (id.len <= 0)
+        return KAFKA_ERR_INVALID_REQUEST;
+    if (timeout_ms <= 0 || timeout_ms > 900000) /* Kafka's transaction.max.timeout.ms default */
+        return KAFKA_ERR_INVALID_TRANSACTION_TIMEOUT;
+    if (!t) {
+        if (!kafka_array_reserve((void **)&c->txns, &c->txns_cap, c->ntxns + 1, sizeof(*c->txns), 4) ||
+            !(t = kafka_calloc(1, sizeof(*t))))
+            return KAFKA_ERR_UNKNOWN_SERVER_ERROR;
+        if (!(t->id = kafka_strndup(id.ptr, (size_t)id.len))) {
+            kafka_free(t);
+            return KAFKA_ERR_UNKNOWN_SERVER_ERROR;
+        }
+        t->producer_id = c->next_producer_id++;
+        t->epoch = 0;
+        c->txns[c->ntxns++] = t;
+    } else {
+        /* fence the previous incarnation: bump the epoch, abort what it
+         * left open (its markers carry the new epoch, as Kafka's do) */
+        if (t->epoch >= INT16_MAX - 1) {
+            t->producer_id = c->next_producer_id++;
+            t->epoch = 0;
+        } else {
+            t->epoch++;
+        }
+        if (t->ongoing)
+            (void)kmock_txn_end(c, t, false, now_ms);
+    }
+    t->timeout_ms = timeout_ms;
+    *producer_id = t->producer_id;
+    *epoch = t->epoch;
+    return 0;
+}
+
+kmock_txn *kmock_txn_check(kmock_cluster *c, kafka_str id, int64_t producer_id, int16_t epoch, int16_t *err)
+{
+    kmock_txn *t = txn_find(c, id);
+
+    *err = 0;
+    if (!t || t->producer_id != producer_id)
+        *err = KAFKA_ERR_INVALID_PRODUCER_ID_MAPPING;
+    else if (epoch != t->epoch)
+        *err = KAFKA_ERR_PRODUCER_FENCED;
+    return *err ? NULL : t;
+}
+
+int16_t kmock_txn_add_partition(kmock_cluster *c, kmock_txn *t, kafka_str topic, int32_t partition)
+{
+    kmock_partition *p = kmock_partition_get(c, topic, partition);
+
+    if (!p)
+        return KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    t->ongoing = true;
+    for (size_t i = 0; i < t->nparts; i++)
+        if (t->parts[i].p == p)
+            return 0;
+    if (!kafka_array_reserve((void **)&t->parts, &t->parts_cap, t->nparts + 1, sizeof(*t->parts), 4))
+        return KAFKA_ERR_UNKNOWN_SERVER_ERROR;
+    char *name = kafka_strndup(topic.ptr, (size_t)topic.len);
+    if (!name)
+        return KAFKA_ERR_UNKNOWN_SERVER_ERROR;
+    t->parts[t->nparts++] = (kmock_txn_partition){.p = p, .topic = name, .partition = partition};
+    return 0;
+}
+
+void kmock_txn_forget_topic(kmock_cluster *c, const kmock_topic *topic)
+{
+    for (size_t i = 0; i < c->ntxns; i++)
+        for (size_t k = 0; k < c->txns[i]->nparts; k++)
+            if (strcmp(c->txns[i]->parts[k].topic, topic->name) == 0)
+                c->txns[i]->parts[k].p = NULL;
+}
+
+kmock_outcome kmock_add_partitions_to_txn(kmock_cluster *c, const kmock_request *rq, kafka_arena *a,
+                                          kafka_wbuf *out, int64_t *wake_at)
+{
+    kafka_add_partitions_to_txn_request *req = kmock_decode(rq, a);
+    kafka_add_partitions_to_txn_response resp;
+    int16_t err;
+
+    (void)wake_at;
+    if (!req || req->v3_and_below_topics_count < 0)
+        return KMOCK_CLOSE;
+    kmock_txn *t = kmock_txn_check(c, req->v3_and_below_transactional_id, req->v3_and_below_producer_id,
+                                   req->v3_and_below_producer_epoch, &err);
+    kafka_add_partitions_to_txn_response_init(&resp);
+    int32_t nt = req->v3_and_below_topics_count;
+    resp.results_by_topic_v3_and_below = kafka_arena_calloc(a, (size_t)nt + 1, sizeof(*resp.results_by_topic_v3_and_below));
+    if (!resp.results_by_topic_v3_and_below)
+        return KMOCK_CLOSE;
+    resp.results_by_topic_v3_and_below_count = nt;
+    /* all or nothing: any unknown partition fails the request, and the
+     * others are OPERATION_NOT_ATTEMPTED, as Kafka answers */
+    bool any_unknown = false;
+    for (int32_t i = 0; i < nt && !err; i++)
+        for (int32_t k = 0; k < req->v3_and_below_topics[i].partitions_count; k++)
+            any_unknown |= !kmock_partition_get(c, req->v3_and_below_topics[i].name,
+                                                req->v3_and_below_topics[i].partitions[k]);
+    for (int32_t i = 0; i < nt; i++) {
+        const kafka_add_partitions_to_txn_request_add_partitions_to_txn_topic *qt = &req->v3_and_below_topics[i];
+        kafka_add_partitions_to_txn_response_add_partitions_to_txn_topic_result *rt =
+            &resp.results_by_topic_v3_and_below[i];
+        int32_t np = qt->partitions_count > 0 ? qt->partitions_count : 0;
+        kafka_add_partitions_to_txn_response_add_partitions_to_txn_topic_result_init(rt);
+        rt->name = qt->name;
+        rt->results_by_partition = kafka_arena_calloc(a, (size_t)np + 1, sizeof(*rt->results_by_partition));
+        if (!rt->results_by_partition)
+            return KMOCK_CLOSE;
+        rt->results_by_partition_count = np;
+        for (int32_t k = 0; k < np; k++) {
+            int16_t e = rq->injected ? rq->injected : err;
+            if (!e && any_unknown)
+                e = kmock_partition_get(c, qt->name, qt->partitions[k]) ? KAFKA_ERR_OPERATION_NOT_ATTEMPTED
+                                                                       : KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            if (!e)
+                e = kmock_txn_add_partition(c, t, qt->name, qt->partitions[k]);
+            rt->results_by_partition[k] =
+                (kafka_add_partitions_to_txn_response_add_partitions_to_txn_partition_result){qt->partitions[k], e};
+        }
+    }
+    return kmock_encode(rq, &resp, out);
+}
+
+kmock_outcome kmock_end_txn(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                            int64_t *wake_at)
+{
+    kafka_end_txn_request *req = kmock_decode(rq, a);
+    kafka_end_txn_response resp;
+    int16_t err;
+
+    (void)wake_at;
+    if (!req)
+        return KMOCK_CLOSE;
+    kafka_end_txn_response_init(&resp);
+    kmock_txn *t = kmock_txn_check(c, req->transactional_id, req->producer_id, req->producer_epoch, &err);
+    if (t && !t->ongoing)
+        err = KAFKA_ERR_INVALID_TXN_STATE;
+    if (!err)
+        err = kmock_txn_end(c, t, req->committed, rq->now_ms);
+    resp.error_code = err;
+    return kmock_encode(rq, &resp, out);
+}
