@@ -1,0 +1,102 @@
+/*
+ * Transactions on kafka_mock checked by librdkafka alone (not our reader):
+ * librdkafka's transactional producer commits one transaction, aborts one
+ * and commits another; kcat (librdkafka's consumer) with
+ * isolation.level=read_committed must see only the committed records, and
+ * with read_uncommitted all of them. Always against kafka-mock (or the
+ * KAFKA_BROKERS cluster): kafka_test_broker's read_committed fetches
+ * include aborted records (see test_reader_txn.c).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <librdkafka/rdkafka.h>
+
+#include "kcat.h"
+#include "test_cluster.h"
+
+static void check(rd_kafka_error_t *e, const char *what)
+{
+    if (e) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s: %s", what, rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        fail_msg("%s", msg);
+    }
+}
+
+static void txn(rd_kafka_t *rk, rd_kafka_topic_t *rkt, const char *prefix, int n, bool commit)
+{
+    check(rd_kafka_begin_transaction(rk), "begin");
+    for (int i = 0; i < n; i++) {
+        char v[32];
+        int len = snprintf(v, sizeof v, "%s%d", prefix, i);
+        assert_int_equal(rd_kafka_produce(rkt, 0, RD_KAFKA_MSG_F_COPY, v, (size_t)len, NULL, 0, NULL), 0);
+    }
+    assert_int_equal(rd_kafka_flush(rk, 30000), 0);
+    check(commit ? rd_kafka_commit_transaction(rk, 30000) : rd_kafka_abort_transaction(rk, 30000), "end");
+}
+
+static char *consume(kt_cluster *kt, const char *topic, const char *isolation)
+{
+    char iso[64];
+    const char *args[] = {"-C", "-q", "-e", "-b", kt_cluster_bootstrap(kt), "-t", topic, "-p", "0", "-o", "beginning",
+                          "-X", iso, "-f", "%s ", NULL};
+    kt_kcat_result r;
+    snprintf(iso, sizeof iso, "isolation.level=%s", isolation);
+    if (kt_kcat(args, NULL, 0, 60000, &r) != 0)
+        fail_msg("kcat exit %d: %s", r.status, r.err);
+    char *out = strdup(r.out);
+    kt_kcat_result_free(&r);
+    return out;
+}
+
+static void test_read_committed_by_librdkafka(void **state)
+{
+    kt_cluster *kt = *state;
+    if (kt_kcat_path() == NULL) {
+        print_message("skipped: kcat not found\n");
+        skip();
+    }
+    char *topic = kt_unique_topic("mock-txn");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 0), 0);
+    char errstr[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    assert_int_equal(rd_kafka_conf_set(conf, "bootstrap.servers", kt_cluster_bootstrap(kt), errstr, sizeof errstr), 0);
+    assert_int_equal(rd_kafka_conf_set(conf, "transactional.id", topic, errstr, sizeof errstr), 0);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    assert_non_null(rk);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    check(rd_kafka_init_transactions(rk, 30000), "init");
+    txn(rk, rkt, "c", 3, true);
+    txn(rk, rkt, "a", 2, false);
+    txn(rk, rkt, "d", 2, true);
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(rk);
+
+    char *committed = consume(kt, topic, "read_committed");
+    assert_string_equal(committed, "c0 c1 c2 d0 d1 ");
+    char *all = consume(kt, topic, "read_uncommitted");
+    assert_string_equal(all, "c0 c1 c2 a0 a1 d0 d1 ");
+    free(committed);
+    free(all);
+    free(topic);
+}
+
+static int setup(void **state)
+{
+    *state = kt_cluster_start_kind(KT_BROKER_KAFKA_MOCK, 3);
+    return *state ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_read_committed_by_librdkafka)};
+    return cmocka_run_group_tests(tests, setup, kt_cluster_group_teardown);
+}
