@@ -35,7 +35,9 @@
  * 0-1. Group coordinator APIs (JoinGroup ... DeleteGroups) are served only
  * when the mock's group module is built in (see README); a request for an
  * API not listed is answered by closing the connection, as Kafka does.
- * NOT YET: transaction timeouts, AddOffsetsToTxn/TxnOffsetCommit, KIP-848
+ * Transactions open longer than their timeout are aborted and their
+ * producer fenced, as Kafka's coordinator does.
+ * NOT YET: AddOffsetsToTxn/TxnOffsetCommit, KIP-848
  * (with the group module), DescribeConfigs/IncrementalAlterConfigs,
  * DeleteRecords, ACLs, SASL, TLS, throttling, fetch sessions,
  * LogAppendTime topics.
@@ -190,6 +192,23 @@ KAFKA_MOCK_API kafka_err kafka_mock_push_error_rtt(kafka_mock *m, int32_t broker
 /* Metadata answers `error` for the topic named `topic` (existing or not;
  * it is then never auto-created); error 0 removes that. */
 KAFKA_MOCK_API kafka_err kafka_mock_set_topic_error(kafka_mock *m, const char *topic, int16_t error);
+
+/* Narrows the versions of api_key that every broker advertises and
+ * serves to [min_version, max_version] (within what the mock implements;
+ * -1 -1: the API is not served at all, so a request for it closes the
+ * connection), to test a client's version fallback. ApiVersions itself
+ * cannot be disabled. KAFKA_ERR_INVALID_ARG for an unknown key or a bad
+ * range. */
+KAFKA_MOCK_API kafka_err kafka_mock_set_api_versions(kafka_mock *m, int16_t api_key, int16_t min_version,
+                                                     int16_t max_version);
+
+/* Undoes kafka_mock_set_api_versions for api_key. */
+KAFKA_MOCK_API void kafka_mock_reset_api_versions(kafka_mock *m, int16_t api_key);
+
+/* 1 and the versions of api_key the brokers serve now, or 0 when they do
+ * not serve it (pointers may be NULL). */
+KAFKA_MOCK_API int kafka_mock_api_versions(kafka_mock *m, int16_t api_key, int16_t *min_version,
+                                           int16_t *max_version);
 
 /* Pseudo error code for kafka_mock_push_errors: close the connection
  * instead of answering (librdkafka's mock calls it TRANSPORT). */

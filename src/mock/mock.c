@@ -238,3 +238,30 @@ kafka_err kafka_mock_set_topic_error(kafka_mock *m, const char *topic, int16_t e
     pthread_mutex_unlock(&m->mu);
     return err;
 }
+
+kafka_err kafka_mock_set_api_versions(kafka_mock *m, int16_t api_key, int16_t min_version, int16_t max_version)
+{
+    kafka_err err;
+
+    pthread_mutex_lock(&m->mu);
+    err = kmock_set_api_versions(&m->c, api_key, min_version, max_version, false);
+    pthread_mutex_unlock(&m->mu);
+    return err;
+}
+
+void kafka_mock_reset_api_versions(kafka_mock *m, int16_t api_key)
+{
+    pthread_mutex_lock(&m->mu);
+    (void)kmock_set_api_versions(&m->c, api_key, 0, 0, true);
+    pthread_mutex_unlock(&m->mu);
+}
+
+int kafka_mock_api_versions(kafka_mock *m, int16_t api_key, int16_t *min_version, int16_t *max_version)
+{
+    bool ok;
+
+    pthread_mutex_lock(&m->mu);
+    ok = kmock_api_supported(&m->c, api_key, min_version, max_version);
+    pthread_mutex_unlock(&m->mu);
+    return ok ? 1 : 0;
+}

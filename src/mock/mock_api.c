@@ -61,6 +61,16 @@ bool kmock_api_supported(const kmock_cluster *c, int16_t api_key, int16_t *min_v
         lo = info->min_version;
     if (hi > info->max_version)
         hi = info->max_version;
+    const int16_t *ov = c->version_override[api_key];
+    if (c->version_override_set[api_key]) {
+        if (ov[0] == -1)
+            return false;
+        /* an apiversion fault narrows what is served, never widens it */
+        if (ov[0] > lo)
+            lo = ov[0];
+        if (ov[1] < hi)
+            hi = ov[1];
+    }
     if (lo > hi)
         return false;
     if (min_v)

@@ -374,3 +374,21 @@ kafka_err kmock_set_topic_error(kmock_cluster *c, const char *name, int16_t erro
     c->topic_errors[c->ntopic_errors++] = (kmock_topic_error){.name = n, .error = error};
     return 0;
 }
+
+kafka_err kmock_set_api_versions(kmock_cluster *c, int16_t api_key, int16_t min_v, int16_t max_v, bool reset)
+{
+    const kafka_api_info *info = kafka_api_info_get(api_key);
+
+    if (info && reset) {
+        c->version_override_set[api_key] = false;
+        return 0;
+    }
+    if (!info || (min_v == -1) != (max_v == -1) || (min_v != -1 && (min_v < 0 || max_v < min_v)))
+        return KAFKA_ERR_INVALID_ARG;
+    if (api_key == KAFKA_API_API_VERSIONS && min_v == -1)
+        return KAFKA_ERR_INVALID_ARG; /* clients could not talk to the mock at all */
+    c->version_override_set[api_key] = true;
+    c->version_override[api_key][0] = min_v;
+    c->version_override[api_key][1] = max_v;
+    return 0;
+}

@@ -82,6 +82,7 @@ typedef struct kmock_txn {
     int16_t epoch;
     int32_t timeout_ms;
     bool ongoing;
+    int64_t started_ms; /* when it became ongoing (mock clock) */
     kmock_txn_partition *parts;
     size_t nparts, parts_cap;
 } kmock_txn;
@@ -107,9 +108,13 @@ typedef struct kmock_cluster {
     size_t ntopic_errors, topic_errors_cap;
     kmock_txn **txns;
     size_t ntxns, txns_cap;
+    /* apiversion faults: [key] = {min, max} when set; {-1, -1} = not served */
+    bool version_override_set[KAFKA_API_KEY_MAX + 1];
+    int16_t version_override[KAFKA_API_KEY_MAX + 1][2];
     /* [0] cluster-wide, [id] broker id's own; each per API key */
     kmock_err_queue errors[KAFKA_MOCK_MAX_BROKERS + 1][KAFKA_API_KEY_MAX + 1];
     uint64_t appends; /* bumps on every append: deferred fetches look again */
+    int64_t now_ms;   /* the serving thread's clock at the current request */
     kmock_groups *groups; /* NULL when the group module is not built in */
 } kmock_cluster;
 
@@ -140,6 +145,9 @@ int16_t kmock_take_error(kmock_cluster *c, int32_t broker_id, int16_t api_key, i
  * normally, answered delay_ms later). */
 kafka_err kmock_push_error(kmock_cluster *c, int32_t broker_id, int16_t api_key, int16_t error, int32_t count,
                            int32_t delay_ms);
+/* Narrows the versions of api_key served and advertised to [min_v,
+ * max_v] (-1 -1: not served at all); reset = true restores the default. */
+kafka_err kmock_set_api_versions(kmock_cluster *c, int16_t api_key, int16_t min_v, int16_t max_v, bool reset);
 /* Sets (error != 0) or clears (0) the Metadata error of a topic name. */
 kafka_err kmock_set_topic_error(kmock_cluster *c, const char *name, int16_t error);
 /* The Metadata error set for a topic name, 0 if none. */
@@ -164,6 +172,10 @@ int16_t kmock_txn_add_partition(kmock_cluster *c, kmock_txn *t, kafka_str topic,
 int16_t kmock_txn_end(kmock_cluster *c, kmock_txn *t, bool commit, int64_t now_ms);
 /* Forgets partitions of a deleted topic in every transaction. */
 void kmock_txn_forget_topic(kmock_cluster *c, const kmock_topic *t);
+/* Aborts the transactions open for longer than their timeout (fencing
+ * their producers, as Kafka's coordinator does); returns the next
+ * deadline or INT64_MAX. */
+int64_t kmock_txn_tick(kmock_cluster *c, int64_t now_ms);
 void kmock_txn_free_all(kmock_cluster *c);
 
 /* ---- request handling (mock_api*.c) ---- */

@@ -218,6 +218,7 @@ static void serve_frame(kafka_mock *m, kmock_client *cl, const uint8_t *frame, s
     }
     kmock_request rq = {.broker_id = cl->broker_id, .api_key = key, .api_version = ver, .body = r.p,
                         .len = kafka_rbuf_remaining(&r), .now_ms = now_ms};
+    m->c.now_ms = now_ms;
     rq.injected = kmock_take_error(&m->c, cl->broker_id, key, &kmock_conn_slot(&cl->conn, token)->delay_ms);
     if (rq.injected == KAFKA_ERR_MOCK_DISCONNECT) {
         cl->closing = true;
@@ -363,6 +364,9 @@ static void *serve(void *arg)
         if ((t = run_deferred(m, now)) < next)
             next = t;
         if (m->c.groups && (t = kmock_groups_timer(&m->c, now)) < next)
+            next = t;
+        m->c.now_ms = now;
+        if ((t = kmock_txn_tick(&m->c, now)) < next)
             next = t;
         for (size_t i = 0; i < m->nclients; i++) {
             kmock_client *cl = m->clients[i];

@@ -1,7 +1,6 @@
 /* The mock's transaction coordinator (InitProducerId with a transactional
  * id, AddPartitionsToTxn, EndTxn writing commit/abort markers, fencing by
- * epoch): see mock_cluster.h. Not yet: transaction timeouts (an abandoned
- * transaction stays open until the next InitProducerId of its id),
+ * epoch, transaction timeouts): see mock_cluster.h. Not yet:
  * AddOffsetsToTxn/TxnOffsetCommit (they need the group module). */
 #include <string.h>
 #include <time.h>
@@ -123,6 +122,8 @@ int16_t kmock_txn_add_partition(kmock_cluster *c, kmock_txn *t, kafka_str topic,
 
     if (!p)
         return KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    if (!t->ongoing)
+        t->started_ms = c->now_ms;
     t->ongoing = true;
     for (size_t i = 0; i < t->nparts; i++)
         if (t->parts[i].p == p)
@@ -212,4 +213,26 @@ kmock_outcome kmock_end_txn(kmock_cluster *c, const kmock_request *rq, kafka_are
         err = kmock_txn_end(c, t, req->committed, rq->now_ms);
     resp.error_code = err;
     return kmock_encode(rq, &resp, out);
+}
+
+int64_t kmock_txn_tick(kmock_cluster *c, int64_t now_ms)
+{
+    int64_t next = INT64_MAX;
+
+    for (size_t i = 0; i < c->ntxns; i++) {
+        kmock_txn *t = c->txns[i];
+        if (!t->ongoing)
+            continue;
+        int64_t deadline = t->started_ms + t->timeout_ms;
+        if (now_ms >= deadline) {
+            /* Kafka's coordinator bumps the epoch and aborts: the producer
+             * learns it is fenced at its next request */
+            if (t->epoch < INT16_MAX - 1)
+                t->epoch++;
+            (void)kmock_txn_end(c, t, false, now_ms);
+        } else if (deadline < next) {
+            next = deadline;
+        }
+    }
+    return next;
 }

@@ -559,6 +559,71 @@ static void test_transactions(void **state)
     close(fd0);
 }
 
+static void test_transaction_timeout(void **state)
+{
+    fixture *f = *state;
+    kafka_wbuf w;
+    int64_t pid, base, lso = 0;
+    int16_t epoch;
+    int32_t naborted;
+    assert_int_equal(kafka_mock_create_topic(f->m, "txn-timeout", 1, 1), 0);
+    int fd0 = dial(f, 1);
+    int fd = dial(f, leader_of(f, fd0, "txn-timeout", 0));
+    kafka_init_producer_id_request req;
+    kafka_init_producer_id_response resp;
+    kafka_init_producer_id_request_init(&req);
+    req.transactional_id = kafka_str_c("tx-timeout");
+    req.transaction_timeout_ms = 100;
+    rpc(f, fd, KAFKA_API_INIT_PRODUCER_ID, 4, &req, &resp);
+    assert_int_equal(resp.error_code, 0);
+    pid = resp.producer_id;
+    epoch = resp.producer_epoch;
+    assert_int_equal(add_partition(f, fd, "tx-timeout", pid, epoch, "txn-timeout"), 0);
+    kafka_wbuf_init(&w);
+    txn_batch(&w, pid, epoch, 0, 2);
+    assert_int_equal(produce(f, fd, "txn-timeout", 0, &w, &base), 0);
+    /* the coordinator aborts it once the timeout passes (waits for the
+     * outcome, at most 20 s; no assertion on how long it took) */
+    for (int i = 0; i < 200 && lso == 0; i++) {
+        fetch_committed(f, fd, "txn-timeout", &lso, &naborted);
+        if (lso == 0)
+            usleep(100000);
+    }
+    assert_int_equal(lso, 3); /* 2 records + the abort marker */
+    assert_int_equal(naborted, 1);
+    assert_int_equal(end_txn(f, fd, "tx-timeout", pid, epoch, true), 90); /* fenced by the abort */
+    kafka_wbuf_free(&w);
+    close(fd);
+    close(fd0);
+}
+
+static void test_api_version_fault(void **state)
+{
+    fixture *f = *state;
+    int16_t lo, hi;
+    assert_int_equal(kafka_mock_set_api_versions(f->m, KAFKA_API_FETCH, 4, 11), 0);
+    assert_int_equal(kafka_mock_api_versions(f->m, KAFKA_API_FETCH, &lo, &hi), 1);
+    assert_int_equal(lo, 4);
+    assert_int_equal(hi, 11);
+    int fd = dial(f, 1);
+    kafka_fetch_request freq;
+    kafka_fetch_response fresp;
+    kafka_fetch_request_fetch_topic ft;
+    kafka_fetch_request_fetch_partition fp;
+    init_fetch(&freq, &ft, &fp, 0);
+    ft.topic = kafka_str_c("anything");
+    send_request(fd, KAFKA_API_FETCH, 12, 9, &freq); /* no longer served: the connection closes */
+    assert_int_equal(recv_response(f, fd, KAFKA_API_FETCH, 12, 9, &fresp), -1);
+    close(fd);
+    assert_int_equal(kafka_mock_set_api_versions(f->m, KAFKA_API_DELETE_TOPICS, -1, -1), 0);
+    assert_int_equal(kafka_mock_api_versions(f->m, KAFKA_API_DELETE_TOPICS, NULL, NULL), 0);
+    assert_int_equal(kafka_mock_set_api_versions(f->m, KAFKA_API_API_VERSIONS, -1, -1), KAFKA_ERR_INVALID_ARG);
+    kafka_mock_reset_api_versions(f->m, KAFKA_API_FETCH);
+    kafka_mock_reset_api_versions(f->m, KAFKA_API_DELETE_TOPICS);
+    assert_int_equal(kafka_mock_api_versions(f->m, KAFKA_API_FETCH, &lo, &hi), 1);
+    assert_true(hi >= 12);
+}
+
 static void test_retention_bounds_memory(void **state)
 {
     fixture *f = *state;
@@ -599,6 +664,8 @@ int main(void)
         cmocka_unit_test(test_fetch_waits_for_data),
         cmocka_unit_test(test_admin_and_faults),
         cmocka_unit_test(test_transactions),
+        cmocka_unit_test(test_transaction_timeout),
+        cmocka_unit_test(test_api_version_fault),
         cmocka_unit_test(test_retention_bounds_memory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

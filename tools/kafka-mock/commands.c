@@ -226,6 +226,20 @@ bool kmock_command(kafka_mock *m, const char *line, char *reply, size_t rlen)
         if (!kmock_parse_error(w[2], &err) || err < 0)
             return reply_f(reply, rlen, "err topic_error: unknown error '%s'", w[2]), false;
         reply_err(reply, rlen, "topic_error", kafka_mock_set_topic_error(m, w[1], (int16_t)err));
+    } else if (strcmp(w[0], "apiversion") == 0) {
+        ARGS(3, 3);
+        if ((api = kmock_parse_api(w[1])) < 0 || !parse_int(w[2], -1, 32767, &b) || !parse_int(w[3], -1, 32767, &c))
+            return reply_f(reply, rlen, "err apiversion: bad api or versions"), false;
+        reply_err(reply, rlen, "apiversion", kafka_mock_set_api_versions(m, (int16_t)api, (int16_t)b, (int16_t)c));
+    } else if (strcmp(w[0], "apiversions") == 0) {
+        size_t off;
+        ARGS(0, 0);
+        off = (size_t)snprintf(reply, rlen, "ok");
+        for (int k = 0; k < 32768 && off < rlen; k++) {
+            int16_t lo, hi;
+            if (kafka_mock_api_versions(m, (int16_t)k, &lo, &hi))
+                off += (size_t)snprintf(reply + off, rlen - off, "%s%d:%d:%d", off == 2 ? " " : ",", k, lo, hi);
+        }
     } else if (strcmp(w[0], "forget_producers") == 0) {
         ARGS(0, 0);
         kafka_mock_forget_producers(m);
