@@ -27,9 +27,9 @@
  * Fetch 4-17 (min_bytes,
  * deferred max_wait, max_bytes and partition_max_bytes, several batches per
  * partition, read_committed stops at the last stable offset and gets the
- * aborted transactions' list; no fetch
- * sessions: every answer carries session id 0, so clients fall back to full
- * fetches), ListOffsets 1-10 (earliest -2, latest -1, max timestamp -3, by
+ * aborted transactions' list; fetch sessions (KIP-227): incremental
+ * requests and responses, forgotten partitions, at most 1000 sessions,
+ * least recently used evicted), ListOffsets 1-10 (earliest -2, latest -1, max timestamp -3, by
  * timestamp), OffsetForLeaderEpoch 2-4, CreateTopics 2-7, DeleteTopics 1-6,
  * CreatePartitions 0-3, FindCoordinator 0-6 (v4+ batched), DescribeCluster
  * 0-1. Group coordinator APIs (JoinGroup ... DeleteGroups) are served only
@@ -39,8 +39,7 @@
  * producer fenced, as Kafka's coordinator does.
  * NOT YET: AddOffsetsToTxn/TxnOffsetCommit, KIP-848
  * (with the group module), DescribeConfigs/IncrementalAlterConfigs,
- * DeleteRecords, ACLs, SASL, TLS, throttling, fetch sessions,
- * LogAppendTime topics.
+ * DeleteRecords, ACLs, SASL, TLS, throttling, LogAppendTime topics.
  *
  * Coordinators: FindCoordinator answers hash(key) mod brokers (or the
  * broker pinned with kafka_mock_set_coordinator); the group APIs are served

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "mock/mock_cluster.h"
+#include "mock/mock_fetch_session.h"
 #include "protocol/gen/all.h"
 #include "protocol/record_batch.h"
 
@@ -11,14 +12,6 @@ static int16_t epoch_error(const kmock_partition *p, int32_t current_leader_epoc
     if (current_leader_epoch < 0 || current_leader_epoch == p->leader_epoch)
         return 0;
     return current_leader_epoch > p->leader_epoch ? KAFKA_ERR_UNKNOWN_LEADER_EPOCH : KAFKA_ERR_FENCED_LEADER_EPOCH;
-}
-
-static kmock_topic *fetch_topic(const kmock_cluster *c, const kmock_request *rq,
-                                const kafka_fetch_request_fetch_topic *ft)
-{
-    if (rq->api_version >= 13)
-        return kmock_topic_find_id(c, &ft->topic_id);
-    return ft->topic.len > 0 ? kmock_topic_find(c, ft->topic.ptr, (size_t)ft->topic.len) : NULL;
 }
 
 /* Copies the batches from fetch_offset on into rp->records, within
@@ -85,89 +78,250 @@ static void add_aborted(void *arg, const kmock_aborted *ab)
         (kafka_fetch_response_aborted_transaction){ab->producer_id, ab->first_offset};
 }
 
+/* One partition a Fetch asks about: from the request (sessionless and
+ * new sessions) or from its session (incremental fetches). */
+typedef struct fetch_item {
+    kafka_str topic;
+    kafka_uuid topic_id;
+    int32_t partition;
+    int64_t fetch_offset;
+    int32_t max_bytes;
+    int32_t leader_epoch;
+    kmock_fs_part *sp; /* the session's entry, NULL without a session */
+} fetch_item;
+
+static kmock_topic *item_topic(const kmock_cluster *c, const kmock_request *rq, const fetch_item *it)
+{
+    if (rq->api_version >= 13)
+        return kmock_topic_find_id(c, &it->topic_id);
+    return it->topic.len > 0 ? kmock_topic_find(c, it->topic.ptr, (size_t)it->topic.len) : NULL;
+}
+
+/* Serves one partition into rp; returns the record bytes added. */
+static int64_t serve_partition(kmock_cluster *c, const kmock_request *rq, const fetch_item *it, bool read_committed,
+                               int64_t *budget, bool *first, kafka_arena *a, kafka_fetch_response_partition_data *rp,
+                               bool *oom)
+{
+    kmock_topic *topic = item_topic(c, rq, it);
+    kmock_partition *p = topic && it->partition >= 0 && it->partition < topic->npartitions
+                             ? &topic->partitions[it->partition]
+                             : NULL;
+    int16_t err = kmock_partition_error(c, rq, p);
+    int64_t bytes = 0;
+
+    kafka_fetch_response_partition_data_init(rp);
+    rp->partition_index = it->partition;
+    rp->records = (kafka_bytes){(const uint8_t *)"", 0}; /* empty, not null: clients reject null */
+    if (!topic && err == KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION && rq->api_version >= 13)
+        err = KAFKA_ERR_UNKNOWN_TOPIC_ID;
+    if (!err)
+        err = epoch_error(p, it->leader_epoch);
+    if (!err && (it->fetch_offset < p->log.log_start || it->fetch_offset > p->log.log_end))
+        err = KAFKA_ERR_OFFSET_OUT_OF_RANGE;
+    rp->error_code = err;
+    rp->aborted_transactions_count = read_committed ? 0 : -1;
+    if (!p)
+        return 0;
+    int64_t lso = kmock_log_last_stable(&p->log);
+    rp->high_watermark = p->log.log_end;
+    rp->last_stable_offset = lso;
+    rp->log_start_offset = p->log.log_start;
+    if (err)
+        return 0;
+    bytes = (int64_t)read_batches(&p->log, it->fetch_offset, read_committed ? lso : p->log.log_end,
+                                  rq->api_version >= 3 ? it->max_bytes : INT32_MAX, budget, first, a, rp);
+    if (read_committed && rp->records.len > 0) {
+        /* the aborted transactions the returned batches overlap */
+        aborted_acc acc = {.a = a, .rp = rp};
+        int64_t end = kafka_records_next_offset(rp->records.ptr, (size_t)rp->records.len);
+        kmock_log_aborted_in(&p->log, it->fetch_offset, end, add_aborted, &acc);
+        *oom |= acc.oom;
+    }
+    return bytes;
+}
+
+/* The request's partitions as items; with a session, each is also added
+ * to (or updated in) it. -1 when out of memory. */
+static int request_items(const kafka_fetch_request *req, kmock_fetch_session *s, fetch_item *items, size_t *n)
+{
+    for (int32_t t = 0; t < req->topics_count; t++) {
+        const kafka_fetch_request_fetch_topic *ft = &req->topics[t];
+        for (int32_t i = 0; i < ft->partitions_count; i++) {
+            const kafka_fetch_request_fetch_partition *fp = &ft->partitions[i];
+            fetch_item *it = &items[(*n)++];
+            *it = (fetch_item){.topic = ft->topic, .topic_id = ft->topic_id, .partition = fp->partition,
+                               .fetch_offset = fp->fetch_offset, .max_bytes = fp->partition_max_bytes,
+                               .leader_epoch = fp->current_leader_epoch};
+            if (s) {
+                if (!(it->sp = kmock_fs_upsert(s, ft->topic, &ft->topic_id, fp->partition)))
+                    return -1;
+                it->sp->fetch_offset = fp->fetch_offset;
+                it->sp->max_bytes = fp->partition_max_bytes;
+                it->sp->leader_epoch = fp->current_leader_epoch;
+            }
+        }
+    }
+    return 0;
+}
+
+/* An incremental response carries a partition only when there is news:
+ * records, an error, or watermarks the client has not been told. */
+static bool has_news(const fetch_item *it, const kafka_fetch_response_partition_data *rp)
+{
+    const kmock_fs_part *sp = it->sp;
+    return !sp->sent || rp->records.len > 0 || rp->error_code != 0 || sp->hw != rp->high_watermark ||
+           sp->lso != rp->last_stable_offset || sp->log_start != rp->log_start_offset;
+}
+
+/* Groups the partitions to send by topic into resp. */
+static bool build_topics(const kmock_request *rq, const fetch_item *items, kafka_fetch_response_partition_data *pd,
+                         const bool *send, size_t n, kafka_arena *a, kafka_fetch_response *resp)
+{
+    resp->responses = kafka_arena_calloc(a, n + 1, sizeof(*resp->responses));
+    if (!resp->responses)
+        return false;
+    resp->responses_count = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!send[i])
+            continue;
+        kafka_fetch_response_fetchable_topic_response *rt = NULL;
+        for (int32_t k = 0; k < resp->responses_count && !rt; k++) {
+            kafka_fetch_response_fetchable_topic_response *cand = &resp->responses[k];
+            bool same = rq->api_version >= 13 ? memcmp(cand->topic_id.b, items[i].topic_id.b, 16) == 0
+                                              : kafka_str_eq(cand->topic, items[i].topic);
+            if (same)
+                rt = cand;
+        }
+        if (!rt) {
+            rt = &resp->responses[resp->responses_count++];
+            kafka_fetch_response_fetchable_topic_response_init(rt);
+            rt->topic = items[i].topic;
+            rt->topic_id = items[i].topic_id;
+            rt->partitions = kafka_arena_calloc(a, n, sizeof(*rt->partitions));
+            if (!rt->partitions)
+                return false;
+            rt->partitions_count = 0;
+        }
+        rt->partitions[rt->partitions_count++] = pd[i];
+    }
+    return true;
+}
+
+/* Opens, finds or updates the request's fetch session (KIP-227, v7+):
+ * epoch -1 = no session (closing session_id if one is named), 0 = a new
+ * session with the request's partitions, > 0 = an incremental fetch of
+ * session_id at that epoch. A rerun of a deferred Fetch only finds the
+ * session its first run used. *s is NULL for a sessionless fetch; the
+ * result is 0, an error code for the response, or -1 (out of memory). */
+static int open_session(kmock_cluster *c, const kmock_request *rq, const kafka_fetch_request *req,
+                        kmock_fetch_session **s)
+{
+    *s = NULL;
+    if (rq->rerun) {
+        if (rq->session_id && !(*s = kmock_fs_find(&c->fetch_sessions, rq->session_id, rq->broker_id)))
+            return KAFKA_ERR_FETCH_SESSION_ID_NOT_FOUND;
+        return 0;
+    }
+    if (rq->api_version < 7 || req->session_epoch < 0) {
+        if (rq->api_version >= 7 && req->session_id != 0)
+            kmock_fs_remove(&c->fetch_sessions, req->session_id);
+        return 0;
+    }
+    if (req->session_epoch == 0) {
+        if (req->session_id != 0)
+            kmock_fs_remove(&c->fetch_sessions, req->session_id);
+        return (*s = kmock_fs_new(&c->fetch_sessions, rq->broker_id)) ? 0 : -1;
+    }
+    if (!(*s = kmock_fs_find(&c->fetch_sessions, req->session_id, rq->broker_id)))
+        return KAFKA_ERR_FETCH_SESSION_ID_NOT_FOUND;
+    if (req->session_epoch != (*s)->epoch) {
+        *s = NULL;
+        return KAFKA_ERR_INVALID_FETCH_SESSION_EPOCH;
+    }
+    (*s)->epoch = (*s)->epoch == INT32_MAX ? 1 : (*s)->epoch + 1;
+    for (int32_t t = 0; t < req->forgotten_topics_data_count; t++) {
+        const kafka_fetch_request_forgotten_topic *f = &req->forgotten_topics_data[t];
+        for (int32_t i = 0; i < f->partitions_count; i++)
+            kmock_fs_forget(*s, f->topic, &f->topic_id, f->partitions[i]);
+    }
+    return 0;
+}
+
 kmock_outcome kmock_fetch(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
                           int64_t *wake_at)
 {
     kafka_fetch_request *req = kmock_decode(rq, a);
     kafka_fetch_response resp;
-    bool read_committed, first = true, any_error = false;
+    kmock_fetch_session *s;
+    bool read_committed, first = true, any_error = false, oom = false, incremental;
     int64_t budget, total = 0;
+    size_t n = 0, cap = 0;
+    int rc;
 
     if (!req || req->topics_count < 0)
         return KMOCK_CLOSE;
     read_committed = req->isolation_level == 1;
     budget = rq->api_version >= 3 ? req->max_bytes : INT32_MAX;
     kafka_fetch_response_init(&resp);
-    resp.session_id = 0; /* no fetch sessions: clients keep sending full fetches */
-    if (req->session_id != 0) {
-        resp.error_code = KAFKA_ERR_FETCH_SESSION_ID_NOT_FOUND;
+    if ((rc = open_session(c, rq, req, &s)) != 0) {
+        if (rc < 0)
+            return KMOCK_CLOSE;
+        resp.error_code = (int16_t)rc;
         resp.responses_count = 0;
         return kmock_encode(rq, &resp, out);
     }
-    resp.responses = kafka_arena_calloc(a, (size_t)req->topics_count + 1, sizeof(*resp.responses));
-    if (!resp.responses)
+    if (rq->session_out)
+        *rq->session_out = s ? s->id : 0;
+    incremental = s && req->session_epoch > 0;
+    for (int32_t t = 0; t < req->topics_count; t++)
+        cap += req->topics[t].partitions_count > 0 ? (size_t)req->topics[t].partitions_count : 0;
+    if (s)
+        cap += s->n;
+    fetch_item *items = kafka_arena_calloc(a, cap + 1, sizeof(*items));
+    if (!items)
         return KMOCK_CLOSE;
-    resp.responses_count = req->topics_count;
-    for (int32_t t = 0; t < req->topics_count; t++) {
-        const kafka_fetch_request_fetch_topic *ft = &req->topics[t];
-        kafka_fetch_response_fetchable_topic_response *rt = &resp.responses[t];
-        kmock_topic *topic = fetch_topic(c, rq, ft);
-        int32_t np = ft->partitions_count > 0 ? ft->partitions_count : 0;
-
-        kafka_fetch_response_fetchable_topic_response_init(rt);
-        rt->topic = ft->topic;
-        rt->topic_id = ft->topic_id;
-        rt->partitions = kafka_arena_calloc(a, (size_t)np + 1, sizeof(*rt->partitions));
-        if (!rt->partitions)
-            return KMOCK_CLOSE;
-        rt->partitions_count = np;
-        for (int32_t i = 0; i < np; i++) {
-            const kafka_fetch_request_fetch_partition *fp = &ft->partitions[i];
-            kafka_fetch_response_partition_data *rp = &rt->partitions[i];
-            kmock_partition *p = topic && fp->partition >= 0 && fp->partition < topic->npartitions
-                                     ? &topic->partitions[fp->partition]
-                                     : NULL;
-            int16_t err = kmock_partition_error(c, rq, p);
-
-            kafka_fetch_response_partition_data_init(rp);
-            rp->partition_index = fp->partition;
-            rp->records = (kafka_bytes){(const uint8_t *)"", 0}; /* empty, not null: clients reject null */
-            if (!topic && !err && rq->api_version >= 13)
-                err = KAFKA_ERR_UNKNOWN_TOPIC_ID;
-            if (!err)
-                err = epoch_error(p, fp->current_leader_epoch);
-            if (!err && (fp->fetch_offset < p->log.log_start || fp->fetch_offset > p->log.log_end))
-                err = KAFKA_ERR_OFFSET_OUT_OF_RANGE;
-            rp->error_code = err;
-            if (p) {
-                int64_t lso = kmock_log_last_stable(&p->log);
-                rp->high_watermark = p->log.log_end;
-                rp->last_stable_offset = lso;
-                rp->log_start_offset = p->log.log_start;
-                if (!err)
-                    total += (int64_t)read_batches(&p->log, fp->fetch_offset, read_committed ? lso : p->log.log_end,
-                                                   rq->api_version >= 3 ? fp->partition_max_bytes : INT32_MAX,
-                                                   &budget, &first, a, rp);
-            }
-            if (err) {
-                rp->high_watermark = p ? rp->high_watermark : -1;
-                any_error = true;
-            }
-            rp->aborted_transactions_count = read_committed ? 0 : -1;
-            if (read_committed && p && !err && rp->records.len > 0) {
-                /* the aborted transactions the returned batches overlap */
-                aborted_acc acc = {.a = a, .rp = rp};
-                int64_t end = kafka_records_next_offset(rp->records.ptr, (size_t)rp->records.len);
-                kmock_log_aborted_in(&p->log, fp->fetch_offset, end, add_aborted, &acc);
-                if (acc.oom)
-                    return KMOCK_CLOSE;
-            }
+    if (request_items(req, s && !rq->rerun ? s : NULL, items, &n) != 0)
+        return KMOCK_CLOSE;
+    if (s) {
+        /* a session fetches all of its partitions, in its order */
+        n = 0;
+        for (size_t i = 0; i < s->n; i++) {
+            kmock_fs_part *sp = &s->parts[i];
+            items[n++] = (fetch_item){.topic = {sp->topic, (int32_t)strlen(sp->topic)}, .topic_id = sp->topic_id,
+                                      .partition = sp->partition, .fetch_offset = sp->fetch_offset,
+                                      .max_bytes = sp->max_bytes, .leader_epoch = sp->leader_epoch, .sp = sp};
         }
     }
+    kafka_fetch_response_partition_data *pd = kafka_arena_calloc(a, n + 1, sizeof(*pd));
+    bool *send = kafka_arena_calloc(a, n + 1, sizeof(*send));
+    if (!pd || !send)
+        return KMOCK_CLOSE;
+    for (size_t i = 0; i < n; i++) {
+        total += serve_partition(c, rq, &items[i], read_committed, &budget, &first, a, &pd[i], &oom);
+        any_error |= pd[i].error_code != 0;
+    }
+    if (oom)
+        return KMOCK_CLOSE;
     if (!rq->final && !any_error && total < req->min_bytes && req->max_wait_ms > 0) {
         *wake_at = rq->now_ms + req->max_wait_ms;
         return KMOCK_DEFER;
     }
+    for (size_t i = 0; i < n; i++) {
+        kmock_fs_part *sp = items[i].sp;
+        send[i] = !incremental || has_news(&items[i], &pd[i]);
+        if (sp && send[i]) {
+            sp->sent = true;
+            sp->hw = pd[i].high_watermark;
+            sp->lso = pd[i].last_stable_offset;
+            sp->log_start = pd[i].log_start_offset;
+            /* the next incremental fetch goes on from what was returned */
+            if (pd[i].records.len > 0)
+                sp->fetch_offset = kafka_records_next_offset(pd[i].records.ptr, (size_t)pd[i].records.len);
+        }
+    }
+    if (!build_topics(rq, items, pd, send, n, a, &resp))
+        return KMOCK_CLOSE;
+    resp.session_id = s ? s->id : 0;
     return kmock_encode(rq, &resp, out);
 }
 

@@ -68,6 +68,7 @@ void kmock_cluster_free(kmock_cluster *c)
         topic_free(c->topics[i]);
     kafka_free(c->topics);
     kmock_txn_free_all(c);
+    kmock_fs_cache_free(&c->fetch_sessions);
     for (size_t i = 0; i < c->npins; i++)
         kafka_free(c->pins[i].key);
     kafka_free(c->pins);

@@ -16,6 +16,7 @@
 
 #include "common/arena.h"
 #include "kafka/mock.h"
+#include "mock/mock_fetch_session.h"
 #include "mock/mock_log.h"
 #include "protocol/api.h"
 #include "protocol/wire.h"
@@ -113,6 +114,7 @@ typedef struct kmock_cluster {
     int16_t version_override[KAFKA_API_KEY_MAX + 1][2];
     /* [0] cluster-wide, [id] broker id's own; each per API key */
     kmock_err_queue errors[KAFKA_MOCK_MAX_BROKERS + 1][KAFKA_API_KEY_MAX + 1];
+    kmock_fs_cache fetch_sessions;
     uint64_t appends; /* bumps on every append: deferred fetches look again */
     int64_t now_ms;   /* the serving thread's clock at the current request */
     kmock_groups *groups; /* NULL when the group module is not built in */
@@ -196,6 +198,9 @@ typedef struct kmock_request {
     size_t len;
     int64_t now_ms;
     bool final; /* deferred Fetch: the wait is over, answer whatever there is */
+    bool rerun; /* a deferred Fetch looking again (its session was set up already) */
+    int32_t session_id;   /* rerun: the fetch session its first run used (0 none) */
+    int32_t *session_out; /* first run of a Fetch: where to note that session */
     int16_t injected; /* error to answer with (0: serve normally) */
 } kmock_request;
 

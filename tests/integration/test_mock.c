@@ -597,6 +597,107 @@ static void test_transaction_timeout(void **state)
     close(fd0);
 }
 
+/* An incremental (or session-opening) Fetch v12 of topic "sess": names
+ * the partitions in parts[0..np) (offset 0), forgets forget[0..nf). */
+static void session_fetch(int fd, int32_t id, int32_t epoch, const int32_t *parts, int np, const int32_t *forget,
+                          int nf, int32_t max_wait, int32_t corr)
+{
+    kafka_fetch_request req;
+    kafka_fetch_request_fetch_topic ft;
+    kafka_fetch_request_fetch_partition fp[2];
+    kafka_fetch_request_forgotten_topic fg = {.topic = kafka_str_c("sess"), .partitions = (int32_t *)(uintptr_t)forget,
+                                              .partitions_count = nf};
+    kafka_fetch_request_init(&req);
+    kafka_fetch_request_fetch_topic_init(&ft);
+    ft.topic = kafka_str_c("sess");
+    ft.partitions = fp;
+    ft.partitions_count = np;
+    for (int i = 0; i < np; i++) {
+        kafka_fetch_request_fetch_partition_init(&fp[i]);
+        fp[i].partition = parts[i];
+        fp[i].partition_max_bytes = 1 << 20;
+    }
+    req.max_wait_ms = max_wait;
+    req.min_bytes = 1;
+    req.max_bytes = 1 << 20;
+    req.session_id = id;
+    req.session_epoch = epoch;
+    req.topics = np ? &ft : NULL;
+    req.topics_count = np ? 1 : 0;
+    req.forgotten_topics_data = &fg;
+    req.forgotten_topics_data_count = nf ? 1 : 0;
+    send_request(fd, KAFKA_API_FETCH, 12, corr, &req);
+}
+
+/* Partitions of "sess" in a Fetch v12 response, as a bit set; -1 if the
+ * response has a top-level error (then *err has it). */
+static int session_answer(fixture *f, int fd, int32_t corr, int32_t *session_id, int16_t *err)
+{
+    kafka_fetch_response resp;
+    int set = 0;
+    assert_int_equal(recv_response(f, fd, KAFKA_API_FETCH, 12, corr, &resp), 0);
+    *err = resp.error_code;
+    *session_id = resp.session_id;
+    if (resp.error_code)
+        return -1;
+    for (int32_t t = 0; t < resp.responses_count; t++)
+        for (int32_t i = 0; i < resp.responses[t].partitions_count; i++)
+            set |= 1 << resp.responses[t].partitions[i].partition_index;
+    return set;
+}
+
+static void test_fetch_sessions(void **state)
+{
+    fixture *f = *state;
+    kafka_wbuf w;
+    int64_t base;
+    int32_t id, id2;
+    int16_t err;
+    const int32_t both[] = {0, 1}, p0[] = {0};
+    assert_int_equal(kafka_mock_create_topic(f->m, "sess", 2, 1), 0);
+    int fd0 = dial(f, 1);
+    /* both partitions on one broker, so that one session covers them */
+    assert_int_equal(kafka_mock_set_leader(f->m, "sess", 0, 1), 0);
+    assert_int_equal(kafka_mock_set_leader(f->m, "sess", 1, 1), 0);
+    kafka_wbuf_init(&w);
+
+    session_fetch(fd0, 0, 0, both, 2, NULL, 0, 0, 1); /* open a session */
+    assert_int_equal(session_answer(f, fd0, 1, &id, &err), 3);
+    assert_true(id > 0);
+    one_batch(&w, -1, 0, 2, 1000);
+    assert_int_equal(produce(f, fd0, "sess", 0, &w, &base), 0);
+    session_fetch(fd0, id, 1, NULL, 0, NULL, 0, 0, 2); /* only partition 0 has news */
+    assert_int_equal(session_answer(f, fd0, 2, &id2, &err), 1);
+    assert_int_equal(id2, id);
+    session_fetch(fd0, id, 2, NULL, 0, NULL, 0, 0, 3); /* nothing new */
+    assert_int_equal(session_answer(f, fd0, 3, &id2, &err), 0);
+    session_fetch(fd0, id, 7, NULL, 0, NULL, 0, 0, 4);
+    assert_int_equal(session_answer(f, fd0, 4, &id2, &err), -1);
+    assert_int_equal(err, 71); /* INVALID_FETCH_SESSION_EPOCH */
+
+    /* a waiting incremental fetch is answered by a produce to partition 1 */
+    session_fetch(fd0, id, 3, NULL, 0, NULL, 0, 60000, 5);
+    int fd1 = dial(f, 1);
+    assert_int_equal(produce(f, fd1, "sess", 1, &w, &base), 0);
+    assert_int_equal(session_answer(f, fd0, 5, &id2, &err), 2);
+    /* forgotten partitions are no longer fetched */
+    session_fetch(fd0, id, 4, NULL, 0, p0, 1, 0, 6);
+    assert_int_equal(produce(f, fd1, "sess", 0, &w, &base), 0);
+    session_fetch(fd0, id, 5, NULL, 0, NULL, 0, 0, 7);
+    assert_true(session_answer(f, fd0, 6, &id2, &err) >= 0);
+    assert_int_equal(session_answer(f, fd0, 7, &id2, &err), 0);
+    /* epoch -1 closes it */
+    session_fetch(fd0, id, -1, p0, 1, NULL, 0, 0, 8);
+    assert_int_equal(session_answer(f, fd0, 8, &id2, &err), 1);
+    assert_int_equal(id2, 0);
+    session_fetch(fd0, id, 6, NULL, 0, NULL, 0, 0, 9);
+    assert_int_equal(session_answer(f, fd0, 9, &id2, &err), -1);
+    assert_int_equal(err, 70); /* FETCH_SESSION_ID_NOT_FOUND */
+    kafka_wbuf_free(&w);
+    close(fd1);
+    close(fd0);
+}
+
 static void test_api_version_fault(void **state)
 {
     fixture *f = *state;
@@ -666,6 +767,7 @@ int main(void)
         cmocka_unit_test(test_transactions),
         cmocka_unit_test(test_transaction_timeout),
         cmocka_unit_test(test_api_version_fault),
+        cmocka_unit_test(test_fetch_sessions),
         cmocka_unit_test(test_retention_bounds_memory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
