@@ -16,40 +16,45 @@
  *     ... point a writer / reader at kafka_mock_bootstrap(m) ...
  *     kafka_mock_close(m);
  *
- * WHAT IT SPEAKS (stage 1; ApiVersions advertises exactly this):
- * ApiVersions 0-4 (its response always uses header v0), Metadata 0-12
- * (topic ids, leader epochs, racks, auto-creation), Produce 3-11 (message
- * format v2 only: CRC checked, every codec decompressed to validate,
- * idempotent producers' sequences and epochs enforced; acks=0 honoured),
- * InitProducerId 0-5, AddPartitionsToTxn 0-3 and EndTxn 0-4 (a transaction
- * coordinator: commit and abort markers, fencing by epoch, a new
- * InitProducerId aborting what the previous incarnation left open),
- * Fetch 4-17 (min_bytes,
- * deferred max_wait, max_bytes and partition_max_bytes, several batches per
- * partition, read_committed stops at the last stable offset and gets the
- * aborted transactions' list; fetch sessions (KIP-227): incremental
- * requests and responses, forgotten partitions, at most 1000 sessions,
- * least recently used evicted), ListOffsets 1-10 (earliest -2, latest -1, max timestamp -3, by
- * timestamp), OffsetForLeaderEpoch 2-4, CreateTopics 2-7, DeleteTopics 1-6,
- * CreatePartitions 0-3, FindCoordinator 0-6 (v4+ batched), DescribeCluster
- * 0-1. Group coordinator APIs (JoinGroup ... DeleteGroups) are served only
- * when the mock's group module is built in (see README); a request for an
- * API not listed is answered by closing the connection, as Kafka does.
- * Transactions open longer than their timeout are aborted and their
- * producer fenced, as Kafka's coordinator does.
- * NOT YET: AddOffsetsToTxn/TxnOffsetCommit, KIP-848
- * (with the group module), DescribeConfigs/IncrementalAlterConfigs,
- * DeleteRecords, ACLs, SASL, TLS, throttling, LogAppendTime topics.
+ * WHAT IT SPEAKS (ApiVersions advertises exactly this):
+ *  - ApiVersions 0-4 (its response always uses header v0; an unknown
+ *    version gets UNSUPPORTED_VERSION in a v0 answer);
+ *  - Metadata 0-12: topic ids, leader epochs, racks, auto-creation;
+ *  - Produce 3-11, message format v2 only: CRC checked, every codec
+ *    decompressed to validate, idempotent producers' sequences and epochs
+ *    enforced (a retry of one of the last 5 batches gets its original
+ *    offset), acks=0 honoured;
+ *  - InitProducerId 0-5, AddPartitionsToTxn 0-3, EndTxn 0-4: a transaction
+ *    coordinator with commit and abort markers, fencing by epoch, a new
+ *    InitProducerId aborting what the previous incarnation left open, and
+ *    transactions open past their timeout aborted (producer fenced);
+ *  - Fetch 4-17: min_bytes, deferred max_wait, max_bytes and
+ *    partition_max_bytes, several batches per partition, read_committed up
+ *    to the last stable offset with the aborted transactions' list, fetch
+ *    sessions (KIP-227: incremental requests and answers, forgotten
+ *    partitions, at most 1000 sessions, least recently used evicted);
+ *  - ListOffsets 1-10 (earliest -2, latest -1, max timestamp -3, by
+ *    timestamp), OffsetForLeaderEpoch 2-4;
+ *  - CreateTopics 2-7, DeleteTopics 1-6, CreatePartitions 0-3 (topic
+ *    configs accepted and ignored);
+ *  - FindCoordinator 0-6 (v4+ batched), DescribeCluster 0-1;
+ *  - the group coordinator APIs (JoinGroup ... DeleteGroups) only when the
+ *    mock's group module is built in (see README).
+ * A request for an API not listed is answered by closing the connection,
+ * as Kafka does.
+ * NOT YET: AddOffsetsToTxn/TxnOffsetCommit, KIP-848 (with the group
+ * module), DescribeConfigs/IncrementalAlterConfigs, DeleteRecords, ACLs,
+ * SASL, TLS, throttling, LogAppendTime topics.
  *
  * Coordinators: FindCoordinator answers hash(key) mod brokers (or the
- * broker pinned with kafka_mock_set_coordinator); the group APIs are served
- * by one cluster-wide coordinator whichever broker receives them, so the
- * mock never answers NOT_COORDINATOR except through
- * kafka_mock_push_errors.
+ * broker pinned with kafka_mock_set_coordinator); the group and
+ * transaction APIs are served by one cluster-wide coordinator whichever
+ * broker receives them, so the mock never answers NOT_COORDINATOR except
+ * through kafka_mock_push_errors.
  *
  * Storage: every partition keeps the record batches as received, in
- * memory, with base offset, partition leader epoch (and for LogAppendTime
- * topics the timestamp) rewritten; the oldest batches are dropped once a
+ * memory, with base offset and partition leader epoch rewritten; the
+ * oldest batches are dropped once a
  * partition holds more than retention_bytes, moving its log start offset.
  *
  * THREAD SAFETY: every function here may be called from any thread at any
