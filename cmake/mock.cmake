@@ -23,9 +23,9 @@ target_include_directories(kafka_mock PUBLIC
   $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
   $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 target_link_libraries(kafka_mock PRIVATE ${KAFKA_PRIVATE_LIBS} m)
-target_link_options(kafka_mock PRIVATE "LINKER:--version-script=${KAFKA_MOCK_VERSION_SCRIPT}")
+target_link_options(kafka_mock PRIVATE "LINKER:--version-script=${KAFKA_MOCK_VERSION_SCRIPT}" "LINKER:--no-undefined")
 set_target_properties(kafka_mock PROPERTIES OUTPUT_NAME kafka-mock
-  VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR} EXPORT_NAME kafka_mock
+  VERSION ${PROJECT_VERSION} SOVERSION ${KAFKA_SOVERSION} EXPORT_NAME kafka_mock
   LINK_DEPENDS ${KAFKA_MOCK_VERSION_SCRIPT})
 
 add_library(kafka_mock_static STATIC $<TARGET_OBJECTS:kafka_mock_objects>)
@@ -50,7 +50,7 @@ install(TARGETS kafka_mock EXPORT libkafkaTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(TARGETS kafka_mock_static ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(TARGETS kafka_mock_static EXPORT libkafkaTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS kafka-mock RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 configure_file(cmake/libkafka-mock.pc.in ${PROJECT_BINARY_DIR}/libkafka-mock.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/libkafka-mock.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -13,6 +13,8 @@ PACKAGES=(
   python3-kafka  # kafka_mock checked by kafka-python (tests/mock)
   # benchmarks
   gnuplot-nox
+  # release checks: ABI (abidiff), reference docs, Debian packages
+  abigail-tools doxygen debhelper dpkg-dev lintian fakeroot
 )
 
 missing=()
