@@ -35,16 +35,21 @@
  *    partitions, at most 1000 sessions, least recently used evicted);
  *  - ListOffsets 1-10 (earliest -2, latest -1, max timestamp -3, by
  *    timestamp), OffsetForLeaderEpoch 2-4;
- *  - CreateTopics 2-7, DeleteTopics 1-6, CreatePartitions 0-3 (topic
- *    configs accepted and ignored);
+ *  - CreateTopics 2-7, DeleteTopics 1-6, CreatePartitions 0-3,
+ *    DeleteRecords 0-2;
+ *  - DescribeConfigs 0-4, AlterConfigs 0-2, IncrementalAlterConfigs 0-1
+ *    (SET and DELETE) for topics: Kafka's topic config keys with their
+ *    defaults, unknown keys and bad values refused (INVALID_CONFIG);
+ *    retention.bytes bounds the topic's logs and
+ *    message.timestamp.type=LogAppendTime stamps its batches, the others
+ *    are stored and described only; brokers are described with no entries;
  *  - FindCoordinator 0-6 (v4+ batched), DescribeCluster 0-1;
  *  - the group coordinator APIs (JoinGroup ... DeleteGroups) only when the
  *    mock's group module is built in (see README).
  * A request for an API not listed is answered by closing the connection,
  * as Kafka does.
  * NOT YET: AddOffsetsToTxn/TxnOffsetCommit, KIP-848 (with the group
- * module), DescribeConfigs/IncrementalAlterConfigs, DeleteRecords, ACLs,
- * SASL, TLS, throttling, LogAppendTime topics.
+ * module), ACLs, SCRAM credentials, SASL, TLS, throttling.
  *
  * Coordinators: FindCoordinator answers hash(key) mod brokers (or the
  * broker pinned with kafka_mock_set_coordinator); the group and

@@ -26,6 +26,10 @@ static const kmock_api_entry api_entries[] = {
     {KAFKA_API_INIT_PRODUCER_ID, 0, 5, kmock_init_producer_id},
     {KAFKA_API_OFFSET_FOR_LEADER_EPOCH, 2, 4, kmock_offset_for_leader_epoch},
     {KAFKA_API_CREATE_PARTITIONS, 0, 3, kmock_create_partitions},
+    {KAFKA_API_DELETE_RECORDS, 0, 2, kmock_delete_records},
+    {KAFKA_API_DESCRIBE_CONFIGS, 0, 4, kmock_describe_configs},
+    {KAFKA_API_ALTER_CONFIGS, 0, 2, kmock_alter_configs},
+    {KAFKA_API_INCREMENTAL_ALTER_CONFIGS, 0, 1, kmock_incremental_alter_configs},
     {KAFKA_API_DESCRIBE_CLUSTER, 0, 1, kmock_describe_cluster},
     /* clients' versions of AddPartitionsToTxn (4+ is broker to broker) */
     {KAFKA_API_ADD_PARTITIONS_TO_TXN, 0, 3, kmock_add_partitions_to_txn},
@@ -241,6 +245,10 @@ static bool places_errors_itself(int16_t key)
     case KAFKA_API_DELETE_TOPICS:
     case KAFKA_API_CREATE_PARTITIONS:
     case KAFKA_API_ADD_PARTITIONS_TO_TXN:
+    case KAFKA_API_DELETE_RECORDS:
+    case KAFKA_API_DESCRIBE_CONFIGS:
+    case KAFKA_API_ALTER_CONFIGS:
+    case KAFKA_API_INCREMENTAL_ALTER_CONFIGS:
         return true;
     default:
         return false;

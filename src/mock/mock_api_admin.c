@@ -34,10 +34,21 @@ kmock_outcome kmock_create_topics(kmock_cluster *c, const kmock_request *rq, kaf
             if (qt->num_partitions != -1 || qt->replication_factor != -1)
                 err = KAFKA_ERR_INVALID_REQUEST;
         }
+        for (int32_t k = 0; !err && k < qt->configs_count; k++) {
+            const kmock_config_key *key = kmock_config_key_find(qt->configs[k].name);
+            if (!key || !kmock_config_valid(key, qt->configs[k].value))
+                err = KAFKA_ERR_INVALID_CONFIG;
+        }
         if (!err && req->validate_only) {
             err = kmock_topic_find(c, qt->name.ptr ? qt->name.ptr : "", len) ? KAFKA_ERR_TOPIC_ALREADY_EXISTS : 0;
         } else if (!err) {
             err = kmock_topic_create(c, qt->name.ptr ? qt->name.ptr : "", len, partitions, replicas, &t);
+            for (int32_t k = 0; !err && k < qt->configs_count; k++)
+                err = kmock_topic_config_set(c, t, qt->configs[k].name, qt->configs[k].value);
+            if (err && t) {
+                (void)kmock_topic_delete(c, t);
+                t = NULL;
+            }
             if (!err && qt->assignments_count > 0) {
                 for (int32_t p = 0; p < t->npartitions && p < qt->assignments_count; p++) {
                     const kafka_create_topics_request_creatable_replica_assignment *as = &qt->assignments[p];
@@ -143,6 +154,56 @@ kmock_outcome kmock_create_partitions(kmock_cluster *c, const kmock_request *rq,
         rt->error_code = err;
         if (err)
             rt->error_message = kafka_str_c(kafka_err_str(err));
+    }
+    return kmock_encode(rq, &resp, out);
+}
+
+kmock_outcome kmock_delete_records(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                   int64_t *wake_at)
+{
+    kafka_delete_records_request *req = kmock_decode(rq, a);
+    kafka_delete_records_response resp;
+
+    (void)wake_at;
+    if (!req || req->topics_count < 0)
+        return KMOCK_CLOSE;
+    kafka_delete_records_response_init(&resp);
+    resp.topics = kafka_arena_calloc(a, (size_t)req->topics_count + 1, sizeof(*resp.topics));
+    if (!resp.topics)
+        return KMOCK_CLOSE;
+    resp.topics_count = req->topics_count;
+    for (int32_t t = 0; t < req->topics_count; t++) {
+        const kafka_delete_records_request_delete_records_topic *qt = &req->topics[t];
+        kafka_delete_records_response_delete_records_topic_result *rt = &resp.topics[t];
+        int32_t np = qt->partitions_count > 0 ? qt->partitions_count : 0;
+
+        kafka_delete_records_response_delete_records_topic_result_init(rt);
+        rt->name = qt->name;
+        rt->partitions = kafka_arena_calloc(a, (size_t)np + 1, sizeof(*rt->partitions));
+        if (!rt->partitions)
+            return KMOCK_CLOSE;
+        rt->partitions_count = np;
+        for (int32_t i = 0; i < np; i++) {
+            const kafka_delete_records_request_delete_records_partition *qp = &qt->partitions[i];
+            kafka_delete_records_response_delete_records_partition_result *rp = &rt->partitions[i];
+            kmock_partition *p = kmock_partition_get(c, qt->name, qp->partition_index);
+            int16_t err = kmock_partition_error(c, rq, p);
+            int64_t offset = qp->offset;
+
+            kafka_delete_records_response_delete_records_partition_result_init(rp);
+            rp->partition_index = qp->partition_index;
+            rp->low_watermark = -1;
+            if (!err) {
+                if (offset == -1) /* up to the high watermark */
+                    offset = p->log.log_end;
+                if (offset < 0 || offset > p->log.log_end)
+                    err = KAFKA_ERR_OFFSET_OUT_OF_RANGE;
+                else
+                    kmock_log_delete_before(&p->log, offset);
+                rp->low_watermark = p->log.log_start;
+            }
+            rp->error_code = err;
+        }
     }
     return kmock_encode(rq, &resp, out);
 }

@@ -33,6 +33,8 @@ kmock_outcome kmock_produce(kmock_cluster *c, const kmock_request *rq, kafka_are
             const kafka_produce_request_partition_produce_data *pd = &td->partition_data[i];
             kafka_produce_response_partition_produce_response *rp = &rt->partition_responses[i];
             kmock_partition *p = kmock_partition_get(c, td->name, pd->index);
+            const kmock_topic *topic = p ? kmock_topic_find(c, td->name.ptr, (size_t)td->name.len) : NULL;
+            int64_t append_time = topic && topic->log_append_time ? kmock_wall_ms() : -1;
             int16_t err = kmock_partition_error(c, rq, p);
 
             kafka_produce_response_partition_produce_response_init(rp);
@@ -44,10 +46,11 @@ kmock_outcome kmock_produce(kmock_cluster *c, const kmock_request *rq, kafka_are
                 err = KAFKA_ERR_INVALID_RECORD;
             if (!err) {
                 kmock_append_result ar = kmock_log_append(&p->log, pd->records.ptr, (size_t)pd->records.len,
-                                                          p->leader_epoch);
+                                                          p->leader_epoch, append_time);
                 err = ar.error;
                 if (!err) {
                     rp->base_offset = ar.base_offset;
+                    rp->log_append_time_ms = append_time;
                     if (!ar.duplicate)
                         c->appends++;
                 } else if (ar.message) {

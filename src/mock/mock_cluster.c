@@ -2,6 +2,7 @@
 #include "mock/mock_cluster.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -9,6 +10,8 @@
 #include "protocol/hash.h"
 
 #define KMOCK_DEFAULT_RETENTION ((int64_t)64 * 1024 * 1024)
+
+static void apply_topic_configs(const kmock_cluster *c, kmock_topic *t);
 
 /* splitmix64: topic ids and the cluster id need to be unique, not secret. */
 static uint64_t next_random(kmock_cluster *c)
@@ -58,6 +61,7 @@ static void topic_free(kmock_topic *t)
         kafka_free(t->partitions[i].replicas);
     }
     kafka_free(t->partitions);
+    kmock_configs_free(&t->configs);
     kafka_free(t->name);
     kafka_free(t);
 }
@@ -217,6 +221,7 @@ int16_t kmock_topic_add_partitions(kmock_cluster *c, kmock_topic *t, int32_t tot
             return KAFKA_ERR_UNKNOWN_SERVER_ERROR;
         t->npartitions = i + 1;
     }
+    apply_topic_configs(c, t);
     return 0;
 }
 
@@ -392,4 +397,46 @@ kafka_err kmock_set_api_versions(kmock_cluster *c, int16_t api_key, int16_t min_
     c->version_override[api_key][0] = min_v;
     c->version_override[api_key][1] = max_v;
     return 0;
+}
+
+int64_t kmock_wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What the overrides change: the logs' retention (the topic's
+ * retention.bytes when it is positive and below the mock's own) and the
+ * timestamp type. */
+static void apply_topic_configs(const kmock_cluster *c, kmock_topic *t)
+{
+    bool is_default;
+    const kmock_config_key *rb = kmock_config_key_find(kafka_str_c("retention.bytes"));
+    const kmock_config_key *tt = kmock_config_key_find(kafka_str_c("message.timestamp.type"));
+    long long bytes = strtoll(kmock_config_get(&t->configs, rb, &is_default), NULL, 10);
+    int64_t retention = bytes > 0 && bytes < c->retention_bytes ? (int64_t)bytes : c->retention_bytes;
+
+    for (int32_t i = 0; i < t->npartitions; i++)
+        t->partitions[i].log.retention_bytes = retention;
+    t->log_append_time = strcmp(kmock_config_get(&t->configs, tt, &is_default), "LogAppendTime") == 0;
+}
+
+int16_t kmock_topic_config_set(kmock_cluster *c, kmock_topic *t, kafka_str name, kafka_str value)
+{
+    const kmock_config_key *key = kmock_config_key_find(name);
+
+    if (!key || (value.len >= 0 && !kmock_config_valid(key, value)))
+        return KAFKA_ERR_INVALID_CONFIG;
+    if (!kmock_config_set(&t->configs, key, value))
+        return KAFKA_ERR_UNKNOWN_SERVER_ERROR;
+    apply_topic_configs(c, t);
+    return 0;
+}
+
+void kmock_topic_config_clear(kmock_cluster *c, kmock_topic *t)
+{
+    kmock_config_clear(&t->configs);
+    apply_topic_configs(c, t);
 }

@@ -16,6 +16,7 @@
 
 #include "common/arena.h"
 #include "kafka/mock.h"
+#include "mock/mock_config.h"
 #include "mock/mock_fetch_session.h"
 #include "mock/mock_log.h"
 #include "protocol/api.h"
@@ -36,6 +37,8 @@ typedef struct kmock_topic {
     kafka_uuid id;
     int32_t npartitions;
     kmock_partition *partitions;
+    kmock_configs configs; /* overrides of the topic configs */
+    bool log_append_time;  /* message.timestamp.type=LogAppendTime */
 } kmock_topic;
 
 typedef struct kmock_broker_info {
@@ -133,6 +136,14 @@ kmock_topic *kmock_topic_find_id(const kmock_cluster *c, const kafka_uuid *id);
 int16_t kmock_topic_create(kmock_cluster *c, const char *name, size_t len, int32_t partitions, int32_t replicas,
                            kmock_topic **out);
 int16_t kmock_topic_delete(kmock_cluster *c, kmock_topic *t);
+/* Sets (value non-null) or removes one config override of a topic and
+ * applies what acts (retention.bytes, message.timestamp.type). Returns 0,
+ * INVALID_CONFIG (unknown key or bad value) or UNKNOWN_SERVER_ERROR. */
+int16_t kmock_topic_config_set(kmock_cluster *c, kmock_topic *t, kafka_str name, kafka_str value);
+/* Removes every override of a topic (AlterConfigs replaces them all). */
+void kmock_topic_config_clear(kmock_cluster *c, kmock_topic *t);
+/* Wall-clock milliseconds (record and marker timestamps). */
+int64_t kmock_wall_ms(void);
 int16_t kmock_topic_add_partitions(kmock_cluster *c, kmock_topic *t, int32_t total);
 /* The partition, or NULL. */
 kmock_partition *kmock_partition_get(const kmock_cluster *c, kafka_str topic, int32_t partition);
@@ -237,6 +248,14 @@ kmock_outcome kmock_add_partitions_to_txn(kmock_cluster *c, const kmock_request 
                                           kafka_wbuf *out, int64_t *wake_at);
 kmock_outcome kmock_end_txn(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
                             int64_t *wake_at);
+kmock_outcome kmock_delete_records(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                   int64_t *wake_at);
+kmock_outcome kmock_describe_configs(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                     int64_t *wake_at);
+kmock_outcome kmock_alter_configs(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                  int64_t *wake_at);
+kmock_outcome kmock_incremental_alter_configs(kmock_cluster *c, const kmock_request *rq, kafka_arena *a,
+                                              kafka_wbuf *out, int64_t *wake_at);
 kmock_outcome kmock_create_topics(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
                                   int64_t *wake_at);
 kmock_outcome kmock_delete_topics(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,

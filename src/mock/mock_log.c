@@ -259,7 +259,8 @@ static void remember(kmock_producer *p, const pending_batch *b, int64_t base_off
 
 #define KMOCK_MAX_BATCHES_PER_PRODUCE 64
 
-kmock_append_result kmock_log_append(kmock_log *l, const uint8_t *records, size_t len, int32_t leader_epoch)
+kmock_append_result kmock_log_append(kmock_log *l, const uint8_t *records, size_t len, int32_t leader_epoch,
+                                     int64_t log_append_time)
 {
     pending_batch pb[KMOCK_MAX_BATCHES_PER_PRODUCE];
     size_t npb;
@@ -306,6 +307,11 @@ kmock_append_result kmock_log_append(kmock_log *l, const uint8_t *records, size_
         int64_t base = l->log_end;
         kmock_batch *b = &l->batches[(l->head + l->n) % l->cap];
         (void)kafka_record_batch_set_base(copies[i], pb[i].len, base, leader_epoch); /* validated above */
+        if (log_append_time >= 0) {
+            (void)kafka_record_batch_set_log_append_time(copies[i], pb[i].len, log_append_time);
+            pb[i].max_ts = log_append_time;
+            pb[i].max_ts_delta = 0;
+        }
         *b = (kmock_batch){.base_offset = base, .last_offset = base + pb[i].count - 1, .max_timestamp = pb[i].max_ts,
                            .max_timestamp_offset = base + pb[i].max_ts_delta, .leader_epoch = leader_epoch,
                            .producer_id = pb[i].producer_id, .transactional = pb[i].transactional,
@@ -406,4 +412,18 @@ void kmock_log_aborted_in(const kmock_log *l, int64_t from, int64_t to,
     for (size_t i = 0; i < l->naborted; i++)
         if (l->aborted[i].marker_offset >= from && l->aborted[i].first_offset < to)
             fn(arg, &l->aborted[i]);
+}
+
+void kmock_log_delete_before(kmock_log *l, int64_t offset)
+{
+    if (offset <= l->log_start || offset > l->log_end)
+        return;
+    while (l->n > 0 && kmock_log_batch(l, 0)->last_offset < offset) {
+        kmock_batch *b = &l->batches[l->head];
+        l->bytes -= (int64_t)b->len;
+        kafka_free(b->data);
+        l->head = (l->head + 1) % l->cap;
+        l->n--;
+    }
+    l->log_start = offset;
 }

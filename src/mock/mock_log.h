@@ -90,8 +90,10 @@ typedef struct kmock_append_result {
  * DUPLICATE_SEQUENCE_NUMBER (a retry older than the last 5 batches), and
  * NOMEM as UNKNOWN_SERVER_ERROR. A retry of one of the producer's last 5
  * batches appends nothing and reports the original base offset with no
- * error, as Kafka does. */
-kmock_append_result kmock_log_append(kmock_log *l, const uint8_t *records, size_t len, int32_t leader_epoch);
+ * error, as Kafka does. log_append_time >= 0 (a LogAppendTime topic)
+ * stamps the stored batches with it; -1 keeps the producers' timestamps. */
+kmock_append_result kmock_log_append(kmock_log *l, const uint8_t *records, size_t len, int32_t leader_epoch,
+                                     int64_t log_append_time);
 
 /* Appends a transaction marker (a control batch: commit or abort) for
  * producer_id/epoch, as the transaction coordinator writes it at EndTxn,
@@ -125,6 +127,11 @@ void kmock_log_offset_for_time(const kmock_log *l, int64_t ts, int64_t *offset, 
 /* Offset and timestamp of the record with the largest timestamp (the
  * first such record), -1/-1 in an empty log. */
 void kmock_log_max_timestamp(const kmock_log *l, int64_t *offset, int64_t *timestamp);
+
+/* DeleteRecords: moves the log start to `offset` (<= log_end), dropping
+ * the batches wholly before it (a batch holding it stays: readers skip
+ * its records below the start, as with Kafka). */
+void kmock_log_delete_before(kmock_log *l, int64_t offset);
 
 /* Forgets every producer's state. */
 void kmock_log_forget_producers(kmock_log *l);

@@ -3,7 +3,6 @@
  * epoch, transaction timeouts): see mock_cluster.h. Not yet:
  * AddOffsetsToTxn/TxnOffsetCommit (they need the group module). */
 #include <string.h>
-#include <time.h>
 
 #include "common/alloc.h"
 #include "mock/mock_cluster.h"
@@ -40,14 +39,6 @@ void kmock_txn_free_all(kmock_cluster *c)
     c->ntxns = c->txns_cap = 0;
 }
 
-/* Markers carry the wall clock, as Kafka's do. */
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int16_t kmock_txn_end(kmock_cluster *c, kmock_txn *t, bool commit, int64_t now_ms)
 {
     int16_t err = 0;
@@ -57,7 +48,7 @@ int16_t kmock_txn_end(kmock_cluster *c, kmock_txn *t, bool commit, int64_t now_m
         kmock_partition *p = t->parts[i].p;
         if (!p)
             continue;
-        int16_t e = kmock_log_append_marker(&p->log, t->producer_id, t->epoch, commit, p->leader_epoch, wall_ms());
+        int16_t e = kmock_log_append_marker(&p->log, t->producer_id, t->epoch, commit, p->leader_epoch, kmock_wall_ms());
         if (e)
             err = e;
     }

@@ -202,6 +202,13 @@ kafka_err kafka_record_batch_set_producer(uint8_t *batch, size_t len, int64_t pr
  * batch. */
 kafka_err kafka_record_batch_set_base(uint8_t *batch, size_t len, int64_t base_offset, int32_t partition_leader_epoch);
 
+/* Marks one finished v2 batch as stamped by the broker (a topic with
+ * message.timestamp.type=LogAppendTime): sets the timestamp-type
+ * attribute and the max timestamp, which readers then report as every
+ * record's timestamp, and recomputes the CRC. KAFKA_ERR_CORRUPT if it is
+ * not a complete v2 batch. */
+kafka_err kafka_record_batch_set_log_append_time(uint8_t *batch, size_t len, int64_t timestamp_ms);
+
 /* The offset after the last complete batch of a records blob (a Fetch
  * partition's records: batches of any magic, the last one possibly
  * truncated), from the batch headers alone (no CRC check, no

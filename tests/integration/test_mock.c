@@ -698,6 +698,166 @@ static void test_fetch_sessions(void **state)
     close(fd0);
 }
 
+static int16_t create_with_config(fixture *f, int fd, const char *topic, const char *key, const char *value)
+{
+    kafka_create_topics_request req;
+    kafka_create_topics_response resp;
+    kafka_create_topics_request_creatable_topic ct;
+    kafka_create_topics_request_creatable_topic_config cfg = {kafka_str_c(key), kafka_str_c(value)};
+    kafka_create_topics_request_init(&req);
+    kafka_create_topics_request_creatable_topic_init(&ct);
+    ct.name = kafka_str_c(topic);
+    ct.num_partitions = 1;
+    ct.replication_factor = 1;
+    ct.configs = &cfg;
+    ct.configs_count = 1;
+    req.topics = &ct;
+    req.topics_count = 1;
+    rpc(f, fd, KAFKA_API_CREATE_TOPICS, 7, &req, &resp);
+    return resp.topics[0].error_code;
+}
+
+/* The value DescribeConfigs v4 reports for one key of a topic (arena). */
+static const char *describe(fixture *f, int fd, const char *topic, const char *key, bool *is_default)
+{
+    kafka_describe_configs_request req;
+    kafka_describe_configs_response resp;
+    kafka_describe_configs_request_describe_configs_resource r;
+    kafka_str k = kafka_str_c(key);
+    kafka_describe_configs_request_init(&req);
+    kafka_describe_configs_request_describe_configs_resource_init(&r);
+    r.resource_type = 2;
+    r.resource_name = kafka_str_c(topic);
+    r.configuration_keys = &k;
+    r.configuration_keys_count = 1;
+    req.resources = &r;
+    req.resources_count = 1;
+    rpc(f, fd, KAFKA_API_DESCRIBE_CONFIGS, 4, &req, &resp);
+    assert_int_equal(resp.results[0].error_code, 0);
+    assert_int_equal(resp.results[0].configs_count, 1);
+    /* v1+ says it with the source (IsDefault is v0 only): 5 = DEFAULT_CONFIG */
+    *is_default = resp.results[0].configs[0].config_source == 5;
+    kafka_str v = resp.results[0].configs[0].value;
+    char *out = kafka_arena_alloc(&f->arena, (size_t)v.len + 1);
+    memcpy(out, v.ptr, (size_t)v.len);
+    out[v.len] = '\0';
+    return out;
+}
+
+static int16_t incremental_alter(fixture *f, int fd, const char *topic, const char *key, int8_t op,
+                                 const char *value)
+{
+    kafka_incremental_alter_configs_request req;
+    kafka_incremental_alter_configs_response resp;
+    kafka_incremental_alter_configs_request_alter_configs_resource r;
+    kafka_incremental_alter_configs_request_alterable_config e = {kafka_str_c(key), op,
+                                                                  value ? kafka_str_c(value) : KAFKA_STR_NULL};
+    kafka_incremental_alter_configs_request_init(&req);
+    kafka_incremental_alter_configs_request_alter_configs_resource_init(&r);
+    r.resource_type = 2;
+    r.resource_name = kafka_str_c(topic);
+    r.configs = &e;
+    r.configs_count = 1;
+    req.resources = &r;
+    req.resources_count = 1;
+    rpc(f, fd, KAFKA_API_INCREMENTAL_ALTER_CONFIGS, 1, &req, &resp);
+    return resp.responses[0].error_code;
+}
+
+static void test_configs_and_delete_records(void **state)
+{
+    fixture *f = *state;
+    kafka_wbuf w;
+    int64_t base;
+    bool is_default;
+    int fd0 = dial(f, 1);
+    assert_int_equal(create_with_config(f, fd0, "cfg-bad", "no.such.config", "1"), 40); /* INVALID_CONFIG */
+    assert_int_equal(create_with_config(f, fd0, "cfg-bad", "retention.ms", "soon"), 40);
+    assert_int_equal(leader_of(f, fd0, "cfg-bad", 0), -103); /* not created */
+    assert_int_equal(create_with_config(f, fd0, "cfg", "message.timestamp.type", "LogAppendTime"), 0);
+    assert_string_equal(describe(f, fd0, "cfg", "message.timestamp.type", &is_default), "LogAppendTime");
+    assert_false(is_default);
+    assert_string_equal(describe(f, fd0, "cfg", "cleanup.policy", &is_default), "delete");
+    assert_true(is_default);
+
+    /* LogAppendTime: the broker's clock replaces the producer's timestamps */
+    int fd = dial(f, leader_of(f, fd0, "cfg", 0));
+    kafka_wbuf_init(&w);
+    one_batch(&w, -1, 0, 3, 1000);
+    kafka_produce_request req;
+    kafka_produce_response resp;
+    kafka_produce_request_topic_produce_data td;
+    kafka_produce_request_partition_produce_data pd = {.index = 0, .records = {w.data, (int32_t)w.len}};
+    kafka_produce_request_init(&req);
+    kafka_produce_request_topic_produce_data_init(&td);
+    td.name = kafka_str_c("cfg");
+    td.partition_data = &pd;
+    td.partition_data_count = 1;
+    req.acks = 1;
+    req.timeout_ms = 5000;
+    req.topic_data = &td;
+    req.topic_data_count = 1;
+    rpc(f, fd, KAFKA_API_PRODUCE, 9, &req, &resp);
+    int64_t stamped = resp.responses[0].partition_responses[0].log_append_time_ms;
+    assert_true(stamped > 1000000000000LL); /* a wall-clock time, not the producer's 1000 */
+    kafka_fetch_request freq;
+    kafka_fetch_response fresp;
+    kafka_fetch_request_fetch_topic ft;
+    kafka_fetch_request_fetch_partition fp;
+    init_fetch(&freq, &ft, &fp, 0);
+    ft.topic = kafka_str_c("cfg");
+    rpc(f, fd, KAFKA_API_FETCH, 12, &freq, &fresp);
+    kafka_records_iter it;
+    kafka_record rec;
+    int nrec = 0;
+    kafka_records_iter_init(&it, fresp.responses[0].partitions[0].records.ptr,
+                            (size_t)fresp.responses[0].partitions[0].records.len, NULL);
+    while (kafka_records_iter_next(&it, &rec) == 1) {
+        assert_int_equal(rec.timestamp, stamped);
+        nrec++;
+    }
+    assert_int_equal(it.err, 0); /* the CRC was recomputed */
+    assert_true(it.batch.log_append_time);
+    kafka_records_iter_free(&it);
+    assert_int_equal(nrec, 3);
+
+    /* IncrementalAlterConfigs: delete, set, bad value */
+    assert_int_equal(incremental_alter(f, fd0, "cfg", "message.timestamp.type", 1, NULL), 0);
+    assert_string_equal(describe(f, fd0, "cfg", "message.timestamp.type", &is_default), "CreateTime");
+    assert_true(is_default);
+    assert_int_equal(incremental_alter(f, fd0, "cfg", "retention.ms", 0, "1000"), 0);
+    assert_string_equal(describe(f, fd0, "cfg", "retention.ms", &is_default), "1000");
+    assert_int_equal(incremental_alter(f, fd0, "cfg", "retention.ms", 0, "x"), 40);
+    assert_int_equal(incremental_alter(f, fd0, "nope", "retention.ms", 0, "1"), 3);
+
+    /* DeleteRecords v2: the log start moves, older offsets are out of range */
+    one_batch(&w, -1, 0, 3, 2000);
+    assert_int_equal(produce(f, fd, "cfg", 0, &w, &base), 0);
+    kafka_delete_records_request dreq;
+    kafka_delete_records_response dresp;
+    kafka_delete_records_request_delete_records_partition dp = {.partition_index = 0, .offset = 4};
+    kafka_delete_records_request_delete_records_topic dt = {.name = kafka_str_c("cfg"), .partitions = &dp,
+                                                            .partitions_count = 1};
+    kafka_delete_records_request_init(&dreq);
+    dreq.topics = &dt;
+    dreq.topics_count = 1;
+    rpc(f, fd, KAFKA_API_DELETE_RECORDS, 2, &dreq, &dresp);
+    assert_int_equal(dresp.topics[0].partitions[0].error_code, 0);
+    assert_int_equal(dresp.topics[0].partitions[0].low_watermark, 4);
+    int64_t start, end;
+    assert_int_equal(kafka_mock_partition_offsets(f->m, "cfg", 0, &start, &end), 0);
+    assert_int_equal(start, 4);
+    assert_int_equal(end, 6);
+    rpc(f, fd, KAFKA_API_FETCH, 12, &freq, &fresp); /* still from offset 0 */
+    assert_int_equal(fresp.responses[0].partitions[0].error_code, 1); /* OFFSET_OUT_OF_RANGE */
+    dp.offset = 7;
+    rpc(f, fd, KAFKA_API_DELETE_RECORDS, 2, &dreq, &dresp);
+    assert_int_equal(dresp.topics[0].partitions[0].error_code, 1);
+    kafka_wbuf_free(&w);
+    close(fd);
+    close(fd0);
+}
+
 static void test_api_version_fault(void **state)
 {
     fixture *f = *state;
@@ -768,6 +928,7 @@ int main(void)
         cmocka_unit_test(test_transaction_timeout),
         cmocka_unit_test(test_api_version_fault),
         cmocka_unit_test(test_fetch_sessions),
+        cmocka_unit_test(test_configs_and_delete_records),
         cmocka_unit_test(test_retention_bounds_memory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

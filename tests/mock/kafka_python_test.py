@@ -14,7 +14,7 @@ import time
 try:
     import kafka
     from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-    from kafka.admin import NewTopic
+    from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
     from kafka.codec import has_gzip, has_lz4, has_snappy, has_zstd
 except ImportError as e:
     print("skipped: kafka-python is not installed (%s)" % e)
@@ -91,10 +91,32 @@ def run(bootstrap):
             fail("partition %d: end offset %d, expected %d" % (p, end[TopicPartition(topic, p)], len(want)))
     print("consumed all %d messages in order" % len(sent))
 
-    admin.delete_topics([topic])
-    if topic in admin.list_topics():
+    # topic configs: set at creation, described, altered
+    cfg_topic = "kafka-python-configs"
+    admin.create_topics([NewTopic(cfg_topic, num_partitions=1, replication_factor=1,
+                                  topic_configs={"cleanup.policy": "compact"})])
+    if describe(admin, cfg_topic).get("cleanup.policy") != "compact":
+        fail("cleanup.policy set at creation not described")
+    admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, cfg_topic, configs={"retention.ms": "1000"})])
+    configs = describe(admin, cfg_topic)
+    if configs.get("retention.ms") != "1000" or configs.get("cleanup.policy") != "delete":
+        fail("AlterConfigs did not replace the topic's configs: %r" % configs)
+    print("topic configs created, described and altered")
+
+    admin.delete_topics([topic, cfg_topic])
+    if topic in admin.list_topics() or cfg_topic in admin.list_topics():
         fail("deleted topic still listed")
     admin.close()
+
+
+def describe(admin, topic):
+    """The topic's configs as a dict, from DescribeConfigs."""
+    responses = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    resources = responses[0].resources
+    if len(resources) != 1 or resources[0][0] != 0:
+        fail("DescribeConfigs failed: %r" % (resources,))
+    # (error_code, error_message, resource_type, resource_name, config_entries)
+    return {entry[0]: entry[1] for entry in resources[0][4]}
 
 
 if __name__ == "__main__":
