@@ -235,6 +235,13 @@ KAFKA_MOCK_API void kafka_mock_clear_errors(kafka_mock *m, int32_t broker_id, in
  * the moment the request was served; order per connection is kept. */
 KAFKA_MOCK_API kafka_err kafka_mock_set_rtt(kafka_mock *m, int32_t broker_id, int32_t rtt_ms);
 
+/* Throttling: every response of broker_id (-1: all) that has a
+ * throttle_time_ms field reports throttle_ms (0 = none), as a broker over
+ * a quota does (KIP-219: the client is to wait that long before its next
+ * request to that broker). The answer itself is not delayed (see
+ * kafka_mock_set_rtt). */
+KAFKA_MOCK_API kafka_err kafka_mock_set_throttle(kafka_mock *m, int32_t broker_id, int32_t throttle_ms);
+
 /* Pins the coordinator FindCoordinator reports for (key_type, key):
  * key_type 0 = group, 1 = transaction. broker_id -1 removes the pin. */
 KAFKA_MOCK_API kafka_err kafka_mock_set_coordinator(kafka_mock *m, int8_t key_type, const char *key,

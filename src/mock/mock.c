@@ -265,3 +265,18 @@ int kafka_mock_api_versions(kafka_mock *m, int16_t api_key, int16_t *min_version
     pthread_mutex_unlock(&m->mu);
     return ok ? 1 : 0;
 }
+
+kafka_err kafka_mock_set_throttle(kafka_mock *m, int32_t broker_id, int32_t throttle_ms)
+{
+    kafka_err err = 0;
+
+    pthread_mutex_lock(&m->mu);
+    if (throttle_ms < 0 || (broker_id != -1 && !kmock_broker(&m->c, broker_id)))
+        err = KAFKA_ERR_INVALID_ARG;
+    else
+        for (int32_t i = 0; i < m->c.nbrokers; i++)
+            if (broker_id == -1 || broker_id == i + 1)
+                m->c.brokers[i].throttle_ms = throttle_ms;
+    pthread_mutex_unlock(&m->mu);
+    return err;
+}

@@ -165,6 +165,21 @@ static bool scrub(const kafka_gen_struct *d, void *s, int16_t version, kafka_are
     return true;
 }
 
+/* A throttling fault: the response's ThrottleTimeMs (KIP-219: the client
+ * then waits that long before its next request to this broker). */
+static void set_throttle(const kafka_gen_struct *root, void *resp, int16_t version, int32_t ms)
+{
+    for (uint16_t i = 0; i < root->nfields; i++) {
+        const kafka_gen_field *f = &root->fields[i];
+        const char *dot = strrchr(f->name, '.');
+        if (f->type == KAFKA_GT_INT32 && !(f->flags & KAFKA_GF_ARRAY) && dot &&
+            strcmp(dot + 1, "ThrottleTimeMs") == 0 && version >= f->v_min && version <= f->v_max) {
+            memcpy((char *)resp + f->offset, &ms, sizeof(ms));
+            return;
+        }
+    }
+}
+
 kmock_outcome kmock_encode(const kmock_request *rq, void *resp, kafka_wbuf *out)
 {
     const kafka_api_info *info = kafka_api_info_get(rq->api_key);
@@ -173,6 +188,8 @@ kmock_outcome kmock_encode(const kmock_request *rq, void *resp, kafka_wbuf *out)
 
     kafka_arena_init(&a, 0);
     ok = scrub(info->response->root, resp, rq->api_version, &a);
+    if (ok && rq->throttle_ms > 0)
+        set_throttle(info->response->root, resp, rq->api_version, rq->throttle_ms);
     kafka_arena_free(&a);
     if (!ok)
         return KMOCK_CLOSE;

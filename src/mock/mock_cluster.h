@@ -47,6 +47,7 @@ typedef struct kmock_broker_info {
     int32_t port;
     bool up;
     int32_t rtt_ms;
+    int32_t throttle_ms; /* reported in every response that has the field */
 } kmock_broker_info;
 
 /* One queued injected error: `count` more requests get `error`. */
@@ -213,6 +214,7 @@ typedef struct kmock_request {
     int32_t session_id;   /* rerun: the fetch session its first run used (0 none) */
     int32_t *session_out; /* first run of a Fetch: where to note that session */
     int16_t injected; /* error to answer with (0: serve normally) */
+    int32_t throttle_ms; /* throttling fault of the broker: reported in the response */
 } kmock_request;
 
 /* Serves one request: decodes it, applies it, encodes the response body

@@ -221,6 +221,7 @@ static void serve_frame(kafka_mock *m, kmock_client *cl, const uint8_t *frame, s
     kmock_request rq = {.broker_id = cl->broker_id, .api_key = key, .api_version = ver, .body = r.p,
                         .len = kafka_rbuf_remaining(&r), .now_ms = now_ms};
     m->c.now_ms = now_ms;
+    rq.throttle_ms = kmock_broker(&m->c, cl->broker_id)->throttle_ms;
     rq.session_out = &rq.session_id; /* a deferred Fetch keeps its session */
     rq.injected = kmock_take_error(&m->c, cl->broker_id, key, &kmock_conn_slot(&cl->conn, token)->delay_ms);
     if (rq.injected == KAFKA_ERR_MOCK_DISCONNECT) {

@@ -387,6 +387,17 @@ static void test_admin_and_faults(void **state)
     send_request(fd, KAFKA_API_METADATA, 12, 5, &mreq);
     assert_int_equal(recv_response(f, fd, KAFKA_API_METADATA, 12, 5, &mresp), -1);
     close(fd);
+    int fd2 = dial(f, 2);
+
+    /* throttling is reported in responses that carry the field */
+    assert_int_equal(kafka_mock_set_throttle(f->m, -1, 250), 0);
+    kafka_metadata_request_init(&mreq);
+    rpc(f, fd2, KAFKA_API_METADATA, 12, &mreq, &mresp);
+    assert_int_equal(mresp.throttle_time_ms, 250);
+    assert_int_equal(kafka_mock_set_throttle(f->m, -1, 0), 0);
+    rpc(f, fd2, KAFKA_API_METADATA, 12, &mreq, &mresp);
+    assert_int_equal(mresp.throttle_time_ms, 0);
+    close(fd2);
 
     /* leader moves bump the epoch */
     fd = dial(f, 1);
