@@ -11,6 +11,7 @@ file(GLOB KAFKA_MOCK_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/mock/*.
 add_library(kafka_mock_objects OBJECT ${KAFKA_MOCK_SOURCES})
 target_compile_options(kafka_mock_objects PRIVATE ${KAFKA_WARNINGS})
 target_compile_definitions(kafka_mock_objects PRIVATE KAFKA_BUILDING _GNU_SOURCE)
+target_link_libraries(kafka_mock_objects PRIVATE PkgConfig::OPENSSL)
 target_include_directories(kafka_mock_objects
   PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
   PRIVATE ${PROJECT_SOURCE_DIR}/src)

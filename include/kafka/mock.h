@@ -44,12 +44,16 @@
  *    message.timestamp.type=LogAppendTime stamps its batches, the others
  *    are stored and described only; brokers are described with no entries;
  *  - FindCoordinator 0-6 (v4+ batched), DescribeCluster 0-1;
+ *  - with require_sasl: SaslHandshake 1, SaslAuthenticate 0-2 (PLAIN,
+ *    SCRAM-SHA-256, SCRAM-SHA-512); a failed authentication is answered
+ *    SASL_AUTHENTICATION_FAILED, then the connection is closed;
  *  - the group coordinator APIs (JoinGroup ... DeleteGroups) only when the
  *    mock's group module is built in (see README).
  * A request for an API not listed is answered by closing the connection,
  * as Kafka does.
  * NOT YET: AddOffsetsToTxn/TxnOffsetCommit, KIP-848 (with the group
- * module), ACLs, SCRAM credentials, SASL, TLS, throttling.
+ * module), ACLs, SCRAM credential administration (users come from
+ * kafka_mock_add_user), OAUTHBEARER, TLS.
  *
  * Coordinators: FindCoordinator answers hash(key) mod brokers (or the
  * broker pinned with kafka_mock_set_coordinator); the group and
@@ -128,6 +132,11 @@ typedef struct kafka_mock_config {
     /* Rack of every broker as reported in Metadata/DescribeCluster; NULL =
      * no rack. Copied. */
     const char *rack;
+    /* Every listener requires SASL (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512,
+     * through SaslHandshake v1 and SaslAuthenticate) with the users of
+     * kafka_mock_add_user before anything but ApiVersions (Kafka's
+     * SASL_PLAINTEXT). false = no authentication (PLAINTEXT). */
+    bool require_sasl;
 } kafka_mock_config;
 
 /* Starts a cluster and its serving thread. cfg may be NULL (defaults); it
@@ -158,6 +167,12 @@ KAFKA_MOCK_API int kafka_mock_broker_count(const kafka_mock *m);
  * KAFKA_ERR_INVALID_TOPIC_EXCEPTION (empty, too long or bad characters),
  * KAFKA_ERR_NOMEM. `name` is copied. */
 KAFKA_MOCK_API kafka_err kafka_mock_create_topic(kafka_mock *m, const char *name, int partitions, int replicas);
+
+/* Adds (or changes the password of) a SASL user, valid for PLAIN and both
+ * SCRAM mechanisms (stored as SCRAM credentials: random salt, 4096
+ * iterations). Only used with require_sasl. Strings are copied.
+ * KAFKA_ERR_INVALID_ARG for an empty name or a NULL password. */
+KAFKA_MOCK_API kafka_err kafka_mock_add_user(kafka_mock *m, const char *user, const char *password);
 
 /* ---- faults ---------------------------------------------------------------
  * broker_id -1 means every broker where a function says so. */

@@ -280,3 +280,13 @@ kafka_err kafka_mock_set_throttle(kafka_mock *m, int32_t broker_id, int32_t thro
     pthread_mutex_unlock(&m->mu);
     return err;
 }
+
+kafka_err kafka_mock_add_user(kafka_mock *m, const char *user, const char *password)
+{
+    kafka_err err;
+
+    pthread_mutex_lock(&m->mu);
+    err = kmock_sasl_user_set(&m->c.users, user, password);
+    pthread_mutex_unlock(&m->mu);
+    return err;
+}

@@ -53,7 +53,13 @@ bool kmock_api_supported(const kmock_cluster *c, int16_t api_key, int16_t *min_v
 
     if (!info)
         return false;
-    if (e) {
+    if (api_key == KAFKA_API_SASL_HANDSHAKE || api_key == KAFKA_API_SASL_AUTHENTICATE) {
+        /* served by the connection (mock_sasl.c) when SASL is required */
+        if (!c->require_sasl)
+            return false;
+        lo = 0;
+        hi = api_key == KAFKA_API_SASL_HANDSHAKE ? 1 : 2;
+    } else if (e) {
         lo = e->min_v;
         hi = e->max_v;
     } else if (c->groups && kmock_groups_serves(api_key, &lo, &hi)) {

@@ -19,6 +19,7 @@
 #include "mock/mock_config.h"
 #include "mock/mock_fetch_session.h"
 #include "mock/mock_log.h"
+#include "mock/mock_sasl.h"
 #include "protocol/api.h"
 #include "protocol/wire.h"
 
@@ -119,6 +120,8 @@ typedef struct kmock_cluster {
     /* [0] cluster-wide, [id] broker id's own; each per API key */
     kmock_err_queue errors[KAFKA_MOCK_MAX_BROKERS + 1][KAFKA_API_KEY_MAX + 1];
     kmock_fs_cache fetch_sessions;
+    bool require_sasl; /* every listener: SASL PLAIN / SCRAM first */
+    kmock_sasl_users users;
     uint64_t appends; /* bumps on every append: deferred fetches look again */
     int64_t now_ms;   /* the serving thread's clock at the current request */
     kmock_groups *groups; /* NULL when the group module is not built in */

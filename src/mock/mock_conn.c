@@ -84,7 +84,7 @@ bool kmock_conn_fill(kmock_slot *s, const uint8_t *body, size_t len, int64_t rea
     if (!body)
         return true;
     kafka_put_u32(&s->frame, 0); /* size, set below */
-    if (kafka_response_header_encode(&s->frame, s->api_key, s->api_version, s->correlation_id) != 0)
+    if (!s->raw && kafka_response_header_encode(&s->frame, s->api_key, s->api_version, s->correlation_id) != 0)
         return false;
     kafka_put_raw(&s->frame, body, len);
     if (s->frame.oom)

@@ -26,6 +26,7 @@ typedef struct kmock_slot {
     int32_t correlation_id;
     bool filled;   /* frame holds the whole response, or nothing is sent */
     int32_t delay_ms; /* injected latency of this request, added when filled */
+    bool raw;         /* a bare SASL frame: size and body, no response header */
     int64_t ready_at;
     kafka_wbuf frame;
 } kmock_slot;

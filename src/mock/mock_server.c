@@ -100,6 +100,7 @@ static void client_close(kafka_mock *m, kmock_client *cl)
         }
     }
     close(cl->fd);
+    kmock_sasl_conn_free(&cl->sasl);
     kmock_conn_free(&cl->conn);
     kafka_free(cl);
 }
@@ -212,23 +213,54 @@ static void serve_frame(kafka_mock *m, kmock_client *cl, const uint8_t *frame, s
     int64_t wake_at = 0;
     uint64_t token = ++m->next_token;
 
+    if (cl->sasl.raw) {
+        /* after a SaslHandshake v0: a bare token, answered bare */
+        kmock_slot *s = kmock_conn_push(&cl->conn, token, -1, 0, 0);
+        kafka_wbuf_init(&out);
+        if (!s || !kmock_sasl_token(&cl->sasl, &m->c.users, frame, len, &out)) {
+            cl->closing = true;
+        } else {
+            s->raw = true;
+            answer(m, cl, token, out.data ? out.data : (const uint8_t *)"", out.len, now_ms);
+        }
+        kafka_wbuf_free(&out);
+        return;
+    }
     kafka_rbuf_init(&r, frame, len);
     if (kafka_request_header_decode(&r, &key, &ver, &corr, &client_id) != 0 ||
         !kmock_conn_push(&cl->conn, token, key, ver, corr)) {
         cl->closing = true;
         return;
     }
+    kafka_wbuf_init(&out);
     kmock_request rq = {.broker_id = cl->broker_id, .api_key = key, .api_version = ver, .body = r.p,
                         .len = kafka_rbuf_remaining(&r), .now_ms = now_ms};
     m->c.now_ms = now_ms;
     rq.throttle_ms = kmock_broker(&m->c, cl->broker_id)->throttle_ms;
     rq.session_out = &rq.session_id; /* a deferred Fetch keeps its session */
+    if (m->c.require_sasl && !cl->sasl.authenticated && key != KAFKA_API_API_VERSIONS &&
+        key != KAFKA_API_SASL_HANDSHAKE && key != KAFKA_API_SASL_AUTHENTICATE) {
+        cl->closing = true; /* Kafka closes a connection that skips authentication */
+        return;
+    }
+    if (m->c.require_sasl && (key == KAFKA_API_SASL_HANDSHAKE || key == KAFKA_API_SASL_AUTHENTICATE)) {
+        int16_t lo, hi;
+        int rc = kmock_api_supported(&m->c, key, &lo, &hi) && ver >= lo && ver <= hi
+                     ? kmock_sasl_handle(&cl->sasl, &m->c.users, key, ver, r.p, kafka_rbuf_remaining(&r), &out)
+                     : -1;
+        if (rc < 0)
+            cl->closing = true;
+        else
+            answer(m, cl, token, out.data, out.len, now_ms);
+        cl->close_when_flushed |= rc == 0;
+        kafka_wbuf_free(&out);
+        return;
+    }
     rq.injected = kmock_take_error(&m->c, cl->broker_id, key, &kmock_conn_slot(&cl->conn, token)->delay_ms);
     if (rq.injected == KAFKA_ERR_MOCK_DISCONNECT) {
         cl->closing = true;
         return;
     }
-    kafka_wbuf_init(&out);
     kmock_outcome oc = kmock_handle(&m->c, &rq, &out, &wake_at); /* sets wake_at: call it first */
     serve_outcome(m, cl, token, oc, &out, &rq, wake_at);
     kafka_wbuf_free(&out);
@@ -380,6 +412,8 @@ static void *serve(void *arg)
                 next = t;
             if (!cl->closing)
                 client_write(cl);
+            if (cl->close_when_flushed && cl->conn.nslots == 0 && kmock_conn_pending(&cl->conn) == 0)
+                cl->closing = true;
         }
         reap_clients(m);
         if (!kafka_array_reserve((void **)&pfd, &pfd_cap, 1 + (size_t)m->c.nbrokers + m->nclients, sizeof(*pfd),

@@ -25,6 +25,8 @@ typedef struct kmock_client {
     int32_t broker_id;
     kmock_conn conn;
     bool closing; /* close once the loop pass ends */
+    bool close_when_flushed; /* a failed authentication: answer, then close */
+    kmock_sasl_conn sasl;
 } kmock_client;
 
 /* A Fetch waiting for data or for its max_wait. */

@@ -245,6 +245,9 @@ bool kmock_command(kafka_mock *m, const char *line, char *reply, size_t rlen)
             if (kafka_mock_api_versions(m, (int16_t)k, &lo, &hi))
                 off += (size_t)snprintf(reply + off, rlen - off, "%s%d:%d:%d", off == 2 ? " " : ",", k, lo, hi);
         }
+    } else if (strcmp(w[0], "user") == 0) {
+        ARGS(2, 2);
+        reply_err(reply, rlen, "user", kafka_mock_add_user(m, w[1], w[2]));
     } else if (strcmp(w[0], "forget_producers") == 0) {
         ARGS(0, 0);
         kafka_mock_forget_producers(m);

@@ -3,6 +3,7 @@
  *
  *   kafka-mock [--brokers N] [--topic NAME:PARTITIONS[:REPLICAS]]...
  *              [--partitions N] [--no-auto-create] [--retention-bytes N]
+ *              [--user NAME:PASSWORD]...   (SASL PLAIN/SCRAM required then)
  *
  * Prints the bootstrap list as the first line of stdout, then reads
  * control commands on stdin (commands.h; `help` is not one: see
@@ -28,7 +29,7 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: kafka-mock [--brokers N] [--topic NAME:PARTITIONS[:REPLICAS]]... [--partitions N]\n"
-                    "                  [--no-auto-create] [--retention-bytes N]\n");
+                    "                  [--no-auto-create] [--retention-bytes N] [--user NAME:PASSWORD]...\n");
 }
 
 static bool parse_long(const char *s, long lo, long hi, long *out)
@@ -43,8 +44,8 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
 int main(int argc, char **argv)
 {
     kafka_mock_config cfg = {.brokers = 1};
-    const char *topics[MAX_TOPICS];
-    int ntopics = 0;
+    const char *topics[MAX_TOPICS], *users[MAX_TOPICS];
+    int ntopics = 0, nusers = 0;
     kafka_mock *m;
     kafka_err err;
     long v;
@@ -64,6 +65,10 @@ int main(int argc, char **argv)
             i++;
         } else if (strcmp(a, "--retention-bytes") == 0 && val && parse_long(val, 1, LONG_MAX, &v)) {
             cfg.retention_bytes = v;
+            i++;
+        } else if (strcmp(a, "--user") == 0 && val && strchr(val, ':') && nusers < MAX_TOPICS) {
+            users[nusers++] = val; /* NAME:PASSWORD; SASL becomes required */
+            cfg.require_sasl = true;
             i++;
         } else if (strcmp(a, "--no-auto-create") == 0) {
             cfg.disable_auto_create_topics = true;
@@ -86,6 +91,23 @@ int main(int argc, char **argv)
     if ((err = kafka_mock_new(&m, &cfg)) != 0) {
         fprintf(stderr, "kafka-mock: cannot start: %s\n", kafka_err_str(err));
         return 1;
+    }
+    for (int i = 0; i < nusers; i++) {
+        char user[256];
+        const char *colon = strchr(users[i], ':');
+        size_t ulen = (size_t)(colon - users[i]);
+        if (ulen == 0 || ulen >= sizeof(user)) {
+            fprintf(stderr, "kafka-mock: bad --user '%s' (NAME:PASSWORD)\n", users[i]);
+            kafka_mock_close(m);
+            return 1;
+        }
+        memcpy(user, users[i], ulen);
+        user[ulen] = '\0';
+        if ((err = kafka_mock_add_user(m, user, colon + 1)) != 0) {
+            fprintf(stderr, "kafka-mock: cannot add user '%s': %s\n", user, kafka_err_str(err));
+            kafka_mock_close(m);
+            return 1;
+        }
     }
     for (int i = 0; i < ntopics; i++) {
         char name[256];

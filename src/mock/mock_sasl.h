@@ -1,0 +1,64 @@
+/*
+ * SASL on the mock's listeners (when the mock requires it): SaslHandshake
+ * v0-1 (v0: the tokens then come as bare frames) and SaslAuthenticate v0-2 with PLAIN, SCRAM-SHA-256 and
+ * SCRAM-SHA-512 (RFC 5802/7677; 4096 PBKDF2 iterations, random salts and
+ * nonces), against the users given to the mock. Until a connection has
+ * authenticated, it may only send ApiVersions, SaslHandshake and
+ * SaslAuthenticate; anything else closes it, as Kafka does.
+ *
+ * Sans-I/O, single-threaded (the mock's mutex guards it).
+ */
+#ifndef KAFKA_MOCK_SASL_H
+#define KAFKA_MOCK_SASL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kafka/error.h"
+#include "protocol/wire.h"
+
+/* One user's credentials, as the server stores them. */
+typedef struct kmock_sasl_user {
+    char *name;
+    char *password;                  /* for PLAIN */
+    uint8_t salt[16];
+    uint8_t stored256[32], server256[32]; /* SCRAM-SHA-256 StoredKey / ServerKey */
+    uint8_t stored512[64], server512[64]; /* SCRAM-SHA-512 */
+} kmock_sasl_user;
+
+typedef struct kmock_sasl_users {
+    kmock_sasl_user *u;
+    size_t n, cap;
+} kmock_sasl_users;
+
+/* Adds or replaces a user (valid for every mechanism). */
+kafka_err kmock_sasl_user_set(kmock_sasl_users *us, const char *name, const char *password);
+void kmock_sasl_users_free(kmock_sasl_users *us);
+
+/* A connection's authentication. Zero-initialised = not started. */
+typedef struct kmock_sasl_conn {
+    int mech;   /* 0 none yet, 1 PLAIN, 2 SCRAM-SHA-256, 3 SCRAM-SHA-512 */
+    int step;   /* SCRAM: 0 client-first expected, 1 client-final expected */
+    bool raw;   /* after a v0 handshake: tokens come as bare frames */
+    bool authenticated;
+    char *user; /* the authenticated (or authenticating) user */
+    char *auth_message; /* SCRAM: client-first-bare,server-first */
+    char *nonce;        /* SCRAM: the combined nonce */
+} kmock_sasl_conn;
+
+void kmock_sasl_conn_free(kmock_sasl_conn *s);
+
+/* One SASL token from the client (a SaslAuthenticate's bytes, or a bare
+ * frame after a v0 handshake): true and the server's answer in reply
+ * (possibly empty), false when authentication failed. */
+bool kmock_sasl_token(kmock_sasl_conn *s, const kmock_sasl_users *us, const uint8_t *token, size_t len,
+                      kafka_wbuf *reply);
+
+/* Serves SaslHandshake (17) or SaslAuthenticate (36) on one connection:
+ * the response body into out. Returns 1 (respond), 0 (respond, then close:
+ * a failed authentication) or -1 (undecodable: close at once). */
+int kmock_sasl_handle(kmock_sasl_conn *s, const kmock_sasl_users *us, int16_t api_key, int16_t version,
+                      const uint8_t *body, size_t len, kafka_wbuf *out);
+
+#endif

@@ -1,0 +1,111 @@
+/*
+ * SASL on kafka_mock (require_sasl): PLAIN, SCRAM-SHA-256 and
+ * SCRAM-SHA-512 checked by two clients, kcat (librdkafka's SASL) and
+ * libkafka's kafka_conn; a wrong password and a client that skips
+ * authentication are refused.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "kafka/kafka.h"
+#include "kafka/mock.h"
+#include "kcat.h"
+
+static const char *const mechs[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"};
+static const kafka_sasl_mechanism_id mech_ids[] = {KAFKA_SASL_PLAIN, KAFKA_SASL_SCRAM_SHA_256,
+                                                   KAFKA_SASL_SCRAM_SHA_512};
+
+static int setup(void **state)
+{
+    kafka_mock *m;
+    if (kafka_mock_new(&m, &(kafka_mock_config){.brokers = 1, .require_sasl = true}) != 0 ||
+        kafka_mock_add_user(m, "alice", "s3cret,=pw") != 0 || kafka_mock_create_topic(m, "sasl", 1, 1) != 0)
+        return -1;
+    *state = m;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    kafka_mock_close(*state);
+    return 0;
+}
+
+static int kcat_sasl(kafka_mock *m, const char *mech, const char *password, const char *mode, const char *in,
+                     kt_kcat_result *r)
+{
+    char mech_opt[64], pass_opt[64];
+    snprintf(mech_opt, sizeof mech_opt, "sasl.mechanisms=%s", mech);
+    snprintf(pass_opt, sizeof pass_opt, "sasl.password=%s", password);
+    const char *args[] = {mode, "-b", kafka_mock_bootstrap(m), "-X", "security.protocol=SASL_PLAINTEXT", "-X",
+                          mech_opt, "-X", "sasl.username=alice", "-X", pass_opt, "-t", "sasl", "-p", "0",
+                          strcmp(mode, "-C") == 0 ? "-e" : "-c", strcmp(mode, "-C") == 0 ? "-q" : "100", NULL};
+    return kt_kcat(args, in, in ? strlen(in) : 0, 60000, r);
+}
+
+static void test_kcat_every_mechanism(void **state)
+{
+    kafka_mock *m = *state;
+    kt_kcat_result r;
+    if (!kt_kcat_path()) {
+        print_message("skipped: kcat not found\n");
+        skip();
+    }
+    for (int i = 0; i < 3; i++) {
+        char line[64];
+        snprintf(line, sizeof line, "via-%s\n", mechs[i]);
+        if (kcat_sasl(m, mechs[i], "s3cret,=pw", "-P", line, &r) != 0)
+            fail_msg("kcat produce with %s: exit %d: %s", mechs[i], r.status, r.err);
+        kt_kcat_result_free(&r);
+    }
+    if (kcat_sasl(m, "SCRAM-SHA-512", "s3cret,=pw", "-C", NULL, &r) != 0)
+        fail_msg("kcat consume: exit %d: %s", r.status, r.err);
+    assert_string_equal(r.out, "via-PLAIN\nvia-SCRAM-SHA-256\nvia-SCRAM-SHA-512\n");
+    kt_kcat_result_free(&r);
+    /* a wrong password gets nothing */
+    const char *args[] = {"-L", "-b", kafka_mock_bootstrap(m), "-X", "security.protocol=SASL_PLAINTEXT", "-X",
+                          "sasl.mechanisms=SCRAM-SHA-256", "-X", "sasl.username=alice", "-X", "sasl.password=nope",
+                          "-m", "5", NULL};
+    assert_int_not_equal(kt_kcat(args, NULL, 0, 60000, &r), 0);
+    kt_kcat_result_free(&r);
+}
+
+static void test_libkafka_every_mechanism(void **state)
+{
+    kafka_mock *m = *state;
+    kafka_conn *c;
+    kafka_partition *ps;
+    size_t n;
+    const char *topic = "sasl";
+    for (int i = 0; i < 3; i++) {
+        kafka_dialer_config cfg = {.sasl = {.mechanism = mech_ids[i], .username = "alice", .password = "s3cret,=pw"}};
+        assert_int_equal(kafka_dial(&c, kafka_mock_bootstrap(m), &cfg, 10000), 0);
+        assert_int_equal(kafka_conn_read_partitions(c, &topic, 1, &ps, &n), 0);
+        assert_int_equal(n, 1);
+        kafka_free_partitions(ps);
+        kafka_conn_close(c);
+        cfg.sasl.password = "wrong";
+        kafka_err e = kafka_dial(&c, kafka_mock_bootstrap(m), &cfg, 10000);
+        assert_true(e == KAFKA_ERR_SASL_AUTHENTICATION_FAILED || e == KAFKA_ERR_SASL);
+    }
+    /* without SASL: ApiVersions is answered, anything else closes */
+    assert_int_equal(kafka_dial(&c, kafka_mock_bootstrap(m), NULL, 10000), 0);
+    assert_int_not_equal(kafka_conn_read_partitions(c, &topic, 1, &ps, &n), 0);
+    kafka_conn_close(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kcat_every_mechanism),
+        cmocka_unit_test(test_libkafka_every_mechanism),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
