@@ -44,7 +44,8 @@
  *    message.timestamp.type=LogAppendTime stamps its batches, the others
  *    are stored and described only; brokers are described with no entries;
  *  - FindCoordinator 0-6 (v4+ batched), DescribeCluster 0-1;
- *  - with require_sasl: SaslHandshake 1, SaslAuthenticate 0-2 (PLAIN,
+ *  - TLS listeners with tls_cert_file (TLS 1.2+);
+ *  - with require_sasl: SaslHandshake 0-1, SaslAuthenticate 0-2 (PLAIN,
  *    SCRAM-SHA-256, SCRAM-SHA-512); a failed authentication is answered
  *    SASL_AUTHENTICATION_FAILED, then the connection is closed;
  *  - the group coordinator APIs (JoinGroup ... DeleteGroups) only when the
@@ -53,7 +54,7 @@
  * as Kafka does.
  * NOT YET: AddOffsetsToTxn/TxnOffsetCommit, KIP-848 (with the group
  * module), ACLs, SCRAM credential administration (users come from
- * kafka_mock_add_user), OAUTHBEARER, TLS.
+ * kafka_mock_add_user), OAUTHBEARER, client certificates (mutual TLS).
  *
  * Coordinators: FindCoordinator answers hash(key) mod brokers (or the
  * broker pinned with kafka_mock_set_coordinator); the group and
@@ -137,6 +138,12 @@ typedef struct kafka_mock_config {
      * kafka_mock_add_user before anything but ApiVersions (Kafka's
      * SASL_PLAINTEXT). false = no authentication (PLAINTEXT). */
     bool require_sasl;
+    /* TLS on every listener (Kafka's SSL, or SASL_SSL with require_sasl):
+     * the server certificate (PEM, may hold the chain) and its private key
+     * (PEM, unencrypted; NULL = in tls_cert_file). NULL = plain TCP.
+     * Read during kafka_mock_new only; a bad file is KAFKA_ERR_TLS. */
+    const char *tls_cert_file;
+    const char *tls_key_file;
 } kafka_mock_config;
 
 /* Starts a cluster and its serving thread. cfg may be NULL (defaults); it

@@ -13,6 +13,7 @@
 
 #include "common/alloc.h"
 #include "mock/mock_groups_dispatch.h"
+#include "mock/mock_tls.h"
 #include "protocol/header.h"
 
 #define KMOCK_READ_CHUNK 65536
@@ -99,6 +100,7 @@ static void client_close(kafka_mock *m, kmock_client *cl)
             i++;
         }
     }
+    kmock_tls_session_free(cl->tls);
     close(cl->fd);
     kmock_sasl_conn_free(&cl->sasl);
     kmock_conn_free(&cl->conn);
@@ -123,6 +125,11 @@ static void accept_clients(kafka_mock *m, int i)
         }
         cl->fd = fd;
         cl->broker_id = i + 1;
+        if (m->tls && !(cl->tls = kmock_tls_session(m->tls, fd))) {
+            kafka_free(cl);
+            close(fd);
+            return;
+        }
         kmock_conn_init(&cl->conn);
         m->clients[m->nclients++] = cl;
     }
@@ -266,22 +273,52 @@ static void serve_frame(kafka_mock *m, kmock_client *cl, const uint8_t *frame, s
     kafka_wbuf_free(&out);
 }
 
+/* One read from the client's socket (through TLS when it has a session):
+ * > 0 bytes, 0 closed or failed, -1 nothing now. */
+static ssize_t client_recv(kmock_client *cl, uint8_t *buf, size_t len)
+{
+    if (cl->tls)
+        return kmock_tls_read(cl->tls, buf, len, &cl->tls_wants_write);
+    for (;;) {
+        ssize_t n = read(cl->fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return -1;
+        return n < 0 ? 0 : n;
+    }
+}
+
+static ssize_t client_send(kmock_client *cl, const uint8_t *buf, size_t len)
+{
+    bool wants_read;
+
+    if (cl->tls)
+        return kmock_tls_write(cl->tls, buf, len, &wants_read); /* a read is always polled for */
+    for (;;) {
+        ssize_t n = send(cl->fd, buf, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return -1;
+        return n < 0 ? 0 : n;
+    }
+}
+
 /* Reads what the socket has and serves every complete frame. */
 static void client_read(kafka_mock *m, kmock_client *cl, int64_t now_ms)
 {
     uint8_t buf[KMOCK_READ_CHUNK];
 
     for (int rounds = 0; rounds < 16 && !cl->closing; rounds++) {
-        ssize_t n = read(cl->fd, buf, sizeof(buf));
+        ssize_t n = client_recv(cl, buf, sizeof(buf));
         const uint8_t *frame;
         size_t flen;
         int rc = 0;
 
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        if (n < 0)
             return;
-        if (n <= 0 || !kmock_conn_feed(&cl->conn, buf, (size_t)n)) {
+        if (n == 0 || !kmock_conn_feed(&cl->conn, buf, (size_t)n)) {
             cl->closing = true;
             return;
         }
@@ -289,7 +326,9 @@ static void client_read(kafka_mock *m, kmock_client *cl, int64_t now_ms)
             serve_frame(m, cl, frame, flen, now_ms);
         if (rc < 0)
             cl->closing = true;
-        if ((size_t)n < sizeof(buf))
+        /* a short plain read drained the socket; TLS hands out a record at
+         * a time, so read on until it would block */
+        if (!cl->tls && (size_t)n < sizeof(buf))
             return;
     }
 }
@@ -297,12 +336,10 @@ static void client_read(kafka_mock *m, kmock_client *cl, int64_t now_ms)
 static void client_write(kmock_client *cl)
 {
     while (kmock_conn_pending(&cl->conn) > 0) {
-        ssize_t n = send(cl->fd, kmock_conn_out(&cl->conn), kmock_conn_pending(&cl->conn), MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        ssize_t n = client_send(cl, kmock_conn_out(&cl->conn), kmock_conn_pending(&cl->conn));
+        if (n < 0)
             return;
-        if (n <= 0) {
+        if (n == 0) {
             cl->closing = true;
             return;
         }
@@ -431,7 +468,7 @@ static void *serve(void *arg)
         for (size_t i = 0; i < m->nclients; i++) {
             kmock_client *cl = m->clients[i];
             short ev = POLLIN;
-            if (kmock_conn_pending(&cl->conn) > 0)
+            if (kmock_conn_pending(&cl->conn) > 0 || cl->tls_wants_write)
                 ev |= POLLOUT;
             pfd[n++] = (struct pollfd){.fd = cl->fd, .events = ev};
         }
@@ -456,8 +493,8 @@ static void *serve(void *arg)
             short re = pfd[first_client + i].revents;
             if (re & (POLLERR | POLLNVAL))
                 cl->closing = true;
-            else if (re & (POLLIN | POLLHUP))
-                client_read(m, cl, now);
+            else if ((re & (POLLIN | POLLHUP)) || (cl->tls_wants_write && (re & POLLOUT)))
+                client_read(m, cl, now); /* (TLS: also a handshake waiting to write) */
         }
         for (int32_t i = 0; i < m->c.nbrokers; i++)
             if (m->listen_fd[i] >= 0 && (pfd[1 + i].revents & POLLIN))
@@ -517,6 +554,8 @@ kafka_err kmock_server_start(kafka_mock *m, const kafka_mock_config *cfg)
         if (m->addr[i].ss_family == AF_INET6)
             snprintf(m->c.brokers[i].host, sizeof(m->c.brokers[i].host), "::1");
     }
+    if (cfg->tls_cert_file && (err = kmock_tls_new(&m->tls, cfg->tls_cert_file, cfg->tls_key_file)) != 0)
+        return err;
     if ((err = make_bootstrap(m)) != 0)
         return err;
     if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0)
@@ -553,5 +592,6 @@ void kmock_server_free(kafka_mock *m)
         close(m->wake_rd);
     if (m->wake_wr >= 0)
         close(m->wake_wr);
+    kmock_tls_free(m->tls);
     kafka_free(m->bootstrap);
 }

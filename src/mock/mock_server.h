@@ -27,6 +27,8 @@ typedef struct kmock_client {
     bool closing; /* close once the loop pass ends */
     bool close_when_flushed; /* a failed authentication: answer, then close */
     kmock_sasl_conn sasl;
+    void *tls;             /* TLS session, NULL on a plain listener */
+    bool tls_wants_write;  /* the TLS handshake waits to write */
 } kmock_client;
 
 /* A Fetch waiting for data or for its max_wait. */
@@ -57,6 +59,7 @@ struct kafka_mock {
     uint64_t next_token;
     uint64_t seen_appends;
     char *bootstrap;
+    struct kmock_tls *tls; /* NULL: plain listeners */
 };
 
 /* Opens listeners (or adopts cfg->listen_fds) and starts the thread. */

@@ -4,6 +4,7 @@
  *   kafka-mock [--brokers N] [--topic NAME:PARTITIONS[:REPLICAS]]...
  *              [--partitions N] [--no-auto-create] [--retention-bytes N]
  *              [--user NAME:PASSWORD]...   (SASL PLAIN/SCRAM required then)
+ *              [--tls-cert PEM [--tls-key PEM]] (TLS listeners)
  *
  * Prints the bootstrap list as the first line of stdout, then reads
  * control commands on stdin (commands.h; `help` is not one: see
@@ -29,7 +30,8 @@
 static void usage(void)
 {
     fprintf(stderr, "usage: kafka-mock [--brokers N] [--topic NAME:PARTITIONS[:REPLICAS]]... [--partitions N]\n"
-                    "                  [--no-auto-create] [--retention-bytes N] [--user NAME:PASSWORD]...\n");
+                    "                  [--no-auto-create] [--retention-bytes N] [--user NAME:PASSWORD]...\n"
+                    "                  [--tls-cert PEM [--tls-key PEM]]\n");
 }
 
 static bool parse_long(const char *s, long lo, long hi, long *out)
@@ -69,6 +71,12 @@ int main(int argc, char **argv)
         } else if (strcmp(a, "--user") == 0 && val && strchr(val, ':') && nusers < MAX_TOPICS) {
             users[nusers++] = val; /* NAME:PASSWORD; SASL becomes required */
             cfg.require_sasl = true;
+            i++;
+        } else if (strcmp(a, "--tls-cert") == 0 && val) {
+            cfg.tls_cert_file = val; /* PEM certificate: every listener speaks TLS */
+            i++;
+        } else if (strcmp(a, "--tls-key") == 0 && val) {
+            cfg.tls_key_file = val;
             i++;
         } else if (strcmp(a, "--no-auto-create") == 0) {
             cfg.disable_auto_create_topics = true;
