@@ -46,7 +46,9 @@
  *  - FindCoordinator 0-6 (v4+ batched), DescribeCluster 0-1;
  *  - TLS listeners with tls_cert_file (TLS 1.2+);
  *  - with require_sasl: SaslHandshake 0-1, SaslAuthenticate 0-2 (PLAIN,
- *    SCRAM-SHA-256, SCRAM-SHA-512); a failed authentication is answered
+ *    SCRAM-SHA-256, SCRAM-SHA-512, and OAUTHBEARER with unsecured JWTs
+ *    as Kafka's default validator takes them: alg "none", a "sub", an
+ *    "exp" not passed); a failed authentication is answered
  *    SASL_AUTHENTICATION_FAILED, then the connection is closed;
  *  - the group coordinator APIs (JoinGroup ... DeleteGroups) only when the
  *    mock's group module is built in (see README).
@@ -54,7 +56,8 @@
  * as Kafka does.
  * NOT YET: AddOffsetsToTxn/TxnOffsetCommit, KIP-848 (with the group
  * module), ACLs, SCRAM credential administration (users come from
- * kafka_mock_add_user), OAUTHBEARER, client certificates (mutual TLS).
+ * kafka_mock_add_user), signed OAUTHBEARER tokens, client certificates
+ * (mutual TLS).
  *
  * Coordinators: FindCoordinator answers hash(key) mod brokers (or the
  * broker pinned with kafka_mock_set_coordinator); the group and

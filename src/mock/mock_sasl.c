@@ -1,7 +1,10 @@
 /* SASL PLAIN and SCRAM on the mock's listeners: see mock_sasl.h. */
 #include "mock/mock_sasl.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -15,7 +18,15 @@
 
 #define SCRAM_ITERATIONS 4096
 
-static const char *const mechanisms[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"};
+static const char *const mechanisms[] = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"};
+#define NMECHANISMS 4
+
+static int64_t kmock_sasl_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static const EVP_MD *md_of(int mech)
 {
@@ -113,6 +124,79 @@ static bool plain(kmock_sasl_conn *s, const kmock_sasl_users *us, const uint8_t 
     if (!u || strlen(u->password) != plen || CRYPTO_memcmp(u->password, pass, plen) != 0)
         return false;
     s->user = kafka_strndup(user, ulen);
+    return s->user != NULL;
+}
+
+/* base64url (no padding) into out (cap bytes, NUL-terminated); false
+ * when it does not decode or does not fit. */
+static bool b64url_decode(const char *in, size_t len, char *out, size_t cap)
+{
+    char std[2048];
+    size_t n = 0;
+    int got;
+
+    if (len == 0 || len + 4 >= sizeof(std))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        std[n++] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : in[i];
+    while (n % 4)
+        std[n++] = '=';
+    if (n / 4 * 3 >= cap || (got = EVP_DecodeBlock((unsigned char *)out, (const unsigned char *)std, (int)n)) < 0)
+        return false;
+    got -= (int)(len % 4 == 2 ? 2 : len % 4 == 3 ? 1 : 0); /* EVP counts the padding */
+    out[got] = '\0';
+    return strlen(out) == (size_t)got;
+}
+
+/* A JSON string or number member of a flat object: a view of its value
+ * (without quotes), or NULL. Enough for the claims of a test token. */
+static const char *json_member(const char *json, const char *name, size_t *len)
+{
+    char key[64];
+    snprintf(key, sizeof key, "\"%s\"", name);
+    const char *p = strstr(json, key);
+    if (!p)
+        return NULL;
+    p += strlen(key);
+    while (*p == ' ' || *p == ':')
+        p++;
+    if (*p == '"') {
+        const char *end = strchr(++p, '"');
+        *len = end ? (size_t)(end - p) : 0;
+        return end ? p : NULL;
+    }
+    *len = strspn(p, "0123456789.-");
+    return *len ? p : NULL;
+}
+
+/* OAUTHBEARER (RFC 7628) with unsecured JWTs, as Kafka's default
+ * validator accepts them: "n,,\x01auth=Bearer <jwt>\x01\x01", the JWT
+ * header saying alg "none", the payload naming its subject ("sub") and,
+ * when it has an "exp", not expired. */
+static bool oauthbearer(kmock_sasl_conn *s, const char *msg)
+{
+    const char *auth = strstr(msg, "\001auth=Bearer "), *tok, *dot1, *dot2;
+    char header[512], payload[1024];
+    size_t len, toklen;
+
+    if (strncmp(msg, "n,", 2) != 0 || !auth)
+        return false;
+    tok = auth + strlen("\001auth=Bearer ");
+    toklen = strcspn(tok, "\x01");
+    if (!(dot1 = memchr(tok, '.', toklen)) || !(dot2 = memchr(dot1 + 1, '.', toklen - (size_t)(dot1 + 1 - tok))) ||
+        !b64url_decode(tok, (size_t)(dot1 - tok), header, sizeof header) ||
+        !b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), payload, sizeof payload))
+        return false;
+    const char *alg = json_member(header, "alg", &len);
+    if (!alg || len != 4 || memcmp(alg, "none", 4) != 0)
+        return false;
+    const char *exp = json_member(payload, "exp", &len);
+    if (exp && strtod(exp, NULL) * 1000.0 < (double)kmock_sasl_now_ms())
+        return false;
+    const char *sub = json_member(payload, "sub", &len);
+    if (!sub || len == 0)
+        return false;
+    s->user = kafka_strndup(sub, len);
     return s->user != NULL;
 }
 
@@ -251,6 +335,9 @@ bool kmock_sasl_token(kmock_sasl_conn *s, const kmock_sasl_users *us, const uint
     if (s->mech == 1) {
         ok = plain(s, us, token, len);
         s->authenticated = ok;
+    } else if (s->mech == 4) {
+        ok = oauthbearer(s, msg);
+        s->authenticated = ok;
     } else if (s->step == 0) {
         ok = scram_first(s, us, msg, reply);
         s->step = 1;
@@ -269,7 +356,7 @@ static int handshake(kmock_sasl_conn *s, int16_t version, const uint8_t *body, s
     kafka_sasl_handshake_response resp;
     kafka_arena a;
     kafka_rbuf r;
-    kafka_str names[3];
+    kafka_str names[NMECHANISMS];
     int rc = 1;
 
     kafka_arena_init(&a, 1 << 20);
@@ -279,13 +366,13 @@ static int handshake(kmock_sasl_conn *s, int16_t version, const uint8_t *body, s
         return -1;
     }
     kafka_sasl_handshake_response_init(&resp);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < NMECHANISMS; i++) {
         names[i] = kafka_str_c(mechanisms[i]);
         if (kafka_str_eq(req.mechanism, names[i]))
             s->mech = i + 1;
     }
     resp.mechanisms = names;
-    resp.mechanisms_count = 3;
+    resp.mechanisms_count = NMECHANISMS;
     if (s->authenticated || s->step) {
         resp.error_code = KAFKA_ERR_ILLEGAL_SASL_STATE;
         rc = 0;

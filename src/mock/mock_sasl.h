@@ -1,10 +1,13 @@
 /*
  * SASL on the mock's listeners (when the mock requires it): SaslHandshake
- * v0-1 (v0: the tokens then come as bare frames) and SaslAuthenticate v0-2 with PLAIN, SCRAM-SHA-256 and
- * SCRAM-SHA-512 (RFC 5802/7677; 4096 PBKDF2 iterations, random salts and
- * nonces), against the users given to the mock. Until a connection has
- * authenticated, it may only send ApiVersions, SaslHandshake and
- * SaslAuthenticate; anything else closes it, as Kafka does.
+ * v0-1 (after v0 the tokens come as bare frames) and SaslAuthenticate
+ * v0-2, with PLAIN and SCRAM-SHA-256/512 (RFC 5802/7677; 4096 PBKDF2
+ * iterations, random salts and nonces) against the users given to the
+ * mock, and OAUTHBEARER with unsecured JWTs as Kafka's default validator
+ * takes them (alg "none", a "sub", an "exp" not passed; any subject is
+ * accepted). Until a connection has authenticated, it may only send
+ * ApiVersions, SaslHandshake and SaslAuthenticate; anything else closes
+ * it, as Kafka does.
  *
  * Sans-I/O, single-threaded (the mock's mutex guards it).
  */
@@ -38,7 +41,7 @@ void kmock_sasl_users_free(kmock_sasl_users *us);
 
 /* A connection's authentication. Zero-initialised = not started. */
 typedef struct kmock_sasl_conn {
-    int mech;   /* 0 none yet, 1 PLAIN, 2 SCRAM-SHA-256, 3 SCRAM-SHA-512 */
+    int mech;   /* 0 none yet, 1 PLAIN, 2 SCRAM-SHA-256, 3 SCRAM-SHA-512, 4 OAUTHBEARER */
     int step;   /* SCRAM: 0 client-first expected, 1 client-final expected */
     bool raw;   /* after a v0 handshake: tokens come as bare frames */
     bool authenticated;

@@ -1,8 +1,8 @@
 /*
- * SASL on kafka_mock (require_sasl): PLAIN, SCRAM-SHA-256 and
- * SCRAM-SHA-512 checked by two clients, kcat (librdkafka's SASL) and
- * libkafka's kafka_conn; a wrong password and a client that skips
- * authentication are refused.
+ * SASL on kafka_mock (require_sasl): PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+ * and OAUTHBEARER (unsecured JWTs) checked by two clients, kcat
+ * (librdkafka's SASL) and libkafka's kafka_conn; a wrong password, an
+ * expired token and a client that skips authentication are refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -101,11 +101,70 @@ static void test_libkafka_every_mechanism(void **state)
     kafka_conn_close(c);
 }
 
+/* An unsecured JWT (RFC 7519 with alg "none"), as Kafka's
+ * OAuthBearerUnsecuredJws takes them: base64url header and claims, no
+ * signature. exp_s is the expiry in Unix seconds. */
+static void unsecured_jwt(char *out, size_t cap, const char *sub, long long exp_s)
+{
+    static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char claims[128];
+    const char *parts[2] = {"{\"alg\":\"none\"}", claims};
+    size_t o = 0;
+    snprintf(claims, sizeof claims, "{\"sub\":\"%s\",\"exp\":%lld}", sub, exp_s);
+    for (int p = 0; p < 2; p++) {
+        const unsigned char *in = (const unsigned char *)parts[p];
+        size_t n = strlen(parts[p]);
+        for (size_t i = 0; i < n; i += 3) {
+            unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
+            out[o++] = b64url[v >> 18 & 63];
+            out[o++] = b64url[v >> 12 & 63];
+            if (i + 1 < n)
+                out[o++] = b64url[v >> 6 & 63];
+            if (i + 2 < n)
+                out[o++] = b64url[v & 63];
+        }
+        out[o++] = '.';
+        assert_true(o < cap);
+    }
+    out[o] = '\0';
+}
+
+static int token_cb(void *privdata, char *token_buf, size_t buf_len, char *errbuf, size_t errlen)
+{
+    (void)errbuf, (void)errlen;
+    unsecured_jwt(token_buf, buf_len, "carol", *(long long *)privdata);
+    return 0;
+}
+
+static void test_oauthbearer(void **state)
+{
+    kafka_mock *m = *state;
+    kafka_conn *c;
+    long long exp = 4102444800LL; /* 2100-01-01 */
+    kafka_dialer_config cfg = {.sasl = {.mechanism = KAFKA_SASL_OAUTHBEARER, .oauth_token_cb = token_cb,
+                                        .oauth_privdata = &exp}};
+    assert_int_equal(kafka_dial(&c, kafka_mock_bootstrap(m), &cfg, 10000), 0);
+    kafka_conn_close(c);
+    exp = 946684800LL; /* 2000-01-01: expired */
+    kafka_err e = kafka_dial(&c, kafka_mock_bootstrap(m), &cfg, 10000);
+    assert_true(e == KAFKA_ERR_SASL_AUTHENTICATION_FAILED || e == KAFKA_ERR_SASL);
+    if (!kt_kcat_path())
+        return;
+    kt_kcat_result r;
+    const char *args[] = {"-L", "-b", kafka_mock_bootstrap(m), "-X", "security.protocol=SASL_PLAINTEXT", "-X",
+                          "sasl.mechanisms=OAUTHBEARER", "-X", "enable.sasl.oauthbearer.unsecure.jwt=true", "-X",
+                          "sasl.oauthbearer.config=principal=carol", "-m", "10", NULL};
+    if (kt_kcat(args, NULL, 0, 60000, &r) != 0)
+        fail_msg("kcat with an unsecured OAUTHBEARER token: exit %d: %s", r.status, r.err);
+    kt_kcat_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kcat_every_mechanism),
         cmocka_unit_test(test_libkafka_every_mechanism),
+        cmocka_unit_test(test_oauthbearer),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
