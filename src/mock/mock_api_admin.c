@@ -13,10 +13,8 @@ kmock_outcome kmock_create_topics(kmock_cluster *c, const kmock_request *rq, kaf
     if (!req || req->topics_count < 0)
         return KMOCK_CLOSE;
     kafka_create_topics_response_init(&resp);
-    resp.topics = kafka_arena_calloc(a, (size_t)req->topics_count + 1, sizeof(*resp.topics));
-    if (!resp.topics)
+    if (!KMOCK_ARRAY(a, resp.topics, req->topics_count))
         return KMOCK_CLOSE;
-    resp.topics_count = req->topics_count;
     for (int32_t i = 0; i < req->topics_count; i++) {
         const kafka_create_topics_request_creatable_topic *qt = &req->topics[i];
         kafka_create_topics_response_creatable_topic_result *rt = &resp.topics[i];
@@ -92,10 +90,8 @@ kmock_outcome kmock_delete_topics(kmock_cluster *c, const kmock_request *rq, kaf
     if (n < 0)
         return KMOCK_CLOSE;
     kafka_delete_topics_response_init(&resp);
-    resp.responses = kafka_arena_calloc(a, (size_t)n + 1, sizeof(*resp.responses));
-    if (!resp.responses)
+    if (!KMOCK_ARRAY(a, resp.responses, n))
         return KMOCK_CLOSE;
-    resp.responses_count = n;
     for (int32_t i = 0; i < n; i++) {
         kafka_delete_topics_response_deletable_topic_result *rt = &resp.responses[i];
         kafka_str name = rq->api_version >= 6 ? req->topics[i].name : req->topic_names[i];
@@ -133,10 +129,8 @@ kmock_outcome kmock_create_partitions(kmock_cluster *c, const kmock_request *rq,
     if (!req || req->topics_count < 0)
         return KMOCK_CLOSE;
     kafka_create_partitions_response_init(&resp);
-    resp.results = kafka_arena_calloc(a, (size_t)req->topics_count + 1, sizeof(*resp.results));
-    if (!resp.results)
+    if (!KMOCK_ARRAY(a, resp.results, req->topics_count))
         return KMOCK_CLOSE;
-    resp.results_count = req->topics_count;
     for (int32_t i = 0; i < req->topics_count; i++) {
         const kafka_create_partitions_request_create_partitions_topic *qt = &req->topics[i];
         kafka_create_partitions_response_create_partitions_topic_result *rt = &resp.results[i];
@@ -168,10 +162,8 @@ kmock_outcome kmock_delete_records(kmock_cluster *c, const kmock_request *rq, ka
     if (!req || req->topics_count < 0)
         return KMOCK_CLOSE;
     kafka_delete_records_response_init(&resp);
-    resp.topics = kafka_arena_calloc(a, (size_t)req->topics_count + 1, sizeof(*resp.topics));
-    if (!resp.topics)
+    if (!KMOCK_ARRAY(a, resp.topics, req->topics_count))
         return KMOCK_CLOSE;
-    resp.topics_count = req->topics_count;
     for (int32_t t = 0; t < req->topics_count; t++) {
         const kafka_delete_records_request_delete_records_topic *qt = &req->topics[t];
         kafka_delete_records_response_delete_records_topic_result *rt = &resp.topics[t];
@@ -179,10 +171,8 @@ kmock_outcome kmock_delete_records(kmock_cluster *c, const kmock_request *rq, ka
 
         kafka_delete_records_response_delete_records_topic_result_init(rt);
         rt->name = qt->name;
-        rt->partitions = kafka_arena_calloc(a, (size_t)np + 1, sizeof(*rt->partitions));
-        if (!rt->partitions)
+        if (!KMOCK_ARRAY(a, rt->partitions, np))
             return KMOCK_CLOSE;
-        rt->partitions_count = np;
         for (int32_t i = 0; i < np; i++) {
             const kafka_delete_records_request_delete_records_partition *qp = &qt->partitions[i];
             kafka_delete_records_response_delete_records_partition_result *rp = &rt->partitions[i];

@@ -54,10 +54,8 @@ kmock_outcome kmock_describe_configs(kmock_cluster *c, const kmock_request *rq, 
     while (kmock_topic_config_keys[nkeys].name)
         nkeys++;
     kafka_describe_configs_response_init(&resp);
-    resp.results = kafka_arena_calloc(a, (size_t)req->resources_count + 1, sizeof(*resp.results));
-    if (!resp.results)
+    if (!KMOCK_ARRAY(a, resp.results, req->resources_count))
         return KMOCK_CLOSE;
-    resp.results_count = req->resources_count;
     for (int32_t i = 0; i < req->resources_count; i++) {
         const kafka_describe_configs_request_describe_configs_resource *qr = &req->resources[i];
         kafka_describe_configs_response_describe_configs_result *rr = &resp.results[i];
@@ -123,10 +121,8 @@ kmock_outcome kmock_alter_configs(kmock_cluster *c, const kmock_request *rq, kaf
     if (!req || req->resources_count < 0)
         return KMOCK_CLOSE;
     kafka_alter_configs_response_init(&resp);
-    resp.responses = kafka_arena_calloc(a, (size_t)req->resources_count + 1, sizeof(*resp.responses));
-    if (!resp.responses)
+    if (!KMOCK_ARRAY(a, resp.responses, req->resources_count))
         return KMOCK_CLOSE;
-    resp.responses_count = req->resources_count;
     for (int32_t i = 0; i < req->resources_count; i++) {
         const kafka_alter_configs_request_alter_configs_resource *qr = &req->resources[i];
         kafka_alter_configs_response_alter_configs_resource_response *rr = &resp.responses[i];
@@ -164,10 +160,8 @@ kmock_outcome kmock_incremental_alter_configs(kmock_cluster *c, const kmock_requ
     if (!req || req->resources_count < 0)
         return KMOCK_CLOSE;
     kafka_incremental_alter_configs_response_init(&resp);
-    resp.responses = kafka_arena_calloc(a, (size_t)req->resources_count + 1, sizeof(*resp.responses));
-    if (!resp.responses)
+    if (!KMOCK_ARRAY(a, resp.responses, req->resources_count))
         return KMOCK_CLOSE;
-    resp.responses_count = req->resources_count;
     for (int32_t i = 0; i < req->resources_count; i++) {
         const kafka_incremental_alter_configs_request_alter_configs_resource *qr = &req->resources[i];
         kafka_incremental_alter_configs_response_alter_configs_resource_response *rr = &resp.responses[i];

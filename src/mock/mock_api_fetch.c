@@ -344,10 +344,8 @@ kmock_outcome kmock_list_offsets(kmock_cluster *c, const kmock_request *rq, kafk
     if (!req || req->topics_count < 0)
         return KMOCK_CLOSE;
     kafka_list_offsets_response_init(&resp);
-    resp.topics = kafka_arena_calloc(a, (size_t)req->topics_count + 1, sizeof(*resp.topics));
-    if (!resp.topics)
+    if (!KMOCK_ARRAY(a, resp.topics, req->topics_count))
         return KMOCK_CLOSE;
-    resp.topics_count = req->topics_count;
     for (int32_t t = 0; t < req->topics_count; t++) {
         const kafka_list_offsets_request_list_offsets_topic *qt = &req->topics[t];
         kafka_list_offsets_response_list_offsets_topic_response *rt = &resp.topics[t];
@@ -355,10 +353,8 @@ kmock_outcome kmock_list_offsets(kmock_cluster *c, const kmock_request *rq, kafk
 
         kafka_list_offsets_response_list_offsets_topic_response_init(rt);
         rt->name = qt->name;
-        rt->partitions = kafka_arena_calloc(a, (size_t)np + 1, sizeof(*rt->partitions));
-        if (!rt->partitions)
+        if (!KMOCK_ARRAY(a, rt->partitions, np))
             return KMOCK_CLOSE;
-        rt->partitions_count = np;
         for (int32_t i = 0; i < np; i++) {
             const kafka_list_offsets_request_list_offsets_partition *qp = &qt->partitions[i];
             kafka_list_offsets_response_list_offsets_partition_response *rp = &rt->partitions[i];
@@ -436,10 +432,8 @@ kmock_outcome kmock_offset_for_leader_epoch(kmock_cluster *c, const kmock_reques
     if (!req || req->topics_count < 0)
         return KMOCK_CLOSE;
     kafka_offset_for_leader_epoch_response_init(&resp);
-    resp.topics = kafka_arena_calloc(a, (size_t)req->topics_count + 1, sizeof(*resp.topics));
-    if (!resp.topics)
+    if (!KMOCK_ARRAY(a, resp.topics, req->topics_count))
         return KMOCK_CLOSE;
-    resp.topics_count = req->topics_count;
     for (int32_t t = 0; t < req->topics_count; t++) {
         const kafka_offset_for_leader_epoch_request_offset_for_leader_topic *qt = &req->topics[t];
         kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result *rt = &resp.topics[t];
@@ -447,10 +441,8 @@ kmock_outcome kmock_offset_for_leader_epoch(kmock_cluster *c, const kmock_reques
 
         kafka_offset_for_leader_epoch_response_offset_for_leader_topic_result_init(rt);
         rt->topic = qt->topic;
-        rt->partitions = kafka_arena_calloc(a, (size_t)np + 1, sizeof(*rt->partitions));
-        if (!rt->partitions)
+        if (!KMOCK_ARRAY(a, rt->partitions, np))
             return KMOCK_CLOSE;
-        rt->partitions_count = np;
         for (int32_t i = 0; i < np; i++) {
             const kafka_offset_for_leader_epoch_request_offset_for_leader_partition *qp = &qt->partitions[i];
             kafka_offset_for_leader_epoch_response_epoch_end_offset *rp = &rt->partitions[i];

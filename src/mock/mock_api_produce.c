@@ -14,10 +14,8 @@ kmock_outcome kmock_produce(kmock_cluster *c, const kmock_request *rq, kafka_are
         return KMOCK_CLOSE;
     bad_acks = req->acks != 0 && req->acks != 1 && req->acks != -1;
     kafka_produce_response_init(&resp);
-    resp.responses = kafka_arena_calloc(a, (size_t)req->topic_data_count + 1, sizeof(*resp.responses));
-    if (!resp.responses)
+    if (!KMOCK_ARRAY(a, resp.responses, req->topic_data_count))
         return KMOCK_CLOSE;
-    resp.responses_count = req->topic_data_count;
     for (int32_t t = 0; t < req->topic_data_count; t++) {
         const kafka_produce_request_topic_produce_data *td = &req->topic_data[t];
         kafka_produce_response_topic_produce_response *rt = &resp.responses[t];
@@ -25,10 +23,8 @@ kmock_outcome kmock_produce(kmock_cluster *c, const kmock_request *rq, kafka_are
 
         kafka_produce_response_topic_produce_response_init(rt);
         rt->name = td->name;
-        rt->partition_responses = kafka_arena_calloc(a, (size_t)np + 1, sizeof(*rt->partition_responses));
-        if (!rt->partition_responses)
+        if (!KMOCK_ARRAY(a, rt->partition_responses, np))
             return KMOCK_CLOSE;
-        rt->partition_responses_count = np;
         for (int32_t i = 0; i < np; i++) {
             const kafka_produce_request_partition_produce_data *pd = &td->partition_data[i];
             kafka_produce_response_partition_produce_response *rp = &rt->partition_responses[i];

@@ -270,6 +270,14 @@ kmock_outcome kmock_create_partitions(kmock_cluster *c, const kmock_request *rq,
 
 /* Shared by the handlers (mock_api.c). */
 
+/* Gives a response array `field` (with its field##_count) n zeroed
+ * elements from the arena (one more, so that n == 0 is not NULL); false
+ * when out of memory. */
+#define KMOCK_ARRAY(arena, field, n)                                                              \
+    (((field) = kafka_arena_calloc((arena), (size_t)(n) + 1, sizeof(*(field)))) != NULL            \
+         ? ((field##_count) = (int32_t)(n), true)                                                   \
+         : false)
+
 /* Decodes rq's body as the request of its API into a struct from `a`;
  * NULL if it does not decode. */
 void *kmock_decode(const kmock_request *rq, kafka_arena *a);

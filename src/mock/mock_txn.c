@@ -150,10 +150,8 @@ kmock_outcome kmock_add_partitions_to_txn(kmock_cluster *c, const kmock_request 
                                    req->v3_and_below_producer_epoch, &err);
     kafka_add_partitions_to_txn_response_init(&resp);
     int32_t nt = req->v3_and_below_topics_count;
-    resp.results_by_topic_v3_and_below = kafka_arena_calloc(a, (size_t)nt + 1, sizeof(*resp.results_by_topic_v3_and_below));
-    if (!resp.results_by_topic_v3_and_below)
+    if (!KMOCK_ARRAY(a, resp.results_by_topic_v3_and_below, nt))
         return KMOCK_CLOSE;
-    resp.results_by_topic_v3_and_below_count = nt;
     /* all or nothing: any unknown partition fails the request, and the
      * others are OPERATION_NOT_ATTEMPTED, as Kafka answers */
     bool any_unknown = false;
@@ -168,10 +166,8 @@ kmock_outcome kmock_add_partitions_to_txn(kmock_cluster *c, const kmock_request 
         int32_t np = qt->partitions_count > 0 ? qt->partitions_count : 0;
         kafka_add_partitions_to_txn_response_add_partitions_to_txn_topic_result_init(rt);
         rt->name = qt->name;
-        rt->results_by_partition = kafka_arena_calloc(a, (size_t)np + 1, sizeof(*rt->results_by_partition));
-        if (!rt->results_by_partition)
+        if (!KMOCK_ARRAY(a, rt->results_by_partition, np))
             return KMOCK_CLOSE;
-        rt->results_by_partition_count = np;
         for (int32_t k = 0; k < np; k++) {
             int16_t e = rq->injected ? rq->injected : err;
             if (!e && any_unknown)

@@ -122,8 +122,8 @@ static void rpc(fixture *f, int fd, int16_t key, int16_t ver, const void *req, v
     assert_int_equal(recv_response(f, fd, key, ver, corr, resp), 0);
 }
 
-static int16_t produce(fixture *f, int fd, const char *topic, int32_t part, const kafka_wbuf *records,
-                       int64_t *base)
+static int16_t produce_at(fixture *f, int fd, const char *topic, int32_t part, const kafka_wbuf *records,
+                          int64_t *base, int64_t *log_append_time)
 {
     kafka_produce_request req;
     kafka_produce_response resp;
@@ -142,7 +142,15 @@ static int16_t produce(fixture *f, int fd, const char *topic, int32_t part, cons
     rpc(f, fd, KAFKA_API_PRODUCE, 11, &req, &resp);
     assert_int_equal(resp.responses_count, 1);
     *base = resp.responses[0].partition_responses[0].base_offset;
+    if (log_append_time)
+        *log_append_time = resp.responses[0].partition_responses[0].log_append_time_ms;
     return resp.responses[0].partition_responses[0].error_code;
+}
+
+static int16_t produce(fixture *f, int fd, const char *topic, int32_t part, const kafka_wbuf *records,
+                       int64_t *base)
+{
+    return produce_at(f, fd, topic, part, records, base, NULL);
 }
 
 static void one_batch(kafka_wbuf *w, int64_t pid, int32_t seq, int n, int64_t ts0)
@@ -795,21 +803,8 @@ static void test_configs_and_delete_records(void **state)
     int fd = dial(f, leader_of(f, fd0, "cfg", 0));
     kafka_wbuf_init(&w);
     one_batch(&w, -1, 0, 3, 1000);
-    kafka_produce_request req;
-    kafka_produce_response resp;
-    kafka_produce_request_topic_produce_data td;
-    kafka_produce_request_partition_produce_data pd = {.index = 0, .records = {w.data, (int32_t)w.len}};
-    kafka_produce_request_init(&req);
-    kafka_produce_request_topic_produce_data_init(&td);
-    td.name = kafka_str_c("cfg");
-    td.partition_data = &pd;
-    td.partition_data_count = 1;
-    req.acks = 1;
-    req.timeout_ms = 5000;
-    req.topic_data = &td;
-    req.topic_data_count = 1;
-    rpc(f, fd, KAFKA_API_PRODUCE, 9, &req, &resp);
-    int64_t stamped = resp.responses[0].partition_responses[0].log_append_time_ms;
+    int64_t stamped = -1;
+    assert_int_equal(produce_at(f, fd, "cfg", 0, &w, &base, &stamped), 0);
     assert_true(stamped > 1000000000000LL); /* a wall-clock time, not the producer's 1000 */
     kafka_fetch_request freq;
     kafka_fetch_response fresp;
