@@ -43,6 +43,9 @@
  *    retention.bytes bounds the topic's logs and
  *    message.timestamp.type=LogAppendTime stamps its batches, the others
  *    are stored and described only; brokers are described with no entries;
+ *  - DescribeUserScramCredentials 0 and AlterUserScramCredentials 0
+ *    (salted passwords as admin clients send them; Kafka's iteration
+ *    bounds 4096-16384), on the users SASL checks;
  *  - FindCoordinator 0-6 (v4+ batched), DescribeCluster 0-1;
  *  - TLS listeners with tls_cert_file (TLS 1.2+);
  *  - with require_sasl: SaslHandshake 0-1, SaslAuthenticate 0-2 (PLAIN,
@@ -55,9 +58,8 @@
  * A request for an API not listed is answered by closing the connection,
  * as Kafka does.
  * NOT YET: AddOffsetsToTxn/TxnOffsetCommit, KIP-848 (with the group
- * module), ACLs, SCRAM credential administration (users come from
- * kafka_mock_add_user), signed OAUTHBEARER tokens, client certificates
- * (mutual TLS).
+ * module), ACLs, signed OAUTHBEARER tokens, client certificates (mutual
+ * TLS).
  *
  * Coordinators: FindCoordinator answers hash(key) mod brokers (or the
  * broker pinned with kafka_mock_set_coordinator); the group and

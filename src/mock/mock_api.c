@@ -30,6 +30,8 @@ static const kmock_api_entry api_entries[] = {
     {KAFKA_API_DESCRIBE_CONFIGS, 0, 4, kmock_describe_configs},
     {KAFKA_API_ALTER_CONFIGS, 0, 2, kmock_alter_configs},
     {KAFKA_API_INCREMENTAL_ALTER_CONFIGS, 0, 1, kmock_incremental_alter_configs},
+    {KAFKA_API_DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0, kmock_describe_user_scram_credentials},
+    {KAFKA_API_ALTER_USER_SCRAM_CREDENTIALS, 0, 0, kmock_alter_user_scram_credentials},
     {KAFKA_API_DESCRIBE_CLUSTER, 0, 1, kmock_describe_cluster},
     /* clients' versions of AddPartitionsToTxn (4+ is broker to broker) */
     {KAFKA_API_ADD_PARTITIONS_TO_TXN, 0, 3, kmock_add_partitions_to_txn},
@@ -272,6 +274,7 @@ static bool places_errors_itself(int16_t key)
     case KAFKA_API_DESCRIBE_CONFIGS:
     case KAFKA_API_ALTER_CONFIGS:
     case KAFKA_API_INCREMENTAL_ALTER_CONFIGS:
+    case KAFKA_API_ALTER_USER_SCRAM_CREDENTIALS:
         return true;
     default:
         return false;

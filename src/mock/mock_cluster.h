@@ -261,6 +261,10 @@ kmock_outcome kmock_alter_configs(kmock_cluster *c, const kmock_request *rq, kaf
                                   int64_t *wake_at);
 kmock_outcome kmock_incremental_alter_configs(kmock_cluster *c, const kmock_request *rq, kafka_arena *a,
                                               kafka_wbuf *out, int64_t *wake_at);
+kmock_outcome kmock_describe_user_scram_credentials(kmock_cluster *c, const kmock_request *rq, kafka_arena *a,
+                                                    kafka_wbuf *out, int64_t *wake_at);
+kmock_outcome kmock_alter_user_scram_credentials(kmock_cluster *c, const kmock_request *rq, kafka_arena *a,
+                                                 kafka_wbuf *out, int64_t *wake_at);
 kmock_outcome kmock_create_topics(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
                                   int64_t *wake_at);
 kmock_outcome kmock_delete_topics(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,

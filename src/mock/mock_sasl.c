@@ -39,19 +39,30 @@ static void hmac(const EVP_MD *md, const uint8_t *key, size_t klen, const void *
     HMAC(md, key, (int)klen, msg, mlen, out, &n);
 }
 
-/* StoredKey and ServerKey of a password (RFC 5802 section 3). */
-static bool scram_keys(const EVP_MD *md, const char *password, const uint8_t *salt, uint8_t *stored,
-                       uint8_t *server)
+/* StoredKey and ServerKey from a salted password (RFC 5802 section 3). */
+static bool keys_from_salted(const EVP_MD *md, const uint8_t *salted, kmock_scram_cred *cr)
 {
-    uint8_t salted[64], client[64];
+    uint8_t client[64];
     size_t n = (size_t)EVP_MD_size(md);
     unsigned int dn = 0;
 
-    if (!PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, 16, SCRAM_ITERATIONS, md, (int)n, salted))
-        return false;
     hmac(md, salted, n, "Client Key", 10, client);
-    hmac(md, salted, n, "Server Key", 10, server);
-    return EVP_Digest(client, n, stored, &dn, md, NULL) == 1;
+    hmac(md, salted, n, "Server Key", 10, cr->server);
+    cr->set = EVP_Digest(client, n, cr->stored, &dn, md, NULL) == 1;
+    return cr->set;
+}
+
+/* A credential from a password: random salt, SCRAM_ITERATIONS rounds. */
+static bool scram_cred(const EVP_MD *md, const char *password, kmock_scram_cred *cr)
+{
+    uint8_t salted[64];
+
+    cr->salt_len = 16;
+    cr->iterations = SCRAM_ITERATIONS;
+    return RAND_bytes(cr->salt, (int)cr->salt_len) == 1 &&
+           PKCS5_PBKDF2_HMAC(password, (int)strlen(password), cr->salt, (int)cr->salt_len, cr->iterations, md,
+                             EVP_MD_size(md), salted) &&
+           keys_from_salted(md, salted, cr);
 }
 
 kafka_err kmock_sasl_user_set(kmock_sasl_users *us, const char *name, const char *password)
@@ -61,8 +72,7 @@ kafka_err kmock_sasl_user_set(kmock_sasl_users *us, const char *name, const char
 
     if (!name || !*name || !password)
         return KAFKA_ERR_INVALID_ARG;
-    if (RAND_bytes(u.salt, sizeof(u.salt)) != 1 || !scram_keys(EVP_sha256(), password, u.salt, u.stored256, u.server256) ||
-        !scram_keys(EVP_sha512(), password, u.salt, u.stored512, u.server512))
+    if (!scram_cred(EVP_sha256(), password, &u.scram[0]) || !scram_cred(EVP_sha512(), password, &u.scram[1]))
         return KAFKA_ERR_NOMEM;
     if (!(u.name = kafka_strdup(name)) || !(u.password = kafka_strdup(password))) {
         kafka_free(u.name);
@@ -89,7 +99,8 @@ void kmock_sasl_users_free(kmock_sasl_users *us)
 {
     for (size_t i = 0; i < us->n; i++) {
         kafka_free(us->u[i].name);
-        OPENSSL_cleanse(us->u[i].password, strlen(us->u[i].password));
+        if (us->u[i].password)
+            OPENSSL_cleanse(us->u[i].password, strlen(us->u[i].password));
         kafka_free(us->u[i].password);
     }
     kafka_free(us->u);
@@ -104,7 +115,7 @@ void kmock_sasl_conn_free(kmock_sasl_conn *s)
     memset(s, 0, sizeof(*s));
 }
 
-static const kmock_sasl_user *find_user(const kmock_sasl_users *us, const char *name, size_t len)
+static kmock_sasl_user *find_user(const kmock_sasl_users *us, const char *name, size_t len)
 {
     for (size_t i = 0; i < us->n; i++)
         if (strlen(us->u[i].name) == len && memcmp(us->u[i].name, name, len) == 0)
@@ -121,7 +132,7 @@ static bool plain(kmock_sasl_conn *s, const kmock_sasl_users *us, const uint8_t 
     const char *user = (const char *)nul1 + 1, *pass = (const char *)nul2 + 1;
     size_t ulen = (size_t)(nul2 - nul1 - 1), plen = len - (size_t)(nul2 + 1 - msg);
     const kmock_sasl_user *u = find_user(us, user, ulen);
-    if (!u || strlen(u->password) != plen || CRYPTO_memcmp(u->password, pass, plen) != 0)
+    if (!u || !u->password || strlen(u->password) != plen || CRYPTO_memcmp(u->password, pass, plen) != 0)
         return false;
     s->user = kafka_strndup(user, ulen);
     return s->user != NULL;
@@ -248,10 +259,13 @@ static bool scram_first(kmock_sasl_conn *s, const kmock_sasl_users *us, const ch
             name[o++] = user[i];
         }
     }
-    if (!(u = find_user(us, name, o)) || RAND_bytes(rnd, sizeof(rnd)) != 1)
+    if (!(u = find_user(us, name, o)) || !u->scram[s->mech - 2].set || RAND_bytes(rnd, sizeof(rnd)) != 1)
         return false;
+    const kmock_scram_cred *cr = &u->scram[s->mech - 2];
+    char iters[24];
+    snprintf(iters, sizeof iters, ",i=%d", (int)cr->iterations);
     snonce = b64(rnd, sizeof(rnd));
-    salt = b64(u->salt, sizeof(u->salt));
+    salt = b64(cr->salt, cr->salt_len);
     s->user = kafka_strndup(name, o);
     if (snonce && salt && s->user) {
         kafka_wbuf n;
@@ -264,7 +278,7 @@ static bool scram_first(kmock_sasl_conn *s, const kmock_sasl_users *us, const ch
         kafka_put_raw(reply, s->nonce, strlen(s->nonce));
         kafka_put_raw(reply, ",s=", 3);
         kafka_put_raw(reply, salt, strlen(salt));
-        kafka_put_raw(reply, ",i=4096", 7);
+        kafka_put_raw(reply, iters, strlen(iters));
         /* AuthMessage so far: client-first-bare "," server-first "," */
         kafka_wbuf am;
         kafka_wbuf_init(&am);
@@ -303,13 +317,14 @@ static bool scram_final(kmock_sasl_conn *s, const kmock_sasl_users *us, const ch
     kafka_put_raw(&am, s->auth_message, strlen(s->auth_message));
     kafka_put_raw(&am, msg, (size_t)(proof_at - msg));
     if (!am.oom && EVP_DecodeBlock(proof, (const unsigned char *)p, (int)plen) >= (int)n) {
-        hmac(md, s->mech == 3 ? u->stored512 : u->stored256, n, am.data, am.len, sig);
+        const kmock_scram_cred *cr = &u->scram[s->mech - 2];
+        hmac(md, cr->stored, n, am.data, am.len, sig);
         for (size_t i = 0; i < n; i++)
             key[i] = proof[i] ^ sig[i]; /* the client's ClientKey, if the proof is right */
         if (EVP_Digest(key, n, stored, &dn, md, NULL) == 1 &&
-            CRYPTO_memcmp(stored, s->mech == 3 ? u->stored512 : u->stored256, n) == 0) {
+            cr->set && CRYPTO_memcmp(stored, cr->stored, n) == 0) {
             char *v;
-            hmac(md, s->mech == 3 ? u->server512 : u->server256, n, am.data, am.len, ssig);
+            hmac(md, cr->server, n, am.data, am.len, ssig);
             if ((v = b64(ssig, n)) != NULL) {
                 kafka_put_raw(reply, "v=", 2);
                 kafka_put_raw(reply, v, strlen(v));
@@ -426,4 +441,54 @@ int kmock_sasl_handle(kmock_sasl_conn *s, const kmock_sasl_users *us, int16_t ap
     if (api_key == 17)
         return handshake(s, version, body, len, out);
     return authenticate(s, us, version, body, len, out);
+}
+
+const kmock_sasl_user *kmock_sasl_user_find(const kmock_sasl_users *us, kafka_str name)
+{
+    return name.len > 0 ? find_user(us, name.ptr, (size_t)name.len) : NULL;
+}
+
+int16_t kmock_sasl_scram_upsert(kmock_sasl_users *us, kafka_str name, int8_t mechanism, int32_t iterations,
+                                kafka_bytes salt, kafka_bytes salted)
+{
+    const EVP_MD *md = mechanism == 2 ? EVP_sha512() : EVP_sha256();
+    kmock_scram_cred cr = {0};
+    size_t i;
+
+    if (mechanism != 1 && mechanism != 2)
+        return KAFKA_ERR_UNSUPPORTED_SASL_MECHANISM;
+    if (name.len <= 0 || iterations < KMOCK_SCRAM_MIN_ITERATIONS || iterations > KMOCK_SCRAM_MAX_ITERATIONS ||
+        salt.len <= 0 || (size_t)salt.len > sizeof(cr.salt) || salted.len != EVP_MD_size(md))
+        return KAFKA_ERR_UNACCEPTABLE_CREDENTIAL;
+    cr.iterations = iterations;
+    cr.salt_len = (size_t)salt.len;
+    memcpy(cr.salt, salt.ptr, cr.salt_len);
+    if (!keys_from_salted(md, salted.ptr, &cr))
+        return KAFKA_ERR_UNKNOWN_SERVER_ERROR;
+    for (i = 0; i < us->n && !(strlen(us->u[i].name) == (size_t)name.len &&
+                               memcmp(us->u[i].name, name.ptr, (size_t)name.len) == 0);
+         i++) {
+    }
+    if (i == us->n) {
+        char *n = kafka_strndup(name.ptr, (size_t)name.len);
+        if (!n || !kafka_array_reserve((void **)&us->u, &us->cap, us->n + 1, sizeof(*us->u), 4)) {
+            kafka_free(n);
+            return KAFKA_ERR_UNKNOWN_SERVER_ERROR;
+        }
+        us->u[us->n++] = (kmock_sasl_user){.name = n};
+    }
+    us->u[i].scram[mechanism - 1] = cr;
+    return 0;
+}
+
+int16_t kmock_sasl_scram_delete(kmock_sasl_users *us, kafka_str name, int8_t mechanism)
+{
+    kmock_sasl_user *u = name.len > 0 ? find_user(us, name.ptr, (size_t)name.len) : NULL;
+
+    if (mechanism != 1 && mechanism != 2)
+        return KAFKA_ERR_UNSUPPORTED_SASL_MECHANISM;
+    if (!u || !u->scram[mechanism - 1].set)
+        return KAFKA_ERR_RESOURCE_NOT_FOUND;
+    memset(&u->scram[mechanism - 1], 0, sizeof(u->scram[0]));
+    return 0;
 }

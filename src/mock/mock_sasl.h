@@ -21,13 +21,24 @@
 #include "kafka/error.h"
 #include "protocol/wire.h"
 
-/* One user's credentials, as the server stores them. */
+/* A SCRAM credential as a broker stores it (no password). */
+typedef struct kmock_scram_cred {
+    bool set;
+    int32_t iterations;
+    uint8_t salt[64];
+    size_t salt_len;
+    uint8_t stored[64], server[64]; /* StoredKey, ServerKey */
+} kmock_scram_cred;
+
+/* Kafka's bounds on SCRAM iterations. */
+#define KMOCK_SCRAM_MIN_ITERATIONS 4096
+#define KMOCK_SCRAM_MAX_ITERATIONS 16384
+
+/* One user's credentials. */
 typedef struct kmock_sasl_user {
     char *name;
-    char *password;                  /* for PLAIN */
-    uint8_t salt[16];
-    uint8_t stored256[32], server256[32]; /* SCRAM-SHA-256 StoredKey / ServerKey */
-    uint8_t stored512[64], server512[64]; /* SCRAM-SHA-512 */
+    char *password;           /* for PLAIN; NULL for a user made by AlterUserScramCredentials */
+    kmock_scram_cred scram[2]; /* [0] SCRAM-SHA-256, [1] SCRAM-SHA-512 */
 } kmock_sasl_user;
 
 typedef struct kmock_sasl_users {
@@ -37,6 +48,16 @@ typedef struct kmock_sasl_users {
 
 /* Adds or replaces a user (valid for every mechanism). */
 kafka_err kmock_sasl_user_set(kmock_sasl_users *us, const char *name, const char *password);
+/* AlterUserScramCredentials: sets one SCRAM credential (mechanism 1 =
+ * SHA-256, 2 = SHA-512) from the client's salted password, or deletes it
+ * (salted == NULL). Returns 0 or a Kafka error code (RESOURCE_NOT_FOUND,
+ * UNACCEPTABLE_CREDENTIAL, UNSUPPORTED_SASL_MECHANISM,
+ * UNKNOWN_SERVER_ERROR). */
+int16_t kmock_sasl_scram_upsert(kmock_sasl_users *us, kafka_str name, int8_t mechanism, int32_t iterations,
+                                kafka_bytes salt, kafka_bytes salted);
+int16_t kmock_sasl_scram_delete(kmock_sasl_users *us, kafka_str name, int8_t mechanism);
+/* The user named `name`, or NULL. */
+const kmock_sasl_user *kmock_sasl_user_find(const kmock_sasl_users *us, kafka_str name);
 void kmock_sasl_users_free(kmock_sasl_users *us);
 
 /* A connection's authentication. Zero-initialised = not started. */

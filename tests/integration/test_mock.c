@@ -864,6 +864,55 @@ static void test_configs_and_delete_records(void **state)
     close(fd0);
 }
 
+static void test_scram_credentials_admin(void **state)
+{
+    fixture *f = *state;
+    int fd = dial(f, 1);
+    uint8_t salt[16], salted[32];
+    memset(salt, 7, sizeof salt);
+    memset(salted, 9, sizeof salted); /* any 32 bytes: the mock cannot tell */
+    kafka_alter_user_scram_credentials_request areq;
+    kafka_alter_user_scram_credentials_response aresp;
+    kafka_alter_user_scram_credentials_request_scram_credential_upsertion up = {
+        .name = kafka_str_c("frank"), .mechanism = 1, .iterations = 8192, .salt = {salt, sizeof salt},
+        .salted_password = {salted, sizeof salted}};
+    kafka_alter_user_scram_credentials_request_init(&areq);
+    areq.upsertions = &up;
+    areq.upsertions_count = 1;
+    areq.deletions_count = 0;
+    rpc(f, fd, KAFKA_API_ALTER_USER_SCRAM_CREDENTIALS, 0, &areq, &aresp);
+    assert_int_equal(aresp.results_count, 1);
+    assert_int_equal(aresp.results[0].error_code, 0);
+
+    kafka_describe_user_scram_credentials_request dreq;
+    kafka_describe_user_scram_credentials_response dresp;
+    kafka_describe_user_scram_credentials_request_user_name who[2] = {{kafka_str_c("frank")}, {kafka_str_c("nobody")}};
+    kafka_describe_user_scram_credentials_request_init(&dreq);
+    dreq.users = who;
+    dreq.users_count = 2;
+    rpc(f, fd, KAFKA_API_DESCRIBE_USER_SCRAM_CREDENTIALS, 0, &dreq, &dresp);
+    assert_int_equal(dresp.results_count, 2);
+    assert_int_equal(dresp.results[0].error_code, 0);
+    assert_int_equal(dresp.results[0].credential_infos_count, 1);
+    assert_int_equal(dresp.results[0].credential_infos[0].mechanism, 1);
+    assert_int_equal(dresp.results[0].credential_infos[0].iterations, 8192);
+    assert_int_equal(dresp.results[1].error_code, 91); /* RESOURCE_NOT_FOUND */
+
+    kafka_alter_user_scram_credentials_request_scram_credential_deletion del = {kafka_str_c("frank"), 1};
+    kafka_alter_user_scram_credentials_request_init(&areq);
+    areq.deletions = &del;
+    areq.deletions_count = 1;
+    areq.upsertions_count = 0;
+    up.iterations = 10; /* below Kafka's 4096 */
+    areq.upsertions = &up;
+    areq.upsertions_count = 1;
+    rpc(f, fd, KAFKA_API_ALTER_USER_SCRAM_CREDENTIALS, 0, &areq, &aresp);
+    assert_int_equal(aresp.results_count, 2);
+    assert_int_equal(aresp.results[0].error_code, 0);
+    assert_int_equal(aresp.results[1].error_code, 93); /* UNACCEPTABLE_CREDENTIAL */
+    close(fd);
+}
+
 static void test_api_version_fault(void **state)
 {
     fixture *f = *state;
@@ -935,6 +984,7 @@ int main(void)
         cmocka_unit_test(test_api_version_fault),
         cmocka_unit_test(test_fetch_sessions),
         cmocka_unit_test(test_configs_and_delete_records),
+        cmocka_unit_test(test_scram_credentials_admin),
         cmocka_unit_test(test_retention_bounds_memory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
