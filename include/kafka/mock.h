@@ -43,6 +43,8 @@
  *    retention.bytes bounds the topic's logs and
  *    message.timestamp.type=LogAppendTime stamps its batches, the others
  *    are stored and described only; brokers are described with no entries;
+ *  - CreateAcls, DescribeAcls, DeleteAcls 1-3 (Kafka's filter rules;
+ *    enforced only with enforce_acls, see there);
  *  - DescribeUserScramCredentials 0 and AlterUserScramCredentials 0
  *    (salted passwords as admin clients send them; Kafka's iteration
  *    bounds 4096-16384), on the users SASL checks;
@@ -58,8 +60,8 @@
  * A request for an API not listed is answered by closing the connection,
  * as Kafka does.
  * NOT YET: AddOffsetsToTxn/TxnOffsetCommit, KIP-848 (with the group
- * module), ACLs, signed OAUTHBEARER tokens, client certificates (mutual
- * TLS).
+ * module), ACL enforcement beyond topics, signed OAUTHBEARER tokens,
+ * client certificates (mutual TLS).
  *
  * Coordinators: FindCoordinator answers hash(key) mod brokers (or the
  * broker pinned with kafka_mock_set_coordinator); the group and
@@ -149,6 +151,15 @@ typedef struct kafka_mock_config {
      * Read during kafka_mock_new only; a bad file is KAFKA_ERR_TLS. */
     const char *tls_cert_file;
     const char *tls_key_file;
+    /* ACLs are enforced on the topic APIs (Produce WRITE, Fetch READ,
+     * Metadata/ListOffsets DESCRIBE, CreateTopics CREATE, DeleteTopics
+     * DELETE; TOPIC_AUTHORIZATION_FAILED otherwise) for the SASL user
+     * ("User:NAME", "User:ANONYMOUS" without SASL), with Kafka's rules: a
+     * matching DENY wins, no matching ALLOW is a denial. Only bindings for
+     * host "*" apply. Group, cluster and transactional-id ACLs are stored
+     * and listed but not enforced, nor are the ACL APIs themselves. false
+     * = ACLs are stored only. */
+    bool enforce_acls;
 } kafka_mock_config;
 
 /* Starts a cluster and its serving thread. cfg may be NULL (defaults); it
@@ -185,6 +196,16 @@ KAFKA_MOCK_API kafka_err kafka_mock_create_topic(kafka_mock *m, const char *name
  * iterations). Only used with require_sasl. Strings are copied.
  * KAFKA_ERR_INVALID_ARG for an empty name or a NULL password. */
 KAFKA_MOCK_API kafka_err kafka_mock_add_user(kafka_mock *m, const char *user, const char *password);
+
+/* Adds an ACL binding as CreateAcls does (values are Kafka's: resource
+ * type 2 = TOPIC, 3 = GROUP, 4 = CLUSTER, 5 = TRANSACTIONAL_ID; pattern 3
+ * = LITERAL, 4 = PREFIXED; operation 2 = ALL, 3 = READ, 4 = WRITE,
+ * 5 = CREATE, 6 = DELETE, 7 = ALTER, 8 = DESCRIBE, ...; permission 2 =
+ * DENY, 3 = ALLOW), e.g. (2, "orders", 3, "User:alice", "*", 4, 3).
+ * Strings are copied. KAFKA_ERR_INVALID_REQUEST for a bad value. */
+KAFKA_MOCK_API kafka_err kafka_mock_add_acl(kafka_mock *m, int8_t resource_type, const char *resource_name,
+                                            int8_t pattern_type, const char *principal, const char *host,
+                                            int8_t operation, int8_t permission);
 
 /* ---- faults ---------------------------------------------------------------
  * broker_id -1 means every broker where a function says so. */

@@ -290,3 +290,15 @@ kafka_err kafka_mock_add_user(kafka_mock *m, const char *user, const char *passw
     pthread_mutex_unlock(&m->mu);
     return err;
 }
+
+kafka_err kafka_mock_add_acl(kafka_mock *m, int8_t resource_type, const char *resource_name, int8_t pattern_type,
+                             const char *principal, const char *host, int8_t operation, int8_t permission)
+{
+    int16_t e;
+
+    pthread_mutex_lock(&m->mu);
+    e = kmock_acl_add(&m->c.acls, resource_type, kafka_str_c(resource_name), pattern_type, kafka_str_c(principal),
+                      kafka_str_c(host), operation, permission);
+    pthread_mutex_unlock(&m->mu);
+    return e < 0 ? KAFKA_ERR_NOMEM : e;
+}

@@ -31,6 +31,9 @@ static const kmock_api_entry api_entries[] = {
     {KAFKA_API_ALTER_CONFIGS, 0, 2, kmock_alter_configs},
     {KAFKA_API_INCREMENTAL_ALTER_CONFIGS, 0, 1, kmock_incremental_alter_configs},
     {KAFKA_API_DESCRIBE_USER_SCRAM_CREDENTIALS, 0, 0, kmock_describe_user_scram_credentials},
+    {KAFKA_API_CREATE_ACLS, 1, 3, kmock_create_acls},
+    {KAFKA_API_DESCRIBE_ACLS, 1, 3, kmock_describe_acls},
+    {KAFKA_API_DELETE_ACLS, 1, 3, kmock_delete_acls},
     {KAFKA_API_ALTER_USER_SCRAM_CREDENTIALS, 0, 0, kmock_alter_user_scram_credentials},
     {KAFKA_API_DESCRIBE_CLUSTER, 0, 1, kmock_describe_cluster},
     /* clients' versions of AddPartitionsToTxn (4+ is broker to broker) */
@@ -218,6 +221,13 @@ const char *kmock_cstr(kafka_arena *a, kafka_str s)
     return p;
 }
 
+int16_t kmock_topic_denied(const kmock_cluster *c, const kmock_request *rq, int8_t op, kafka_str topic)
+{
+    if (!c->enforce_acls || kmock_acl_authorized(&c->acls, rq->user, op, KMOCK_RES_TOPIC, topic))
+        return 0;
+    return KAFKA_ERR_TOPIC_AUTHORIZATION_FAILED;
+}
+
 int16_t kmock_partition_error(const kmock_cluster *c, const kmock_request *rq, const kmock_partition *p)
 {
     if (rq->injected)
@@ -275,6 +285,8 @@ static bool places_errors_itself(int16_t key)
     case KAFKA_API_ALTER_CONFIGS:
     case KAFKA_API_INCREMENTAL_ALTER_CONFIGS:
     case KAFKA_API_ALTER_USER_SCRAM_CREDENTIALS:
+    case KAFKA_API_CREATE_ACLS:
+    case KAFKA_API_DELETE_ACLS:
         return true;
     default:
         return false;

@@ -21,7 +21,7 @@ kmock_outcome kmock_create_topics(kmock_cluster *c, const kmock_request *rq, kaf
         size_t len = qt->name.len > 0 ? (size_t)qt->name.len : 0;
         kmock_topic *t = NULL;
         int32_t partitions = qt->num_partitions, replicas = qt->replication_factor;
-        int16_t err = rq->injected;
+        int16_t err = rq->injected ? rq->injected : kmock_topic_denied(c, rq, KMOCK_OP_CREATE, qt->name);
 
         kafka_create_topics_response_creatable_topic_result_init(rt);
         rt->name = qt->name;
@@ -107,6 +107,8 @@ kmock_outcome kmock_delete_topics(kmock_cluster *c, const kmock_request *rq, kaf
         }
         if (rq->injected)
             rt->error_code = rq->injected;
+        else if (t && kmock_topic_denied(c, rq, KMOCK_OP_DELETE, kafka_str_c(t->name)))
+            rt->error_code = KAFKA_ERR_TOPIC_AUTHORIZATION_FAILED;
         else if (!t)
             rt->error_code = name.len >= 0 ? KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION : KAFKA_ERR_UNKNOWN_TOPIC_ID;
         else {

@@ -106,8 +106,11 @@ static int64_t serve_partition(kmock_cluster *c, const kmock_request *rq, const 
     kmock_partition *p = topic && it->partition >= 0 && it->partition < topic->npartitions
                              ? &topic->partitions[it->partition]
                              : NULL;
-    int16_t err = kmock_partition_error(c, rq, p);
+    int16_t err = kmock_topic_denied(c, rq, KMOCK_OP_READ, topic ? kafka_str_c(topic->name) : it->topic);
     int64_t bytes = 0;
+
+    if (!err)
+        err = kmock_partition_error(c, rq, p);
 
     kafka_fetch_response_partition_data_init(rp);
     rp->partition_index = it->partition;
@@ -359,8 +362,11 @@ kmock_outcome kmock_list_offsets(kmock_cluster *c, const kmock_request *rq, kafk
             const kafka_list_offsets_request_list_offsets_partition *qp = &qt->partitions[i];
             kafka_list_offsets_response_list_offsets_partition_response *rp = &rt->partitions[i];
             kmock_partition *p = kmock_partition_get(c, qt->name, qp->partition_index);
-            int16_t err = kmock_partition_error(c, rq, p);
+            int16_t err = kmock_topic_denied(c, rq, KMOCK_OP_DESCRIBE, qt->name);
             int64_t off = -1, ts = -1;
+
+            if (!err)
+                err = kmock_partition_error(c, rq, p);
 
             kafka_list_offsets_response_list_offsets_partition_response_init(rp);
             rp->partition_index = qp->partition_index;

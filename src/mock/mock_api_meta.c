@@ -78,7 +78,8 @@ kmock_outcome kmock_metadata(kmock_cluster *c, const kmock_request *rq, kafka_ar
                 continue;
             if (q->name.len >= 0) {
                 t = kmock_topic_find(c, q->name.ptr, (size_t)q->name.len);
-                bool may_create = rq->api_version < 4 || req->allow_auto_topic_creation;
+                bool may_create = (rq->api_version < 4 || req->allow_auto_topic_creation) &&
+                                  !kmock_topic_denied(c, rq, KMOCK_OP_CREATE, q->name);
                 if (!t && c->auto_create && may_create && !rq->injected) {
                     int16_t e = kmock_topic_create(c, q->name.ptr, (size_t)q->name.len, -1, -1, &t);
                     if (e) {
@@ -93,6 +94,13 @@ kmock_outcome kmock_metadata(kmock_cluster *c, const kmock_request *rq, kafka_ar
                 rt->error_code = q->name.len >= 0 ? KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION : KAFKA_ERR_UNKNOWN_TOPIC_ID;
                 continue;
             }
+        }
+        if (kmock_topic_denied(c, rq, KMOCK_OP_DESCRIBE, kafka_str_c(t->name))) {
+            /* Kafka names the topic but tells nothing about it */
+            rt->name = kafka_str_c(t->name);
+            rt->error_code = KAFKA_ERR_TOPIC_AUTHORIZATION_FAILED;
+            rt->partitions_count = 0;
+            continue;
         }
         if (!fill_topic(c, a, t, rt))
             return KMOCK_CLOSE;

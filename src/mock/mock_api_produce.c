@@ -31,8 +31,10 @@ kmock_outcome kmock_produce(kmock_cluster *c, const kmock_request *rq, kafka_are
             kmock_partition *p = kmock_partition_get(c, td->name, pd->index);
             const kmock_topic *topic = p ? kmock_topic_find(c, td->name.ptr, (size_t)td->name.len) : NULL;
             int64_t append_time = topic && topic->log_append_time ? kmock_wall_ms() : -1;
-            int16_t err = kmock_partition_error(c, rq, p);
+            int16_t err = kmock_topic_denied(c, rq, KMOCK_OP_WRITE, td->name);
 
+            if (!err)
+                err = kmock_partition_error(c, rq, p);
             kafka_produce_response_partition_produce_response_init(rp);
             rp->index = pd->index;
             rp->base_offset = -1;

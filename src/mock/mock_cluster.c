@@ -40,6 +40,7 @@ kafka_err kmock_cluster_init(kmock_cluster *c, const kafka_mock_config *cfg)
     c->retention_bytes = cfg->retention_bytes ? cfg->retention_bytes : KMOCK_DEFAULT_RETENTION;
     c->initial_rebalance_delay_ms = cfg->initial_rebalance_delay_ms;
     c->require_sasl = cfg->require_sasl;
+    c->enforce_acls = cfg->enforce_acls;
     if (cfg->rack && !(c->rack = kafka_strdup(cfg->rack)))
         return KAFKA_ERR_NOMEM;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -75,6 +76,7 @@ void kmock_cluster_free(kmock_cluster *c)
     kmock_txn_free_all(c);
     kmock_fs_cache_free(&c->fetch_sessions);
     kmock_sasl_users_free(&c->users);
+    kmock_acls_free(&c->acls);
     for (size_t i = 0; i < c->npins; i++)
         kafka_free(c->pins[i].key);
     kafka_free(c->pins);

@@ -16,6 +16,7 @@
 
 #include "common/arena.h"
 #include "kafka/mock.h"
+#include "mock/mock_acl.h"
 #include "mock/mock_config.h"
 #include "mock/mock_fetch_session.h"
 #include "mock/mock_log.h"
@@ -121,6 +122,8 @@ typedef struct kmock_cluster {
     kmock_err_queue errors[KAFKA_MOCK_MAX_BROKERS + 1][KAFKA_API_KEY_MAX + 1];
     kmock_fs_cache fetch_sessions;
     bool require_sasl; /* every listener: SASL PLAIN / SCRAM first */
+    bool enforce_acls; /* topic APIs check ACLs (mock_acl.h) */
+    kmock_acls acls;
     kmock_sasl_users users;
     uint64_t appends; /* bumps on every append: deferred fetches look again */
     int64_t now_ms;   /* the serving thread's clock at the current request */
@@ -218,6 +221,7 @@ typedef struct kmock_request {
     int32_t *session_out; /* first run of a Fetch: where to note that session */
     int16_t injected; /* error to answer with (0: serve normally) */
     int32_t throttle_ms; /* throttling fault of the broker: reported in the response */
+    const char *user;    /* the SASL user of the connection, NULL = anonymous */
 } kmock_request;
 
 /* Serves one request: decodes it, applies it, encodes the response body
@@ -265,6 +269,12 @@ kmock_outcome kmock_describe_user_scram_credentials(kmock_cluster *c, const kmoc
                                                     kafka_wbuf *out, int64_t *wake_at);
 kmock_outcome kmock_alter_user_scram_credentials(kmock_cluster *c, const kmock_request *rq, kafka_arena *a,
                                                  kafka_wbuf *out, int64_t *wake_at);
+kmock_outcome kmock_create_acls(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                int64_t *wake_at);
+kmock_outcome kmock_describe_acls(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                  int64_t *wake_at);
+kmock_outcome kmock_delete_acls(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                int64_t *wake_at);
 kmock_outcome kmock_create_topics(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
                                   int64_t *wake_at);
 kmock_outcome kmock_delete_topics(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
@@ -293,6 +303,9 @@ kmock_outcome kmock_encode(const kmock_request *rq, void *resp, kafka_wbuf *out)
 int16_t kmock_partition_error(const kmock_cluster *c, const kmock_request *rq, const kmock_partition *p);
 /* NUL-terminated copy of s in the arena ("" on failure). */
 const char *kmock_cstr(kafka_arena *a, kafka_str s);
+/* With enforce_acls: TOPIC_AUTHORIZATION_FAILED when rq's user may not do
+ * op on the topic, else 0. */
+int16_t kmock_topic_denied(const kmock_cluster *c, const kmock_request *rq, int8_t op, kafka_str topic);
 /* Broker info of id, NULL if out of range. */
 const kmock_broker_info *kmock_broker(const kmock_cluster *c, int32_t id);
 

@@ -244,6 +244,7 @@ static void serve_frame(kafka_mock *m, kmock_client *cl, const uint8_t *frame, s
                         .len = kafka_rbuf_remaining(&r), .now_ms = now_ms};
     m->c.now_ms = now_ms;
     rq.throttle_ms = kmock_broker(&m->c, cl->broker_id)->throttle_ms;
+    rq.user = cl->sasl.authenticated ? cl->sasl.user : NULL;
     rq.session_out = &rq.session_id; /* a deferred Fetch keeps its session */
     if (m->c.require_sasl && !cl->sasl.authenticated && key != KAFKA_API_API_VERSIONS &&
         key != KAFKA_API_SASL_HANDSHAKE && key != KAFKA_API_SASL_AUTHENTICATE) {

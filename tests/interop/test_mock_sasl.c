@@ -159,12 +159,66 @@ static void test_oauthbearer(void **state)
     kt_kcat_result_free(&r);
 }
 
+/* enforce_acls: alice may write and read "allowed" only; kcat (as alice)
+ * gets TOPIC_AUTHORIZATION_FAILED elsewhere, libkafka's Metadata too. */
+static void test_acl_enforcement(void **state)
+{
+    (void)state;
+    kafka_mock *m;
+    kt_kcat_result r;
+    assert_int_equal(kafka_mock_new(&m, &(kafka_mock_config){.brokers = 1, .require_sasl = true,
+                                                             .enforce_acls = true}),
+                     0);
+    assert_int_equal(kafka_mock_add_user(m, "alice", "pw"), 0);
+    assert_int_equal(kafka_mock_create_topic(m, "allowed", 1, 1), 0);
+    assert_int_equal(kafka_mock_create_topic(m, "forbidden", 1, 1), 0);
+    assert_int_equal(kafka_mock_add_acl(m, 2, "allowed", 3, "User:alice", "*", 4 /* WRITE */, 3 /* ALLOW */), 0);
+    assert_int_equal(kafka_mock_add_acl(m, 2, "allowed", 3, "User:alice", "*", 3 /* READ */, 3), 0);
+    assert_int_equal(kafka_mock_add_acl(m, 2, "x", 1 /* ANY: not a pattern */, "User:alice", "*", 3, 3),
+                     KAFKA_ERR_INVALID_REQUEST);
+
+    kafka_dialer_config cfg = {.sasl = {.mechanism = KAFKA_SASL_SCRAM_SHA_256, .username = "alice", .password = "pw"}};
+    kafka_conn *c;
+    kafka_partition *ps;
+    size_t n;
+    const char *allowed = "allowed", *forbidden = "forbidden";
+    assert_int_equal(kafka_dial(&c, kafka_mock_bootstrap(m), &cfg, 10000), 0);
+    assert_int_equal(kafka_conn_read_partitions(c, &allowed, 1, &ps, &n), 0);
+    kafka_free_partitions(ps);
+    assert_int_equal(kafka_conn_read_partitions(c, &forbidden, 1, &ps, &n), KAFKA_ERR_TOPIC_AUTHORIZATION_FAILED);
+    kafka_conn_close(c);
+
+    if (!kt_kcat_path()) {
+        kafka_mock_close(m);
+        return;
+    }
+    for (int i = 0; i < 2; i++) {
+        const char *topic = i == 0 ? "allowed" : "forbidden";
+        const char *args[] = {"-P", "-b", kafka_mock_bootstrap(m), "-X", "security.protocol=SASL_PLAINTEXT", "-X",
+                              "sasl.mechanisms=SCRAM-SHA-256", "-X", "sasl.username=alice", "-X", "sasl.password=pw",
+                              "-X", "message.timeout.ms=5000", "-t", topic, "-p", "0", NULL};
+        kt_kcat(args, "m\n", 2, 60000, &r);
+        if (i == 0)
+            assert_int_equal(r.status, 0);
+        else
+            assert_non_null(strstr(r.err, "uthoriz")); /* "Topic authorization failed" */
+        kt_kcat_result_free(&r);
+    }
+    int64_t start, end;
+    assert_int_equal(kafka_mock_partition_offsets(m, "allowed", 0, &start, &end), 0);
+    assert_int_equal(end, 1);
+    assert_int_equal(kafka_mock_partition_offsets(m, "forbidden", 0, &start, &end), 0);
+    assert_int_equal(end, 0);
+    kafka_mock_close(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kcat_every_mechanism),
         cmocka_unit_test(test_libkafka_every_mechanism),
         cmocka_unit_test(test_oauthbearer),
+        cmocka_unit_test(test_acl_enforcement),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -14,7 +14,9 @@ import time
 try:
     import kafka
     from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
-    from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
+    from kafka.admin import (ACL, ACLFilter, ACLOperation, ACLPermissionType, ACLResourcePatternType,
+                             ConfigResource, ConfigResourceType, NewTopic, ResourcePattern,
+                             ResourcePatternFilter, ResourceType)
     from kafka.codec import has_gzip, has_lz4, has_snappy, has_zstd
 except ImportError as e:
     print("skipped: kafka-python is not installed (%s)" % e)
@@ -102,6 +104,28 @@ def run(bootstrap):
     if configs.get("retention.ms") != "1000" or configs.get("cleanup.policy") != "delete":
         fail("AlterConfigs did not replace the topic's configs: %r" % configs)
     print("topic configs created, described and altered")
+
+    # ACLs: created, described with a filter, deleted
+    acl = ACL(principal="User:alice", host="*", operation=ACLOperation.READ,
+              permission_type=ACLPermissionType.ALLOW,
+              resource_pattern=ResourcePattern(ResourceType.TOPIC, topic))
+    result = admin.create_acls([acl])
+    if result["failed"] or len(result["succeeded"]) != 1:
+        fail("CreateAcls: %r" % (result,))
+    acl_filter = ACLFilter(principal=None, host="*", operation=ACLOperation.ANY,
+                           permission_type=ACLPermissionType.ANY,
+                           resource_pattern=ResourcePatternFilter(ResourceType.TOPIC, topic,
+                                                                  ACLResourcePatternType.LITERAL))
+    acls, error = admin.describe_acls(acl_filter)
+    if error.errno != 0 or len(acls) != 1 or acls[0].principal != "User:alice":
+        fail("DescribeAcls: %r %r" % (acls, error))
+    deleted = admin.delete_acls([acl_filter])
+    if len(deleted) != 1 or len(deleted[0][1]) != 1:
+        fail("DeleteAcls: %r" % (deleted,))
+    acls, error = admin.describe_acls(acl_filter)
+    if acls:
+        fail("ACL still there after DeleteAcls: %r" % (acls,))
+    print("ACLs created, described and deleted")
 
     admin.delete_topics([topic, cfg_topic])
     if topic in admin.list_topics() or cfg_topic in admin.list_topics():
