@@ -40,6 +40,8 @@ static const kmock_api_entry api_entries[] = {
     {KAFKA_API_ADD_PARTITIONS_TO_TXN, 0, 3, kmock_add_partitions_to_txn},
     /* 5 is KIP-890's epoch bump per transaction: not yet */
     {KAFKA_API_END_TXN, 0, 4, kmock_end_txn},
+    /* only with the group module (TxnOffsetCommit is its) */
+    {KAFKA_API_ADD_OFFSETS_TO_TXN, 0, 4, kmock_add_offsets_to_txn},
 };
 
 static const kmock_api_entry *entry_for(int16_t key)
@@ -65,6 +67,8 @@ bool kmock_api_supported(const kmock_cluster *c, int16_t api_key, int16_t *min_v
         lo = 0;
         hi = api_key == KAFKA_API_SASL_HANDSHAKE ? 1 : 2;
     } else if (e) {
+        if (api_key == KAFKA_API_ADD_OFFSETS_TO_TXN && !c->groups)
+            return false;
         lo = e->min_v;
         hi = e->max_v;
     } else if (c->groups && kmock_groups_serves(api_key, &lo, &hi)) {

@@ -92,6 +92,8 @@ typedef struct kmock_txn {
     int64_t started_ms; /* when it became ongoing (mock clock) */
     kmock_txn_partition *parts;
     size_t nparts, parts_cap;
+    char **groups; /* AddOffsetsToTxn's group ids */
+    size_t ngroups, groups_cap;
 } kmock_txn;
 
 typedef struct kmock_groups kmock_groups; /* mock_group.h, when built in */
@@ -188,6 +190,11 @@ kmock_txn *kmock_txn_check(kmock_cluster *c, kafka_str id, int64_t producer_id, 
 /* Adds topic/partition to the transaction (0, UNKNOWN_TOPIC_OR_PARTITION,
  * UNKNOWN_SERVER_ERROR). */
 int16_t kmock_txn_add_partition(kmock_cluster *c, kmock_txn *t, kafka_str topic, int32_t partition);
+/* The group module's check of a TxnOffsetCommit (mock_group.h's
+ * kmock_txn_check_fn): 0 when (id, producer) is current and its open
+ * transaction added group_id with AddOffsetsToTxn. */
+int kmock_txn_check_group(void *cluster, const char *transactional_id, int64_t producer_id, int16_t epoch,
+                          const char *group_id);
 /* Writes the commit or abort markers and empties the transaction. */
 int16_t kmock_txn_end(kmock_cluster *c, kmock_txn *t, bool commit, int64_t now_ms);
 /* Forgets partitions of a deleted topic in every transaction. */
@@ -255,6 +262,8 @@ kmock_outcome kmock_offset_for_leader_epoch(kmock_cluster *c, const kmock_reques
                                             kafka_wbuf *out, int64_t *wake_at);
 kmock_outcome kmock_add_partitions_to_txn(kmock_cluster *c, const kmock_request *rq, kafka_arena *a,
                                           kafka_wbuf *out, int64_t *wake_at);
+kmock_outcome kmock_add_offsets_to_txn(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                       int64_t *wake_at);
 kmock_outcome kmock_end_txn(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
                             int64_t *wake_at);
 kmock_outcome kmock_delete_records(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,

@@ -34,6 +34,10 @@ bool kmock_groups_serves(int16_t api_key, int16_t *min_v, int16_t *max_v);
 int kmock_groups_dispatch(kmock_cluster *c, int16_t api_key, int16_t version, const uint8_t *body, size_t len,
                           int64_t now_ms, uint64_t token, kmock_group_reply_fn reply, void *ctx);
 
+/* A transaction of producer_id ended (EndTxn, timeout, fencing): the
+ * groups make its TxnOffsetCommit offsets committed (commit) or drop them. */
+void kmock_groups_txn_ended(kmock_cluster *c, int64_t producer_id, bool commit);
+
 /* Runs the module's timers; returns its next deadline or INT64_MAX. */
 int64_t kmock_groups_timer(kmock_cluster *c, int64_t now_ms);
 

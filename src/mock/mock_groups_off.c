@@ -25,6 +25,11 @@ int kmock_groups_dispatch(kmock_cluster *c, int16_t api_key, int16_t version, co
     return -1;
 }
 
+void kmock_groups_txn_ended(kmock_cluster *c, int64_t producer_id, bool commit)
+{
+    (void)c, (void)producer_id, (void)commit;
+}
+
 int64_t kmock_groups_timer(kmock_cluster *c, int64_t now_ms)
 {
     (void)c;

@@ -6,6 +6,7 @@
 
 #include "common/alloc.h"
 #include "mock/mock_cluster.h"
+#include "mock/mock_groups_dispatch.h"
 #include "protocol/gen/all.h"
 
 static kmock_txn *txn_find(const kmock_cluster *c, kafka_str id)
@@ -22,7 +23,9 @@ static void txn_clear(kmock_txn *t)
 {
     for (size_t i = 0; i < t->nparts; i++)
         kafka_free(t->parts[i].topic);
-    t->nparts = 0;
+    for (size_t i = 0; i < t->ngroups; i++)
+        kafka_free(t->groups[i]);
+    t->nparts = t->ngroups = 0;
     t->ongoing = false;
 }
 
@@ -31,6 +34,7 @@ void kmock_txn_free_all(kmock_cluster *c)
     for (size_t i = 0; i < c->ntxns; i++) {
         txn_clear(c->txns[i]);
         kafka_free(c->txns[i]->parts);
+        kafka_free(c->txns[i]->groups);
         kafka_free(c->txns[i]->id);
         kafka_free(c->txns[i]);
     }
@@ -53,6 +57,8 @@ int16_t kmock_txn_end(kmock_cluster *c, kmock_txn *t, bool commit, int64_t now_m
             err = e;
     }
     c->appends++; /* the last stable offsets moved: waiting fetches look again */
+    if (t->ngroups)
+        kmock_groups_txn_ended(c, t->producer_id, commit);
     txn_clear(t);
     return err;
 }
@@ -222,4 +228,53 @@ int64_t kmock_txn_tick(kmock_cluster *c, int64_t now_ms)
         }
     }
     return next;
+}
+
+int kmock_txn_check_group(void *cluster, const char *transactional_id, int64_t producer_id, int16_t epoch,
+                          const char *group_id)
+{
+    int16_t err;
+    kmock_txn *t = kmock_txn_check(cluster, kafka_str_c(transactional_id), producer_id, epoch, &err);
+
+    if (!t)
+        return err;
+    for (size_t i = 0; i < t->ngroups; i++)
+        if (strcmp(t->groups[i], group_id) == 0)
+            return 0;
+    return KAFKA_ERR_INVALID_TXN_STATE;
+}
+
+kmock_outcome kmock_add_offsets_to_txn(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                       int64_t *wake_at)
+{
+    kafka_add_offsets_to_txn_request *req = kmock_decode(rq, a);
+    kafka_add_offsets_to_txn_response resp;
+    int16_t err;
+
+    (void)wake_at;
+    if (!req)
+        return KMOCK_CLOSE;
+    kafka_add_offsets_to_txn_response_init(&resp);
+    kmock_txn *t = kmock_txn_check(c, req->transactional_id, req->producer_id, req->producer_epoch, &err);
+    if (t && req->group_id.len <= 0)
+        err = KAFKA_ERR_INVALID_REQUEST;
+    if (!err) {
+        bool known = false;
+        for (size_t i = 0; i < t->ngroups && !known; i++)
+            known = kafka_str_eq_c(req->group_id, t->groups[i]);
+        char *g = known ? NULL : kafka_strndup(req->group_id.ptr, (size_t)req->group_id.len);
+        if (!known && (!g || !kafka_array_reserve((void **)&t->groups, &t->groups_cap, t->ngroups + 1,
+                                                  sizeof(*t->groups), 2))) {
+            kafka_free(g);
+            err = KAFKA_ERR_UNKNOWN_SERVER_ERROR;
+        } else {
+            if (g)
+                t->groups[t->ngroups++] = g;
+            if (!t->ongoing)
+                t->started_ms = c->now_ms;
+            t->ongoing = true;
+        }
+    }
+    resp.error_code = err;
+    return kmock_encode(rq, &resp, out);
 }

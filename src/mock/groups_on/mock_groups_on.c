@@ -32,6 +32,7 @@ kafka_err kmock_groups_attach(kmock_cluster *c)
     if (kmock_groups_new(&c->groups, &cfg) != 0)
         return KAFKA_ERR_NOMEM;
     kmock_groups_set_topics(c->groups, visit_topics, c);
+    kmock_groups_set_txn_check(c->groups, kmock_txn_check_group, c);
     return 0;
 }
 
@@ -56,6 +57,7 @@ bool kmock_groups_serves(int16_t api_key, int16_t *min_v, int16_t *max_v)
     case KAFKA_API_OFFSET_DELETE:
     case KAFKA_API_CONSUMER_GROUP_HEARTBEAT:
     case KAFKA_API_CONSUMER_GROUP_DESCRIBE:
+    case KAFKA_API_TXN_OFFSET_COMMIT:
         /* every version of the schemas (kmock_api_supported clamps) */
         *min_v = 0;
         *max_v = INT16_MAX;
@@ -69,6 +71,11 @@ int kmock_groups_dispatch(kmock_cluster *c, int16_t api_key, int16_t version, co
                           int64_t now_ms, uint64_t token, kmock_group_reply_fn reply, void *ctx)
 {
     return kmock_groups_handle(c->groups, api_key, version, body, len, now_ms, token, reply, ctx);
+}
+
+void kmock_groups_txn_ended(kmock_cluster *c, int64_t producer_id, bool commit)
+{
+    kmock_groups_end_txn(c->groups, producer_id, commit);
 }
 
 int64_t kmock_groups_timer(kmock_cluster *c, int64_t now_ms)
