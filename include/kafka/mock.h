@@ -55,13 +55,17 @@
  *    as Kafka's default validator takes them: alg "none", a "sub", an
  *    "exp" not passed); a failed authentication is answered
  *    SASL_AUTHENTICATION_FAILED, then the connection is closed;
- *  - the group coordinator APIs (JoinGroup ... DeleteGroups) only when the
- *    mock's group module is built in (see README).
+ *  - the group coordinator (src/mock/mock_group.h): JoinGroup, SyncGroup,
+ *    Heartbeat, LeaveGroup (classic groups, static membership, rebalance
+ *    and session timeouts, initial_rebalance_delay_ms), OffsetCommit,
+ *    OffsetFetch, OffsetDelete, ListGroups, DescribeGroups, DeleteGroups,
+ *    KIP-848 ConsumerGroupHeartbeat/ConsumerGroupDescribe, and with the
+ *    transaction coordinator AddOffsetsToTxn 0-4 and TxnOffsetCommit, at
+ *    every version of the schemas.
  * A request for an API not listed is answered by closing the connection,
  * as Kafka does.
- * NOT YET: AddOffsetsToTxn/TxnOffsetCommit, KIP-848 (with the group
- * module), ACL enforcement beyond topics, signed OAUTHBEARER tokens,
- * client certificates (mutual TLS).
+ * NOT YET: ACL enforcement beyond topics (groups, cluster, transactional
+ * ids), signed OAUTHBEARER tokens, client certificates (mutual TLS).
  *
  * Coordinators: FindCoordinator answers hash(key) mod brokers (or the
  * broker pinned with kafka_mock_set_coordinator); the group and

@@ -40,7 +40,7 @@ static const kmock_api_entry api_entries[] = {
     {KAFKA_API_ADD_PARTITIONS_TO_TXN, 0, 3, kmock_add_partitions_to_txn},
     /* 5 is KIP-890's epoch bump per transaction: not yet */
     {KAFKA_API_END_TXN, 0, 4, kmock_end_txn},
-    /* only with the group module (TxnOffsetCommit is its) */
+    /* with the group module, which serves TxnOffsetCommit */
     {KAFKA_API_ADD_OFFSETS_TO_TXN, 0, 4, kmock_add_offsets_to_txn},
 };
 

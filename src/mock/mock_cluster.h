@@ -96,7 +96,7 @@ typedef struct kmock_txn {
     size_t ngroups, groups_cap;
 } kmock_txn;
 
-typedef struct kmock_groups kmock_groups; /* mock_group.h, when built in */
+typedef struct kmock_groups kmock_groups; /* mock_group.h */
 
 typedef struct kmock_cluster {
     int32_t nbrokers;
@@ -129,7 +129,7 @@ typedef struct kmock_cluster {
     kmock_sasl_users users;
     uint64_t appends; /* bumps on every append: deferred fetches look again */
     int64_t now_ms;   /* the serving thread's clock at the current request */
-    kmock_groups *groups; /* NULL when the group module is not built in */
+    kmock_groups *groups; /* the group coordinator (mock_groups_on.c) */
 } kmock_cluster;
 
 /* ---- cluster state (mock_cluster.c) ---- */

@@ -4,8 +4,7 @@
  * DeleteGroups). One cluster-wide coordinator instance serves the group
  * APIs on every broker.
  *
- * Two implementations, exactly one linked: mock_groups_on.c (the module is
- * built in) and mock_groups_off.c (it is not: no group API is advertised).
+ * Implemented by mock_groups_on.c (the glue to mock_group.h).
  */
 #ifndef KAFKA_MOCK_GROUPS_DISPATCH_H
 #define KAFKA_MOCK_GROUPS_DISPATCH_H
@@ -21,7 +20,7 @@ typedef struct kmock_cluster kmock_cluster;
 /* Called with the response body of a group request (no size, no header). */
 typedef void (*kmock_group_reply_fn)(void *ctx, uint64_t token, const uint8_t *body, size_t len);
 
-/* Creates c->groups (left NULL when the module is not built in). */
+/* Creates c->groups. */
 kafka_err kmock_groups_attach(kmock_cluster *c);
 void kmock_groups_detach(kmock_cluster *c);
 

@@ -1,7 +1,7 @@
 /* The mock's transaction coordinator (InitProducerId with a transactional
  * id, AddPartitionsToTxn, EndTxn writing commit/abort markers, fencing by
- * epoch, transaction timeouts): see mock_cluster.h. Not yet:
- * AddOffsetsToTxn/TxnOffsetCommit (they need the group module). */
+ * epoch, transaction timeouts, AddOffsetsToTxn; the group module keeps the
+ * TxnOffsetCommit offsets until the transaction ends): see mock_cluster.h. */
 #include <string.h>
 
 #include "common/alloc.h"

@@ -1,8 +1,6 @@
-/* The mock with its group module (mock_group.h): see mock_groups_dispatch.h.
- *
- * NOT BUILT YET: src/mock/mock_group.{h,c} come from another branch. When
- * they are in the tree, enable the module by moving this file to
- * src/mock/mock_groups_on.c and deleting src/mock/mock_groups_off.c. */
+/* The mock's serving core wired to its group module (mock_group.h): see
+ * mock_groups_dispatch.h. One cluster-wide coordinator serves the group
+ * APIs (and TxnOffsetCommit) on every broker. */
 #include "mock/mock_groups_dispatch.h"
 
 #include "mock/mock_cluster.h"
