@@ -3,7 +3,8 @@
  * librdkafka's transactional producer commits one transaction, aborts one
  * and commits another; kcat (librdkafka's consumer) with
  * isolation.level=read_committed must see only the committed records, and
- * with read_uncommitted all of them. Always against kafka-mock (or the
+ * with read_uncommitted all of them; offsets sent to a transaction become
+ * the group's only when it commits. Always against kafka-mock (or the
  * KAFKA_BROKERS cluster): kafka_test_broker's read_committed fetches
  * include aborted records (see test_reader_txn.c).
  */
@@ -57,6 +58,60 @@ static char *consume(kt_cluster *kt, const char *topic, const char *isolation)
     return out;
 }
 
+/* A consume-transform-produce step as librdkafka does it: offsets sent to
+ * the transaction (AddOffsetsToTxn, TxnOffsetCommit) become the group's
+ * committed offsets only when the transaction commits. */
+static int64_t committed_offset(kt_cluster *kt, const char *group, const char *topic)
+{
+    char errstr[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    assert_int_equal(rd_kafka_conf_set(conf, "bootstrap.servers", kt_cluster_bootstrap(kt), errstr, sizeof errstr), 0);
+    assert_int_equal(rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof errstr), 0);
+    rd_kafka_t *c = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    assert_non_null(c);
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(parts, topic, 0);
+    assert_int_equal(rd_kafka_committed(c, parts, 30000), 0);
+    int64_t off = parts->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_destroy(c);
+    return off;
+}
+
+static void send_offset(rd_kafka_t *rk, const char *group, const char *topic, int64_t offset, bool commit)
+{
+    check(rd_kafka_begin_transaction(rk), "begin");
+    rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(offsets, topic, 0)->offset = offset;
+    rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata_new(group);
+    check(rd_kafka_send_offsets_to_transaction(rk, offsets, cgmd, 30000), "send_offsets");
+    rd_kafka_consumer_group_metadata_destroy(cgmd);
+    rd_kafka_topic_partition_list_destroy(offsets);
+    check(commit ? rd_kafka_commit_transaction(rk, 30000) : rd_kafka_abort_transaction(rk, 30000), "end");
+}
+
+static void test_offsets_in_transactions(void **state)
+{
+    kt_cluster *kt = *state;
+    char *topic = kt_unique_topic("mock-txn-offsets");
+    char *group = kt_unique_topic("mock-txn-group");
+    char errstr[256];
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 0), 0);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    assert_int_equal(rd_kafka_conf_set(conf, "bootstrap.servers", kt_cluster_bootstrap(kt), errstr, sizeof errstr), 0);
+    assert_int_equal(rd_kafka_conf_set(conf, "transactional.id", group, errstr, sizeof errstr), 0);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    assert_non_null(rk);
+    check(rd_kafka_init_transactions(rk, 30000), "init");
+    send_offset(rk, group, topic, 42, true);
+    assert_int_equal(committed_offset(kt, group, topic), 42);
+    send_offset(rk, group, topic, 99, false); /* aborted: stays at 42 */
+    assert_int_equal(committed_offset(kt, group, topic), 42);
+    rd_kafka_destroy(rk);
+    free(topic);
+    free(group);
+}
+
 static void test_read_committed_by_librdkafka(void **state)
 {
     kt_cluster *kt = *state;
@@ -97,6 +152,7 @@ static int setup(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_read_committed_by_librdkafka)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_read_committed_by_librdkafka),
+                                       cmocka_unit_test(test_offsets_in_transactions)};
     return cmocka_run_group_tests(tests, setup, kt_cluster_group_teardown);
 }
