@@ -20,7 +20,8 @@
  *  - ApiVersions 0-4 (its response always uses header v0; an unknown
  *    version gets UNSUPPORTED_VERSION in a v0 answer);
  *  - Metadata 0-12: topic ids, leader epochs, racks, auto-creation;
- *  - Produce 3-11, message format v2 only: CRC checked, every codec
+ *  - Produce 3-11, message format v2 only, one batch per partition (as
+ *    Kafka requires): CRC checked, every codec
  *    decompressed to validate, idempotent producers' sequences and epochs
  *    enforced (a retry of one of the last 5 batches gets its original
  *    offset), acks=0 honoured;

@@ -30,7 +30,9 @@ kmock_outcome kmock_produce(kmock_cluster *c, const kmock_request *rq, kafka_are
             kafka_produce_response_partition_produce_response *rp = &rt->partition_responses[i];
             kmock_partition *p = kmock_partition_get(c, td->name, pd->index);
             const kmock_topic *topic = p ? kmock_topic_find(c, td->name.ptr, (size_t)td->name.len) : NULL;
-            int64_t append_time = topic && topic->log_append_time ? kmock_wall_ms() : -1;
+            kmock_append_rules rules = {.leader_epoch = p ? p->leader_epoch : -1,
+                                        .log_append_time = topic && topic->log_append_time ? kmock_wall_ms() : -1,
+                                        .require_keys = topic && topic->compacted};
             int16_t err = kmock_topic_denied(c, rq, KMOCK_OP_WRITE, td->name);
 
             if (!err)
@@ -43,16 +45,22 @@ kmock_outcome kmock_produce(kmock_cluster *c, const kmock_request *rq, kafka_are
             if (!err && (pd->records.len <= 0 || !pd->records.ptr))
                 err = KAFKA_ERR_INVALID_RECORD;
             if (!err) {
-                kmock_append_result ar = kmock_log_append(&p->log, pd->records.ptr, (size_t)pd->records.len,
-                                                          p->leader_epoch, append_time);
+                kmock_append_result ar = kmock_log_append(&p->log, pd->records.ptr, (size_t)pd->records.len, &rules);
                 err = ar.error;
                 if (!err) {
                     rp->base_offset = ar.base_offset;
-                    rp->log_append_time_ms = append_time;
+                    rp->log_append_time_ms = rules.log_append_time;
                     if (!ar.duplicate)
                         c->appends++;
                 } else if (ar.message) {
                     rp->error_message = kafka_str_c(ar.message);
+                }
+                if (ar.nbad) { /* v8+: which records (ignorable before) */
+                    if (!KMOCK_ARRAY(a, rp->record_errors, ar.nbad))
+                        return KMOCK_CLOSE;
+                    for (int k = 0; k < ar.nbad; k++)
+                        rp->record_errors[k] = (kafka_produce_response_batch_index_and_error_message){
+                            ar.bad_records[k], kafka_str_c("Compacted topic cannot accept message without key")};
                 }
             }
             rp->error_code = err;

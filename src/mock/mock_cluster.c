@@ -412,8 +412,9 @@ int64_t kmock_wall_ms(void)
 }
 
 /* What the overrides change: the logs' retention (the topic's
- * retention.bytes when it is positive and below the mock's own) and the
- * timestamp type. */
+ * retention.bytes when it is positive and below the mock's own), the
+ * timestamp type, and whether records need keys (compaction; the mock
+ * does not compact). */
 static void apply_topic_configs(const kmock_cluster *c, kmock_topic *t)
 {
     bool is_default;
@@ -425,6 +426,8 @@ static void apply_topic_configs(const kmock_cluster *c, kmock_topic *t)
     for (int32_t i = 0; i < t->npartitions; i++)
         t->partitions[i].log.retention_bytes = retention;
     t->log_append_time = strcmp(kmock_config_get(&t->configs, tt, &is_default), "LogAppendTime") == 0;
+    t->compacted = strstr(kmock_config_get(&t->configs, kmock_config_key_find(kafka_str_c("cleanup.policy")), &is_default),
+                          "compact") != NULL;
 }
 
 int16_t kmock_topic_config_set(kmock_cluster *c, kmock_topic *t, kafka_str name, kafka_str value)

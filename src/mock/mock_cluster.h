@@ -41,6 +41,7 @@ typedef struct kmock_topic {
     kmock_partition *partitions;
     kmock_configs configs; /* overrides of the topic configs */
     bool log_append_time;  /* message.timestamp.type=LogAppendTime */
+    bool compacted;        /* cleanup.policy has compact: records need keys */
 } kmock_topic;
 
 typedef struct kmock_broker_info {

@@ -114,11 +114,13 @@ static int16_t records_error(kafka_err e)
 
 /* Walks every record of every batch (checking CRCs and decompressing) and
  * fills pb[0..*npb). */
-static kmock_append_result validate(const uint8_t *records, size_t len, pending_batch *pb, size_t cap, size_t *npb)
+static kmock_append_result validate(const uint8_t *records, size_t len, bool require_keys, pending_batch *pb,
+                                    size_t cap, size_t *npb)
 {
     kafka_records_iter it;
     const kafka_record_batch *b;
     kmock_append_result res = {0};
+    int32_t index = 0; /* of the record in the request */
     int rc;
 
     *npb = 0;
@@ -137,10 +139,15 @@ static kmock_append_result validate(const uint8_t *records, size_t len, pending_
             goto out;
         }
         if (*npb == cap) {
-            res = fail(KAFKA_ERR_INVALID_REQUEST, "too many batches in one partition's records");
+            /* Kafka (ProduceRequest.validateRecords): v3+ carries exactly
+             * one batch per partition */
+            res = fail(KAFKA_ERR_INVALID_RECORD, "Produce requests may only contain exactly one record batch");
             goto out;
         }
         while ((rc = kafka_records_iter_next_record(&it, &rec)) == 1) {
+            if (require_keys && rec.key.len < 0 && res.nbad < KMOCK_MAX_RECORD_ERRORS)
+                res.bad_records[res.nbad++] = index;
+            index++;
             if (rec.timestamp > max_ts) {
                 max_ts = rec.timestamp;
                 max_delta = rec.offset - b->base_offset;
@@ -165,6 +172,11 @@ static kmock_append_result validate(const uint8_t *records, size_t len, pending_
         res = fail(records_error(rc), it.err_field ? it.err_field : "record batch does not decode");
     else if (it.truncated || *npb == 0)
         res = fail(KAFKA_ERR_CORRUPT_MESSAGE, "records end in a partial batch or hold none");
+    else if (res.nbad) {
+        res.error = KAFKA_ERR_INVALID_RECORD;
+        res.base_offset = -1;
+        res.message = "Compacted topic cannot accept message without key";
+    }
 out:
     kafka_records_iter_free(&it);
     return res;
@@ -257,14 +269,17 @@ static void remember(kmock_producer *p, const pending_batch *b, int64_t base_off
         p->txn_first_offset = base_offset;
 }
 
-#define KMOCK_MAX_BATCHES_PER_PRODUCE 64
+#define KMOCK_MAX_BATCHES_PER_PRODUCE 1
 
-kmock_append_result kmock_log_append(kmock_log *l, const uint8_t *records, size_t len, int32_t leader_epoch,
-                                     int64_t log_append_time)
+kmock_append_result kmock_log_append(kmock_log *l, const uint8_t *records, size_t len,
+                                     const kmock_append_rules *rules)
 {
     pending_batch pb[KMOCK_MAX_BATCHES_PER_PRODUCE];
     size_t npb;
-    kmock_append_result res = validate(records, len, pb, KMOCK_MAX_BATCHES_PER_PRODUCE, &npb);
+    memset(pb, 0, sizeof(pb));
+    kmock_append_result res = validate(records, len, rules->require_keys, pb, KMOCK_MAX_BATCHES_PER_PRODUCE, &npb);
+    int32_t leader_epoch = rules->leader_epoch;
+    int64_t log_append_time = rules->log_append_time;
     int64_t first = l->log_end;
 
     if (res.error)

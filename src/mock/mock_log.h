@@ -70,16 +70,31 @@ typedef struct kmock_log {
 void kmock_log_init(kmock_log *l, int64_t retention_bytes);
 void kmock_log_free(kmock_log *l);
 
+/* Per-record errors (Produce v8+ RecordErrors): at most this many listed. */
+#define KMOCK_MAX_RECORD_ERRORS 16
+
 /* Result of an append. */
 typedef struct kmock_append_result {
     int16_t error;       /* Kafka error code; 0 = appended or duplicate */
     int64_t base_offset; /* first offset assigned (or of the duplicate) */
     bool duplicate;      /* a retry of a batch already in the log */
     const char *message; /* why, for errors (static) */
+    /* INVALID_RECORD for particular records: their indexes in the
+     * request's records (over every batch), the first ones of them */
+    int32_t bad_records[KMOCK_MAX_RECORD_ERRORS];
+    int nbad;
 } kmock_append_result;
 
-/* Validates a Produce partition's records (one or more v2 batches: magic,
- * length, CRC, decompression of every codec, record count) and the
+/* What the topic asks of every record. */
+typedef struct kmock_append_rules {
+    int32_t leader_epoch;
+    int64_t log_append_time; /* >= 0: stamp the batches (LogAppendTime) */
+    bool require_keys;       /* cleanup.policy=compact: a null key is INVALID_RECORD */
+} kmock_append_rules;
+
+/* Validates a Produce partition's records (exactly one v2 batch, as Kafka
+ * requires since Produce v3: magic, length, CRC, decompression of every
+ * codec, record count) and the
  * idempotent producer's sequence and epoch, then appends them with
  * consecutive offsets and leader_epoch. All or nothing: on any error
  * nothing is appended. Errors: CORRUPT_MESSAGE (bad CRC or framing),
@@ -90,10 +105,12 @@ typedef struct kmock_append_result {
  * DUPLICATE_SEQUENCE_NUMBER (a retry older than the last 5 batches), and
  * NOMEM as UNKNOWN_SERVER_ERROR. A retry of one of the producer's last 5
  * batches appends nothing and reports the original base offset with no
- * error, as Kafka does. log_append_time >= 0 (a LogAppendTime topic)
- * stamps the stored batches with it; -1 keeps the producers' timestamps. */
-kmock_append_result kmock_log_append(kmock_log *l, const uint8_t *records, size_t len, int32_t leader_epoch,
-                                     int64_t log_append_time);
+ * error, as Kafka does. rules->log_append_time >= 0 (a LogAppendTime
+ * topic) stamps the stored batches with it; rules->require_keys (a
+ * compacted topic) refuses records without keys with INVALID_RECORD and
+ * their indexes in bad_records. */
+kmock_append_result kmock_log_append(kmock_log *l, const uint8_t *records, size_t len,
+                                     const kmock_append_rules *rules);
 
 /* Appends a transaction marker (a control batch: commit or abort) for
  * producer_id/epoch, as the transaction coordinator writes it at EndTxn,

@@ -39,7 +39,7 @@ static kmock_append_result append(kmock_log *l, kafka_codec codec, int64_t pid, 
     kafka_wbuf w;
     kafka_wbuf_init(&w);
     batch(&w, codec, pid, epoch, seq, n, 1000);
-    kmock_append_result r = kmock_log_append(l, w.data, w.len, 3, -1);
+    kmock_append_result r = kmock_log_append(l, w.data, w.len, &(kmock_append_rules){.leader_epoch = 3, .log_append_time = -1});
     kafka_wbuf_free(&w);
     return r;
 }
@@ -81,8 +81,34 @@ static void test_rejects_corrupt(void **state)
     kafka_wbuf_init(&w);
     batch(&w, KAFKA_CODEC_NONE, -1, 0, 0, 2, 1000);
     w.data[w.len - 1] ^= 0x01; /* a record byte: the CRC no longer matches */
-    assert_int_equal(kmock_log_append(&l, w.data, w.len, 0, -1).error, 2 /* CORRUPT_MESSAGE */);
-    assert_int_equal(kmock_log_append(&l, w.data, 30, 0, -1).error, 2); /* a partial batch only */
+    assert_int_equal(kmock_log_append(&l, w.data, w.len, &(kmock_append_rules){.log_append_time = -1}).error, 2 /* CORRUPT_MESSAGE */);
+    assert_int_equal(kmock_log_append(&l, w.data, 30, &(kmock_append_rules){.log_append_time = -1}).error, 2); /* a partial batch only */
+    assert_int_equal(l.log_end, 0);
+    kafka_wbuf_free(&w);
+    kmock_log_free(&l);
+}
+
+static void test_one_batch_and_keys(void **state)
+{
+    (void)state;
+    kmock_log l;
+    kafka_wbuf w;
+    kmock_log_init(&l, 1 << 20);
+    kafka_wbuf_init(&w);
+    batch(&w, KAFKA_CODEC_NONE, -1, 0, 0, 2, 1000);
+    batch(&w, KAFKA_CODEC_NONE, -1, 0, 0, 2, 1000); /* a second batch for the same partition */
+    assert_int_equal(kmock_log_append(&l, w.data, w.len, &(kmock_append_rules){.log_append_time = -1}).error,
+                     87 /* INVALID_RECORD */);
+    assert_int_equal(l.log_end, 0);
+    /* compacted topic: records without keys are refused, by index */
+    w.len = 0;
+    batch(&w, KAFKA_CODEC_GZIP, -1, 0, 0, 3, 1000); /* the helper writes no keys */
+    kmock_append_result r =
+        kmock_log_append(&l, w.data, w.len, &(kmock_append_rules){.log_append_time = -1, .require_keys = true});
+    assert_int_equal(r.error, 87);
+    assert_int_equal(r.nbad, 3);
+    assert_int_equal(r.bad_records[0], 0);
+    assert_int_equal(r.bad_records[2], 2);
     assert_int_equal(l.log_end, 0);
     kafka_wbuf_free(&w);
     kmock_log_free(&l);
@@ -141,10 +167,10 @@ static void test_timestamps(void **state)
     kmock_log_init(&l, 1 << 20);
     kafka_wbuf_init(&w);
     batch(&w, KAFKA_CODEC_LZ4, -1, 0, 0, 5, 100); /* offsets 0-4, ts 100-104 */
-    assert_int_equal(kmock_log_append(&l, w.data, w.len, 0, -1).error, 0);
+    assert_int_equal(kmock_log_append(&l, w.data, w.len, &(kmock_append_rules){.log_append_time = -1}).error, 0);
     w.len = 0;
     batch(&w, KAFKA_CODEC_NONE, -1, 0, 0, 5, 50); /* offsets 5-9, ts 50-54 */
-    assert_int_equal(kmock_log_append(&l, w.data, w.len, 0, -1).error, 0);
+    assert_int_equal(kmock_log_append(&l, w.data, w.len, &(kmock_append_rules){.log_append_time = -1}).error, 0);
     kmock_log_offset_for_time(&l, 102, &off, &ts);
     assert_int_equal(off, 2);
     assert_int_equal(ts, 102);
@@ -163,6 +189,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_offsets_and_codecs),  cmocka_unit_test(test_rejects_corrupt),
+        cmocka_unit_test(test_one_batch_and_keys),
         cmocka_unit_test(test_idempotent_sequences), cmocka_unit_test(test_retention_by_bytes),
         cmocka_unit_test(test_timestamps),
     };
