@@ -20,29 +20,8 @@
 #include <librdkafka/rdkafka.h>
 
 #include "kcat.h"
+#include "rdkafka_txn.h"
 #include "test_cluster.h"
-
-static void check(rd_kafka_error_t *e, const char *what)
-{
-    if (e) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "%s: %s", what, rd_kafka_error_string(e));
-        rd_kafka_error_destroy(e);
-        fail_msg("%s", msg);
-    }
-}
-
-static void txn(rd_kafka_t *rk, rd_kafka_topic_t *rkt, const char *prefix, int n, bool commit)
-{
-    check(rd_kafka_begin_transaction(rk), "begin");
-    for (int i = 0; i < n; i++) {
-        char v[32];
-        int len = snprintf(v, sizeof v, "%s%d", prefix, i);
-        assert_int_equal(rd_kafka_produce(rkt, 0, RD_KAFKA_MSG_F_COPY, v, (size_t)len, NULL, 0, NULL), 0);
-    }
-    assert_int_equal(rd_kafka_flush(rk, 30000), 0);
-    check(commit ? rd_kafka_commit_transaction(rk, 30000) : rd_kafka_abort_transaction(rk, 30000), "end");
-}
 
 static char *consume(kt_cluster *kt, const char *topic, const char *isolation)
 {
@@ -80,14 +59,14 @@ static int64_t committed_offset(kt_cluster *kt, const char *group, const char *t
 
 static void send_offset(rd_kafka_t *rk, const char *group, const char *topic, int64_t offset, bool commit)
 {
-    check(rd_kafka_begin_transaction(rk), "begin");
+    kt_rdkafka_check(rd_kafka_begin_transaction(rk), "begin");
     rd_kafka_topic_partition_list_t *offsets = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(offsets, topic, 0)->offset = offset;
     rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata_new(group);
-    check(rd_kafka_send_offsets_to_transaction(rk, offsets, cgmd, 30000), "send_offsets");
+    kt_rdkafka_check(rd_kafka_send_offsets_to_transaction(rk, offsets, cgmd, 30000), "send_offsets");
     rd_kafka_consumer_group_metadata_destroy(cgmd);
     rd_kafka_topic_partition_list_destroy(offsets);
-    check(commit ? rd_kafka_commit_transaction(rk, 30000) : rd_kafka_abort_transaction(rk, 30000), "end");
+    kt_rdkafka_check(commit ? rd_kafka_commit_transaction(rk, 30000) : rd_kafka_abort_transaction(rk, 30000), "end");
 }
 
 static void test_offsets_in_transactions(void **state)
@@ -95,14 +74,8 @@ static void test_offsets_in_transactions(void **state)
     kt_cluster *kt = *state;
     char *topic = kt_unique_topic("mock-txn-offsets");
     char *group = kt_unique_topic("mock-txn-group");
-    char errstr[256];
     assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 0), 0);
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    assert_int_equal(rd_kafka_conf_set(conf, "bootstrap.servers", kt_cluster_bootstrap(kt), errstr, sizeof errstr), 0);
-    assert_int_equal(rd_kafka_conf_set(conf, "transactional.id", group, errstr, sizeof errstr), 0);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    assert_non_null(rk);
-    check(rd_kafka_init_transactions(rk, 30000), "init");
+    rd_kafka_t *rk = kt_rdkafka_txn_producer(kt_cluster_bootstrap(kt), group);
     send_offset(rk, group, topic, 42, true);
     assert_int_equal(committed_offset(kt, group, topic), 42);
     send_offset(rk, group, topic, 99, false); /* aborted: stays at 42 */
@@ -121,18 +94,10 @@ static void test_read_committed_by_librdkafka(void **state)
     }
     char *topic = kt_unique_topic("mock-txn");
     assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 0), 0);
-    char errstr[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    assert_int_equal(rd_kafka_conf_set(conf, "bootstrap.servers", kt_cluster_bootstrap(kt), errstr, sizeof errstr), 0);
-    assert_int_equal(rd_kafka_conf_set(conf, "transactional.id", topic, errstr, sizeof errstr), 0);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    assert_non_null(rk);
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    check(rd_kafka_init_transactions(rk, 30000), "init");
-    txn(rk, rkt, "c", 3, true);
-    txn(rk, rkt, "a", 2, false);
-    txn(rk, rkt, "d", 2, true);
-    rd_kafka_topic_destroy(rkt);
+    rd_kafka_t *rk = kt_rdkafka_txn_producer(kt_cluster_bootstrap(kt), topic);
+    kt_rdkafka_txn(rk, topic, "c", 3, true);
+    kt_rdkafka_txn(rk, topic, "a", 2, false);
+    kt_rdkafka_txn(rk, topic, "d", 2, true);
     rd_kafka_destroy(rk);
 
     char *committed = consume(kt, topic, "read_committed");
