@@ -142,8 +142,9 @@ typedef struct kafka_mock_config {
      * kafka_mock_broker_down/up). NULL = the mock binds 127.0.0.1 on
      * ephemeral ports. */
     const int *listen_fds;
-    /* Rack of every broker as reported in Metadata/DescribeCluster; NULL =
-     * no rack. Copied. */
+    /* Rack of every broker as reported in Metadata/DescribeCluster (at most
+     * 63 bytes; kafka_mock_set_rack changes it per broker); NULL = no
+     * rack. Copied. */
     const char *rack;
     /* Every listener requires SASL (PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512,
      * through SaslHandshake v1 and SaslAuthenticate) with the users of
@@ -294,6 +295,11 @@ KAFKA_MOCK_API kafka_err kafka_mock_set_rtt(kafka_mock *m, int32_t broker_id, in
  * request to that broker). The answer itself is not delayed (see
  * kafka_mock_set_rtt). */
 KAFKA_MOCK_API kafka_err kafka_mock_set_throttle(kafka_mock *m, int32_t broker_id, int32_t throttle_ms);
+
+/* The rack broker_id (-1: every broker) reports in Metadata and
+ * DescribeCluster (NULL = none; at most 63 bytes, copied).
+ * KAFKA_ERR_INVALID_ARG for an unknown broker or a longer rack. */
+KAFKA_MOCK_API kafka_err kafka_mock_set_rack(kafka_mock *m, int32_t broker_id, const char *rack);
 
 /* Pins the coordinator FindCoordinator reports for (key_type, key):
  * key_type 0 = group, 1 = transaction. broker_id -1 removes the pin. */

@@ -1,6 +1,7 @@
 /* kafka_mock's public API: see include/kafka/mock.h. */
 #include "kafka/mock.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "common/alloc.h"
@@ -301,4 +302,20 @@ kafka_err kafka_mock_add_acl(kafka_mock *m, int8_t resource_type, const char *re
                       kafka_str_c(host), operation, permission);
     pthread_mutex_unlock(&m->mu);
     return e < 0 ? KAFKA_ERR_NOMEM : e;
+}
+
+kafka_err kafka_mock_set_rack(kafka_mock *m, int32_t broker_id, const char *rack)
+{
+    kafka_err err = 0;
+
+    pthread_mutex_lock(&m->mu);
+    if ((broker_id != -1 && !kmock_broker(&m->c, broker_id)) ||
+        (rack && strlen(rack) >= sizeof(m->c.brokers[0].rack)))
+        err = KAFKA_ERR_INVALID_ARG;
+    else
+        for (int32_t i = 0; i < m->c.nbrokers; i++)
+            if (broker_id == -1 || broker_id == i + 1)
+                snprintf(m->c.brokers[i].rack, sizeof(m->c.brokers[i].rack), "%s", rack ? rack : "");
+    pthread_mutex_unlock(&m->mu);
+    return err;
 }

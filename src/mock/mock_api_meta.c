@@ -4,9 +4,9 @@
 #include "mock/mock_cluster.h"
 #include "protocol/gen/all.h"
 
-static kafka_str rack_of(const kmock_cluster *c)
+static kafka_str rack_of(const kmock_broker_info *b)
 {
-    return c->rack ? kafka_str_c(c->rack) : KAFKA_STR_NULL;
+    return b->rack[0] ? kafka_str_c(b->rack) : KAFKA_STR_NULL;
 }
 
 static bool fill_topic(const kmock_cluster *c, kafka_arena *a, const kmock_topic *t,
@@ -53,7 +53,7 @@ kmock_outcome kmock_metadata(kmock_cluster *c, const kmock_request *rq, kafka_ar
         return KMOCK_CLOSE;
     for (int32_t i = 0; i < c->nbrokers; i++)
         resp.brokers[i] = (kafka_metadata_response_metadata_response_broker){
-            c->brokers[i].id, kafka_str_c(c->brokers[i].host), c->brokers[i].port, rack_of(c)};
+            c->brokers[i].id, kafka_str_c(c->brokers[i].host), c->brokers[i].port, rack_of(&c->brokers[i])};
     resp.brokers_count = c->nbrokers;
     resp.cluster_id = kafka_str_c(c->cluster_id);
     resp.controller_id = 1;
@@ -133,7 +133,7 @@ kmock_outcome kmock_describe_cluster(kmock_cluster *c, const kmock_request *rq, 
         return KMOCK_CLOSE;
     for (int32_t i = 0; i < c->nbrokers; i++)
         resp.brokers[i] = (kafka_describe_cluster_response_describe_cluster_broker){
-            c->brokers[i].id, kafka_str_c(c->brokers[i].host), c->brokers[i].port, rack_of(c)};
+            c->brokers[i].id, kafka_str_c(c->brokers[i].host), c->brokers[i].port, rack_of(&c->brokers[i])};
     resp.brokers_count = c->nbrokers;
     return kmock_encode(rq, &resp, out);
 }

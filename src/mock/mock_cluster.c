@@ -41,8 +41,8 @@ kafka_err kmock_cluster_init(kmock_cluster *c, const kafka_mock_config *cfg)
     c->initial_rebalance_delay_ms = cfg->initial_rebalance_delay_ms;
     c->require_sasl = cfg->require_sasl;
     c->enforce_acls = cfg->enforce_acls;
-    if (cfg->rack && !(c->rack = kafka_strdup(cfg->rack)))
-        return KAFKA_ERR_NOMEM;
+    if (cfg->rack && strlen(cfg->rack) >= sizeof(c->brokers[0].rack))
+        return KAFKA_ERR_INVALID_ARG;
     clock_gettime(CLOCK_REALTIME, &ts);
     c->uuid_state = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)(uintptr_t)c;
     for (int i = 0; i < 22; i++)
@@ -52,6 +52,7 @@ kafka_err kmock_cluster_init(kmock_cluster *c, const kafka_mock_config *cfg)
         c->brokers[i].id = i + 1;
         snprintf(c->brokers[i].host, sizeof(c->brokers[i].host), "127.0.0.1");
         c->brokers[i].up = true;
+        snprintf(c->brokers[i].rack, sizeof(c->brokers[i].rack), "%s", cfg->rack ? cfg->rack : "");
     }
     return 0;
 }
@@ -86,7 +87,6 @@ void kmock_cluster_free(kmock_cluster *c)
     for (int b = 0; b <= KAFKA_MOCK_MAX_BROKERS; b++)
         for (int k = 0; k <= KAFKA_API_KEY_MAX; k++)
             kafka_free(c->errors[b][k].e);
-    kafka_free(c->rack);
     memset(c, 0, sizeof(*c));
 }
 

@@ -51,6 +51,7 @@ typedef struct kmock_broker_info {
     bool up;
     int32_t rtt_ms;
     int32_t throttle_ms; /* reported in every response that has the field */
+    char rack[64];       /* "" = no rack */
 } kmock_broker_info;
 
 /* One queued injected error: `count` more requests get `error`. */
@@ -105,7 +106,6 @@ typedef struct kmock_cluster {
     bool auto_create;
     int64_t retention_bytes;
     int32_t initial_rebalance_delay_ms;
-    char *rack;
     char cluster_id[24];
     kmock_broker_info brokers[KAFKA_MOCK_MAX_BROKERS];
     kmock_topic **topics;

@@ -407,6 +407,16 @@ static void test_admin_and_faults(void **state)
     assert_int_equal(mresp.throttle_time_ms, 0);
     close(fd2);
 
+    /* racks per broker, as Metadata reports them */
+    assert_int_equal(kafka_mock_set_rack(f->m, 2, "rack-b"), 0);
+    assert_int_equal(kafka_mock_set_rack(f->m, 9, "x"), KAFKA_ERR_INVALID_ARG);
+    fd2 = dial(f, 2);
+    kafka_metadata_request_init(&mreq);
+    rpc(f, fd2, KAFKA_API_METADATA, 12, &mreq, &mresp);
+    assert_true(kafka_str_eq_c(mresp.brokers[1].rack, "rack-b"));
+    assert_int_equal(mresp.brokers[0].rack.len, -1); /* null */
+    close(fd2);
+
     /* leader moves bump the epoch */
     fd = dial(f, 1);
     assert_int_equal(kafka_mock_set_leader(f->m, "admin-made", 0, 3), 0);

@@ -172,6 +172,11 @@ bool kmock_command(kafka_mock *m, const char *line, char *reply, size_t rlen)
         if (!broker_arg(m, w[1], &a) || !parse_int(w[2], 0, 3600000, &b))
             return reply_f(reply, rlen, "err rtt: bad broker id or ms"), false;
         reply_err(reply, rlen, "rtt", kafka_mock_set_rtt(m, (int32_t)a, (int32_t)b));
+    } else if (strcmp(w[0], "rack") == 0) {
+        ARGS(2, 2);
+        if (!broker_arg(m, w[1], &a))
+            return reply_f(reply, rlen, "err rack: bad broker id"), false;
+        reply_err(reply, rlen, "rack", kafka_mock_set_rack(m, (int32_t)a, w[2]));
     } else if (strcmp(w[0], "throttle") == 0) {
         ARGS(2, 2);
         if (!broker_arg(m, w[1], &a) || !parse_int(w[2], 0, 3600000, &b))
