@@ -23,3 +23,8 @@ foreach(t interop/test_kcat_roundtrip interop/test_record_batch_kcat integration
   set_tests_properties(kafka_mock/${t} PROPERTIES LABELS interop TIMEOUT 600
                        ENVIRONMENT "CMOCKA_MESSAGE_OUTPUT=stdout;KAFKA_TEST_BROKER=kafka_mock")
 endforeach()
+
+# The kafka-mock program's contract: first line, answers, exit statuses.
+add_test(NAME kafka_mock/program COMMAND ${PROJECT_SOURCE_DIR}/tests/mock/kafka_mock_program.sh
+         $<TARGET_FILE:kafka-mock>)
+set_tests_properties(kafka_mock/program PROPERTIES LABELS integration TIMEOUT 120)

@@ -33,6 +33,7 @@
 
 typedef struct fixture {
     kafka_mock *m;
+    int nbrokers;
     int port[3];
     kafka_arena arena;
 } fixture;
@@ -48,6 +49,7 @@ static int setup(void **state)
         f->port[i] = atoi(b);
     }
     kafka_arena_init(&f->arena, 0);
+    f->nbrokers = 3;
     *state = f;
     return 0;
 }
@@ -196,7 +198,7 @@ static int32_t leader_of(fixture *f, int fd, const char *topic, int32_t part)
     req.topics_count = 1;
     req.allow_auto_topic_creation = false;
     rpc(f, fd, KAFKA_API_METADATA, 12, &req, &resp);
-    assert_int_equal(resp.brokers_count, 3);
+    assert_int_equal(resp.brokers_count, f->nbrokers);
     assert_int_equal(resp.topics_count, 1);
     if (resp.topics[0].error_code)
         return -100 - resp.topics[0].error_code;
@@ -982,6 +984,51 @@ static void test_retention_bounds_memory(void **state)
     close(fd0);
 }
 
+/* Listening sockets the caller made: the mock serves on them, and binds
+ * the same address again after a broker down/up. */
+static void test_caller_listeners(void **state)
+{
+    (void)state;
+    int fds[2], ports[2];
+    for (int i = 0; i < 2; i++) {
+        struct sockaddr_in sin = {.sin_family = AF_INET};
+        socklen_t len = sizeof(sin);
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        assert_int_equal(bind(fds[i], (struct sockaddr *)&sin, sizeof(sin)), 0);
+        assert_int_equal(listen(fds[i], 16), 0);
+        assert_int_equal(getsockname(fds[i], (struct sockaddr *)&sin, &len), 0);
+        ports[i] = ntohs(sin.sin_port);
+    }
+    fixture f = {.nbrokers = 2};
+    char want[64];
+    assert_int_equal(kafka_mock_new(&f.m, &(kafka_mock_config){.brokers = 2, .listen_fds = fds}), 0);
+    snprintf(want, sizeof want, "127.0.0.1:%d,127.0.0.1:%d", ports[0], ports[1]);
+    assert_string_equal(kafka_mock_bootstrap(f.m), want);
+    f.port[0] = ports[0];
+    f.port[1] = ports[1];
+    kafka_arena_init(&f.arena, 0);
+    int fd = dial(&f, 2);
+    assert_true(fd >= 0);
+    assert_int_equal(kafka_mock_create_topic(f.m, "on-caller-sockets", 2, 2), 0);
+    assert_true(leader_of(&f, fd, "on-caller-sockets", 1) >= 1); /* served */
+    close(fd);
+    assert_int_equal(kafka_mock_broker_down(f.m, 2), 0);
+    assert_int_equal(dial(&f, 2), -1);
+    assert_int_equal(kafka_mock_broker_up(f.m, 2), 0);
+    fd = dial(&f, 2);
+    assert_true(fd >= 0);
+    close(fd);
+    kafka_mock_close(f.m);
+    kafka_arena_free(&f.arena);
+    /* a descriptor that is not a listening socket is refused */
+    int notlistening[1] = {socket(AF_INET, SOCK_STREAM, 0)};
+    kafka_mock *m;
+    assert_int_equal(kafka_mock_new(&m, &(kafka_mock_config){.brokers = 1, .listen_fds = notlistening}),
+                     KAFKA_ERR_INVALID_ARG);
+    close(notlistening[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -996,6 +1043,7 @@ int main(void)
         cmocka_unit_test(test_configs_and_delete_records),
         cmocka_unit_test(test_scram_credentials_admin),
         cmocka_unit_test(test_retention_bounds_memory),
+        cmocka_unit_test(test_caller_listeners),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
