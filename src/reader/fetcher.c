@@ -188,11 +188,20 @@ static void part_failed(kafka_reader *r, kr_part *p, kafka_err err, const char *
 
 /* ---- responses (I/O thread) ------------------------------------------------ */
 
-static kr_broker *broker_slot(kafka_reader *r, int32_t id)
+static kr_broker *broker_find(kafka_reader *r, int32_t id)
 {
     for (size_t i = 0; i < r->n_io_brokers; i++)
         if (r->io_brokers[i].id == id)
             return &r->io_brokers[i];
+    return NULL;
+}
+
+/* The broker's slot, made on first use (NULL: no memory). */
+static kr_broker *broker_slot(kafka_reader *r, int32_t id)
+{
+    kr_broker *found = broker_find(r, id);
+    if (found)
+        return found;
     if (r->n_io_brokers == r->cap_io_brokers) {
         size_t cap = r->cap_io_brokers ? r->cap_io_brokers * 2 : 8;
         kr_broker *nb = kafka_realloc(r->io_brokers, cap * sizeof *nb);
@@ -208,7 +217,7 @@ static kr_broker *broker_slot(kafka_reader *r, int32_t id)
 
 static void req_done(kr_req *q)
 {
-    kr_broker *b = broker_slot(q->r, q->broker);
+    kr_broker *b = broker_find(q->r, q->broker);
     if (b)
         b->busy = false;
     for (size_t i = 0; i < q->n; i++) {
@@ -321,7 +330,9 @@ static void on_fetch(void *arg, kafka_err err, const char *why, uint8_t *frame, 
             kafka_rbuf rb;
             kafka_rbuf_init(&rb, body, len);
             err = kafka_fetch_response_decode(&rb, &fb->arena, q->version, &resp);
-            if (err) {
+            if (err == KAFKA_ERR_NOMEM) {
+                snprintf(text, sizeof text, "broker %d: no memory to decode a Fetch response", q->broker);
+            } else if (err) {
                 snprintf(text, sizeof text, "broker %d: undecodable Fetch v%d response: field %s: %s", q->broker,
                          q->version, rb.field ? rb.field : "?", kafka_err_str(err));
                 kafka_engine_fail_broker(r->eng, q->broker, KAFKA_ERR_PROTOCOL, text);
@@ -334,7 +345,7 @@ static void on_fetch(void *arg, kafka_err err, const char *why, uint8_t *frame, 
     } else {
         snprintf(text, sizeof text, "%s", why ? why : "");
     }
-    kr_broker *b = broker_slot(r, q->broker);
+    kr_broker *b = broker_find(r, q->broker);
     if (b) {
         bool creating = b->sess.creating;
         kr_session_done(&b->sess, err, err ? 0 : resp.session_id);
@@ -411,7 +422,9 @@ static void on_list_offsets(void *arg, kafka_err err, const char *why, uint8_t *
         kafka_rbuf rb;
         kafka_rbuf_init(&rb, body, len);
         err = kafka_list_offsets_response_decode(&rb, &arena, q->version, &resp);
-        if (err) {
+        if (err == KAFKA_ERR_NOMEM) {
+            snprintf(text, sizeof text, "broker %d: no memory to decode a ListOffsets response", q->broker);
+        } else if (err) {
             snprintf(text, sizeof text, "broker %d: undecodable ListOffsets response: field %s", q->broker,
                      rb.field ? rb.field : "?");
             kafka_engine_fail_broker(r->eng, q->broker, KAFKA_ERR_PROTOCOL, text);
@@ -462,9 +475,12 @@ typedef struct plan_part {
     int32_t max_bytes;
 } plan_part;
 
-/* Sends one request to broker for the parts in pp[0..n) (all led by it). */
-static void send_request(kafka_reader *r, int32_t broker, bool list, plan_part *pp, size_t n, int64_t now)
+/* Sends one request to broker b for the parts in pp[0..n) (all led by
+ * it). Every failure goes to the parts (part_failed: backoff, and the
+ * next read hears of a fatal one such as NOMEM): none is forgotten. */
+static void send_request(kafka_reader *r, kr_broker *b, bool list, plan_part *pp, size_t n, int64_t now)
 {
+    int32_t broker = b->id;
     char why[300];
     kafka_err err = kafka_engine_broker(r->eng, broker, why, sizeof why);
     int16_t v = -1;
@@ -521,17 +537,16 @@ static void send_request(kafka_reader *r, int32_t broker, bool list, plan_part *
             .session_epoch = -1,
         };
         kafka_fetch_request req;
-        kr_broker *b = broker_slot(r, broker);
         kafka_fetch_want *send = NULL;
         size_t n_send = 0;
-        e = !want || !b ? KAFKA_ERR_NOMEM
+        e = !want ? KAFKA_ERR_NOMEM
                         : kr_session_plan(&b->sess, v >= KAFKA_FETCH_MIN_SESSION, want, n, &a, &send, &n_send, &o);
         if (!e)
             e = kafka_fetch_request_build(&a, send, n_send, &o, &req);
         if (!e)
             e = kafka_engine_send(r->eng, broker, KAFKA_API_FETCH, v, fetch_request_enc_, &req,
                                   now + r->cfg.max_wait_ms + FETCH_DEADLINE_SLACK_MS, on_fetch, q);
-        if (e && b && b->sess.pending)
+        if (e && b->sess.pending)
             kr_session_done(&b->sess, e, 0);
     }
     kafka_arena_free(&a);
@@ -542,9 +557,7 @@ static void send_request(kafka_reader *r, int32_t broker, bool list, plan_part *
         return;
     }
     q->sent_us = kafka_now_us();
-    kr_broker *b = broker_slot(r, broker);
-    if (b)
-        b->busy = true;
+    b->busy = true;
     for (size_t i = 0; i < n; i++) {
         q->parts[i] = (kr_req_part){pp[i].p, pp[i].epoch, pp[i].offset, pp[i].max_bytes};
         pp[i].p->in_flight = true;
@@ -600,7 +613,8 @@ static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
     }
     bool room = r->q_len == 0 || r->q_bytes < r->cfg.queue_capacity_bytes;
     size_t n = r->n_parts;
-    plan_part *pp = kafka_calloc(n ? n : 1, sizeof *pp);
+    /* pp: the parts to plan for; sel (after them): one broker's share. */
+    plan_part *pp = kafka_calloc(n ? 2 * n : 1, sizeof *pp);
     size_t k = 0;
     int64_t next = -1;
     for (size_t i = 0; pp && i < n; i++) {
@@ -619,7 +633,8 @@ static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
     r->fetch_held = !room;
     pthread_mutex_unlock(&r->mu);
     if (!pp)
-        return now + r->cfg.backoff_min_ms;
+        return now + r->cfg.backoff_min_ms; /* no memory: plan again soon */
+    plan_part *sel = pp + n;
     for (size_t i = 0; i < k; i++)
         if (pp[i].p->leader < 0)
             find_leader(r, pp[i].p, now);
@@ -630,12 +645,14 @@ static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
         if (broker < 0 || pp[i].p->retry_at > now)
             continue;
         kr_broker *b = broker_slot(r, broker);
-        if (!b || b->busy)
+        if (!b) { /* no memory for its slot: plan again soon */
+            int64_t soon = now + r->cfg.backoff_min_ms;
+            next = next < 0 || soon < next ? soon : next;
+            continue;
+        }
+        if (b->busy)
             continue;
         size_t m = 0, nl = 0;
-        plan_part *sel = kafka_calloc(k, sizeof *sel);
-        if (!sel)
-            break;
         for (size_t j = i; j < k; j++)
             if (pp[j].p->leader == broker && pp[j].p->retry_at <= now && pp[j].offset < 0)
                 sel[m++] = pp[j], nl++;
@@ -647,9 +664,8 @@ static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
             /* Stable grouping by topic keeps the rotation inside a topic. */
             if (!nl)
                 qsort(sel, m, sizeof *sel, cmp_topic);
-            send_request(r, broker, nl > 0, sel, m, now);
+            send_request(r, b, nl > 0, sel, m, now);
         }
-        kafka_free(sel);
     }
     for (size_t i = 0; i < k; i++) {
         if (pp[i].p->retry_at > now)
