@@ -38,6 +38,7 @@ typedef struct kr_req_part {
     uint64_t epoch;
     int64_t offset;
     int32_t max_bytes;
+    kafka_err err; /* its error in the response, handled after the lock */
 } kr_req_part;
 
 /* A request in flight: the callback's argument. */
@@ -268,8 +269,10 @@ static void reset_offset_locked(kafka_reader *r, kr_part *p, int64_t offset, int
            (long long)offset, (long long)log_start, (long long)hwm, (long long)to);
 }
 
-/* One partition's data: a chunk for the queue when it has records. */
-static void fetched_part_locked(kafka_reader *r, kr_req_part *rp, const kafka_fetch_response_partition_data *pd,
+/* One partition's data: a chunk for the queue when it has records.
+ * KAFKA_ERR_NOMEM when the chunk could not be allocated (the data is
+ * fetched again after the part's backoff). */
+static kafka_err fetched_part_locked(kafka_reader *r, kr_req_part *rp, const kafka_fetch_response_partition_data *pd,
                                 kr_fbuf *fb, bool rc, int64_t *bytes)
 {
     kr_part *p = rp->p;
@@ -280,7 +283,7 @@ static void fetched_part_locked(kafka_reader *r, kr_req_part *rp, const kafka_fe
     if (next > rp->offset) {
         kr_chunk *c = chunk_get_locked(r);
         if (!c)
-            return; /* fetched again next time */
+            return KAFKA_ERR_NOMEM;
         c->part = p;
         atomic_fetch_add(&p->refs, 1);
         c->fb = fb;
@@ -307,6 +310,7 @@ static void fetched_part_locked(kafka_reader *r, kr_req_part *rp, const kafka_fe
          * a partial one): ask for more next time. */
         p->max_bytes = rp->max_bytes * 2;
     }
+    return 0;
 }
 
 static void on_fetch(void *arg, kafka_err err, const char *why, uint8_t *frame, const uint8_t *body, size_t len)
@@ -370,10 +374,8 @@ static void on_fetch(void *arg, kafka_err err, const char *why, uint8_t *frame, 
     }
     bool rc = r->cfg.isolation_level == KAFKA_READ_COMMITTED;
     int64_t bytes = 0;
-    /* Per-partition errors are handled after the lock is dropped. */
-    kr_req_part *failed[64];
-    kafka_err failed_err[64];
-    size_t n_failed = 0;
+    /* Per-partition errors are noted in q and handled after the lock is
+     * dropped (part_failed takes it). */
     pthread_mutex_lock(&r->mu);
     for (int32_t i = 0; i < resp.responses_count; i++) {
         const kafka_fetch_response_fetchable_topic_response *t = &resp.responses[i];
@@ -386,22 +388,22 @@ static void on_fetch(void *arg, kafka_err err, const char *why, uint8_t *frame, 
             if (pe == KAFKA_ERR_OFFSET_OUT_OF_RANGE) {
                 reset_offset_locked(r, rp->p, rp->offset, pd->log_start_offset, pd->high_watermark);
             } else if (pe) {
-                if (n_failed < sizeof failed / sizeof *failed) {
-                    failed[n_failed] = rp;
-                    failed_err[n_failed++] = pe;
-                }
+                rp->err = pe;
             } else {
                 rp->p->attempt = 0;
-                fetched_part_locked(r, rp, pd, fb, rc, &bytes);
+                rp->err = fetched_part_locked(r, rp, pd, fb, rc, &bytes);
             }
         }
     }
     stats_fetch(r, kafka_now_us() - q->sent_us, bytes);
     pthread_mutex_unlock(&r->mu);
-    for (size_t i = 0; i < n_failed; i++) {
-        snprintf(text, sizeof text, "broker %d: Fetch at offset %lld: %s", q->broker,
-                 (long long)failed[i]->offset, kafka_err_str(failed_err[i]));
-        part_failed(r, failed[i]->p, failed_err[i], text, now);
+    for (size_t i = 0; i < q->n; i++) {
+        kr_req_part *rp = &q->parts[i];
+        if (!rp->err)
+            continue;
+        snprintf(text, sizeof text, "broker %d: Fetch at offset %lld: %s", q->broker, (long long)rp->offset,
+                 rp->err == KAFKA_ERR_NOMEM ? "no memory for its data" : kafka_err_str(rp->err));
+        part_failed(r, rp->p, rp->err, text, now);
     }
     kr_fbuf_release(fb);
     req_done(q);
@@ -559,7 +561,7 @@ static void send_request(kafka_reader *r, kr_broker *b, bool list, plan_part *pp
     q->sent_us = kafka_now_us();
     b->busy = true;
     for (size_t i = 0; i < n; i++) {
-        q->parts[i] = (kr_req_part){pp[i].p, pp[i].epoch, pp[i].offset, pp[i].max_bytes};
+        q->parts[i] = (kr_req_part){pp[i].p, pp[i].epoch, pp[i].offset, pp[i].max_bytes, 0};
         pp[i].p->in_flight = true;
         atomic_fetch_add(&pp[i].p->refs, 1);
     }
