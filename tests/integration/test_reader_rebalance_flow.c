@@ -27,6 +27,7 @@
 
 #include "kafka/kafka.h"
 #include "kcat.h"
+#include "reader_util.h"
 #include "test_cluster.h"
 
 #define N_PART 6
@@ -58,15 +59,6 @@ typedef struct flow {
     uint8_t seen[MAX_VALUES];
     bool stop;
 } flow;
-
-static int value_num(const kafka_message *m)
-{
-    char tmp[32];
-    size_t n = m->value_len < sizeof tmp - 1 ? m->value_len : sizeof tmp - 1;
-    memcpy(tmp, m->value, n);
-    tmp[n] = 0;
-    return (int)strtol(tmp + 1, NULL, 10);
-}
 
 /* Produces K values to P and waits (mu held on entry and exit) until A's
  * reading thread has delivered every one of them. */
@@ -171,7 +163,7 @@ static void *reading(void *arg)
             print_message("A: read: %s\n", kafka_err_name(e));
             break;
         }
-        int v = value_num(&m);
+        int v = kt_value_num(&m);
         pthread_mutex_lock(&f->mu);
         if (v >= 0 && v < MAX_VALUES && m.partition >= 0 && m.partition < N_PART) {
             if (f->seen[v]++)
@@ -190,15 +182,9 @@ static void *reading(void *arg)
     return NULL;
 }
 
-static void log_cb(void *priv, kafka_log_level lvl, const char *msg)
-{
-    (void)priv;
-    fprintf(stderr, "[reader %d] %s\n", (int)lvl, msg);
-}
-
 static kafka_reader_config member_cfg(kt_cluster *kt, const char *topic, const char *group, const char **coop)
 {
-    return (kafka_reader_config){
+    kafka_reader_config c = {
         .brokers = kt_cluster_bootstrap(kt),
         .topic = topic,
         .group_id = group,
@@ -213,38 +199,21 @@ static kafka_reader_config member_cfg(kt_cluster *kt, const char *topic, const c
         .backoff_min_ms = 50,
         .backoff_max_ms = 500,
         .close_timeout_ms = 5000,
-        .log = getenv("KT_LOG") ? log_cb : NULL,
-        .log_level = KAFKA_LOG_DEBUG,
     };
-}
-
-static kafka_reader *open_member(const kafka_reader_config *c)
-{
-    kafka_reader *r = NULL;
-    char err[256] = "";
-    kafka_err e = kafka_reader_new(&r, c, err, sizeof err);
-    if (e)
-        fail_msg("kafka_reader_new: %s: %s", kafka_err_name(e), err);
-    return r;
-}
-
-static int32_t partitions_of(kafka_reader *r)
-{
-    kafka_reader_stats st;
-    kafka_reader_stats_get(r, &st);
-    return st.partitions;
+    kt_reader_log_from_env(&c, NULL);
+    return c;
 }
 
 /* Waits for the members' partition counts (the group settled). */
 static bool settled(kafka_reader *a, int32_t na, kafka_reader *b, int32_t nb, kafka_reader *c, int32_t nc)
 {
     for (int i = 0; i < 600; i++) {
-        if (partitions_of(a) == na && partitions_of(b) == nb && (!c || partitions_of(c) == nc))
+        if (kt_reader_partitions(a) == na && kt_reader_partitions(b) == nb && (!c || kt_reader_partitions(c) == nc))
             return true;
         usleep(100 * 1000);
     }
-    print_message("not settled: A %d, B %d, C %d partitions\n", partitions_of(a), partitions_of(b),
-                  c ? partitions_of(c) : -1);
+    print_message("not settled: A %d, B %d, C %d partitions\n", kt_reader_partitions(a), kt_reader_partitions(b),
+                  c ? kt_reader_partitions(c) : -1);
     return false;
 }
 
@@ -288,17 +257,17 @@ static void test_kept_partition_flows_during_rebalance(void **state)
     ca.rebalance_privdata = f;
     kafka_reader_config cb = member_cfg(kt, topic, group, coop);
 
-    af.a = open_member(&ca);
+    af.a = kt_reader_open(&ca);
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, reading, &af), 0);
-    kafka_reader *b = open_member(&cb);
+    kafka_reader *b = kt_reader_open(&cb);
     assert_true(settled(af.a, N_PART / 2, b, N_PART / 2, NULL, 0));
 
     /* C joins: 2 + 2 + 2; A's on_revoked holds the rebalance. */
     pthread_mutex_lock(&f->mu);
     f->phase = PHASE_JOIN;
     pthread_mutex_unlock(&f->mu);
-    kafka_reader *c = open_member(&cb);
+    kafka_reader *c = kt_reader_open(&cb);
     assert_true(settled(af.a, N_PART / 3, b, N_PART / 3, c, N_PART / 3));
     assert_true(windows_done(f, 1));
 
