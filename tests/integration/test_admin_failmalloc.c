@@ -151,7 +151,9 @@ static int setup(void **state)
 {
     if (kt_cluster_group_setup(state))
         return -1;
-    kt_cluster_cmd(*state, "apiversion OffsetFetch 0 1"); /* see test_admin_groups.c */
+    if (kt_cluster_is_mock(*state) && kt_cluster_kind(*state) == KT_BROKER_RDKAFKA &&
+        kt_cluster_cmd(*state, "apiversion OffsetFetch 0 1") != 0) /* see test_admin_groups.c */
+        return -1;
     return 0;
 }
 
