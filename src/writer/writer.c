@@ -188,15 +188,14 @@ kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_config *cfg, c
     cond_init_mono(&w->recv_cv);
     cond_init_mono(&w->done_cv);
     pthread_cond_init(&w->zq_cv, NULL);
-    w->pid = -1;
-    w->epoch = -1;
     w->acks = kafka_required_acks_wire(cfg->required_acks);
     w->rr_mode = rr_mode_of(&cfg->balancer);
     w->empty_key_keyless = cfg->balancer.kind == KAFKA_BALANCER_CRC32;
     w->n_lanes = cfg->append_lanes <= 1 ? 1 : cfg->append_lanes >= W_LANES ? W_LANES : (unsigned)cfg->append_lanes;
     kafka_wallclock_init(&w->clock, kafka_wallclock_tsc_usable());
     w->asym = kafka_membarrier_register();
-    w->idempotent = !cfg->disable_idempotence && w->acks == -1;
+    kafka_pstate_init(&w->ps, !cfg->disable_idempotence && w->acks == -1, w->cfg.max_in_flight,
+                      w->cfg.max_attempts, w->cfg.backoff_min_ms, w->cfg.backoff_max_ms);
     if (!cfg->disable_idempotence && w->acks != -1)
         kafka_writer_log(w, KAFKA_LOG_WARN, "idempotence off: it needs required_acks = ALL");
     w->brokers = kafka_strdup(cfg->brokers);
@@ -436,7 +435,7 @@ static wbatch *batch_new(kafka_writer *w, wpart *p, wlane *ln)
         b->buf.oom = false; /* nothing was written: the buffer is intact */
     b->part = p;
     b->created_ms = kafka_writer_now();
-    b->base_seq = -1;
+    b->pb.base_seq = -1;
     b->base_offset = -1;
     b->bytes = KAFKA_RECORD_BATCH_HEADER_SIZE;
     /* The completion callback is fed from an index of where each record's
@@ -462,35 +461,18 @@ void kafka_writer_seal(kafka_writer *w, wpart *p, wlane *ln, int why)
     if (!b)
         return;
     ln->open = NULL;
-    b->next = NULL;
-    /* Numbered in queue order (lanes seal in any order): requeues keep
-     * the order the sequence numbers follow. */
-    b->batch_no = p->next_batch_no++;
     ln->last_len = b->buf.len;
     ln->last_count = b->count;
     w->sealed_msgs += b->count;
-    if (p->qtail)
-        p->qtail->next = b;
-    else
-        p->qhead = b;
-    p->qtail = b;
+    /* Numbered in queue order (lanes seal in any order): requeues keep
+     * the order the sequence numbers follow. */
+    kafka_ppart_push(&p->pp, &b->pb, b->count);
     int64_t *ctr[] = {&w->st.batches_full, &w->st.batches_sync, &w->st.batches_timeout, &w->st.batches_flush};
     (*ctr[why])++;
     if (w->n_zworkers) /* the sender waits for it to be compressed */
         kafka_writer_zip_push(w, b);
     else if (why != W_SEAL_SYNC) /* write_sync sends, or wakes the sender */
         pthread_cond_signal(&w->send_cv);
-}
-
-void kafka_writer_requeue(wpart *p, wbatch *b)
-{
-    wbatch **pp = &p->qhead;
-    while (*pp && (*pp)->batch_no < b->batch_no)
-        pp = &(*pp)->next;
-    b->next = *pp;
-    *pp = b;
-    if (!b->next)
-        p->qtail = b;
 }
 
 static bool ref_add(wbatch *b, wwaiter *wt, size_t idx)
@@ -1683,8 +1665,8 @@ void kafka_writer_stats_get(kafka_writer *w, kafka_writer_stats *out)
     out->queue_length = buffered_scan(w, false, &credit);
     out->queue_bytes = atomic_load_explicit(&w->buffered_bytes, memory_order_relaxed) - credit;
     parts_lock_all(w, false);
-    out->idempotent = w->idempotent;
-    out->producer_id = w->pid;
+    out->idempotent = w->ps.idempotent;
+    out->producer_id = w->ps.pid;
     out->compression_threads = w->n_zworkers;
     out->compress_time_us = atomic_load_explicit(&w->compress_ns, memory_order_relaxed) / 1000;
     pthread_mutex_unlock(&w->mu);
@@ -1728,16 +1710,12 @@ static void abort_queued(kafka_writer *w)
                 }
                 /* A head still in a compression worker comes back later
                  * (the close loop waits for it). */
-                if (p->qhead && kafka_writer_zip_cancel(w, p->qhead)) {
-                    b = p->qhead;
-                    p->qhead = b->next;
-                    if (!p->qhead)
-                        p->qtail = NULL;
-                }
+                if (p->pp.qhead && kafka_writer_zip_cancel(w, W_BATCH(p->pp.qhead)))
+                    b = W_BATCH(kafka_ppart_pop(&p->pp));
             }
         if (!b)
             return;
-        kafka_writer_complete(w, b, b->last_err ? b->last_err : KAFKA_ERR_TIMEOUT, -1);
+        kafka_writer_complete(w, b, b->pb.last_err ? b->pb.last_err : KAFKA_ERR_TIMEOUT, -1);
         pthread_mutex_unlock(&w->mu);
         kafka_writer_deliver(w, b);
         pthread_mutex_lock(&w->mu);

@@ -36,6 +36,7 @@
 #include "protocol/record_batch.h"
 #include "protocol/wire.h"
 #include "writer/balancer_internal.h"
+#include "writer/producer_state.h"
 
 /* A synchronous write call waiting for its messages (lives on its stack). */
 typedef struct wwaiter {
@@ -80,7 +81,9 @@ enum { W_Z_NONE, W_Z_QUEUED, W_Z_BUSY };
 enum { W_SEAL_FULL, W_SEAL_SYNC, W_SEAL_TIMEOUT, W_SEAL_FLUSH };
 
 typedef struct wbatch {
-    struct wbatch *next;
+    kafka_pbatch pb;     /* queue link, number, sequence, attempts
+                            (producer_state.h); first: W_BATCH converts */
+    struct wbatch *next; /* the batch pool (writer.c) */
     wpart *part;
     kafka_wbuf buf;      /* the builder's output: header + records as appended */
     kafka_batch_builder bb;
@@ -90,16 +93,11 @@ typedef struct wbatch {
     int32_t count;
     size_t bytes;        /* counted against max_buffered_bytes */
     int64_t payload;     /* key+value bytes (least-bytes balancer) */
-    uint64_t batch_no;   /* queue order within the partition (set when sealed) */
     int64_t created_ms;
-    int attempts;        /* failed sends that counted */
-    int requeues;        /* OUT_OF_ORDER resends (bounded separately) */
     bool finished;       /* builder finished (compressed): kafka_writer_finish_batch */
     uint8_t zstate;      /* W_Z_*: where the compression workers have it
                             (w->mu; in the padding: no bigger batches) */
     kafka_err finish_err;
-    int32_t base_seq;    /* -1 until stamped at first send */
-    kafka_err last_err;
     kafka_err result;
     int64_t base_offset;
     wref *refs;
@@ -146,15 +144,13 @@ struct wpart {
     wlane lanes[W_LANES]; /* the first w->n_lanes are used */
     const char *topic; /* owned by the wtopic */
     int32_t id;
-    wbatch *qhead, *qtail; /* closed batches, ascending batch_no */
-    int inflight;
-    int64_t backoff_until;
-    bool retrying;      /* a requeued batch waits until inflight == 0 */
+    kafka_ppart pp;     /* sealed batches, sequences, in flight, backoff
+                           (producer_state.h) */
     int32_t leader;     /* last known leader, -1 unknown */
-    int32_t next_seq;   /* sequence of the next stamped batch */
-    int32_t acked_seq;  /* sequence expected after the last acked batch */
-    uint64_t next_batch_no;
 };
+
+/* The writer's batch of a producer-state batch. */
+#define W_BATCH(pbp) ((wbatch *)(void *)(pbp))
 
 /* True when a lane of p has an open batch. w->mu held. */
 static inline bool wpart_has_open(const wpart *p)
@@ -303,7 +299,6 @@ struct kafka_writer {
     size_t n_conns;
 
     wreq *fifo_head, *fifo_tail;
-    size_t inflight_batches;
     size_t pending_batches; /* allocated, not yet completed */
     /* Released batches kept for reuse with their buffers (writer.c
      * batch_pool_put), linked by next: a steady stream then neither calls
@@ -341,14 +336,9 @@ struct kafka_writer {
     } active[W_ACTIVE_SLOTS + 1];
     bool asym; /* membarrier registered: api_enter needs no fence */
 
-    /* idempotence */
-    bool idempotent;
-    bool pid_checked;
-    bool pid_reset;
-    int64_t pid;
-    int16_t epoch;
-    int pid_failures;
-    int64_t pid_backoff_until;
+    /* Producer id, epoch, idempotence, batches in flight, retry rules
+     * (producer_state.h). */
+    kafka_pstate ps;
 
     kafka_writer_stats st;
     int64_t n_batches, sum_batch_size, sum_batch_bytes, sum_batch_time;
@@ -377,8 +367,6 @@ void kafka_writer_complete(kafka_writer *w, wbatch *b, kafka_err err, int64_t ba
 void kafka_writer_deliver(kafka_writer *w, wbatch *b);
 /* Sets waiters' errors, releases buffer space, frees. Locked. */
 void kafka_writer_release_batch(kafka_writer *w, wbatch *b);
-/* Inserts b into its partition queue by batch_no. Locked. */
-void kafka_writer_requeue(wpart *p, wbatch *b);
 
 /* The finished batch's bytes as they go on the wire (b->finished and no
  * finish_err): the compressed copy for a compressed batch, else the

@@ -28,7 +28,6 @@ KAFKA_CONN_DECODER(produce_response)
 
 #define W_PRODUCE_MIN 3 /* record batch v2 */
 #define W_PRODUCE_MAX 9
-#define W_MAX_REQUEUES 100
 
 /* A list of completed batches, delivered outside the lock. */
 typedef wvec wdone;
@@ -170,45 +169,15 @@ static kafka_err conn_get(kafka_writer *w, int32_t broker, wconn **out)
     return 0;
 }
 
-/* ---- errors and retries --------------------------------------------------- */
-
-static bool retriable(kafka_err err)
-{
-    switch (err) {
-    case KAFKA_ERR_TRANSPORT:
-    case KAFKA_ERR_TIMEOUT:
-    case KAFKA_ERR_CLOSED: /* the conn broke (not the writer: see aborting) */
-    case KAFKA_ERR_NO_BROKERS:
-    case KAFKA_ERR_RESOLVE:
-    case KAFKA_ERR_BROKER_NOT_AVAILABLE: /* the leader left the broker table: metadata moved on */
-    case KAFKA_ERR_PROTOCOL:
-    case KAFKA_ERR_UNKNOWN_PRODUCER_ID:
-    case KAFKA_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
-    case KAFKA_ERR_INVALID_PRODUCER_EPOCH:
-        return true;
-    default:
-        return kafka_err_is_retriable(err);
-    }
-}
-
-static bool needs_metadata(kafka_err err)
-{
-    return err == KAFKA_ERR_NOT_LEADER_OR_FOLLOWER || err == KAFKA_ERR_LEADER_NOT_AVAILABLE ||
-           err == KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION || err == KAFKA_ERR_FENCED_LEADER_EPOCH ||
-           err == KAFKA_ERR_TRANSPORT || err == KAFKA_ERR_CLOSED || err == KAFKA_ERR_TIMEOUT ||
-           err == KAFKA_ERR_NOT_ENOUGH_REPLICAS || err == KAFKA_ERR_BROKER_NOT_AVAILABLE;
-}
+/* ---- errors and retries: producer_state.c decides ------------------------- */
 
 static void batch_ok(kafka_writer *w, wbatch *b, int64_t base_offset, wdone *d)
 {
     wpart *p = b->part;
     if (W_DEBUG_ON(w))
         kafka_writer_log(w, KAFKA_LOG_DEBUG, "acked %s[%d] batch %llu: seq %d, offset %lld", p->topic, (int)p->id,
-                         (unsigned long long)b->batch_no, (int)b->base_seq, (long long)base_offset);
-    p->inflight--;
-    w->inflight_batches--;
-    if (b->base_seq >= 0)
-        p->acked_seq = b->base_seq + b->count;
+                         (unsigned long long)b->pb.batch_no, (int)b->pb.base_seq, (long long)base_offset);
+    kafka_pstate_acked(&w->ps, &p->pp, &b->pb);
     done_push(w, d, b, 0, base_offset);
 }
 
@@ -218,58 +187,32 @@ static void batch_failed(kafka_writer *w, wbatch *b, kafka_err err, wdone *d)
     wpart *p = b->part;
     if (W_DEBUG_ON(w))
         kafka_writer_log(w, KAFKA_LOG_DEBUG, "failed %s[%d] batch %llu: seq %d: %s", p->topic, (int)p->id,
-                         (unsigned long long)b->batch_no, (int)b->base_seq, kafka_err_name(err));
-    p->inflight--;
-    w->inflight_batches--;
-    if (err == KAFKA_ERR_DUPLICATE_SEQUENCE_NUMBER) {
-        p->inflight++;
-        w->inflight_batches++;
-        batch_ok(w, b, -1, d);
-        return;
-    }
-    if (err != KAFKA_ERR_CLOSED || !b->last_err)
-        b->last_err = err;
-    if (w->aborting) {
-        done_push(w, d, b, b->last_err, -1);
-        return;
-    }
-    bool idem = w->idempotent && b->base_seq >= 0;
-    if (idem && err == KAFKA_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER && b->base_seq != p->acked_seq &&
-        b->requeues < W_MAX_REQUEUES) {
-        /* A predecessor failed: resend after it, no attempt counted. */
-        b->requeues++;
-        kafka_writer_requeue(p, b);
-        p->retrying = true;
-        pthread_cond_signal(&w->send_cv);
-        return;
-    }
-    if (idem && (err == KAFKA_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER || err == KAFKA_ERR_UNKNOWN_PRODUCER_ID ||
-                 err == KAFKA_ERR_INVALID_PRODUCER_EPOCH) && !w->pid_reset) {
+                         (unsigned long long)b->pb.batch_no, (int)b->pb.base_seq, kafka_err_name(err));
+    kafka_ps_outcome o = kafka_pstate_failed(&w->ps, &p->pp, &b->pb, err, kafka_writer_now(), w->aborting);
+    if (o.pid_reset)
         kafka_writer_log(w, KAFKA_LOG_WARN, "%s on %s[%d]: resetting the producer id", kafka_err_name(err), p->topic,
                          (int)p->id);
-        w->pid_reset = true;
-    }
-    b->attempts++;
-    if (!retriable(err) || b->attempts >= w->cfg.max_attempts) {
-        kafka_writer_log(w, KAFKA_LOG_ERROR, "%d messages to %s[%d] failed after %d attempts: %s", (int)b->count,
-                         p->topic, (int)p->id, b->attempts, kafka_err_name(err));
-        /* A failed idempotent batch leaves a hole in the sequence: the
-         * later batches need a fresh producer id to be accepted. */
-        if (idem && p->qhead)
-            w->pid_reset = true;
-        done_push(w, d, b, err, -1);
+    switch (o.verdict) {
+    case KAFKA_PS_SUCCEEDED: /* DUPLICATE_SEQUENCE_NUMBER: the broker has it */
+        done_push(w, d, b, 0, -1);
+        return;
+    case KAFKA_PS_FAILED:
+        if (!w->aborting)
+            kafka_writer_log(w, KAFKA_LOG_ERROR, "%d messages to %s[%d] failed after %d attempts: %s", (int)b->count,
+                             p->topic, (int)p->id, b->pb.attempts, kafka_err_name(o.err));
+        done_push(w, d, b, o.err, -1);
+        return;
+    case KAFKA_PS_REQUEUED: /* resent after its predecessor */
+        pthread_cond_signal(&w->send_cv);
+        return;
+    case KAFKA_PS_RETRY:
+        w->st.retries++;
+        if (o.refresh_metadata)
+            kafka_cluster_invalidate(w->cluster, p->topic);
+        kafka_writer_log(w, KAFKA_LOG_INFO, "retrying %d messages to %s[%d] (attempt %d): %s", (int)b->count,
+                         p->topic, (int)p->id, b->pb.attempts + 1, kafka_err_name(err));
         return;
     }
-    w->st.retries++;
-    if (needs_metadata(err))
-        kafka_cluster_invalidate(w->cluster, p->topic);
-    kafka_writer_requeue(p, b);
-    p->retrying = true;
-    int64_t until = kafka_writer_now() + kafka_backoff_ms(b->attempts - 1, w->cfg.backoff_min_ms, w->cfg.backoff_max_ms);
-    if (until > p->backoff_until)
-        p->backoff_until = until;
-    kafka_writer_log(w, KAFKA_LOG_INFO, "retrying %d messages to %s[%d] (attempt %d): %s", (int)b->count, p->topic,
-                     (int)p->id, b->attempts + 1, kafka_err_name(err));
 }
 
 /* ---- producer id ------------------------------------------------------------ */
@@ -279,7 +222,7 @@ static bool has_queued(kafka_writer *w)
     for (wtopic *t = w->topics; t; t = t->next)
         for (int32_t j = 0; j < t->n_parts; j++) {
             wpart *p = t->parts[j];
-            if (p && (p->qhead || wpart_has_open(p)))
+            if (p && (p->pp.qhead || wpart_has_open(p)))
                 return true;
         }
     return false;
@@ -334,48 +277,32 @@ static void pid_init(kafka_writer *w, wdone *d)
     kafka_err err = pid_fetch(w, &pid, &epoch, &disable);
     pthread_mutex_lock(&w->mu);
     if (disable) {
-        w->idempotent = false;
+        w->ps.idempotent = false;
         kafka_writer_log(w, KAFKA_LOG_WARN, "idempotence off: the broker lacks InitProducerId or Produce v3+");
         return;
     }
     if (err) {
-        w->pid_failures++;
-        w->pid_backoff_until =
-            kafka_writer_now() + kafka_backoff_ms(w->pid_failures - 1, w->cfg.backoff_min_ms, w->cfg.backoff_max_ms);
         kafka_writer_log(w, KAFKA_LOG_WARN, "InitProducerId failed: %s", kafka_err_name(err));
-        if (w->pid_failures >= w->cfg.max_attempts || !retriable(err) || w->aborting) {
+        if (kafka_pstate_pid_failed(&w->ps, err, kafka_writer_now(), w->aborting)) {
             /* Fail what waits for the id rather than hold it forever. */
-            w->pid_failures = 0;
             for (wtopic *t = w->topics; t; t = t->next)
                 for (int32_t j = 0; j < t->n_parts; j++) {
                     wpart *p = t->parts[j];
                     /* A head still in a compression worker stays: the
                      * next failed attempt (or close) takes it. */
-                    while (p && p->qhead && kafka_writer_zip_cancel(w, p->qhead)) {
-                        wbatch *b = p->qhead;
-                        p->qhead = b->next;
-                        if (!p->qhead)
-                            p->qtail = NULL;
-                        done_push(w, d, b, err, -1);
-                    }
+                    while (p && p->pp.qhead && kafka_writer_zip_cancel(w, W_BATCH(p->pp.qhead)))
+                        done_push(w, d, W_BATCH(kafka_ppart_pop(&p->pp)), err, -1);
                 }
         }
         return;
     }
-    w->pid_failures = 0;
-    w->pid = pid;
-    w->epoch = epoch;
-    w->pid_reset = false;
+    kafka_pstate_pid_assigned(&w->ps, pid, epoch);
     /* New id: every partition's sequence restarts at 0, in queue order. */
     for (wtopic *t = w->topics; t; t = t->next)
         for (int32_t j = 0; j < t->n_parts; j++) {
             wpart *p = t->parts[j];
-            if (!p)
-                continue;
-            p->next_seq = 0;
-            p->acked_seq = 0;
-            for (wbatch *b = p->qhead; b; b = b->next)
-                b->base_seq = -1;
+            if (p)
+                kafka_ppart_restart(&p->pp);
         }
     kafka_writer_log(w, KAFKA_LOG_INFO, "producer id %lld epoch %d", (long long)pid, (int)epoch);
 }
@@ -401,9 +328,7 @@ static bool vec_push(wvec *a, wbatch *b)
 static int64_t collect(kafka_writer *w, wvec *out)
 {
     int64_t now = kafka_writer_now(), wake = now + 1000;
-    int per_part = w->cfg.max_in_flight;
     bool flush = w->flush_requests > 0 || w->closing;
-    bool no_pid = w->idempotent && (w->pid < 0 || w->pid_reset);
     for (wtopic *t = w->topics; t; t = t->next)
         for (int32_t j = 0; j < t->n_parts; j++) {
             wpart *p = t->parts[j];
@@ -428,31 +353,14 @@ static int64_t collect(kafka_writer *w, wvec *out)
             }
             /* A head still being compressed (zstate) holds its partition:
              * its worker signals send_cv when it is done. */
-            if (!p->qhead || p->qhead->zstate || no_pid || p->inflight >= per_part ||
-                (p->retrying && p->inflight > 0))
+            if (!kafka_pstate_sendable(&w->ps, &p->pp, now, &wake) || W_BATCH(p->pp.qhead)->zstate)
                 continue;
-            if (now < p->backoff_until) {
-                if (p->backoff_until < wake)
-                    wake = p->backoff_until;
-                continue;
-            }
             wconn *wc = p->leader >= 0 ? conn_find(w, p->leader) : NULL;
             if (wc && wc->inflight >= w->cfg.max_in_flight)
                 continue;
-            wbatch *b = p->qhead;
-            if (!vec_push(out, b))
+            if (!vec_push(out, W_BATCH(p->pp.qhead)))
                 return now + 10;
-            p->qhead = b->next;
-            if (!p->qhead)
-                p->qtail = NULL;
-            b->next = NULL;
-            p->inflight++;
-            w->inflight_batches++;
-            p->retrying = false;
-            if (w->idempotent && b->base_seq < 0) {
-                b->base_seq = p->next_seq;
-                p->next_seq += b->count;
-            }
+            kafka_pstate_take(&w->ps, &p->pp);
         }
     return wake;
 }
@@ -465,8 +373,8 @@ static kafka_err prepare(kafka_writer *w, wbatch *b, int32_t *leader, kafka_comp
     kafka_writer_finish_timed(w, b, z);
     if (b->finish_err)
         return b->finish_err;
-    if (b->base_seq >= 0)
-        kafka_writer_stamp(b, w->pid, w->epoch, b->base_seq);
+    if (b->pb.base_seq >= 0)
+        kafka_writer_stamp(b, w->ps.pid, w->ps.epoch, b->pb.base_seq);
     if (b->finish_err)
         return b->finish_err;
     return kafka_cluster_leader(w->cluster, b->part->topic, b->part->id,
@@ -633,9 +541,9 @@ static void send_group(kafka_writer *w, int32_t broker, wbatch **v, size_t n, wd
             kafka_writer_log(w, KAFKA_LOG_DEBUG,
                              "sent %s[%d] batch %llu: %d msgs, pid %lld epoch %d seq %d, attempt %d, broker %d "
                              "corr %d",
-                             v[i]->part->topic, (int)v[i]->part->id, (unsigned long long)v[i]->batch_no,
-                             (int)v[i]->count, (long long)w->pid, (int)w->epoch, (int)v[i]->base_seq,
-                             v[i]->attempts + 1, (int)broker, (int)corr);
+                             v[i]->part->topic, (int)v[i]->part->id, (unsigned long long)v[i]->pb.batch_no,
+                             (int)v[i]->count, (long long)w->ps.pid, (int)w->ps.epoch, (int)v[i]->pb.base_seq,
+                             v[i]->pb.attempts + 1, (int)broker, (int)corr);
     }
     if (w->acks == 0) { /* no response will come */
         wc->inflight--;
@@ -680,15 +588,13 @@ static void send_all(kafka_writer *w, wvec *a, wdone *d, kafka_compressor *z)
         if (errs[i]) {
             batch_failed(w, b, errs[i], d);
             a->v[i] = NULL;
-        } else if (b->part->retrying) {
+        } else if (b->part->pp.retrying) {
             /* A batch of this partition failed while we were unlocked:
              * sending b now would put it before that batch's resend (a
              * broker checking sequences answers OUT_OF_ORDER; one that
              * does not, like librdkafka's mock, would reorder). Put it
              * back; it goes after the resend. */
-            b->part->inflight--;
-            w->inflight_batches--;
-            kafka_writer_requeue(b->part, b);
+            kafka_pstate_untake(&w->ps, &b->part->pp, &b->pb);
             a->v[i] = NULL;
         } else {
             b->part->leader = leaders[i];
@@ -737,10 +643,7 @@ static void cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t mon
 
 /* True when the producer id must be (re)fetched before anything is
  * sent. Locked. */
-static bool pid_needed(const kafka_writer *w)
-{
-    return w->idempotent && (w->pid < 0 || w->pid_reset);
-}
+static bool pid_needed(const kafka_writer *w) { return kafka_pstate_pid_needed(&w->ps); }
 
 /* One send step: fetches the producer id when it is due, else seals due
  * batches, pops the sendable ones and sends them. Returns -1 when it did
@@ -748,14 +651,14 @@ static bool pid_needed(const kafka_writer *w)
  * holder of w->sending only (it unlocks for the I/O). */
 static int64_t send_step(kafka_writer *w)
 {
-    if (pid_needed(w) && w->inflight_batches == 0 && has_queued(w) && kafka_writer_now() >= w->pid_backoff_until) {
+    if (pid_needed(w) && w->ps.inflight == 0 && has_queued(w) && kafka_writer_now() >= w->ps.pid_backoff_until) {
         pid_init(w, &w->send_done);
         done_flush(w, &w->send_done);
         return -1;
     }
     int64_t wake = collect(w, &w->send_vec);
-    if (pid_needed(w) && w->pid_backoff_until > kafka_writer_now() && w->pid_backoff_until < wake)
-        wake = w->pid_backoff_until;
+    if (pid_needed(w) && w->ps.pid_backoff_until > kafka_writer_now() && w->ps.pid_backoff_until < wake)
+        wake = w->ps.pid_backoff_until;
     if (w->send_vec.n == 0)
         return wake;
     /* Codec contexts kept batch to batch (NULL on OOM: each batch then
@@ -918,7 +821,7 @@ void kafka_writer_recv_now(kafka_writer *w, const wwaiter *wt, int64_t deadline)
         /* A response frees in-flight slots: let the sender send what
          * waits for one (the receiver thread always wakes it; here only
          * when some batch is not in flight). */
-        if (w->pending_batches > w->inflight_batches || pid_needed(w))
+        if (w->pending_batches > w->ps.inflight || pid_needed(w))
             pthread_cond_signal(&w->send_cv);
     }
     /* The receiver thread reads what is left (send_group did not wake it

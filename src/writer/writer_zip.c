@@ -84,7 +84,7 @@ static void *zip_main(void *arg)
         b->zstate = W_Z_NONE;
         /* The sender waits only for partition heads (it sends nothing
          * else); close waits on done_cv to take the batch back. */
-        if (b->part->qhead == b)
+        if (W_BATCH(b->part->pp.qhead) == b)
             pthread_cond_signal(&w->send_cv);
         if (w->aborting)
             pthread_cond_broadcast(&w->done_cv);
