@@ -1,8 +1,8 @@
 /*
  * kafka_writer: configuration, enqueueing (partition choice + encoding into
  * the partition's open batch), synchronous waits, flush, stats and close.
- * The background sender/receiver live in writer_io.c, the compression
- * workers in writer_zip.c.
+ * The background I/O (one engine thread) lives in writer_io.c, the
+ * compression workers in writer_zip.c.
  */
 #include <errno.h>
 #include <limits.h>
@@ -45,6 +45,13 @@ void kafka_writer_log(kafka_writer *w, kafka_log_level lvl, const char *fmt, ...
     }
     if (w->cfg.log && lvl <= w->cfg.log_level)
         w->cfg.log(w->cfg.log_privdata, lvl, buf);
+}
+
+void kafka_writer_broker_error(kafka_writer *w, kafka_err err, const char *why)
+{
+    pthread_mutex_lock(&w->err_mu);
+    snprintf(w->last_error, sizeof w->last_error, "%s (%s)", why, kafka_err_name(err));
+    pthread_mutex_unlock(&w->err_mu);
 }
 
 /* ---- configuration ------------------------------------------------------- */
@@ -133,12 +140,7 @@ static void writer_free_mem(kafka_writer *w)
         next = b->next;
         kafka_free(b);
     }
-    for (size_t i = 0; i < w->n_conns; i++) {
-        if (w->conns[i]->conn)
-            kafka_cluster_release(w->cluster, w->conns[i]->conn, false);
-        kafka_free(w->conns[i]);
-    }
-    kafka_free(w->conns);
+    kafka_free(w->wbrokers);
     kafka_free(w->send_vec.v);
     kafka_free(w->send_done.v);
     kafka_free(w->recv_done.v);
@@ -150,8 +152,6 @@ static void writer_free_mem(kafka_writer *w)
     kafka_free(w->topic);
     pthread_mutex_destroy(&w->mu);
     pthread_mutex_destroy(&w->err_mu);
-    pthread_cond_destroy(&w->send_cv);
-    pthread_cond_destroy(&w->recv_cv);
     pthread_cond_destroy(&w->done_cv);
     pthread_cond_destroy(&w->zq_cv);
     kafka_free(w);
@@ -184,8 +184,6 @@ kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_config *cfg, c
     cfg_defaults(&w->cfg);
     pthread_mutex_init(&w->mu, NULL);
     pthread_mutex_init(&w->err_mu, NULL);
-    cond_init_mono(&w->send_cv);
-    cond_init_mono(&w->recv_cv);
     cond_init_mono(&w->done_cv);
     pthread_cond_init(&w->zq_cv, NULL);
     w->acks = kafka_required_acks_wire(cfg->required_acks);
@@ -234,25 +232,14 @@ kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_config *cfg, c
         writer_free_mem(w);
         return cfg_fail(errbuf, errlen, KAFKA_ERR_NOMEM, "cannot start the compression threads");
     }
-    if (pthread_create(&w->sender, NULL, kafka_writer_sender_main, w) != 0) {
+    if (kafka_writer_io_start(w) != 0) {
         pthread_mutex_lock(&w->mu);
         w->stop = true;
         pthread_cond_broadcast(&w->zq_cv);
         pthread_mutex_unlock(&w->mu);
         kafka_writer_zip_join(w);
         writer_free_mem(w);
-        return cfg_fail(errbuf, errlen, KAFKA_ERR_NOMEM, "cannot start the sender thread");
-    }
-    if (pthread_create(&w->receiver, NULL, kafka_writer_receiver_main, w) != 0) {
-        pthread_mutex_lock(&w->mu);
-        w->stop = true;
-        pthread_cond_broadcast(&w->send_cv);
-        pthread_cond_broadcast(&w->zq_cv);
-        pthread_mutex_unlock(&w->mu);
-        pthread_join(w->sender, NULL);
-        kafka_writer_zip_join(w);
-        writer_free_mem(w);
-        return cfg_fail(errbuf, errlen, KAFKA_ERR_NOMEM, "cannot start the receiver thread");
+        return cfg_fail(errbuf, errlen, KAFKA_ERR_NOMEM, "cannot start the I/O thread");
     }
     w->threads_started = true;
     *out = w;
@@ -472,7 +459,7 @@ void kafka_writer_seal(kafka_writer *w, wpart *p, wlane *ln, int why)
     if (w->n_zworkers) /* the sender waits for it to be compressed */
         kafka_writer_zip_push(w, b);
     else if (why != W_SEAL_SYNC) /* write_sync sends, or wakes the sender */
-        pthread_cond_signal(&w->send_cv);
+        kafka_writer_wake(w);
 }
 
 static bool ref_add(wbatch *b, wwaiter *wt, size_t idx)
@@ -1309,7 +1296,7 @@ static kafka_err enqueue_one(kafka_writer *w, const kafka_message *m, wtopic *wt
         else if (batch_full(w, b))
             kafka_writer_seal(w, p, ln, W_SEAL_FULL);
         else if (b->count == 1 && !wtr)
-            pthread_cond_signal(&w->send_cv); /* the timer starts now (a
+            kafka_writer_wake(w); /* the timer starts now (a
                                                  synchronous write seals it
                                                  at once instead) */
         kafka_lock_release(&ln->mu);
@@ -1590,10 +1577,8 @@ static kafka_err write_sync(kafka_writer *w, const kafka_message *msgs, size_t n
         e[i] = err;
     }
     seal_for_waiter(w, &wt);
-    if (wt.remaining) {
-        kafka_writer_send_now(w);
-        kafka_writer_recv_now(w, &wt, dl.at);
-    }
+    if (wt.remaining)
+        kafka_writer_wake(w); /* the engine thread sends at once */
     wait_waiter(w, &wt, dl.at);
     call_leave_unlock(w);
     ret = summarize(e, n);
@@ -1626,7 +1611,7 @@ kafka_err kafka_writer_flush(kafka_writer *w, int timeout_ms)
     pthread_mutex_lock(&w->mu);
     call_enter(w);
     w->flush_requests++;
-    pthread_cond_signal(&w->send_cv);
+    kafka_writer_wake(w);
     while (w->pending_batches > 0) {
         if (deadline >= 0 && kafka_writer_now() >= deadline) {
             err = KAFKA_ERR_TIMEOUT;
@@ -1739,7 +1724,7 @@ kafka_err kafka_writer_close(kafka_writer *w, int timeout_ms)
         pthread_mutex_lock(&w->mu);
         w->closing = true;
         w->aborting = true;
-        pthread_cond_broadcast(&w->send_cv);
+        kafka_writer_wake(w);
         pthread_cond_broadcast(&w->done_cv);
         pthread_mutex_unlock(&w->mu);
         /* Wakes dials, metadata waits and receives on borrowed conns. */
@@ -1758,15 +1743,7 @@ kafka_err kafka_writer_close(kafka_writer *w, int timeout_ms)
         pthread_mutex_unlock(&w->mu);
     }
     pthread_mutex_lock(&w->mu);
-    w->closing = true; /* no synchronous caller takes the send step now */
-    /* One that holds it finishes with the writer's state first (it has
-     * batches pending whenever it drops the lock, so this is a formality
-     * after a completed flush). */
-    while (w->caller_sending || w->caller_receiving) {
-        struct timespec ts;
-        abs_timespec(kafka_writer_now() + 10, &ts);
-        pthread_cond_timedwait(&w->done_cv, &w->mu, &ts);
-    }
+    w->closing = true;
     /* Calls woken above (a full buffer, a synchronous write whose batches
      * are now done or failed, another flush) return before w is freed. */
     /* And calls running without the lock (an asynchronous write on the
@@ -1778,14 +1755,12 @@ kafka_err kafka_writer_close(kafka_writer *w, int timeout_ms)
         pthread_cond_timedwait(&w->done_cv, &w->mu, &ts);
     }
     w->stop = true;
-    pthread_cond_broadcast(&w->send_cv);
-    pthread_cond_broadcast(&w->recv_cv);
+    kafka_writer_wake(w);
     pthread_cond_broadcast(&w->done_cv);
     pthread_cond_broadcast(&w->zq_cv);
     pthread_mutex_unlock(&w->mu);
     if (w->threads_started) {
-        pthread_join(w->sender, NULL);
-        pthread_join(w->receiver, NULL);
+        kafka_writer_io_stop(w);
         kafka_writer_zip_join(w);
     }
     writer_free_mem(w);

@@ -217,24 +217,14 @@ typedef struct wvec {
     size_t n, cap;
 } wvec;
 
-/* One pooled connection borrowed from the cluster. */
-typedef struct wconn {
-    kafka_conn *conn;
-    int32_t broker;
+/* A broker the writer sends to: its Produce requests in flight (the
+ * per-connection max_in_flight). */
+typedef struct wbroker {
+    int32_t id;
     int inflight;
-    bool broken;
-} wconn;
+} wbroker;
 
-/* One Produce request in flight. */
-typedef struct wreq {
-    struct wreq *next;
-    wconn *wc;
-    int32_t corr;
-    int16_t version;
-    int64_t sent_ms;
-    size_t n;
-    wbatch *batches[]; /* n */
-} wreq;
+typedef struct kafka_engine kafka_engine;
 
 struct kafka_writer {
     kafka_writer_config cfg; /* strings below are owned copies */
@@ -252,11 +242,11 @@ struct kafka_writer {
     kafka_wallclock clock;  /* record timestamps; thread-safe, no lock */
 
     pthread_mutex_t mu;
-    pthread_cond_t send_cv;  /* sender: something to do */
-    pthread_cond_t recv_cv;  /* receiver: a request in flight */
     pthread_cond_t done_cv;  /* writers/flush/close: space freed, batch done */
-    pthread_t sender, receiver;
-    bool threads_started;
+    /* The I/O: one engine thread (writer_io.c) runs the send steps and
+     * handles the responses; kafka_writer_wake asks it for a turn. */
+    kafka_engine *eng;
+    bool threads_started; /* the engine thread (and workers) run */
 
     /* Compression workers (writer_zip.c): n_zworkers threads (0 = the
      * sender compresses at send time), read-only after creation; sealed
@@ -273,32 +263,14 @@ struct kafka_writer {
     wblock *blocks;            /* every grow-only array, freed at close */
     wwaiter *waiters;  /* synchronous calls waiting */
     uint64_t next_waiter_id;
-    /* The send step (collect, compress, stamp, write the Produce
-     * requests; writer_io.c) is run by one thread at a time: the sender
-     * thread, or a synchronous caller that found it idle and sends its
-     * own batches instead of waking it (kafka_writer_send_now). `sending`
-     * marks the holder (it unlocks w->mu for the I/O); it alone writes on
-     * the conns and uses send_vec, send_done and send_z. sender_parked:
-     * the sender waits on send_cv for the step to be free. */
-    bool sending;
-    bool caller_sending; /* the holder is a synchronous caller */
-    bool sender_parked;
-    /* Likewise the read step (read the oldest response in flight, handle
-     * it): the receiver thread, or a synchronous caller whose request is
-     * in flight (kafka_writer_recv_now). `receiving` marks the holder; it
-     * alone reads from the conns (the oldest request first) and uses
-     * recv_done. */
-    bool receiving;
-    bool caller_receiving; /* the holder is a synchronous caller */
-    wvec recv_done;
+    wvec recv_done; /* completed batches to deliver (engine thread) */
     wvec send_vec;  /* batches collect() popped */
     wvec send_done; /* completed batches to deliver */
     struct kafka_compressor *send_z; /* codec contexts (compression on, no
                                         workers); created on first use */
-    wconn **conns; /* current conn per broker (may be broken) */
-    size_t n_conns;
+    wbroker *wbrokers; /* brokers sent to, with their requests in flight */
+    size_t n_wbrokers;
 
-    wreq *fifo_head, *fifo_tail;
     size_t pending_batches; /* allocated, not yet completed */
     /* Released batches kept for reuse with their buffers (writer.c
      * batch_pool_put), linked by next: a steady stream then neither calls
@@ -354,6 +326,10 @@ void kafka_writer_log(kafka_writer *w, kafka_log_level lvl, const char *fmt, ...
 #endif
     ;
 int64_t kafka_writer_now(void);
+/* Keeps `why` (the text of a failure to reach or use a broker: dial,
+ * TLS, SASL, a broken connection) as the writer's last error, which
+ * kafka_writer_last_error returns. Any thread, locked or not. */
+void kafka_writer_broker_error(kafka_writer *w, kafka_err err, const char *why);
 /* True when debug lines would reach the log callback (skip formatting). */
 #define W_DEBUG_ON(w) ((w)->cfg.log && (w)->cfg.log_level >= KAFKA_LOG_DEBUG)
 /* Closes lane ln's open batch (if any) and appends it to its partition
@@ -386,27 +362,17 @@ static inline uint8_t *kafka_writer_wire(wbatch *b, size_t *len)
  * be NULL) lends codec contexts: the sender thread's own. Touches only b
  * (and z): callable unlocked by whoever owns b at the time. */
 void kafka_writer_finish_batch(wbatch *b, kafka_compressor *z);
-void *kafka_writer_sender_main(void *arg);
-/* A synchronous write has just sealed its batches: when the send step is
- * free (no thread runs it) and can run at once, the calling thread runs
- * one step itself (same code and rules as the sender thread: per-conn
- * write exclusivity, max_in_flight, sequence numbers in queue order),
- * saving the hand-off to the sender thread; else it wakes the sender.
- * Locked on entry and exit; unlocks for the I/O. */
-void kafka_writer_send_now(kafka_writer *w);
-/* A synchronous write waits for wt: while wt has messages not done,
- * requests are in flight, no thread reads responses, and the call's
- * deadline (monotonic ms, -1 none) is at least read_timeout_ms away, the
- * calling thread reads and handles the oldest response itself (as the
- * receiver thread would), saving the receiver's two wake-ups; then wakes
- * the receiver for any request left. Not with completion callbacks (they
- * run on writer threads only). Locked on entry and exit; unlocks for the
- * I/O. */
-void kafka_writer_recv_now(kafka_writer *w, const wwaiter *wt, int64_t deadline);
+/* Starts the writer's engine thread (w->cluster and the config set;
+ * compression workers started first). 0, or the engine's error. */
+kafka_err kafka_writer_io_start(kafka_writer *w);
+/* Stops and frees it (every request still outstanding fails first). */
+void kafka_writer_io_stop(kafka_writer *w);
+/* Asks the engine thread for a turn now (something to send, a flush, a
+ * compressed batch, close). Any thread, locked or not; never blocks. */
+void kafka_writer_wake(kafka_writer *w);
 /* kafka_writer_finish_batch, timed into w->compress_ns when it compresses.
  * Unlocked; same ownership rule. */
 void kafka_writer_finish_timed(kafka_writer *w, wbatch *b, kafka_compressor *z);
-void *kafka_writer_receiver_main(void *arg);
 /* Stamps producer id/epoch/sequence into a finished batch and fixes its
  * CRC (used at every send, so a restamped batch after a producer id reset
  * stays valid), through the protocol layer. A batch it cannot stamp (not

@@ -85,7 +85,7 @@ static void *zip_main(void *arg)
         /* The sender waits only for partition heads (it sends nothing
          * else); close waits on done_cv to take the batch back. */
         if (W_BATCH(b->part->pp.qhead) == b)
-            pthread_cond_signal(&w->send_cv);
+            kafka_writer_wake(w);
         if (w->aborting)
             pthread_cond_broadcast(&w->done_cv);
     }
@@ -156,7 +156,7 @@ void kafka_writer_zip_push(kafka_writer *w, wbatch *b)
     if (!zq_grow(w)) {
         /* Out of memory: the sender compresses this one when it sends
          * it (with fresh contexts), as without workers. */
-        pthread_cond_signal(&w->send_cv);
+        kafka_writer_wake(w);
         return;
     }
     b->zstate = W_Z_QUEUED;
