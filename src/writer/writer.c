@@ -54,6 +54,24 @@ void kafka_writer_broker_error(kafka_writer *w, kafka_err err, const char *why)
     pthread_mutex_unlock(&w->err_mu);
 }
 
+/* Keeps the text of a failure to reach the cluster (`what` failed with
+ * err: the producer id, metadata) as the writer's last error, at once,
+ * with the dial's detail when there is one (this thread's last dial).
+ * Locked or not. */
+void kafka_writer_note_failure(kafka_writer *w, const char *what, kafka_err err)
+{
+    char why[400];
+    const char *d = kafka_dial_last_error();
+    bool dial = err == KAFKA_ERR_TLS || err == KAFKA_ERR_SASL || err == KAFKA_ERR_SASL_AUTHENTICATION_FAILED ||
+                err == KAFKA_ERR_NO_BROKERS || err == KAFKA_ERR_TRANSPORT || err == KAFKA_ERR_RESOLVE ||
+                err == KAFKA_ERR_TIMEOUT;
+    if (dial && d && *d)
+        snprintf(why, sizeof why, "%s: %s: %s", what, kafka_err_str(err), d);
+    else
+        snprintf(why, sizeof why, "%s: %s", what, kafka_err_str(err));
+    kafka_writer_broker_error(w, err, why);
+}
+
 /* ---- configuration ------------------------------------------------------- */
 
 static kafka_err cfg_fail(char *errbuf, size_t errlen, kafka_err err, const char *what)
@@ -770,6 +788,8 @@ static kafka_err topic_refresh(kafka_writer *w, const char *topic, int64_t deadl
         kafka_cluster_topic_release(w->cluster, t);
     if (!err && n < 1)
         err = KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    if (err)
+        kafka_writer_note_failure(w, "metadata", err);
     pthread_mutex_lock(&w->mu);
     wpart *p0 = part_get(w, topic, 0); /* creates the wtopic */
     wtopic *wt = p0 ? topic_find(w, topic) : NULL;

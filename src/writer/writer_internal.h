@@ -330,6 +330,9 @@ int64_t kafka_writer_now(void);
  * TLS, SASL, a broken connection) as the writer's last error, which
  * kafka_writer_last_error returns. Any thread, locked or not. */
 void kafka_writer_broker_error(kafka_writer *w, kafka_err err, const char *why);
+/* The same for `what` (the producer id, metadata) failing with err: the
+ * text is built from err and this thread's last dial error. */
+void kafka_writer_note_failure(kafka_writer *w, const char *what, kafka_err err);
 /* True when debug lines would reach the log callback (skip formatting). */
 #define W_DEBUG_ON(w) ((w)->cfg.log && (w)->cfg.log_level >= KAFKA_LOG_DEBUG)
 /* Closes lane ln's open batch (if any) and appends it to its partition

@@ -229,6 +229,7 @@ static void pid_init(kafka_writer *w, wdone *d)
     }
     if (err) {
         kafka_writer_log(w, KAFKA_LOG_WARN, "InitProducerId failed: %s", kafka_err_name(err));
+        kafka_writer_note_failure(w, "InitProducerId", err);
         if (kafka_pstate_pid_failed(&w->ps, err, kafka_writer_now(), w->aborting)) {
             /* Fail what waits for the id rather than hold it forever. */
             for (wtopic *t = w->topics; t; t = t->next)
@@ -566,6 +567,8 @@ static void send_all(kafka_writer *w, wvec *a, wdone *d, kafka_compressor *z)
     for (size_t i = 0; i < a->n; i++) {
         wbatch *b = a->v[i];
         if (errs[i]) {
+            if (!b->finish_err) /* the leader lookup (metadata) failed */
+                kafka_writer_note_failure(w, "metadata", errs[i]);
             batch_failed(w, b, errs[i], d);
             a->v[i] = NULL;
         } else if (b->part->pp.retrying) {
