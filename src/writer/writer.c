@@ -243,7 +243,7 @@ kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_config *cfg, c
     w->st.queue_capacity = w->cfg.max_buffered_bytes;
     /* Small enough that credits are a small part of a small buffer. */
     w->credit_chunk = w->cfg.max_buffered_bytes / 64 < W_CREDIT_CHUNK ? w->cfg.max_buffered_bytes / 64 : W_CREDIT_CHUNK;
-    /* Workers first: the sender decides from n_zworkers whether it
+    /* Workers first: the I/O thread decides from n_zworkers whether it
      * compresses itself. */
     w->n_zworkers = kafka_writer_zip_count(&w->cfg);
     if (kafka_writer_zip_start(w) != 0) {
@@ -474,9 +474,9 @@ void kafka_writer_seal(kafka_writer *w, wpart *p, wlane *ln, int why)
     kafka_ppart_push(&p->pp, &b->pb, b->count);
     int64_t *ctr[] = {&w->st.batches_full, &w->st.batches_sync, &w->st.batches_timeout, &w->st.batches_flush};
     (*ctr[why])++;
-    if (w->n_zworkers) /* the sender waits for it to be compressed */
+    if (w->n_zworkers) /* the I/O thread waits for it to be compressed */
         kafka_writer_zip_push(w, b);
-    else if (why != W_SEAL_SYNC) /* write_sync sends, or wakes the sender */
+    else if (why != W_SEAL_SYNC) /* write_sync sends, or wakes the I/O thread */
         kafka_writer_wake(w);
 }
 
@@ -1247,7 +1247,7 @@ static inline size_t check_size(const kafka_writer *w, const wbatch *b, const ka
 
 /* Frees ln's open batch if it holds no message: the write that opened it
  * could not append (no space in time, a bad record, no memory), and an
- * empty batch, which the sender never seals, would hold every flush up.
+ * empty batch, which the I/O thread never seals, would hold every flush up.
  * w->mu and ln->mu held. */
 static void batch_drop_empty(kafka_writer *w, wlane *ln)
 {
@@ -1339,7 +1339,7 @@ static void seal_full(kafka_writer *w, wpart *p, wlane *ln)
 
 /* The asynchronous append without w->mu: when m's topic has a fresh
  * partition count and the calling thread's lane of m's partition an open
- * batch that already holds a message (the sender's timer runs) and has
+ * batch that already holds a message (the I/O thread's timer runs) and has
  * room for m, and the buffer has room, m is appended under the lane's lock
  * only. Returns true when done (*err is m's outcome); false when the
  * locked path must take over (metadata to fetch, a batch to open or seal,

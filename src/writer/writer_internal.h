@@ -1,6 +1,6 @@
 /*
  * kafka_writer internals shared by writer.c (state, enqueue, API),
- * writer_io.c (sender and receiver threads) and writer_zip.c (compression
+ * writer_io.c (the I/O, on the engine thread) and writer_zip.c (compression
  * workers). One mutex (w->mu) guards every
  * field below unless a comment says otherwise.
  *
@@ -71,7 +71,7 @@ typedef struct wmeta {
 enum { W_RR_NEVER, W_RR_ALWAYS, W_RR_NULL_KEYS, W_RR_STICKY };
 
 /* A sealed batch and the compression workers (writer_zip.c), under w->mu:
- * NONE = nothing to wait for (finished, or compressed by the sender at
+ * NONE = nothing to wait for (finished, or compressed by the I/O thread at
  * send time when there are no workers); QUEUED = waiting in w->zq for a
  * worker; BUSY = a worker is compressing it, unlocked: nobody else may
  * touch it (its partition's queue cannot send or drop it) until NONE. */
@@ -249,7 +249,7 @@ struct kafka_writer {
     bool threads_started; /* the engine thread (and workers) run */
 
     /* Compression workers (writer_zip.c): n_zworkers threads (0 = the
-     * sender compresses at send time), read-only after creation; sealed
+     * I/O thread compresses at send time), read-only after creation; sealed
      * batches wait for them in the ring zq[zq_first..zq_first+zq_len)
      * (mod zq_cap), oldest seal first. */
     pthread_cond_t zq_cv;    /* workers: a batch to compress, or stop */
@@ -362,7 +362,7 @@ static inline uint8_t *kafka_writer_wire(wbatch *b, size_t *len)
 
 /* writer_io.c */
 /* Finishes (compresses) b once; the outcome is in b->finish_err. z (may
- * be NULL) lends codec contexts: the sender thread's own. Touches only b
+ * be NULL) lends codec contexts: the I/O thread's own. Touches only b
  * (and z): callable unlocked by whoever owns b at the time. */
 void kafka_writer_finish_batch(wbatch *b, kafka_compressor *z);
 /* Starts the writer's engine thread (w->cluster and the config set;
@@ -386,7 +386,7 @@ void kafka_writer_stamp(wbatch *b, int64_t pid, int16_t epoch, int32_t seq);
 /* writer_zip.c: the compression workers. */
 /* Number of workers cfg asks for (0 = none: no compression, or 1). */
 int kafka_writer_zip_count(const kafka_writer_config *cfg);
-/* Starts w->n_zworkers workers (before the sender, which reads
+/* Starts w->n_zworkers workers (before the I/O thread, which reads
  * n_zworkers). 0, or KAFKA_ERR_NOMEM with none left running. */
 kafka_err kafka_writer_zip_start(kafka_writer *w);
 /* Joins the workers; w->stop must be set (and broadcast on zq_cv). */

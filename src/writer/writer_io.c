@@ -254,7 +254,7 @@ static void pid_init(kafka_writer *w, wdone *d)
     kafka_writer_log(w, KAFKA_LOG_INFO, "producer id %lld epoch %d", (long long)pid, (int)epoch);
 }
 
-/* ---- sender ------------------------------------------------------------------- */
+/* ---- the send step ---------------------------------------------------------- */
 
 static bool vec_push(wvec *a, wbatch *b)
 {
@@ -296,7 +296,7 @@ static wbroker *broker_slot(kafka_writer *w, int32_t broker)
 }
 
 /* Seals due batches and pops the sendable head of each partition into
- * out. Returns the time the sender should wake up next. Locked. */
+ * out. Returns the time the I/O thread should run it next. Locked. */
 static int64_t collect(kafka_writer *w, wvec *out)
 {
     int64_t now = kafka_writer_now(), wake = now + 1000;
@@ -336,7 +336,7 @@ static int64_t collect(kafka_writer *w, wvec *out)
     return wake;
 }
 
-/* Compresses b once (with the sender's codec contexts z; a compression
+/* Compresses b once (with the I/O thread's codec contexts z; a compression
  * worker already did when there are workers) and looks up its leader.
  * Unlocked. */
 static kafka_err prepare(kafka_writer *w, wbatch *b, int32_t *leader, kafka_compressor *z)

@@ -151,8 +151,8 @@ static void *writer_main(void *p)
     return NULL;
 }
 
-/* Flushes until the writers are done: collect() on the sender thread
- * then competes with the callers' own send steps. */
+/* Flushes until the writers are done: flushes seal the callers' open
+ * batches early, while their own writes seal and wake the I/O thread. */
 static void *flusher_main(void *p)
 {
     kafka_writer *w = p;
@@ -213,8 +213,8 @@ static void test_sync_threads_with_flusher(void **state)
 
 static void test_sync_threads_one_in_flight(void **state)
 {
-    /* Callers wait behind each other's in-flight batch: sends left to the
-     * sender thread when the response frees the slot. */
+    /* Callers wait behind each other's in-flight batch: the I/O thread
+     * sends the next when the response frees the slot. */
     run_threads(*state, (kafka_writer_config){.max_in_flight = 1, .disable_idempotence = true});
 }
 
@@ -246,7 +246,7 @@ static void test_sync_error_reaches_its_caller(void **state)
     sy_log l = {.caller = pthread_self()};
     pthread_mutex_init(&l.mu, NULL);
     kafka_writer *w = new_writer(kt, topic, (kafka_writer_config){0}, &l);
-    /* Warm up: metadata, connection, producer id (the sender's job). */
+    /* Warm up: metadata, connection, producer id (the I/O thread's job). */
     kafka_message warm = {.value = "warm", .value_len = 4};
     assert_int_equal(kafka_writer_write_messages(w, &warm, 1, NULL, -1), 0);
 
