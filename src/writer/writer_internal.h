@@ -222,6 +222,7 @@ typedef struct wvec {
 typedef struct wbroker {
     int32_t id;
     int inflight;
+    bool up; /* connected as far as the writer knows (stats: dials) */
 } wbroker;
 
 typedef struct kafka_engine kafka_engine;

@@ -291,7 +291,7 @@ static wbroker *broker_slot(kafka_writer *w, int32_t broker)
     if (!v)
         return NULL;
     w->wbrokers = v;
-    v[w->n_wbrokers] = (wbroker){broker, 0};
+    v[w->n_wbrokers] = (wbroker){broker, 0, false};
     return &v[w->n_wbrokers++];
 }
 
@@ -514,8 +514,13 @@ static void send_group(kafka_writer *w, int32_t broker, wbatch **v, size_t n, wd
          * response (or acks = 0: the write) completes the batches. */
         pthread_mutex_lock(&w->mu);
         wb = broker_slot(w, broker); /* the array may have moved */
-        if (wb)
+        if (wb) {
             wb->inflight++; /* the callback runs later, on this thread */
+            if (!wb->up) {
+                wb->up = true;
+                w->st.dials++;
+            }
+        }
         pthread_mutex_unlock(&w->mu);
         err = kafka_engine_send_iov(w->eng, broker, KAFKA_API_PRODUCE, version, r->e.iov, r->e.iovcnt, acks,
                                     r->sent_ms + w->cfg.write_timeout_ms + w->cfg.read_timeout_ms, on_produce, r);
@@ -787,6 +792,11 @@ static void on_broker(void *arg, int32_t broker, bool up, kafka_err err, const c
         kafka_writer_log(w, KAFKA_LOG_WARN, "broker %d is back", (int)broker);
         return;
     }
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < w->n_wbrokers; i++)
+        if (w->wbrokers[i].id == broker)
+            w->wbrokers[i].up = false;
+    pthread_mutex_unlock(&w->mu);
     kafka_writer_log(w, KAFKA_LOG_WARN, "broker %d down: %s (%s)", (int)broker, why, kafka_err_str(err));
     if (err != KAFKA_ERR_CLOSED)
         kafka_writer_broker_error(w, err, why);
