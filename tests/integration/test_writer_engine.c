@@ -3,7 +3,6 @@
  * brokers, and responses handled as they arrive, broker by broker (a
  * broker slow to answer does not hold up the others' acknowledgements).
  */
-#include <dirent.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,23 +15,9 @@
 #include <cmocka.h>
 
 #include "kafka/writer.h"
+#include "proc_util.h"
 #include "test_cluster.h"
 #include "writer_util.h"
-
-/* Threads of this process, read from /proc (-1 when unavailable). */
-static int thread_count(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    if (!d)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
 
 typedef struct acks {
     pthread_mutex_t mu;
@@ -118,18 +103,18 @@ static void test_one_io_thread(void **state)
     kt_cluster *kt = *state;
     char *topic = kt_unique_topic("w-engine-threads");
     assert_int_equal(kt_cluster_create_topic(kt, topic, 6, 1), 0);
-    int before = thread_count();
+    int before = kt_thread_count();
     if (before < 0)
         skip();
     kafka_writer *w = kt_writer_new(kt, topic, (kafka_writer_config){0});
     assert_non_null(w);
     for (int p = 0; p < 6; p++)
         assert_int_equal(write_to(w, p, p), 0);
-    int during = thread_count();
+    int during = kt_thread_count();
     print_message("threads: %d before the writer, %d with it\n", before, during);
     assert_int_equal(during, before + 1);
     assert_int_equal(kafka_writer_close(w, 10000), 0);
-    assert_int_equal(thread_count(), before);
+    assert_int_equal(kt_thread_count(), before);
     free(topic);
 }
 
