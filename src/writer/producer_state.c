@@ -141,6 +141,37 @@ static bool breaks_sequence(kafka_err err)
            err == KAFKA_ERR_INVALID_PRODUCER_EPOCH;
 }
 
+/* Failures after which the broker may have stored the batch: the client's
+ * own (a lost answer, a timeout, a broken connection: negative codes) and
+ * the broker's timeouts. Any other error in a Produce response is a
+ * refusal: nothing was stored. */
+static bool maybe_stored(kafka_err err)
+{
+    return err < 0 || err == KAFKA_ERR_REQUEST_TIMED_OUT || err == KAFKA_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND ||
+           err == KAFKA_ERR_UNKNOWN_SERVER_ERROR;
+}
+
+/* b (idempotent, stamped) failed for good: its sequence numbers were never
+ * stored. Nothing of pp in flight: the next batches take them (the queued
+ * ones stamped after it are stamped again, in order; one stamped before it
+ * and waiting for its retry keeps its numbers). Else a new producer id
+ * repairs the hole. Returns true when it asked for the new id. */
+static bool seq_hole(kafka_pstate *ps, kafka_ppart *pp, kafka_pbatch *b)
+{
+    if (!b->maybe_stored && pp->inflight == 0 && pp->next_seq >= b->base_seq) {
+        pp->next_seq = b->base_seq;
+        pp->acked_seq = b->base_seq;
+        for (kafka_pbatch *q = pp->qhead; q; q = q->next)
+            if (q->base_seq > b->base_seq) /* stamped after it: again */
+                q->base_seq = -1;
+        return false;
+    }
+    if (ps->pid_reset)
+        return false;
+    ps->pid_reset = true;
+    return true;
+}
+
 kafka_ps_outcome kafka_pstate_failed(kafka_pstate *ps, kafka_ppart *pp, kafka_pbatch *b, kafka_err err, int64_t now,
                                      bool aborting)
 {
@@ -158,6 +189,8 @@ kafka_ps_outcome kafka_pstate_failed(kafka_pstate *ps, kafka_ppart *pp, kafka_pb
     /* A broken connection is a consequence: keep the cause, if any. */
     if (err != KAFKA_ERR_CLOSED || !b->last_err)
         b->last_err = err;
+    if (maybe_stored(err))
+        b->maybe_stored = true;
     if (aborting) {
         o.err = b->last_err;
         return o;
@@ -180,12 +213,8 @@ kafka_ps_outcome kafka_pstate_failed(kafka_pstate *ps, kafka_ppart *pp, kafka_pb
     }
     b->attempts++;
     if (!kafka_pstate_err_retriable(err) || b->attempts >= ps->max_attempts) {
-        /* A failed idempotent batch leaves a hole in the sequence: the
-         * later batches need a fresh producer id to be accepted. */
-        if (idem && pp->qhead && !ps->pid_reset) {
-            ps->pid_reset = true;
+        if (idem && seq_hole(ps, pp, b))
             o.pid_reset = true;
-        }
         return o;
     }
     o.verdict = KAFKA_PS_RETRY;

@@ -38,6 +38,8 @@ typedef struct kafka_pbatch {
     int attempts;              /* failed sends that counted */
     int requeues;              /* OUT_OF_ORDER resends (bounded separately) */
     kafka_err last_err;        /* the last error worth reporting */
+    bool maybe_stored;         /* an attempt failed in a way that leaves
+                                  open whether the broker stored it */
 } kafka_pbatch;
 
 /* One partition's queue and sequence state (embedded in the writer's
@@ -124,9 +126,13 @@ typedef struct kafka_ps_outcome {
  * OUT_OF_ORDER for the expected batch, UNKNOWN_PRODUCER_ID and
  * INVALID_PRODUCER_EPOCH renew the producer id (sequences restart from
  * 0 in queue order); a retriable error retries after a backoff until
- * max_attempts; a batch that fails for good while later ones wait asks
- * for a new producer id (its sequence leaves a hole). When the verdict is
- * SUCCEEDED, b was already counted acked. */
+ * max_attempts. A batch that fails for good leaves its sequence numbers
+ * unused: when the broker surely refused every attempt (an error in the
+ * Produce response other than a timeout) and nothing of the partition is
+ * in flight, the next batches take those numbers; otherwise (an attempt
+ * may have been stored, or later batches are in flight with later
+ * numbers) a new producer id is asked for. When the verdict is SUCCEEDED,
+ * b was already counted acked. */
 kafka_ps_outcome kafka_pstate_failed(kafka_pstate *ps, kafka_ppart *pp, kafka_pbatch *b, kafka_err err, int64_t now,
                                      bool aborting);
 

@@ -491,8 +491,8 @@ static void test_slow_broker_does_not_hold_others(void **state)
 }
 
 /* A batch refused every time fails after max_attempts with the broker's
- * error; the batch queued behind it needs a new producer id (the failed
- * one leaves a hole in the sequence) and then lands. */
+ * error; the broker stored none of its attempts, so the batch queued
+ * behind it takes its sequence numbers (same producer id) and lands. */
 static void test_attempts_exhausted(void **state)
 {
     (void)state;
@@ -512,10 +512,79 @@ static void test_attempts_exhausted(void **state)
     assert_true(h.b[a].done);
     assert_int_equal(h.b[a].result, KAFKA_ERR_NOT_ENOUGH_REPLICAS);
     assert_int_equal(h.b[a].pb.attempts, 3);
-    assert_true(kafka_pstate_pid_needed(&h.ps));
+    assert_false(kafka_pstate_pid_needed(&h.ps));
     run_to_end(&h);
     assert_int_equal(h.b[b].result, 0);
     assert_int_equal(h.b[b].pb.base_seq, 0);
+    assert_int_equal(h.pid_fetches, 1);
+    int want[] = {b};
+    assert_log(&h, 0, want, 1);
+}
+
+/* A batch refused for good (INVALID_RECORD) while the next is written
+ * later: the next takes its sequence numbers and is accepted at once (a
+ * broker checking sequences would otherwise answer OUT_OF_ORDER). */
+static void test_refused_batch_frees_its_sequence(void **state)
+{
+    (void)state;
+    harness h;
+    h_init(&h, true, 5, 5);
+    int a = add_batch(&h, 0, 1);
+    send_step(&h, NULL);
+    answer(&h, 0);
+    int bad = add_batch(&h, 0, 3);
+    send_step(&h, NULL);
+    refuse(&h, 0, KAFKA_ERR_INVALID_RECORD);
+    assert_int_equal(h.b[bad].result, KAFKA_ERR_INVALID_RECORD);
+    int c = add_batch(&h, 0, 2);
+    send_step(&h, NULL);
+    assert_int_equal(h.q[0][0].seq, 1);
+    assert_int_equal(answer(&h, 0), 0);
+    assert_int_equal(h.retries + h.requeues, 0);
+    assert_int_equal(h.pid_fetches, 1);
+    int want[] = {a, c};
+    assert_log(&h, 0, want, 2);
+}
+
+/* A batch whose answer was lost and that then fails for good may be
+ * stored: its numbers are not reused, a new producer id is asked for. */
+static void test_maybe_stored_failure_renews_pid(void **state)
+{
+    (void)state;
+    harness h;
+    h_init(&h, true, 5, 2);
+    int a = add_batch(&h, 0, 1);
+    send_step(&h, NULL);
+    answer_lost(&h, 0); /* stored, answer lost */
+    h.now += BACKOFF_MAX;
+    send_step(&h, NULL);
+    refuse(&h, 0, KAFKA_ERR_INVALID_RECORD); /* attempts exhausted */
+    assert_int_equal(h.b[a].result, KAFKA_ERR_INVALID_RECORD);
+    assert_true(kafka_pstate_pid_needed(&h.ps));
+    int b = add_batch(&h, 0, 1);
+    run_to_end(&h);
+    assert_int_equal(h.pid_fetches, 2);
+    assert_int_equal(h.b[b].result, 0);
+    int want[] = {a, b};
+    assert_log(&h, 0, want, 2);
+}
+
+/* A batch refused for good while later batches of its partition are in
+ * flight with later numbers: a new producer id repairs the hole. */
+static void test_refused_with_later_in_flight_renews_pid(void **state)
+{
+    (void)state;
+    harness h;
+    h_init(&h, true, 5, 5);
+    int a = add_batch(&h, 0, 1);
+    int b = add_batch(&h, 0, 1);
+    send_step(&h, NULL);
+    refuse(&h, 0, KAFKA_ERR_INVALID_RECORD);
+    assert_true(kafka_pstate_pid_needed(&h.ps));
+    run_to_end(&h);
+    assert_int_equal(h.b[a].result, KAFKA_ERR_INVALID_RECORD);
+    assert_int_equal(h.b[b].result, 0);
+    assert_int_equal(h.pid_fetches, 2);
     int want[] = {b};
     assert_log(&h, 0, want, 1);
 }
@@ -597,6 +666,9 @@ int main(void)
         cmocka_unit_test(test_retries_across_leader_move),
         cmocka_unit_test(test_slow_broker_does_not_hold_others),
         cmocka_unit_test(test_attempts_exhausted),
+        cmocka_unit_test(test_refused_batch_frees_its_sequence),
+        cmocka_unit_test(test_maybe_stored_failure_renews_pid),
+        cmocka_unit_test(test_refused_with_later_in_flight_renews_pid),
         cmocka_unit_test(test_fatal_error_fails_at_once),
         cmocka_unit_test(test_not_idempotent),
         cmocka_unit_test(test_pid_refused),
