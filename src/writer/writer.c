@@ -65,7 +65,9 @@ void kafka_writer_note_failure(kafka_writer *w, const char *what, kafka_err err)
     bool dial = err == KAFKA_ERR_TLS || err == KAFKA_ERR_SASL || err == KAFKA_ERR_SASL_AUTHENTICATION_FAILED ||
                 err == KAFKA_ERR_NO_BROKERS || err == KAFKA_ERR_TRANSPORT || err == KAFKA_ERR_RESOLVE ||
                 err == KAFKA_ERR_TIMEOUT;
-    if (dial && d && *d)
+    if (dial && d && *d && strstr(d, kafka_err_str(err))) /* said already */
+        snprintf(why, sizeof why, "%s: %s", what, d);
+    else if (dial && d && *d)
         snprintf(why, sizeof why, "%s: %s: %s", what, kafka_err_str(err), d);
     else
         snprintf(why, sizeof why, "%s: %s", what, kafka_err_str(err));
