@@ -14,11 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/alloc.h"
 #include "common/arena.h"
-#include "common/backoff.h"
 #include "compress/compress.h"
 #include "conn/conn_internal.h"
 #include "engine/engine.h"
