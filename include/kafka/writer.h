@@ -32,37 +32,31 @@
  * by that broker; up to max_in_flight requests are outstanding per
  * connection.
  *
- * THREADS / I/O DESIGN. A writer runs two background threads whatever the
- * number of brokers: a sender (seals, compresses, groups by leader, sends
- * on one pooled connection per broker) and a receiver (reads the responses
- * in the order the requests were sent, across all brokers, and completes,
- * retries or fails the batches). Limit of this design: responses are read
- * oldest-request-first, so a broker that is slow to answer delays the
- * handling (not the sending) of responses from other brokers, by at most
- * read_timeout_ms (after which that request counts as failed and is
- * retried). It works the same over TCP, TLS and user transports (no file
- * descriptor is needed). Completion callbacks run on the receiver thread
- * (or, at close, on the closing thread). With compression on, up to
+ * THREADS / I/O DESIGN. A writer runs ONE I/O thread whatever the number
+ * of brokers and partitions (the I/O engine's: readiness from epoll, poll
+ * where epoll is missing). On it the writer seals due batches, compresses
+ * them (unless compression workers do), groups them by leader and queues
+ * one Produce request per broker on that broker's connection (pipelined:
+ * up to max_in_flight requests outstanding per connection); each response
+ * is handled as soon as it arrives, broker by broker, so a broker slow to
+ * answer delays only its own partitions. It works the same over TCP, TLS
+ * and user transports (a user transport has no file descriptor: while one
+ * is connected the thread polls it every few milliseconds). Completion
+ * callbacks and the log callback run on that thread (or, at close, on the
+ * closing thread); a connection is dialled (TCP, TLS, ApiVersions, SASL)
+ * on that thread too, blocking it up to dial_timeout_ms, and so are
+ * metadata refreshes and InitProducerId. With compression on, up to
  * compression_workers more threads (default: one per online CPU, at most
  * 4) compress closed batches in parallel, each with its own codec
- * contexts, and the sender sends them as they are ready, each partition's
- * batches in order (with compression_workers = 1, or compression off, no
- * extra thread: the sender compresses each batch as it sends it). Those
- * threads run only the codec, never a callback; close joins them. A
- * compressed batch then passes from a worker to the sender: a few
- * microseconds more per batch, which a synchronous write sees.
- * A SYNCHRONOUS write skips the hand-offs when it can: if no thread is
- * sending at that moment (and there is no completion callback and no
- * compression worker), the calling thread sends its sealed batches itself
- * (with the sender's rules: one writer per connection, max_in_flight,
- * idempotent sequences in order; compressing them when compression is on
- * with compression_workers = 1), and if no thread is reading responses it
- * reads and handles them itself, oldest first, until its own are done, as
- * long as its timeout_ms leaves at least read_timeout_ms (then a write
- * costs about one broker round trip, with no thread wake-up). So the
- * calling thread may run the connection's I/O (and a user transport's
- * callbacks) and the log callback; completion callbacks never run on it.
- * When a writer thread is busy, the call hands over and waits as before.
+ * contexts, and the I/O thread sends them as they are ready, each
+ * partition's batches in order (with compression_workers = 1, or
+ * compression off, no extra thread: the I/O thread compresses each batch
+ * as it sends it). Those threads run only the codec, never a callback;
+ * close joins them.
+ * A SYNCHRONOUS write seals its batches at once and wakes the I/O thread,
+ * which sends them without waiting for batch_timeout_ms: a one-message
+ * write costs about one broker round trip plus two thread wake-ups. The
+ * calling thread runs no I/O and no callback.
  *
  * DELIVERY. Retriable failures (leadership changes, UNKNOWN_TOPIC_OR_
  * PARTITION, REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS(_AFTER_APPEND),
@@ -100,9 +94,10 @@
  * callback reads them there instead of decompressing the batch again), so
  * memory in use can reach max_buffered_bytes plus the compressed size of
  * the batches compressed and not yet acknowledged: the batches in flight
- * when the sender compresses (compression_workers = 1), every closed batch
- * with compression workers (they compress a batch as soon as it closes).
- * Each compressing thread (the sender, or each of the compression_workers
+ * when the I/O thread compresses (compression_workers = 1), every closed
+ * batch with compression workers (they compress a batch as soon as it
+ * closes). Each compressing thread (the I/O thread, or each of the
+ * compression_workers
  * workers) also keeps its own codec context, from a few KiB (snappy) to a
  * few MiB (zstd), until close. Acknowledged batches keep their buffers
  * for the next batches (at most 16 batches and max_buffered_bytes / 8
@@ -140,8 +135,8 @@
  * zero-initialise them (designated initializers do) so that later fields
  * read as defaults.
  *
- * NOT IMPLEMENTED (yet): transactions; a poll()-based receiver that reads
- * responses from several brokers in arrival order; per-message errors
+ * NOT IMPLEMENTED (yet): transactions; dials, metadata refreshes and
+ * InitProducerId that do not block the I/O thread; per-message errors
  * inside one batch (Produce v8 record_errors: the whole batch gets the
  * error); resetting stats on read (kafka-go's Stats() resets; these are
  * cumulative).
@@ -188,7 +183,8 @@ typedef struct kafka_writer kafka_writer;
  * batch may be reported in several calls, in order). msgs and
  * everything they point to (topic, key, value, headers) are valid during
  * the call only; each message's `opaque` is the one it was written with
- * (flags are not reported: 0). Runs on a writer thread, never with a writer lock held,
+ * (flags are not reported: 0). Runs on the writer's I/O thread (or, at
+ * close, the closing thread), never with a writer lock held,
  * but must NOT call kafka_writer_* functions on the same writer (a write
  * could wait for space only this thread can free). */
 typedef void (*kafka_writer_completion_fn)(void *privdata, const kafka_message *msgs, size_t n, kafka_err err);
@@ -255,9 +251,9 @@ typedef struct kafka_writer_config {
     /* Threads that compress closed batches when compression is on, each
      * with codec contexts of its own (no threads without compression).
      * 0 = the number of online CPUs, at most 4; 1 = no extra thread: the
-     * sender compresses each batch as it sends it; N (2..32; more = 32) =
-     * N threads compress batches as soon as they close, several at once,
-     * and the sender sends each partition's batches in order as they are
+     * I/O thread compresses each batch as it sends it; N (2..32; more = 32)
+     * = N threads compress batches as soon as they close, several at once,
+     * and the I/O thread sends each partition's batches in order as they are
      * ready. Negative is KAFKA_ERR_INVALID_ARG. */
     int compression_workers;
 } kafka_writer_config;
@@ -287,12 +283,12 @@ typedef struct kafka_writer_stats {
     bool idempotent;          /* idempotence in effect */
     int64_t producer_id;      /* -1 when none */
     int64_t compression_threads; /* compression workers running (0: the
-                                    sender compresses, or no compression) */
+                                    I/O thread compresses, or none) */
     int64_t compress_time_us;    /* time spent compressing batches, summed
                                     over the threads (microseconds) */
 } kafka_writer_stats;
 
-/* Validates cfg and creates a writer in *out (starts its two threads, and
+/* Validates cfg and creates a writer in *out (starts its I/O thread, and
  * its compression workers when compression is on; no network I/O happens
  * here, so an unreachable cluster shows up on writes). cfg is copied
  * (strings too); cfg->dialer is deep-copied.
@@ -340,7 +336,12 @@ KAFKA_API kafka_err kafka_writer_flush(kafka_writer *w, int timeout_ms);
 KAFKA_API void kafka_writer_stats_get(kafka_writer *w, kafka_writer_stats *out);
 
 /* Detailed text of the writer's last failure ("" if none), copied into
- * buf (NUL-terminated, truncated to len). */
+ * buf (NUL-terminated, truncated to len): a batch that failed for good,
+ * and, as soon as it happens, a failure to reach the cluster (a broker
+ * unreachable, a TLS handshake or certificate refused, SASL refused, a
+ * connection that broke), with the dial's detail. TLS and SASL failures
+ * are fatal (kafka_err_is_fatal): the messages waiting fail at once with
+ * that error instead of being retried. */
 KAFKA_API void kafka_writer_last_error(kafka_writer *w, char *buf, size_t len);
 
 /* Flushes, waiting up to timeout_ms (-1 = no limit) for everything

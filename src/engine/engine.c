@@ -241,6 +241,44 @@ int16_t kafka_engine_version(kafka_engine *e, int32_t broker, int16_t api_key, i
     return v;
 }
 
+/* Frames body (size prefix, header) and queues it on b: with copy, in
+ * one buffer; else the body goes out from the caller's memory. */
+static kafka_err submit_frame(kafka_engine *e, ke_broker *b, int16_t api_key, int16_t version,
+                              const struct iovec *body, int iovcnt, bool copy, bool expect_response,
+                              int64_t deadline, ke_response_fn fn, void *arg)
+{
+    size_t blen = 0;
+    for (int i = 0; i < iovcnt; i++)
+        blen += body[i].iov_len;
+    if (blen > (size_t)INT32_MAX - KAFKA_REQUEST_HEADER_MAX)
+        return KAFKA_ERR_TOO_LARGE;
+    uint8_t hdr[KAFKA_REQUEST_HEADER_MAX];
+    int32_t corr = ke_wire_next_corr(&b->w);
+    size_t hlen = kafka_frame_header_write(hdr, api_key, version, corr, e->client_id,
+                                           kafka_request_header_flexible(api_key, version), blen);
+    uint8_t *frame = kafka_malloc(hlen + (copy ? blen : 0));
+    struct iovec *ext = copy || !iovcnt ? NULL : kafka_malloc((size_t)iovcnt * sizeof *ext);
+    if (!frame || (!copy && iovcnt && !ext)) {
+        kafka_free(frame);
+        kafka_free(ext);
+        return KAFKA_ERR_NOMEM;
+    }
+    memcpy(frame, hdr, hlen);
+    size_t at = hlen;
+    for (int i = 0; copy && i < iovcnt; i++) {
+        if (body[i].iov_len)
+            memcpy(frame + at, body[i].iov_base, body[i].iov_len);
+        at += body[i].iov_len;
+    }
+    if (ext)
+        memcpy(ext, body, (size_t)iovcnt * sizeof *ext);
+    bool flex = expect_response && kafka_response_header_flexible(api_key, version);
+    kafka_err err = ke_wire_submit_ext(&b->w, corr, frame, at, ext, copy ? 0 : iovcnt, flex, deadline, fn, arg);
+    if (!err && !expect_response)
+        ke_wire_last_no_response(&b->w);
+    return err;
+}
+
 kafka_err kafka_engine_send(kafka_engine *e, int32_t broker, int16_t api_key, int16_t version, kafka_encode_fn enc,
                             const void *req, int64_t deadline, ke_response_fn fn, void *arg)
 {
@@ -252,29 +290,22 @@ kafka_err kafka_engine_send(kafka_engine *e, int32_t broker, int16_t api_key, in
     kafka_err err = enc(&w, version, req);
     if (!err && w.oom)
         err = KAFKA_ERR_NOMEM;
-    uint8_t hdr[KAFKA_REQUEST_HEADER_MAX];
-    int32_t corr = ke_wire_next_corr(&b->w);
-    size_t hlen = 0;
-    uint8_t *frame = NULL;
-    if (!err && w.len > (size_t)INT32_MAX - KAFKA_REQUEST_HEADER_MAX)
-        err = KAFKA_ERR_TOO_LARGE;
     if (!err) {
-        hlen = kafka_frame_header_write(hdr, api_key, version, corr, e->client_id,
-                                        kafka_request_header_flexible(api_key, version), w.len);
-        frame = kafka_malloc(hlen + w.len);
-        if (!frame)
-            err = KAFKA_ERR_NOMEM;
+        struct iovec iov = {w.data, w.len};
+        err = submit_frame(e, b, api_key, version, &iov, 1, true, true, deadline, fn, arg);
     }
-    if (err) {
-        kafka_wbuf_free(&w);
-        return err;
-    }
-    memcpy(frame, hdr, hlen);
-    memcpy(frame + hlen, w.data, w.len);
-    size_t len = hlen + w.len;
     kafka_wbuf_free(&w);
-    return ke_wire_submit(&b->w, corr, frame, len, kafka_response_header_flexible(api_key, version), deadline, fn,
-                          arg);
+    return err;
+}
+
+kafka_err kafka_engine_send_iov(kafka_engine *e, int32_t broker, int16_t api_key, int16_t version,
+                                const struct iovec *body, int iovcnt, bool expect_response, int64_t deadline,
+                                ke_response_fn fn, void *arg)
+{
+    ke_broker *b = broker_find(e, broker);
+    if (!b || b->w.state != KE_WIRE_UP)
+        return KAFKA_ERR_STATE;
+    return submit_frame(e, b, api_key, version, body, iovcnt, false, expect_response, deadline, fn, arg);
 }
 
 size_t kafka_engine_in_flight(kafka_engine *e, int32_t broker)

@@ -95,6 +95,16 @@ int16_t kafka_engine_version(kafka_engine *e, int32_t broker, int16_t api_key, i
 kafka_err kafka_engine_send(kafka_engine *e, int32_t broker, int16_t api_key, int16_t version, kafka_encode_fn enc,
                             const void *req, int64_t deadline, ke_response_fn fn, void *arg);
 
+/* Like kafka_engine_send, for a request body already encoded: the
+ * iovecs body[0..iovcnt), written from the caller's memory without a
+ * copy (the array itself is copied): that memory must stay unchanged
+ * until fn runs (a Produce's record batches, say). expect_response
+ * false: the broker sends no answer (Produce with acks = 0); fn runs
+ * with err 0 and no frame once the request is written. */
+kafka_err kafka_engine_send_iov(kafka_engine *e, int32_t broker, int16_t api_key, int16_t version,
+                                const struct iovec *body, int iovcnt, bool expect_response, int64_t deadline,
+                                ke_response_fn fn, void *arg);
+
 /* Number of requests outstanding on broker's connection (queued or on the
  * wire). */
 size_t kafka_engine_in_flight(kafka_engine *e, int32_t broker);

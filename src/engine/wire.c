@@ -26,6 +26,16 @@ static void reset_read(ke_wire *w)
     w->frame_len = w->frame_have = w->size_have = 0;
 }
 
+/* Frees what a request owns (not the caller's ext memory). */
+static void req_free(ke_wire_req *q)
+{
+    kafka_free(q->bytes);
+    q->bytes = NULL;
+    kafka_free(q->ext);
+    q->ext = NULL;
+    q->n_ext = 0;
+}
+
 /* Pops and fails every request; callbacks may submit new ones (they are
  * kept: only the requests present on entry fail). */
 static void fail_all(ke_wire *w, kafka_err err, const char *why)
@@ -37,7 +47,7 @@ static void fail_all(ke_wire *w, kafka_err err, const char *why)
     w->head = w->len = w->cap = w->n_written = w->out_off = 0;
     for (size_t i = 0; i < n; i++) {
         ke_wire_req *q = &old[head + i];
-        kafka_free(q->bytes);
+        req_free(q);
         q->fn(q->arg, err, why, NULL, NULL, 0);
     }
     kafka_free(old);
@@ -61,6 +71,12 @@ int32_t ke_wire_next_corr(ke_wire *w)
 kafka_err ke_wire_submit(ke_wire *w, int32_t corr, uint8_t *bytes, size_t len, bool flexible_response,
                          int64_t deadline, ke_response_fn fn, void *arg)
 {
+    return ke_wire_submit_ext(w, corr, bytes, len, NULL, 0, flexible_response, deadline, fn, arg);
+}
+
+kafka_err ke_wire_submit_ext(ke_wire *w, int32_t corr, uint8_t *bytes, size_t len, struct iovec *ext, int n_ext,
+                             bool flexible_response, int64_t deadline, ke_response_fn fn, void *arg)
+{
     if (w->head + w->len == w->cap) {
         if (w->head > 0) { /* compact before growing */
             memmove(w->reqs, w->reqs + w->head, w->len * sizeof *w->reqs);
@@ -71,14 +87,25 @@ kafka_err ke_wire_submit(ke_wire *w, int32_t corr, uint8_t *bytes, size_t len, b
             ke_wire_req *n = kafka_realloc(w->reqs, cap * sizeof *n);
             if (!n) {
                 kafka_free(bytes);
+                kafka_free(ext);
                 return KAFKA_ERR_NOMEM;
             }
             w->reqs = n;
             w->cap = cap;
         }
     }
-    w->reqs[w->head + w->len++] = (ke_wire_req){corr, flexible_response, deadline, fn, arg, bytes, len};
+    size_t total = len;
+    for (int i = 0; i < n_ext; i++)
+        total += ext[i].iov_len;
+    w->reqs[w->head + w->len++] =
+        (ke_wire_req){corr, flexible_response, deadline, fn, arg, bytes, len, false, ext, n_ext, total};
     return 0;
+}
+
+void ke_wire_last_no_response(ke_wire *w)
+{
+    if (w->len)
+        w->reqs[w->head + w->len - 1].no_response = true;
 }
 
 int ke_wire_output(const ke_wire *w, struct iovec *iov, int max)
@@ -88,8 +115,22 @@ int ke_wire_output(const ke_wire *w, struct iovec *iov, int max)
     int n = 0;
     for (size_t i = w->n_written; i < w->len && n < max; i++) {
         const ke_wire_req *q = &w->reqs[w->head + i];
-        size_t off = i == w->n_written ? w->out_off : 0;
-        iov[n++] = (struct iovec){q->bytes + off, q->len - off};
+        size_t skip = i == w->n_written ? w->out_off : 0;
+        if (skip < q->len) {
+            iov[n++] = (struct iovec){q->bytes + skip, q->len - skip};
+            skip = 0;
+        } else {
+            skip -= q->len;
+        }
+        for (int k = 0; k < q->n_ext && n < max; k++) {
+            size_t l = q->ext[k].iov_len;
+            if (skip >= l) { /* written already, or empty */
+                skip -= l;
+                continue;
+            }
+            iov[n++] = (struct iovec){(uint8_t *)q->ext[k].iov_base + skip, l - skip};
+            skip = 0;
+        }
     }
     return n;
 }
@@ -103,16 +144,27 @@ void ke_wire_wrote(ke_wire *w, size_t n)
 {
     while (n > 0 && w->n_written < w->len) {
         ke_wire_req *q = &w->reqs[w->head + w->n_written];
-        size_t left = q->len - w->out_off;
+        size_t left = q->total - w->out_off;
         if (n < left) {
             w->out_off += n;
             return;
         }
         n -= left;
         /* Written: the bytes are not needed any more. */
-        kafka_free(q->bytes);
-        q->bytes = NULL;
+        req_free(q);
         w->out_off = 0;
+        if (q->no_response) {
+            /* Done: out of the FIFO (the requests written before it keep
+             * awaiting their responses in order), then its callback,
+             * which may submit more (appended behind). */
+            ke_wire_req done = *q;
+            size_t at = w->head + w->n_written;
+            memmove(&w->reqs[at], &w->reqs[at + 1], (w->head + w->len - at - 1) * sizeof *w->reqs);
+            if (--w->len == 0)
+                w->head = 0;
+            done.fn(done.arg, 0, NULL, NULL, NULL, 0);
+            continue;
+        }
         w->n_written++;
     }
 }
@@ -238,7 +290,7 @@ kafka_err ke_wire_expire(ke_wire *w, int64_t now)
         ke_wire_req q = w->reqs[w->head + i];
         bool partial = i == w->n_written && w->out_off > 0;
         if (!partial && q.deadline >= 0 && q.deadline <= now) {
-            kafka_free(q.bytes);
+            req_free(&q);
             q.fn(q.arg, KAFKA_ERR_TIMEOUT, "request deadline passed before it could be sent", NULL, NULL, 0);
             continue;
         }

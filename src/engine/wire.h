@@ -55,6 +55,12 @@ typedef struct ke_wire_req {
     void *arg;
     uint8_t *bytes; /* the whole request frame (size prefix included) */
     size_t len;
+    bool no_response; /* the broker sends none (Produce with acks = 0) */
+    /* Bytes written after `bytes` without a copy (the caller's memory,
+     * unchanged until fn runs); the array is owned. */
+    struct iovec *ext;
+    int n_ext;
+    size_t total; /* len + the ext bytes */
 } ke_wire_req;
 
 typedef struct ke_wire {
@@ -91,10 +97,25 @@ int32_t ke_wire_next_corr(ke_wire *w);
 kafka_err ke_wire_submit(ke_wire *w, int32_t corr, uint8_t *bytes, size_t len, bool flexible_response,
                          int64_t deadline, ke_response_fn fn, void *arg);
 
+/* ke_wire_submit for a request whose frame continues, after `bytes`, with
+ * ext[0..n_ext) written from the caller's memory without a copy: that
+ * memory must stay unchanged until fn runs. Takes ownership of `bytes`
+ * and of the array ext (kafka_malloc'd; the memory it points to stays
+ * the caller's), also on failure. */
+kafka_err ke_wire_submit_ext(ke_wire *w, int32_t corr, uint8_t *bytes, size_t len, struct iovec *ext, int n_ext,
+                             bool flexible_response, int64_t deadline, ke_response_fn fn, void *arg);
+
+/* Marks the request just submitted as one the broker does not answer
+ * (Produce with acks = 0): its callback runs with err 0 and no frame as
+ * soon as its last byte is written, and it takes no place among the
+ * requests awaiting responses. */
+void ke_wire_last_no_response(ke_wire *w);
+
 /* Bytes to write now (UP only): fills at most max iovecs, returns how many
  * (0 = nothing to write). */
 int ke_wire_output(const ke_wire *w, struct iovec *iov, int max);
-/* n bytes of what ke_wire_output returned were written. */
+/* n bytes of what ke_wire_output returned were written. Runs the
+ * callbacks of the no-response requests now fully written. */
 void ke_wire_wrote(ke_wire *w, size_t n);
 bool ke_wire_wants_write(const ke_wire *w);
 

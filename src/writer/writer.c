@@ -1,8 +1,8 @@
 /*
  * kafka_writer: configuration, enqueueing (partition choice + encoding into
  * the partition's open batch), synchronous waits, flush, stats and close.
- * The background sender/receiver live in writer_io.c, the compression
- * workers in writer_zip.c.
+ * The background I/O (one engine thread) lives in writer_io.c, the
+ * compression workers in writer_zip.c.
  */
 #include <errno.h>
 #include <limits.h>
@@ -45,6 +45,33 @@ void kafka_writer_log(kafka_writer *w, kafka_log_level lvl, const char *fmt, ...
     }
     if (w->cfg.log && lvl <= w->cfg.log_level)
         w->cfg.log(w->cfg.log_privdata, lvl, buf);
+}
+
+void kafka_writer_broker_error(kafka_writer *w, kafka_err err, const char *why)
+{
+    pthread_mutex_lock(&w->err_mu);
+    snprintf(w->last_error, sizeof w->last_error, "%s (%s)", why, kafka_err_name(err));
+    pthread_mutex_unlock(&w->err_mu);
+}
+
+/* Keeps the text of a failure to reach the cluster (`what` failed with
+ * err: the producer id, metadata) as the writer's last error, at once,
+ * with the dial's detail when there is one (this thread's last dial).
+ * Locked or not. */
+void kafka_writer_note_failure(kafka_writer *w, const char *what, kafka_err err)
+{
+    char why[400];
+    const char *d = kafka_dial_last_error();
+    bool dial = err == KAFKA_ERR_TLS || err == KAFKA_ERR_SASL || err == KAFKA_ERR_SASL_AUTHENTICATION_FAILED ||
+                err == KAFKA_ERR_NO_BROKERS || err == KAFKA_ERR_TRANSPORT || err == KAFKA_ERR_RESOLVE ||
+                err == KAFKA_ERR_TIMEOUT;
+    if (dial && d && *d && strstr(d, kafka_err_str(err))) /* said already */
+        snprintf(why, sizeof why, "%s: %s", what, d);
+    else if (dial && d && *d)
+        snprintf(why, sizeof why, "%s: %s: %s", what, kafka_err_str(err), d);
+    else
+        snprintf(why, sizeof why, "%s: %s", what, kafka_err_str(err));
+    kafka_writer_broker_error(w, err, why);
 }
 
 /* ---- configuration ------------------------------------------------------- */
@@ -133,12 +160,7 @@ static void writer_free_mem(kafka_writer *w)
         next = b->next;
         kafka_free(b);
     }
-    for (size_t i = 0; i < w->n_conns; i++) {
-        if (w->conns[i]->conn)
-            kafka_cluster_release(w->cluster, w->conns[i]->conn, false);
-        kafka_free(w->conns[i]);
-    }
-    kafka_free(w->conns);
+    kafka_free(w->wbrokers);
     kafka_free(w->send_vec.v);
     kafka_free(w->send_done.v);
     kafka_free(w->recv_done.v);
@@ -150,8 +172,6 @@ static void writer_free_mem(kafka_writer *w)
     kafka_free(w->topic);
     pthread_mutex_destroy(&w->mu);
     pthread_mutex_destroy(&w->err_mu);
-    pthread_cond_destroy(&w->send_cv);
-    pthread_cond_destroy(&w->recv_cv);
     pthread_cond_destroy(&w->done_cv);
     pthread_cond_destroy(&w->zq_cv);
     kafka_free(w);
@@ -184,19 +204,16 @@ kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_config *cfg, c
     cfg_defaults(&w->cfg);
     pthread_mutex_init(&w->mu, NULL);
     pthread_mutex_init(&w->err_mu, NULL);
-    cond_init_mono(&w->send_cv);
-    cond_init_mono(&w->recv_cv);
     cond_init_mono(&w->done_cv);
     pthread_cond_init(&w->zq_cv, NULL);
-    w->pid = -1;
-    w->epoch = -1;
     w->acks = kafka_required_acks_wire(cfg->required_acks);
     w->rr_mode = rr_mode_of(&cfg->balancer);
     w->empty_key_keyless = cfg->balancer.kind == KAFKA_BALANCER_CRC32;
     w->n_lanes = cfg->append_lanes <= 1 ? 1 : cfg->append_lanes >= W_LANES ? W_LANES : (unsigned)cfg->append_lanes;
     kafka_wallclock_init(&w->clock, kafka_wallclock_tsc_usable());
     w->asym = kafka_membarrier_register();
-    w->idempotent = !cfg->disable_idempotence && w->acks == -1;
+    kafka_pstate_init(&w->ps, !cfg->disable_idempotence && w->acks == -1, w->cfg.max_in_flight,
+                      w->cfg.max_attempts, w->cfg.backoff_min_ms, w->cfg.backoff_max_ms);
     if (!cfg->disable_idempotence && w->acks != -1)
         kafka_writer_log(w, KAFKA_LOG_WARN, "idempotence off: it needs required_acks = ALL");
     w->brokers = kafka_strdup(cfg->brokers);
@@ -228,32 +245,21 @@ kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_config *cfg, c
     w->st.queue_capacity = w->cfg.max_buffered_bytes;
     /* Small enough that credits are a small part of a small buffer. */
     w->credit_chunk = w->cfg.max_buffered_bytes / 64 < W_CREDIT_CHUNK ? w->cfg.max_buffered_bytes / 64 : W_CREDIT_CHUNK;
-    /* Workers first: the sender decides from n_zworkers whether it
+    /* Workers first: the I/O thread decides from n_zworkers whether it
      * compresses itself. */
     w->n_zworkers = kafka_writer_zip_count(&w->cfg);
     if (kafka_writer_zip_start(w) != 0) {
         writer_free_mem(w);
         return cfg_fail(errbuf, errlen, KAFKA_ERR_NOMEM, "cannot start the compression threads");
     }
-    if (pthread_create(&w->sender, NULL, kafka_writer_sender_main, w) != 0) {
+    if (kafka_writer_io_start(w) != 0) {
         pthread_mutex_lock(&w->mu);
         w->stop = true;
         pthread_cond_broadcast(&w->zq_cv);
         pthread_mutex_unlock(&w->mu);
         kafka_writer_zip_join(w);
         writer_free_mem(w);
-        return cfg_fail(errbuf, errlen, KAFKA_ERR_NOMEM, "cannot start the sender thread");
-    }
-    if (pthread_create(&w->receiver, NULL, kafka_writer_receiver_main, w) != 0) {
-        pthread_mutex_lock(&w->mu);
-        w->stop = true;
-        pthread_cond_broadcast(&w->send_cv);
-        pthread_cond_broadcast(&w->zq_cv);
-        pthread_mutex_unlock(&w->mu);
-        pthread_join(w->sender, NULL);
-        kafka_writer_zip_join(w);
-        writer_free_mem(w);
-        return cfg_fail(errbuf, errlen, KAFKA_ERR_NOMEM, "cannot start the receiver thread");
+        return cfg_fail(errbuf, errlen, KAFKA_ERR_NOMEM, "cannot start the I/O thread");
     }
     w->threads_started = true;
     *out = w;
@@ -436,7 +442,7 @@ static wbatch *batch_new(kafka_writer *w, wpart *p, wlane *ln)
         b->buf.oom = false; /* nothing was written: the buffer is intact */
     b->part = p;
     b->created_ms = kafka_writer_now();
-    b->base_seq = -1;
+    b->pb.base_seq = -1;
     b->base_offset = -1;
     b->bytes = KAFKA_RECORD_BATCH_HEADER_SIZE;
     /* The completion callback is fed from an index of where each record's
@@ -462,35 +468,18 @@ void kafka_writer_seal(kafka_writer *w, wpart *p, wlane *ln, int why)
     if (!b)
         return;
     ln->open = NULL;
-    b->next = NULL;
-    /* Numbered in queue order (lanes seal in any order): requeues keep
-     * the order the sequence numbers follow. */
-    b->batch_no = p->next_batch_no++;
     ln->last_len = b->buf.len;
     ln->last_count = b->count;
     w->sealed_msgs += b->count;
-    if (p->qtail)
-        p->qtail->next = b;
-    else
-        p->qhead = b;
-    p->qtail = b;
+    /* Numbered in queue order (lanes seal in any order): requeues keep
+     * the order the sequence numbers follow. */
+    kafka_ppart_push(&p->pp, &b->pb, b->count);
     int64_t *ctr[] = {&w->st.batches_full, &w->st.batches_sync, &w->st.batches_timeout, &w->st.batches_flush};
     (*ctr[why])++;
-    if (w->n_zworkers) /* the sender waits for it to be compressed */
+    if (w->n_zworkers) /* the I/O thread waits for it to be compressed */
         kafka_writer_zip_push(w, b);
-    else if (why != W_SEAL_SYNC) /* write_sync sends, or wakes the sender */
-        pthread_cond_signal(&w->send_cv);
-}
-
-void kafka_writer_requeue(wpart *p, wbatch *b)
-{
-    wbatch **pp = &p->qhead;
-    while (*pp && (*pp)->batch_no < b->batch_no)
-        pp = &(*pp)->next;
-    b->next = *pp;
-    *pp = b;
-    if (!b->next)
-        p->qtail = b;
+    else if (why != W_SEAL_SYNC) /* write_sync sends, or wakes the I/O thread */
+        kafka_writer_wake(w);
 }
 
 static bool ref_add(wbatch *b, wwaiter *wt, size_t idx)
@@ -801,6 +790,8 @@ static kafka_err topic_refresh(kafka_writer *w, const char *topic, int64_t deadl
         kafka_cluster_topic_release(w->cluster, t);
     if (!err && n < 1)
         err = KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    if (err)
+        kafka_writer_note_failure(w, "metadata", err);
     pthread_mutex_lock(&w->mu);
     wpart *p0 = part_get(w, topic, 0); /* creates the wtopic */
     wtopic *wt = p0 ? topic_find(w, topic) : NULL;
@@ -1258,7 +1249,7 @@ static inline size_t check_size(const kafka_writer *w, const wbatch *b, const ka
 
 /* Frees ln's open batch if it holds no message: the write that opened it
  * could not append (no space in time, a bad record, no memory), and an
- * empty batch, which the sender never seals, would hold every flush up.
+ * empty batch, which the I/O thread never seals, would hold every flush up.
  * w->mu and ln->mu held. */
 static void batch_drop_empty(kafka_writer *w, wlane *ln)
 {
@@ -1327,7 +1318,7 @@ static kafka_err enqueue_one(kafka_writer *w, const kafka_message *m, wtopic *wt
         else if (batch_full(w, b))
             kafka_writer_seal(w, p, ln, W_SEAL_FULL);
         else if (b->count == 1 && !wtr)
-            pthread_cond_signal(&w->send_cv); /* the timer starts now (a
+            kafka_writer_wake(w); /* the timer starts now (a
                                                  synchronous write seals it
                                                  at once instead) */
         kafka_lock_release(&ln->mu);
@@ -1350,7 +1341,7 @@ static void seal_full(kafka_writer *w, wpart *p, wlane *ln)
 
 /* The asynchronous append without w->mu: when m's topic has a fresh
  * partition count and the calling thread's lane of m's partition an open
- * batch that already holds a message (the sender's timer runs) and has
+ * batch that already holds a message (the I/O thread's timer runs) and has
  * room for m, and the buffer has room, m is appended under the lane's lock
  * only. Returns true when done (*err is m's outcome); false when the
  * locked path must take over (metadata to fetch, a batch to open or seal,
@@ -1608,10 +1599,8 @@ static kafka_err write_sync(kafka_writer *w, const kafka_message *msgs, size_t n
         e[i] = err;
     }
     seal_for_waiter(w, &wt);
-    if (wt.remaining) {
-        kafka_writer_send_now(w);
-        kafka_writer_recv_now(w, &wt, dl.at);
-    }
+    if (wt.remaining)
+        kafka_writer_wake(w); /* the engine thread sends at once */
     wait_waiter(w, &wt, dl.at);
     call_leave_unlock(w);
     ret = summarize(e, n);
@@ -1644,7 +1633,7 @@ kafka_err kafka_writer_flush(kafka_writer *w, int timeout_ms)
     pthread_mutex_lock(&w->mu);
     call_enter(w);
     w->flush_requests++;
-    pthread_cond_signal(&w->send_cv);
+    kafka_writer_wake(w);
     while (w->pending_batches > 0) {
         if (deadline >= 0 && kafka_writer_now() >= deadline) {
             err = KAFKA_ERR_TIMEOUT;
@@ -1683,8 +1672,8 @@ void kafka_writer_stats_get(kafka_writer *w, kafka_writer_stats *out)
     out->queue_length = buffered_scan(w, false, &credit);
     out->queue_bytes = atomic_load_explicit(&w->buffered_bytes, memory_order_relaxed) - credit;
     parts_lock_all(w, false);
-    out->idempotent = w->idempotent;
-    out->producer_id = w->pid;
+    out->idempotent = w->ps.idempotent;
+    out->producer_id = w->ps.pid;
     out->compression_threads = w->n_zworkers;
     out->compress_time_us = atomic_load_explicit(&w->compress_ns, memory_order_relaxed) / 1000;
     pthread_mutex_unlock(&w->mu);
@@ -1728,16 +1717,12 @@ static void abort_queued(kafka_writer *w)
                 }
                 /* A head still in a compression worker comes back later
                  * (the close loop waits for it). */
-                if (p->qhead && kafka_writer_zip_cancel(w, p->qhead)) {
-                    b = p->qhead;
-                    p->qhead = b->next;
-                    if (!p->qhead)
-                        p->qtail = NULL;
-                }
+                if (p->pp.qhead && kafka_writer_zip_cancel(w, W_BATCH(p->pp.qhead)))
+                    b = W_BATCH(kafka_ppart_pop(&p->pp));
             }
         if (!b)
             return;
-        kafka_writer_complete(w, b, b->last_err ? b->last_err : KAFKA_ERR_TIMEOUT, -1);
+        kafka_writer_complete(w, b, b->pb.last_err ? b->pb.last_err : KAFKA_ERR_TIMEOUT, -1);
         pthread_mutex_unlock(&w->mu);
         kafka_writer_deliver(w, b);
         pthread_mutex_lock(&w->mu);
@@ -1761,7 +1746,7 @@ kafka_err kafka_writer_close(kafka_writer *w, int timeout_ms)
         pthread_mutex_lock(&w->mu);
         w->closing = true;
         w->aborting = true;
-        pthread_cond_broadcast(&w->send_cv);
+        kafka_writer_wake(w);
         pthread_cond_broadcast(&w->done_cv);
         pthread_mutex_unlock(&w->mu);
         /* Wakes dials, metadata waits and receives on borrowed conns. */
@@ -1780,15 +1765,7 @@ kafka_err kafka_writer_close(kafka_writer *w, int timeout_ms)
         pthread_mutex_unlock(&w->mu);
     }
     pthread_mutex_lock(&w->mu);
-    w->closing = true; /* no synchronous caller takes the send step now */
-    /* One that holds it finishes with the writer's state first (it has
-     * batches pending whenever it drops the lock, so this is a formality
-     * after a completed flush). */
-    while (w->caller_sending || w->caller_receiving) {
-        struct timespec ts;
-        abs_timespec(kafka_writer_now() + 10, &ts);
-        pthread_cond_timedwait(&w->done_cv, &w->mu, &ts);
-    }
+    w->closing = true;
     /* Calls woken above (a full buffer, a synchronous write whose batches
      * are now done or failed, another flush) return before w is freed. */
     /* And calls running without the lock (an asynchronous write on the
@@ -1800,14 +1777,12 @@ kafka_err kafka_writer_close(kafka_writer *w, int timeout_ms)
         pthread_cond_timedwait(&w->done_cv, &w->mu, &ts);
     }
     w->stop = true;
-    pthread_cond_broadcast(&w->send_cv);
-    pthread_cond_broadcast(&w->recv_cv);
+    kafka_writer_wake(w);
     pthread_cond_broadcast(&w->done_cv);
     pthread_cond_broadcast(&w->zq_cv);
     pthread_mutex_unlock(&w->mu);
     if (w->threads_started) {
-        pthread_join(w->sender, NULL);
-        pthread_join(w->receiver, NULL);
+        kafka_writer_io_stop(w);
         kafka_writer_zip_join(w);
     }
     writer_free_mem(w);

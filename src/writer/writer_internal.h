@@ -1,6 +1,6 @@
 /*
  * kafka_writer internals shared by writer.c (state, enqueue, API),
- * writer_io.c (sender and receiver threads) and writer_zip.c (compression
+ * writer_io.c (the I/O, on the engine thread) and writer_zip.c (compression
  * workers). One mutex (w->mu) guards every
  * field below unless a comment says otherwise.
  *
@@ -36,6 +36,7 @@
 #include "protocol/record_batch.h"
 #include "protocol/wire.h"
 #include "writer/balancer_internal.h"
+#include "writer/producer_state.h"
 
 /* A synchronous write call waiting for its messages (lives on its stack). */
 typedef struct wwaiter {
@@ -70,7 +71,7 @@ typedef struct wmeta {
 enum { W_RR_NEVER, W_RR_ALWAYS, W_RR_NULL_KEYS, W_RR_STICKY };
 
 /* A sealed batch and the compression workers (writer_zip.c), under w->mu:
- * NONE = nothing to wait for (finished, or compressed by the sender at
+ * NONE = nothing to wait for (finished, or compressed by the I/O thread at
  * send time when there are no workers); QUEUED = waiting in w->zq for a
  * worker; BUSY = a worker is compressing it, unlocked: nobody else may
  * touch it (its partition's queue cannot send or drop it) until NONE. */
@@ -80,7 +81,9 @@ enum { W_Z_NONE, W_Z_QUEUED, W_Z_BUSY };
 enum { W_SEAL_FULL, W_SEAL_SYNC, W_SEAL_TIMEOUT, W_SEAL_FLUSH };
 
 typedef struct wbatch {
-    struct wbatch *next;
+    kafka_pbatch pb;     /* queue link, number, sequence, attempts
+                            (producer_state.h); first: W_BATCH converts */
+    struct wbatch *next; /* the batch pool (writer.c) */
     wpart *part;
     kafka_wbuf buf;      /* the builder's output: header + records as appended */
     kafka_batch_builder bb;
@@ -90,16 +93,11 @@ typedef struct wbatch {
     int32_t count;
     size_t bytes;        /* counted against max_buffered_bytes */
     int64_t payload;     /* key+value bytes (least-bytes balancer) */
-    uint64_t batch_no;   /* queue order within the partition (set when sealed) */
     int64_t created_ms;
-    int attempts;        /* failed sends that counted */
-    int requeues;        /* OUT_OF_ORDER resends (bounded separately) */
     bool finished;       /* builder finished (compressed): kafka_writer_finish_batch */
     uint8_t zstate;      /* W_Z_*: where the compression workers have it
                             (w->mu; in the padding: no bigger batches) */
     kafka_err finish_err;
-    int32_t base_seq;    /* -1 until stamped at first send */
-    kafka_err last_err;
     kafka_err result;
     int64_t base_offset;
     wref *refs;
@@ -146,15 +144,13 @@ struct wpart {
     wlane lanes[W_LANES]; /* the first w->n_lanes are used */
     const char *topic; /* owned by the wtopic */
     int32_t id;
-    wbatch *qhead, *qtail; /* closed batches, ascending batch_no */
-    int inflight;
-    int64_t backoff_until;
-    bool retrying;      /* a requeued batch waits until inflight == 0 */
+    kafka_ppart pp;     /* sealed batches, sequences, in flight, backoff
+                           (producer_state.h) */
     int32_t leader;     /* last known leader, -1 unknown */
-    int32_t next_seq;   /* sequence of the next stamped batch */
-    int32_t acked_seq;  /* sequence expected after the last acked batch */
-    uint64_t next_batch_no;
 };
+
+/* The writer's batch of a producer-state batch. */
+#define W_BATCH(pbp) ((wbatch *)(void *)(pbp))
 
 /* True when a lane of p has an open batch. w->mu held. */
 static inline bool wpart_has_open(const wpart *p)
@@ -221,24 +217,15 @@ typedef struct wvec {
     size_t n, cap;
 } wvec;
 
-/* One pooled connection borrowed from the cluster. */
-typedef struct wconn {
-    kafka_conn *conn;
-    int32_t broker;
+/* A broker the writer sends to: its Produce requests in flight (the
+ * per-connection max_in_flight). */
+typedef struct wbroker {
+    int32_t id;
     int inflight;
-    bool broken;
-} wconn;
+    bool up; /* connected as far as the writer knows (stats: dials) */
+} wbroker;
 
-/* One Produce request in flight. */
-typedef struct wreq {
-    struct wreq *next;
-    wconn *wc;
-    int32_t corr;
-    int16_t version;
-    int64_t sent_ms;
-    size_t n;
-    wbatch *batches[]; /* n */
-} wreq;
+typedef struct kafka_engine kafka_engine;
 
 struct kafka_writer {
     kafka_writer_config cfg; /* strings below are owned copies */
@@ -256,14 +243,14 @@ struct kafka_writer {
     kafka_wallclock clock;  /* record timestamps; thread-safe, no lock */
 
     pthread_mutex_t mu;
-    pthread_cond_t send_cv;  /* sender: something to do */
-    pthread_cond_t recv_cv;  /* receiver: a request in flight */
     pthread_cond_t done_cv;  /* writers/flush/close: space freed, batch done */
-    pthread_t sender, receiver;
-    bool threads_started;
+    /* The I/O: one engine thread (writer_io.c) runs the send steps and
+     * handles the responses; kafka_writer_wake asks it for a turn. */
+    kafka_engine *eng;
+    bool threads_started; /* the engine thread (and workers) run */
 
     /* Compression workers (writer_zip.c): n_zworkers threads (0 = the
-     * sender compresses at send time), read-only after creation; sealed
+     * I/O thread compresses at send time), read-only after creation; sealed
      * batches wait for them in the ring zq[zq_first..zq_first+zq_len)
      * (mod zq_cap), oldest seal first. */
     pthread_cond_t zq_cv;    /* workers: a batch to compress, or stop */
@@ -277,33 +264,14 @@ struct kafka_writer {
     wblock *blocks;            /* every grow-only array, freed at close */
     wwaiter *waiters;  /* synchronous calls waiting */
     uint64_t next_waiter_id;
-    /* The send step (collect, compress, stamp, write the Produce
-     * requests; writer_io.c) is run by one thread at a time: the sender
-     * thread, or a synchronous caller that found it idle and sends its
-     * own batches instead of waking it (kafka_writer_send_now). `sending`
-     * marks the holder (it unlocks w->mu for the I/O); it alone writes on
-     * the conns and uses send_vec, send_done and send_z. sender_parked:
-     * the sender waits on send_cv for the step to be free. */
-    bool sending;
-    bool caller_sending; /* the holder is a synchronous caller */
-    bool sender_parked;
-    /* Likewise the read step (read the oldest response in flight, handle
-     * it): the receiver thread, or a synchronous caller whose request is
-     * in flight (kafka_writer_recv_now). `receiving` marks the holder; it
-     * alone reads from the conns (the oldest request first) and uses
-     * recv_done. */
-    bool receiving;
-    bool caller_receiving; /* the holder is a synchronous caller */
-    wvec recv_done;
+    wvec recv_done; /* completed batches to deliver (engine thread) */
     wvec send_vec;  /* batches collect() popped */
     wvec send_done; /* completed batches to deliver */
     struct kafka_compressor *send_z; /* codec contexts (compression on, no
                                         workers); created on first use */
-    wconn **conns; /* current conn per broker (may be broken) */
-    size_t n_conns;
+    wbroker *wbrokers; /* brokers sent to, with their requests in flight */
+    size_t n_wbrokers;
 
-    wreq *fifo_head, *fifo_tail;
-    size_t inflight_batches;
     size_t pending_batches; /* allocated, not yet completed */
     /* Released batches kept for reuse with their buffers (writer.c
      * batch_pool_put), linked by next: a steady stream then neither calls
@@ -341,14 +309,9 @@ struct kafka_writer {
     } active[W_ACTIVE_SLOTS + 1];
     bool asym; /* membarrier registered: api_enter needs no fence */
 
-    /* idempotence */
-    bool idempotent;
-    bool pid_checked;
-    bool pid_reset;
-    int64_t pid;
-    int16_t epoch;
-    int pid_failures;
-    int64_t pid_backoff_until;
+    /* Producer id, epoch, idempotence, batches in flight, retry rules
+     * (producer_state.h). */
+    kafka_pstate ps;
 
     kafka_writer_stats st;
     int64_t n_batches, sum_batch_size, sum_batch_bytes, sum_batch_time;
@@ -364,6 +327,13 @@ void kafka_writer_log(kafka_writer *w, kafka_log_level lvl, const char *fmt, ...
 #endif
     ;
 int64_t kafka_writer_now(void);
+/* Keeps `why` (the text of a failure to reach or use a broker: dial,
+ * TLS, SASL, a broken connection) as the writer's last error, which
+ * kafka_writer_last_error returns. Any thread, locked or not. */
+void kafka_writer_broker_error(kafka_writer *w, kafka_err err, const char *why);
+/* The same for `what` (the producer id, metadata) failing with err: the
+ * text is built from err and this thread's last dial error. */
+void kafka_writer_note_failure(kafka_writer *w, const char *what, kafka_err err);
 /* True when debug lines would reach the log callback (skip formatting). */
 #define W_DEBUG_ON(w) ((w)->cfg.log && (w)->cfg.log_level >= KAFKA_LOG_DEBUG)
 /* Closes lane ln's open batch (if any) and appends it to its partition
@@ -377,8 +347,6 @@ void kafka_writer_complete(kafka_writer *w, wbatch *b, kafka_err err, int64_t ba
 void kafka_writer_deliver(kafka_writer *w, wbatch *b);
 /* Sets waiters' errors, releases buffer space, frees. Locked. */
 void kafka_writer_release_batch(kafka_writer *w, wbatch *b);
-/* Inserts b into its partition queue by batch_no. Locked. */
-void kafka_writer_requeue(wpart *p, wbatch *b);
 
 /* The finished batch's bytes as they go on the wire (b->finished and no
  * finish_err): the compressed copy for a compressed batch, else the
@@ -395,30 +363,20 @@ static inline uint8_t *kafka_writer_wire(wbatch *b, size_t *len)
 
 /* writer_io.c */
 /* Finishes (compresses) b once; the outcome is in b->finish_err. z (may
- * be NULL) lends codec contexts: the sender thread's own. Touches only b
+ * be NULL) lends codec contexts: the I/O thread's own. Touches only b
  * (and z): callable unlocked by whoever owns b at the time. */
 void kafka_writer_finish_batch(wbatch *b, kafka_compressor *z);
-void *kafka_writer_sender_main(void *arg);
-/* A synchronous write has just sealed its batches: when the send step is
- * free (no thread runs it) and can run at once, the calling thread runs
- * one step itself (same code and rules as the sender thread: per-conn
- * write exclusivity, max_in_flight, sequence numbers in queue order),
- * saving the hand-off to the sender thread; else it wakes the sender.
- * Locked on entry and exit; unlocks for the I/O. */
-void kafka_writer_send_now(kafka_writer *w);
-/* A synchronous write waits for wt: while wt has messages not done,
- * requests are in flight, no thread reads responses, and the call's
- * deadline (monotonic ms, -1 none) is at least read_timeout_ms away, the
- * calling thread reads and handles the oldest response itself (as the
- * receiver thread would), saving the receiver's two wake-ups; then wakes
- * the receiver for any request left. Not with completion callbacks (they
- * run on writer threads only). Locked on entry and exit; unlocks for the
- * I/O. */
-void kafka_writer_recv_now(kafka_writer *w, const wwaiter *wt, int64_t deadline);
+/* Starts the writer's engine thread (w->cluster and the config set;
+ * compression workers started first). 0, or the engine's error. */
+kafka_err kafka_writer_io_start(kafka_writer *w);
+/* Stops and frees it (every request still outstanding fails first). */
+void kafka_writer_io_stop(kafka_writer *w);
+/* Asks the engine thread for a turn now (something to send, a flush, a
+ * compressed batch, close). Any thread, locked or not; never blocks. */
+void kafka_writer_wake(kafka_writer *w);
 /* kafka_writer_finish_batch, timed into w->compress_ns when it compresses.
  * Unlocked; same ownership rule. */
 void kafka_writer_finish_timed(kafka_writer *w, wbatch *b, kafka_compressor *z);
-void *kafka_writer_receiver_main(void *arg);
 /* Stamps producer id/epoch/sequence into a finished batch and fixes its
  * CRC (used at every send, so a restamped batch after a producer id reset
  * stays valid), through the protocol layer. A batch it cannot stamp (not
@@ -429,7 +387,7 @@ void kafka_writer_stamp(wbatch *b, int64_t pid, int16_t epoch, int32_t seq);
 /* writer_zip.c: the compression workers. */
 /* Number of workers cfg asks for (0 = none: no compression, or 1). */
 int kafka_writer_zip_count(const kafka_writer_config *cfg);
-/* Starts w->n_zworkers workers (before the sender, which reads
+/* Starts w->n_zworkers workers (before the I/O thread, which reads
  * n_zworkers). 0, or KAFKA_ERR_NOMEM with none left running. */
 kafka_err kafka_writer_zip_start(kafka_writer *w);
 /* Joins the workers; w->stop must be set (and broadcast on zq_cv). */

@@ -1,19 +1,25 @@
 /*
- * kafka_writer background I/O: one sender thread (closes due batches,
- * compresses unless compression workers do (writer_zip.c), stamps
- * idempotence fields, groups batches by leader and sends
- * one Produce request per broker) and one receiver thread (reads responses
- * oldest request first and completes, retries or fails each batch).
+ * kafka_writer background I/O, on the writer's one engine thread
+ * (src/engine): each turn of the engine's loop seals due batches,
+ * compresses them (unless compression workers do: writer_zip.c), stamps
+ * the idempotence fields, groups batches by leader and queues one Produce
+ * request per broker on that broker's pipelined connection; each response
+ * is handled as it arrives, broker by broker, and completes, retries or
+ * fails its batches by the rules of the producer state (producer_state.c).
+ *
+ * Locking: the engine's calls are made without w->mu (a dial and a
+ * failing connection call back into the writer, on_broker and
+ * on_produce, which take it); everything else holds it.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/alloc.h"
 #include "common/arena.h"
-#include "common/backoff.h"
 #include "compress/compress.h"
 #include "conn/conn_internal.h"
+#include "engine/engine.h"
 #include "protocol/api.h"
 #include "protocol/crc32c.h"
 #include "protocol/gen_runtime.h"
@@ -28,7 +34,6 @@ KAFKA_CONN_DECODER(produce_response)
 
 #define W_PRODUCE_MIN 3 /* record batch v2 */
 #define W_PRODUCE_MAX 9
-#define W_MAX_REQUEUES 100
 
 /* A list of completed batches, delivered outside the lock. */
 typedef wvec wdone;
@@ -109,106 +114,15 @@ void kafka_writer_finish_batch(wbatch *b, kafka_compressor *z)
         kafka_wbuf_free(&b->buf);
 }
 
-/* ---- conns ---------------------------------------------------------------- */
-
-static wconn *conn_find(kafka_writer *w, int32_t broker)
-{
-    for (size_t i = 0; i < w->n_conns; i++)
-        if (w->conns[i]->broker == broker)
-            return w->conns[i];
-    return NULL;
-}
-
-/* Marks wc broken and detaches it; frees it when nothing is in flight on
- * it (else the receiver does, when the last response fails). Locked. */
-static void conn_drop(kafka_writer *w, wconn *wc)
-{
-    if (!wc->broken) {
-        wc->broken = true;
-        for (size_t i = 0; i < w->n_conns; i++)
-            if (w->conns[i] == wc) {
-                w->conns[i] = w->conns[--w->n_conns];
-                break;
-            }
-    }
-    if (wc->inflight == 0) {
-        kafka_cluster_release(w->cluster, wc->conn, false);
-        kafka_free(wc);
-    }
-}
-
-/* Current usable conn to broker, dialing one if needed. Locked on entry
- * and exit; unlocks while dialing. */
-static kafka_err conn_get(kafka_writer *w, int32_t broker, wconn **out)
-{
-    wconn *wc = conn_find(w, broker);
-    if (wc) {
-        *out = wc;
-        return 0;
-    }
-    pthread_mutex_unlock(&w->mu);
-    kafka_conn *c = NULL;
-    kafka_err err = kafka_cluster_acquire(w->cluster, broker, kafka_writer_now() + w->cfg.dial_timeout_ms, &c);
-    pthread_mutex_lock(&w->mu);
-    if (err)
-        return err;
-    w->st.dials++;
-    wconn **nv = kafka_realloc(w->conns, (w->n_conns + 1) * sizeof *nv);
-    wc = kafka_calloc(1, sizeof *wc);
-    if (!nv || !wc) {
-        if (nv)
-            w->conns = nv;
-        kafka_free(wc);
-        kafka_cluster_release(w->cluster, c, true);
-        return KAFKA_ERR_NOMEM;
-    }
-    w->conns = nv;
-    wc->conn = c;
-    wc->broker = broker;
-    w->conns[w->n_conns++] = wc;
-    *out = wc;
-    return 0;
-}
-
-/* ---- errors and retries --------------------------------------------------- */
-
-static bool retriable(kafka_err err)
-{
-    switch (err) {
-    case KAFKA_ERR_TRANSPORT:
-    case KAFKA_ERR_TIMEOUT:
-    case KAFKA_ERR_CLOSED: /* the conn broke (not the writer: see aborting) */
-    case KAFKA_ERR_NO_BROKERS:
-    case KAFKA_ERR_RESOLVE:
-    case KAFKA_ERR_BROKER_NOT_AVAILABLE: /* the leader left the broker table: metadata moved on */
-    case KAFKA_ERR_PROTOCOL:
-    case KAFKA_ERR_UNKNOWN_PRODUCER_ID:
-    case KAFKA_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
-    case KAFKA_ERR_INVALID_PRODUCER_EPOCH:
-        return true;
-    default:
-        return kafka_err_is_retriable(err);
-    }
-}
-
-static bool needs_metadata(kafka_err err)
-{
-    return err == KAFKA_ERR_NOT_LEADER_OR_FOLLOWER || err == KAFKA_ERR_LEADER_NOT_AVAILABLE ||
-           err == KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION || err == KAFKA_ERR_FENCED_LEADER_EPOCH ||
-           err == KAFKA_ERR_TRANSPORT || err == KAFKA_ERR_CLOSED || err == KAFKA_ERR_TIMEOUT ||
-           err == KAFKA_ERR_NOT_ENOUGH_REPLICAS || err == KAFKA_ERR_BROKER_NOT_AVAILABLE;
-}
+/* ---- errors and retries: producer_state.c decides ------------------------- */
 
 static void batch_ok(kafka_writer *w, wbatch *b, int64_t base_offset, wdone *d)
 {
     wpart *p = b->part;
     if (W_DEBUG_ON(w))
         kafka_writer_log(w, KAFKA_LOG_DEBUG, "acked %s[%d] batch %llu: seq %d, offset %lld", p->topic, (int)p->id,
-                         (unsigned long long)b->batch_no, (int)b->base_seq, (long long)base_offset);
-    p->inflight--;
-    w->inflight_batches--;
-    if (b->base_seq >= 0)
-        p->acked_seq = b->base_seq + b->count;
+                         (unsigned long long)b->pb.batch_no, (int)b->pb.base_seq, (long long)base_offset);
+    kafka_pstate_acked(&w->ps, &p->pp, &b->pb);
     done_push(w, d, b, 0, base_offset);
 }
 
@@ -218,58 +132,31 @@ static void batch_failed(kafka_writer *w, wbatch *b, kafka_err err, wdone *d)
     wpart *p = b->part;
     if (W_DEBUG_ON(w))
         kafka_writer_log(w, KAFKA_LOG_DEBUG, "failed %s[%d] batch %llu: seq %d: %s", p->topic, (int)p->id,
-                         (unsigned long long)b->batch_no, (int)b->base_seq, kafka_err_name(err));
-    p->inflight--;
-    w->inflight_batches--;
-    if (err == KAFKA_ERR_DUPLICATE_SEQUENCE_NUMBER) {
-        p->inflight++;
-        w->inflight_batches++;
-        batch_ok(w, b, -1, d);
-        return;
-    }
-    if (err != KAFKA_ERR_CLOSED || !b->last_err)
-        b->last_err = err;
-    if (w->aborting) {
-        done_push(w, d, b, b->last_err, -1);
-        return;
-    }
-    bool idem = w->idempotent && b->base_seq >= 0;
-    if (idem && err == KAFKA_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER && b->base_seq != p->acked_seq &&
-        b->requeues < W_MAX_REQUEUES) {
-        /* A predecessor failed: resend after it, no attempt counted. */
-        b->requeues++;
-        kafka_writer_requeue(p, b);
-        p->retrying = true;
-        pthread_cond_signal(&w->send_cv);
-        return;
-    }
-    if (idem && (err == KAFKA_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER || err == KAFKA_ERR_UNKNOWN_PRODUCER_ID ||
-                 err == KAFKA_ERR_INVALID_PRODUCER_EPOCH) && !w->pid_reset) {
+                         (unsigned long long)b->pb.batch_no, (int)b->pb.base_seq, kafka_err_name(err));
+    kafka_ps_outcome o = kafka_pstate_failed(&w->ps, &p->pp, &b->pb, err, kafka_writer_now(), w->aborting);
+    if (o.pid_reset)
         kafka_writer_log(w, KAFKA_LOG_WARN, "%s on %s[%d]: resetting the producer id", kafka_err_name(err), p->topic,
                          (int)p->id);
-        w->pid_reset = true;
-    }
-    b->attempts++;
-    if (!retriable(err) || b->attempts >= w->cfg.max_attempts) {
-        kafka_writer_log(w, KAFKA_LOG_ERROR, "%d messages to %s[%d] failed after %d attempts: %s", (int)b->count,
-                         p->topic, (int)p->id, b->attempts, kafka_err_name(err));
-        /* A failed idempotent batch leaves a hole in the sequence: the
-         * later batches need a fresh producer id to be accepted. */
-        if (idem && p->qhead)
-            w->pid_reset = true;
-        done_push(w, d, b, err, -1);
+    switch (o.verdict) {
+    case KAFKA_PS_SUCCEEDED: /* DUPLICATE_SEQUENCE_NUMBER: the broker has it */
+        done_push(w, d, b, 0, -1);
+        return;
+    case KAFKA_PS_FAILED:
+        if (!w->aborting)
+            kafka_writer_log(w, KAFKA_LOG_ERROR, "%d messages to %s[%d] failed after %d attempts: %s", (int)b->count,
+                             p->topic, (int)p->id, b->pb.attempts, kafka_err_name(o.err));
+        done_push(w, d, b, o.err, -1);
+        return;
+    case KAFKA_PS_REQUEUED: /* resent after its predecessor */
+        return; /* this turn's send step takes it */
+    case KAFKA_PS_RETRY:
+        w->st.retries++;
+        if (o.refresh_metadata)
+            kafka_cluster_invalidate(w->cluster, p->topic);
+        kafka_writer_log(w, KAFKA_LOG_INFO, "retrying %d messages to %s[%d] (attempt %d): %s", (int)b->count,
+                         p->topic, (int)p->id, b->pb.attempts + 1, kafka_err_name(err));
         return;
     }
-    w->st.retries++;
-    if (needs_metadata(err))
-        kafka_cluster_invalidate(w->cluster, p->topic);
-    kafka_writer_requeue(p, b);
-    p->retrying = true;
-    int64_t until = kafka_writer_now() + kafka_backoff_ms(b->attempts - 1, w->cfg.backoff_min_ms, w->cfg.backoff_max_ms);
-    if (until > p->backoff_until)
-        p->backoff_until = until;
-    kafka_writer_log(w, KAFKA_LOG_INFO, "retrying %d messages to %s[%d] (attempt %d): %s", (int)b->count, p->topic,
-                     (int)p->id, b->attempts + 1, kafka_err_name(err));
 }
 
 /* ---- producer id ------------------------------------------------------------ */
@@ -279,7 +166,7 @@ static bool has_queued(kafka_writer *w)
     for (wtopic *t = w->topics; t; t = t->next)
         for (int32_t j = 0; j < t->n_parts; j++) {
             wpart *p = t->parts[j];
-            if (p && (p->qhead || wpart_has_open(p)))
+            if (p && (p->pp.qhead || wpart_has_open(p)))
                 return true;
         }
     return false;
@@ -334,53 +221,38 @@ static void pid_init(kafka_writer *w, wdone *d)
     kafka_err err = pid_fetch(w, &pid, &epoch, &disable);
     pthread_mutex_lock(&w->mu);
     if (disable) {
-        w->idempotent = false;
+        w->ps.idempotent = false;
         kafka_writer_log(w, KAFKA_LOG_WARN, "idempotence off: the broker lacks InitProducerId or Produce v3+");
         return;
     }
     if (err) {
-        w->pid_failures++;
-        w->pid_backoff_until =
-            kafka_writer_now() + kafka_backoff_ms(w->pid_failures - 1, w->cfg.backoff_min_ms, w->cfg.backoff_max_ms);
         kafka_writer_log(w, KAFKA_LOG_WARN, "InitProducerId failed: %s", kafka_err_name(err));
-        if (w->pid_failures >= w->cfg.max_attempts || !retriable(err) || w->aborting) {
+        kafka_writer_note_failure(w, "InitProducerId", err);
+        if (kafka_pstate_pid_failed(&w->ps, err, kafka_writer_now(), w->aborting)) {
             /* Fail what waits for the id rather than hold it forever. */
-            w->pid_failures = 0;
             for (wtopic *t = w->topics; t; t = t->next)
                 for (int32_t j = 0; j < t->n_parts; j++) {
                     wpart *p = t->parts[j];
                     /* A head still in a compression worker stays: the
                      * next failed attempt (or close) takes it. */
-                    while (p && p->qhead && kafka_writer_zip_cancel(w, p->qhead)) {
-                        wbatch *b = p->qhead;
-                        p->qhead = b->next;
-                        if (!p->qhead)
-                            p->qtail = NULL;
-                        done_push(w, d, b, err, -1);
-                    }
+                    while (p && p->pp.qhead && kafka_writer_zip_cancel(w, W_BATCH(p->pp.qhead)))
+                        done_push(w, d, W_BATCH(kafka_ppart_pop(&p->pp)), err, -1);
                 }
         }
         return;
     }
-    w->pid_failures = 0;
-    w->pid = pid;
-    w->epoch = epoch;
-    w->pid_reset = false;
+    kafka_pstate_pid_assigned(&w->ps, pid, epoch);
     /* New id: every partition's sequence restarts at 0, in queue order. */
     for (wtopic *t = w->topics; t; t = t->next)
         for (int32_t j = 0; j < t->n_parts; j++) {
             wpart *p = t->parts[j];
-            if (!p)
-                continue;
-            p->next_seq = 0;
-            p->acked_seq = 0;
-            for (wbatch *b = p->qhead; b; b = b->next)
-                b->base_seq = -1;
+            if (p)
+                kafka_ppart_restart(&p->pp);
         }
     kafka_writer_log(w, KAFKA_LOG_INFO, "producer id %lld epoch %d", (long long)pid, (int)epoch);
 }
 
-/* ---- sender ------------------------------------------------------------------- */
+/* ---- the send step ---------------------------------------------------------- */
 
 static bool vec_push(wvec *a, wbatch *b)
 {
@@ -396,14 +268,37 @@ static bool vec_push(wvec *a, wbatch *b)
     return true;
 }
 
+/* Requests in flight to broker (the writer's own count: the engine's
+ * may not be read under w->mu). Locked. */
+static int broker_inflight(const kafka_writer *w, int32_t broker)
+{
+    for (size_t i = 0; i < w->n_wbrokers; i++)
+        if (w->wbrokers[i].id == broker)
+            return w->wbrokers[i].inflight;
+    return 0;
+}
+
+/* The writer's slot for broker (created on first use); NULL on OOM.
+ * Locked. */
+static wbroker *broker_slot(kafka_writer *w, int32_t broker)
+{
+    for (size_t i = 0; i < w->n_wbrokers; i++)
+        if (w->wbrokers[i].id == broker)
+            return &w->wbrokers[i];
+    wbroker *v = kafka_realloc(w->wbrokers, (w->n_wbrokers + 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    w->wbrokers = v;
+    v[w->n_wbrokers] = (wbroker){broker, 0, false};
+    return &v[w->n_wbrokers++];
+}
+
 /* Seals due batches and pops the sendable head of each partition into
- * out. Returns the time the sender should wake up next. Locked. */
+ * out. Returns the time the I/O thread should run it next. Locked. */
 static int64_t collect(kafka_writer *w, wvec *out)
 {
     int64_t now = kafka_writer_now(), wake = now + 1000;
-    int per_part = w->cfg.max_in_flight;
     bool flush = w->flush_requests > 0 || w->closing;
-    bool no_pid = w->idempotent && (w->pid < 0 || w->pid_reset);
     for (wtopic *t = w->topics; t; t = t->next)
         for (int32_t j = 0; j < t->n_parts; j++) {
             wpart *p = t->parts[j];
@@ -428,36 +323,18 @@ static int64_t collect(kafka_writer *w, wvec *out)
             }
             /* A head still being compressed (zstate) holds its partition:
              * its worker signals send_cv when it is done. */
-            if (!p->qhead || p->qhead->zstate || no_pid || p->inflight >= per_part ||
-                (p->retrying && p->inflight > 0))
+            if (!kafka_pstate_sendable(&w->ps, &p->pp, now, &wake) || W_BATCH(p->pp.qhead)->zstate)
                 continue;
-            if (now < p->backoff_until) {
-                if (p->backoff_until < wake)
-                    wake = p->backoff_until;
+            if (p->leader >= 0 && broker_inflight(w, p->leader) >= w->cfg.max_in_flight)
                 continue;
-            }
-            wconn *wc = p->leader >= 0 ? conn_find(w, p->leader) : NULL;
-            if (wc && wc->inflight >= w->cfg.max_in_flight)
-                continue;
-            wbatch *b = p->qhead;
-            if (!vec_push(out, b))
+            if (!vec_push(out, W_BATCH(p->pp.qhead)))
                 return now + 10;
-            p->qhead = b->next;
-            if (!p->qhead)
-                p->qtail = NULL;
-            b->next = NULL;
-            p->inflight++;
-            w->inflight_batches++;
-            p->retrying = false;
-            if (w->idempotent && b->base_seq < 0) {
-                b->base_seq = p->next_seq;
-                p->next_seq += b->count;
-            }
+            kafka_pstate_take(&w->ps, &p->pp);
         }
     return wake;
 }
 
-/* Compresses b once (with the sender's codec contexts z; a compression
+/* Compresses b once (with the I/O thread's codec contexts z; a compression
  * worker already did when there are workers) and looks up its leader.
  * Unlocked. */
 static kafka_err prepare(kafka_writer *w, wbatch *b, int32_t *leader, kafka_compressor *z)
@@ -465,8 +342,8 @@ static kafka_err prepare(kafka_writer *w, wbatch *b, int32_t *leader, kafka_comp
     kafka_writer_finish_timed(w, b, z);
     if (b->finish_err)
         return b->finish_err;
-    if (b->base_seq >= 0)
-        kafka_writer_stamp(b, w->pid, w->epoch, b->base_seq);
+    if (b->pb.base_seq >= 0)
+        kafka_writer_stamp(b, w->ps.pid, w->ps.epoch, b->pb.base_seq);
     if (b->finish_err)
         return b->finish_err;
     return kafka_cluster_leader(w->cluster, b->part->topic, b->part->id,
@@ -583,82 +460,97 @@ static void stats_batch(kafka_writer *w, wbatch *b, int64_t now)
     w->sum_batch_time += t;
 }
 
+/* One Produce request in flight: the response callback's argument. */
+typedef struct wreq {
+    kafka_writer *w;
+    int32_t broker;
+    int16_t version;
+    int64_t sent_ms;
+    wenc e; /* the request's own bytes: the engine writes them (and the
+               batches' bytes) from here until the callback */
+    size_t n;
+    wbatch *batches[]; /* n */
+} wreq;
+
+static void on_produce(void *arg, kafka_err err, const char *why, uint8_t *frame, const uint8_t *body,
+                       size_t body_len);
+
 /* Sends v[0..n) (all led by `broker`) as one request. Locked on entry and
- * exit; unlocks for the I/O. */
+ * exit; unlocks for the engine's calls. */
 static void send_group(kafka_writer *w, int32_t broker, wbatch **v, size_t n, wdone *d)
 {
-    wconn *wc = NULL;
-    kafka_err err = conn_get(w, broker, &wc);
-    if (err) {
-        for (size_t i = 0; i < n; i++)
-            batch_failed(w, v[i], err, d);
-        return;
-    }
     wreq *r = kafka_calloc(1, sizeof *r + n * sizeof(wbatch *));
-    if (!r) {
+    wbroker *wb = broker_slot(w, broker);
+    if (!r || !wb) {
+        kafka_free(r);
         for (size_t i = 0; i < n; i++)
             batch_failed(w, v[i], KAFKA_ERR_NOMEM, d);
         return;
     }
-    wc->inflight++; /* keeps wc alive while unlocked */
+    r->w = w;
+    r->broker = broker;
+    r->n = n;
+    memcpy(r->batches, v, n * sizeof *v);
+    bool acks = w->acks != 0;
     pthread_mutex_unlock(&w->mu);
-    int16_t version = kafka_conn_version(wc->conn, KAFKA_API_PRODUCE, W_PRODUCE_MIN, W_PRODUCE_MAX);
-    wenc e = {0};
-    kafka_wbuf_init(&e.body);
-    err = version < 0 ? KAFKA_ERR_NO_COMMON_VERSION : encode_request(w, v, n, version, &e);
-    int32_t corr = -1;
+    char why[300] = "";
+    kafka_err err = kafka_engine_broker(w->eng, broker, why, sizeof why);
+    int16_t version = -1;
     if (!err) {
-        const kafka_api_info *ai = kafka_api_info_get(KAFKA_API_PRODUCE);
-        bool flex = ai && ai->request_flexible_min >= 0 && version >= ai->request_flexible_min;
-        kafka_conn_set_write_deadline(wc->conn, kafka_unix_ms() + w->cfg.write_timeout_ms);
-        err = kafka_conn_send_rawv(wc->conn, KAFKA_API_PRODUCE, version, flex, e.iov, e.iovcnt, w->acks != 0,
-                                   &corr);
+        version = kafka_engine_version(w->eng, broker, KAFKA_API_PRODUCE, W_PRODUCE_MIN, W_PRODUCE_MAX, why,
+                                       sizeof why);
+        if (version < 0)
+            err = KAFKA_ERR_NO_COMMON_VERSION;
     }
-    enc_free(&e);
+    kafka_wbuf_init(&r->e.body);
+    if (!err)
+        err = encode_request(w, r->batches, n, version, &r->e);
+    r->version = version;
+    r->sent_ms = kafka_writer_now();
+    if (!err) {
+        /* Queued in the engine's order, written on this turn; the
+         * response (or acks = 0: the write) completes the batches. */
+        pthread_mutex_lock(&w->mu);
+        wb = broker_slot(w, broker); /* the array may have moved */
+        if (wb) {
+            wb->inflight++; /* the callback runs later, on this thread */
+            if (!wb->up) {
+                wb->up = true;
+                w->st.dials++;
+            }
+        }
+        pthread_mutex_unlock(&w->mu);
+        err = kafka_engine_send_iov(w->eng, broker, KAFKA_API_PRODUCE, version, r->e.iov, r->e.iovcnt, acks,
+                                    r->sent_ms + w->cfg.write_timeout_ms + w->cfg.read_timeout_ms, on_produce, r);
+        if (err) {
+            pthread_mutex_lock(&w->mu);
+            wb = broker_slot(w, broker);
+            if (wb)
+                wb->inflight--;
+            pthread_mutex_unlock(&w->mu);
+        }
+    }
     pthread_mutex_lock(&w->mu);
-    int64_t now = kafka_writer_now();
     if (err) {
-        wc->inflight--;
-        if (kafka_cluster_err_breaks_conn(err) || err == KAFKA_ERR_CLOSED || err < 0)
-            conn_drop(w, wc);
+        enc_free(&r->e);
+        if (why[0])
+            kafka_writer_broker_error(w, err, why);
         for (size_t i = 0; i < n; i++)
             batch_failed(w, v[i], err, d);
         kafka_free(r);
         return;
     }
     w->st.writes++;
+    int64_t now = kafka_writer_now();
     for (size_t i = 0; i < n; i++) {
         stats_batch(w, v[i], now);
         if (W_DEBUG_ON(w))
             kafka_writer_log(w, KAFKA_LOG_DEBUG,
-                             "sent %s[%d] batch %llu: %d msgs, pid %lld epoch %d seq %d, attempt %d, broker %d "
-                             "corr %d",
-                             v[i]->part->topic, (int)v[i]->part->id, (unsigned long long)v[i]->batch_no,
-                             (int)v[i]->count, (long long)w->pid, (int)w->epoch, (int)v[i]->base_seq,
-                             v[i]->attempts + 1, (int)broker, (int)corr);
+                             "sent %s[%d] batch %llu: %d msgs, pid %lld epoch %d seq %d, attempt %d, broker %d",
+                             v[i]->part->topic, (int)v[i]->part->id, (unsigned long long)v[i]->pb.batch_no,
+                             (int)v[i]->count, (long long)w->ps.pid, (int)w->ps.epoch, (int)v[i]->pb.base_seq,
+                             v[i]->pb.attempts + 1, (int)broker);
     }
-    if (w->acks == 0) { /* no response will come */
-        wc->inflight--;
-        for (size_t i = 0; i < n; i++)
-            batch_ok(w, v[i], -1, d);
-        kafka_free(r);
-        return;
-    }
-    r->wc = wc;
-    r->corr = corr;
-    r->version = version;
-    r->sent_ms = now;
-    r->n = n;
-    memcpy(r->batches, v, n * sizeof *v);
-    if (w->fifo_tail)
-        w->fifo_tail->next = r;
-    else
-        w->fifo_head = r;
-    w->fifo_tail = r;
-    /* A synchronous caller that sends reads the response itself when it
-     * can (kafka_writer_recv_now wakes the receiver when it does not). */
-    if (!w->caller_sending)
-        pthread_cond_signal(&w->recv_cv);
 }
 
 /* Prepares and sends what collect() popped. Locked on entry and exit. */
@@ -678,17 +570,17 @@ static void send_all(kafka_writer *w, wvec *a, wdone *d, kafka_compressor *z)
     for (size_t i = 0; i < a->n; i++) {
         wbatch *b = a->v[i];
         if (errs[i]) {
+            if (!b->finish_err) /* the leader lookup (metadata) failed */
+                kafka_writer_note_failure(w, "metadata", errs[i]);
             batch_failed(w, b, errs[i], d);
             a->v[i] = NULL;
-        } else if (b->part->retrying) {
+        } else if (b->part->pp.retrying) {
             /* A batch of this partition failed while we were unlocked:
              * sending b now would put it before that batch's resend (a
              * broker checking sequences answers OUT_OF_ORDER; one that
              * does not, like librdkafka's mock, would reorder). Put it
              * back; it goes after the resend. */
-            b->part->inflight--;
-            w->inflight_batches--;
-            kafka_writer_requeue(b->part, b);
+            kafka_pstate_untake(&w->ps, &b->part->pp, &b->pb);
             a->v[i] = NULL;
         } else {
             b->part->leader = leaders[i];
@@ -727,35 +619,24 @@ out:
     a->n = 0;
 }
 
-static void cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t mono_ms)
-{
-    struct timespec ts;
-    ts.tv_sec = (time_t)(mono_ms / 1000);
-    ts.tv_nsec = (long)(mono_ms % 1000) * 1000000L;
-    pthread_cond_timedwait(cv, mu, &ts);
-}
-
 /* True when the producer id must be (re)fetched before anything is
  * sent. Locked. */
-static bool pid_needed(const kafka_writer *w)
-{
-    return w->idempotent && (w->pid < 0 || w->pid_reset);
-}
+static bool pid_needed(const kafka_writer *w) { return kafka_pstate_pid_needed(&w->ps); }
 
 /* One send step: fetches the producer id when it is due, else seals due
  * batches, pops the sendable ones and sends them. Returns -1 when it did
- * something (run it again), else the time to run it next. Locked, by the
- * holder of w->sending only (it unlocks for the I/O). */
+ * something (run it again), else the time to run it next. Locked, on the
+ * engine thread only (it unlocks for the I/O). */
 static int64_t send_step(kafka_writer *w)
 {
-    if (pid_needed(w) && w->inflight_batches == 0 && has_queued(w) && kafka_writer_now() >= w->pid_backoff_until) {
+    if (pid_needed(w) && w->ps.inflight == 0 && has_queued(w) && kafka_writer_now() >= w->ps.pid_backoff_until) {
         pid_init(w, &w->send_done);
         done_flush(w, &w->send_done);
         return -1;
     }
     int64_t wake = collect(w, &w->send_vec);
-    if (pid_needed(w) && w->pid_backoff_until > kafka_writer_now() && w->pid_backoff_until < wake)
-        wake = w->pid_backoff_until;
+    if (pid_needed(w) && w->ps.pid_backoff_until > kafka_writer_now() && w->ps.pid_backoff_until < wake)
+        wake = w->ps.pid_backoff_until;
     if (w->send_vec.n == 0)
         return wake;
     /* Codec contexts kept batch to batch (NULL on OOM: each batch then
@@ -765,58 +646,6 @@ static int64_t send_step(kafka_writer *w)
     send_all(w, &w->send_vec, &w->send_done, w->send_z);
     done_flush(w, &w->send_done);
     return -1;
-}
-
-void kafka_writer_send_now(kafka_writer *w)
-{
-    /* Not with compression workers (the batch is not ready yet: its
-     * worker wakes the sender), nor when a step is already running (the
-     * sender, or another caller: the sender runs what is left after it),
-     * the producer id is to be fetched (the sender's job), on close, or
-     * with completion callbacks (they run on writer threads only, as
-     * documented: never on a caller's thread, which may hold a lock the
-     * callback takes). */
-    if (w->n_zworkers)
-        return;
-    if (w->sending || pid_needed(w) || w->cfg.completion || w->closing || w->aborting) {
-        pthread_cond_signal(&w->send_cv);
-        return;
-    }
-    w->sending = w->caller_sending = true;
-    send_step(w);
-    w->sending = w->caller_sending = false;
-    /* Let the sender run what is left (a partition at its in-flight
-     * limit, a batch requeued for a retry after a failed send or dial):
-     * parked, it waits for the step to be free; sleeping on its timer, it
-     * would otherwise retry only when that timer fires (up to
-     * batch_timeout_ms later). */
-    if (w->sender_parked || has_queued(w))
-        pthread_cond_signal(&w->send_cv);
-}
-
-void *kafka_writer_sender_main(void *arg)
-{
-    kafka_writer *w = arg;
-    pthread_mutex_lock(&w->mu);
-    while (!w->stop) {
-        if (w->aborting) {
-            cond_wait_until(&w->send_cv, &w->mu, kafka_writer_now() + 100);
-            continue;
-        }
-        if (w->sending) { /* a synchronous caller runs the step */
-            w->sender_parked = true;
-            cond_wait_until(&w->send_cv, &w->mu, kafka_writer_now() + 100);
-            w->sender_parked = false;
-            continue;
-        }
-        w->sending = true;
-        int64_t wake = send_step(w);
-        w->sending = false;
-        if (wake >= 0)
-            cond_wait_until(&w->send_cv, &w->mu, wake);
-    }
-    pthread_mutex_unlock(&w->mu);
-    return NULL;
 }
 
 /* ---- receiver ------------------------------------------------------------------ */
@@ -840,7 +669,6 @@ static void handle_response(kafka_writer *w, wreq *r, kafka_err err, const kafka
     w->n_writes_timed++;
     w->sum_write_time += t;
     if (err) {
-        conn_drop(w, r->wc);
         for (size_t i = 0; i < r->n; i++)
             batch_failed(w, r->batches[i], err, d);
         return;
@@ -867,91 +695,134 @@ static void handle_response(kafka_writer *w, wreq *r, kafka_err err, const kafka
             batch_failed(w, r->batches[i], KAFKA_ERR_PROTOCOL, d);
 }
 
-/* Pops the oldest request in flight. Locked; fifo not empty. */
-static wreq *fifo_pop(kafka_writer *w)
+/* A Produce's response (or its failure, or with acks = 0 its write), on
+ * the engine thread, unlocked. */
+static void on_produce(void *arg, kafka_err err, const char *why, uint8_t *frame, const uint8_t *body,
+                       size_t body_len)
 {
-    wreq *r = w->fifo_head;
-    w->fifo_head = r->next;
-    if (!w->fifo_head)
-        w->fifo_tail = NULL;
-    return r;
-}
-
-/* Reads the response to r (just popped by the holder of w->receiving),
- * handles it and frees r. Locked on entry and exit; unlocks for the
- * read. */
-static void recv_one(kafka_writer *w, wreq *r, wdone *d)
-{
-    pthread_mutex_unlock(&w->mu);
+    wreq *r = arg;
+    kafka_writer *w = r->w;
     kafka_arena arena;
     kafka_arena_init(&arena, 0);
     kafka_produce_response resp;
     kafka_produce_response_init(&resp);
-    kafka_conn_set_read_deadline(r->wc->conn, kafka_unix_ms() + w->cfg.read_timeout_ms);
-    kafka_err err =
-        kafka_conn_recv(r->wc->conn, r->corr, KAFKA_API_PRODUCE, r->version, produce_response_dec_, &resp, &arena);
-
-    pthread_mutex_lock(&w->mu);
-    handle_response(w, r, err, &resp, d);
-    wconn *wc = r->wc;
-    wc->inflight--;
-    if (wc->broken && wc->inflight == 0) {
-        kafka_cluster_release(w->cluster, wc->conn, false);
-        kafka_free(wc);
+    bool ack0 = !err && !frame;
+    char text[300] = "";
+    if (!err && frame) {
+        kafka_rbuf rb;
+        kafka_rbuf_init(&rb, body, body_len);
+        err = produce_response_dec_(&rb, &arena, r->version, &resp);
+        if (!err && rb.err)
+            err = KAFKA_ERR_PROTOCOL;
+        if (err) {
+            snprintf(text, sizeof text, "broker %d: malformed Produce response", (int)r->broker);
+            kafka_engine_fail_broker(w->eng, r->broker, KAFKA_ERR_PROTOCOL, text);
+            why = text;
+        }
     }
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < w->n_wbrokers; i++)
+        if (w->wbrokers[i].id == r->broker)
+            w->wbrokers[i].inflight--;
+    if (ack0) {
+        for (size_t i = 0; i < r->n; i++)
+            batch_ok(w, r->batches[i], -1, &w->recv_done);
+    } else {
+        if (err && why && *why && err != KAFKA_ERR_CLOSED)
+            kafka_writer_broker_error(w, err, why);
+        handle_response(w, r, err, &resp, &w->recv_done);
+    }
+    done_flush(w, &w->recv_done);
+    pthread_mutex_unlock(&w->mu);
+    kafka_free(frame);
+    enc_free(&r->e);
     kafka_free(r);
     kafka_arena_free(&arena);
 }
 
-void kafka_writer_recv_now(kafka_writer *w, const wwaiter *wt, int64_t deadline)
+/* Brokers with requests in flight, failed at once when the writer
+ * aborts (their batches are then failed by the abort rule). Unlocked. */
+static void fail_inflight(kafka_writer *w)
 {
-    /* The read may block up to read_timeout_ms: only within the call's
-     * deadline, so that timeout_ms keeps bounding the call. */
-    bool took = false;
-    while (wt->remaining && w->fifo_head && !w->receiving && !w->cfg.completion && !w->closing && !w->aborting &&
-           (deadline < 0 || deadline >= kafka_writer_now() + w->cfg.read_timeout_ms)) {
-        took = true;
-        w->receiving = w->caller_receiving = true;
-        recv_one(w, fifo_pop(w), &w->recv_done);
-        done_flush(w, &w->recv_done);
-        w->receiving = w->caller_receiving = false;
-        /* A response frees in-flight slots: let the sender send what
-         * waits for one (the receiver thread always wakes it; here only
-         * when some batch is not in flight). */
-        if (w->pending_batches > w->inflight_batches || pid_needed(w))
-            pthread_cond_signal(&w->send_cv);
-    }
-    /* The receiver thread reads what is left (send_group did not wake it
-     * for a caller's requests). */
-    if (w->fifo_head && !w->receiving)
-        pthread_cond_signal(&w->recv_cv);
-    if (took && w->closing)
-        pthread_cond_broadcast(&w->done_cv);
+    pthread_mutex_lock(&w->mu);
+    size_t n = w->n_wbrokers;
+    int32_t *ids = kafka_calloc(n ? n : 1, sizeof *ids);
+    size_t k = 0;
+    for (size_t i = 0; ids && i < n; i++)
+        if (w->wbrokers[i].inflight > 0)
+            ids[k++] = w->wbrokers[i].id;
+    pthread_mutex_unlock(&w->mu);
+    for (size_t i = 0; i < k; i++)
+        kafka_engine_fail_broker(w->eng, ids[i], KAFKA_ERR_CLOSED, "the writer is closing");
+    kafka_free(ids);
 }
 
-void *kafka_writer_receiver_main(void *arg)
+/* The writer's turn on the engine thread: send steps until nothing more
+ * can go now; returns when to run again (-1: on a wake-up or response). */
+static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
 {
+    (void)e;
+    (void)now;
     kafka_writer *w = arg;
-    wdone d = {0};
     pthread_mutex_lock(&w->mu);
-    for (;;) {
-        /* A synchronous caller may hold the read step (receiving): it
-         * wakes this thread when it lets go with requests left. */
-        while ((!w->fifo_head || w->receiving) && !w->stop)
-            pthread_cond_wait(&w->recv_cv, &w->mu);
-        if (!w->fifo_head)
-            break;
-        if (w->receiving) { /* stopping, a caller still reading */
-            cond_wait_until(&w->recv_cv, &w->mu, kafka_writer_now() + 10);
-            continue;
-        }
-        w->receiving = true;
-        recv_one(w, fifo_pop(w), &d);
-        w->receiving = false;
-        pthread_cond_signal(&w->send_cv);
-        done_flush(w, &d);
+    if (w->stop) {
+        pthread_mutex_unlock(&w->mu);
+        return -1;
+    }
+    if (w->aborting) {
+        pthread_mutex_unlock(&w->mu);
+        fail_inflight(w);
+        return kafka_writer_now() + 100;
+    }
+    int64_t wake;
+    while ((wake = send_step(w)) < 0 && !w->stop && !w->aborting) {
     }
     pthread_mutex_unlock(&w->mu);
-    kafka_free(d.v);
-    return NULL;
+    return wake < 0 ? kafka_writer_now() : wake;
+}
+
+/* A broker's connection went down or came back: one WARN line each, and
+ * the text kept as the writer's last error. */
+static void on_broker(void *arg, int32_t broker, bool up, kafka_err err, const char *why)
+{
+    kafka_writer *w = arg;
+    if (up) {
+        kafka_writer_log(w, KAFKA_LOG_WARN, "broker %d is back", (int)broker);
+        return;
+    }
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < w->n_wbrokers; i++)
+        if (w->wbrokers[i].id == broker)
+            w->wbrokers[i].up = false;
+    pthread_mutex_unlock(&w->mu);
+    kafka_writer_log(w, KAFKA_LOG_WARN, "broker %d down: %s (%s)", (int)broker, why, kafka_err_str(err));
+    if (err != KAFKA_ERR_CLOSED)
+        kafka_writer_broker_error(w, err, why);
+}
+
+kafka_err kafka_writer_io_start(kafka_writer *w)
+{
+    kafka_engine_config ec = {
+        .kc = w->cluster,
+        .backoff_min_ms = w->cfg.backoff_min_ms,
+        .backoff_max_ms = w->cfg.backoff_max_ms,
+        .dial_timeout_ms = w->cfg.dial_timeout_ms,
+        .on_turn = on_turn,
+        .on_broker = on_broker,
+        .arg = w,
+    };
+    return kafka_engine_start(&w->eng, &ec);
+}
+
+void kafka_writer_io_stop(kafka_writer *w)
+{
+    if (w->eng)
+        kafka_engine_stop(w->eng);
+    w->eng = NULL;
+}
+
+void kafka_writer_wake(kafka_writer *w)
+{
+    if (w->eng)
+        kafka_engine_wake(w->eng);
 }

@@ -2,14 +2,14 @@
  * kafka_writer compression workers: with compression on and
  * cfg.compression_workers > 1 (or 0 on a multi-core machine), closed
  * batches are compressed by a small pool of threads instead of by the
- * sender, so that compressed production uses more than one core (zlib's
+ * I/O thread, so that compressed production uses more than one core (zlib's
  * deflate alone costs more per message than everything else the writer
  * does).
  *
  * Order and sequence numbers are untouched by the pool: kafka_writer_seal
  * queues each batch in its partition as before and also hands it to the
  * workers (w->zq, oldest seal first). Workers may finish a
- * partition's batches in any order; the sender only ever sends a
+ * partition's batches in any order; the I/O thread only ever sends a
  * partition's queue head, and only once no worker holds it (wbatch.zstate
  * back to W_Z_NONE), then stamps its idempotence fields at send time in
  * queue order, exactly as without workers. A worker only builds the
@@ -39,7 +39,7 @@ int kafka_writer_zip_count(const kafka_writer_config *cfg)
     }
     if (n > W_ZWORKERS_MAX)
         n = W_ZWORKERS_MAX;
-    /* One thread compressing is what the sender does itself, without a
+    /* One thread compressing is what the I/O thread does itself, without a
      * hand-off (and an unknown CPU count means one). */
     return n <= 1 ? 0 : (int)n;
 }
@@ -82,10 +82,10 @@ static void *zip_main(void *arg)
         kafka_writer_finish_timed(w, b, z);
         pthread_mutex_lock(&w->mu);
         b->zstate = W_Z_NONE;
-        /* The sender waits only for partition heads (it sends nothing
+        /* The I/O thread waits only for partition heads (it sends nothing
          * else); close waits on done_cv to take the batch back. */
-        if (b->part->qhead == b)
-            pthread_cond_signal(&w->send_cv);
+        if (W_BATCH(b->part->pp.qhead) == b)
+            kafka_writer_wake(w);
         if (w->aborting)
             pthread_cond_broadcast(&w->done_cv);
     }
@@ -154,9 +154,9 @@ void kafka_writer_zip_push(kafka_writer *w, wbatch *b)
     if (!w->n_zworkers)
         return;
     if (!zq_grow(w)) {
-        /* Out of memory: the sender compresses this one when it sends
+        /* Out of memory: the I/O thread compresses this one when it sends
          * it (with fresh contexts), as without workers. */
-        pthread_cond_signal(&w->send_cv);
+        kafka_writer_wake(w);
         return;
     }
     b->zstate = W_Z_QUEUED;

@@ -3,7 +3,6 @@
  * number of threads (counted in /proc/self/task); a slow broker does not
  * hold back the partitions of the others; a partition that does not exist
  * is an error from the read, not a timeout forever. */
-#include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -22,22 +21,9 @@
 #include <cmocka.h>
 
 #include "kafka/kafka.h"
+#include "proc_util.h"
 #include "test_cluster.h"
 #include "writer_util.h"
-
-static int thread_count(void)
-{
-    DIR *d = opendir("/proc/self/task");
-    if (!d)
-        return -1;
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)))
-        if (e->d_name[0] != '.')
-            n++;
-    closedir(d);
-    return n;
-}
 
 static void log_cb(void *priv, kafka_log_level lvl, const char *msg)
 {
@@ -94,7 +80,7 @@ static void test_thousand_partitions_group(void **state)
     char *topic = kt_unique_topic("engine-many");
     assert_int_equal(kt_cluster_create_topic(kt, topic, MANY_PARTS, 1), 0);
     preload(kt, topic, MANY_MSGS);
-    int base = thread_count();
+    int base = kt_thread_count();
     assert_true(base > 0);
     char group[64];
     snprintf(group, sizeof group, "g-%s", topic);
@@ -111,7 +97,7 @@ static void test_thousand_partitions_group(void **state)
         kafka_err e = kafka_reader_fetch_message(r, &m, 60000);
         if (e)
             fail_msg("read %d of %d: %s", got, MANY_MSGS, kafka_err_name(e));
-        int t = thread_count();
+        int t = kt_thread_count();
         if (t > peak)
             peak = t;
         char buf[16] = "";

@@ -1,12 +1,11 @@
-/* kafka_writer, synchronous writes: the calling thread sends its own
- * batch and reads the response itself when no writer thread is busy
- * (kafka_writer_send_now / kafka_writer_recv_now), and hands over to the
- * sender and receiver threads when one is. Checked here: several threads
+/* kafka_writer, synchronous writes: the call seals its batch and wakes
+ * the writer's one I/O thread (the engine's), which sends it at once and
+ * handles the response as it arrives. Checked here: several threads
  * writing synchronously at once, while another thread flushes over and
- * over (so that the sender thread and the callers contend for the send
- * and read steps), with every message read back exactly once and each
- * thread's messages in call order; and a pushed error reaching exactly
- * the call whose batch it hit, when that caller sent the batch itself. */
+ * over, with every message read back exactly once and each thread's
+ * messages in call order; and a pushed error reaching exactly the call
+ * whose batch it hit, the I/O done by the writer's thread, never by the
+ * caller. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -152,8 +151,8 @@ static void *writer_main(void *p)
     return NULL;
 }
 
-/* Flushes until the writers are done: collect() on the sender thread
- * then competes with the callers' own send steps. */
+/* Flushes until the writers are done: flushes seal the callers' open
+ * batches early, while their own writes seal and wake the I/O thread. */
 static void *flusher_main(void *p)
 {
     kafka_writer *w = p;
@@ -214,8 +213,8 @@ static void test_sync_threads_with_flusher(void **state)
 
 static void test_sync_threads_one_in_flight(void **state)
 {
-    /* Callers wait behind each other's in-flight batch: sends left to the
-     * sender thread when the response frees the slot. */
+    /* Callers wait behind each other's in-flight batch: the I/O thread
+     * sends the next when the response frees the slot. */
     run_threads(*state, (kafka_writer_config){.max_in_flight = 1, .disable_idempotence = true});
 }
 
@@ -247,7 +246,7 @@ static void test_sync_error_reaches_its_caller(void **state)
     sy_log l = {.caller = pthread_self()};
     pthread_mutex_init(&l.mu, NULL);
     kafka_writer *w = new_writer(kt, topic, (kafka_writer_config){0}, &l);
-    /* Warm up: metadata, connection, producer id (the sender's job). */
+    /* Warm up: metadata, connection, producer id (the I/O thread's job). */
     kafka_message warm = {.value = "warm", .value_len = 4};
     assert_int_equal(kafka_writer_write_messages(w, &warm, 1, NULL, -1), 0);
 
@@ -260,9 +259,9 @@ static void test_sync_error_reaches_its_caller(void **state)
     assert_int_equal(kafka_writer_write_messages(w, m, 3, e, -1), KAFKA_ERR_INVALID_RECORD);
     for (int i = 0; i < 3; i++)
         assert_int_equal(e[i], KAFKA_ERR_INVALID_RECORD);
-    /* The writer idle, this thread sent the failing batch itself. */
+    /* The writer's I/O thread sent it: the caller ran no I/O. */
     pthread_mutex_lock(&l.mu);
-    assert_true(l.sent_by_caller > before);
+    assert_int_equal(l.sent_by_caller, before);
     pthread_mutex_unlock(&l.mu);
 
     /* A retriable error is retried for the caller that read it. */

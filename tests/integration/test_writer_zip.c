@@ -1,5 +1,5 @@
 /* kafka_writer with compression workers (compression_workers) against the
- * 3-broker test broker. For every codec, with 1 worker (the sender
+ * 3-broker test broker. For every codec, with 1 worker (the I/O thread
  * compresses) and with 4: keyed messages over 4 partitions, some with
  * headers (their batches are reported by decoding the compressed batch,
  * the others from the writer's index), of varied sizes and
@@ -305,7 +305,7 @@ static void test_no_compression_no_workers(void **state)
 
 /* Synchronous writes through the workers: each call returns with every
  * message acknowledged (a sealed batch is compressed by a worker, then
- * sent by the sender, which the worker wakes). */
+ * sent by the I/O thread, which the worker wakes). */
 static void test_sync_workers(void **state)
 {
     kt_cluster *kt = *state;
