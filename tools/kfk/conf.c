@@ -168,13 +168,18 @@ int kfk_conf_set(kfk_conf *c, const char *kv)
     }
     char key[128];
     size_t klen = (size_t)(eq - kv);
+    while (klen && (kv[klen - 1] == ' ' || kv[klen - 1] == '\t'))
+        klen--; /* "key = value" */
     if (klen >= sizeof key) {
         fprintf(stderr, "kfk: config: key too long in '%s'\n", kv);
         return KFK_EXIT_USAGE;
     }
     memcpy(key, kv, klen);
     key[klen] = 0;
-    const char *v = keep(c, eq + 1);
+    const char *v = eq + 1;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    v = keep(c, v);
     kafka_tls_config *tls = &c->dialer.tls;
     kafka_sasl_config *sasl = &c->dialer.sasl;
 
