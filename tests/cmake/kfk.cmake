@@ -7,6 +7,6 @@ if(TARGET kfk)
     get_filename_component(name ${script} NAME_WE)
     add_test(NAME kfk/${name} COMMAND sh ${script} $<TARGET_FILE:kfk>)
     set_tests_properties(kfk/${name} PROPERTIES LABELS integration TIMEOUT 300 SKIP_RETURN_CODE 77
-      ENVIRONMENT "KAFKA_TEST_BROKER_BIN=$<TARGET_FILE:kafka_test_broker>")
+      ENVIRONMENT "KAFKA_TEST_BROKER_BIN=$<TARGET_FILE:kafka_test_broker>;KFK_BUILD_DIR=${PROJECT_BINARY_DIR}")
   endforeach()
 endif()
