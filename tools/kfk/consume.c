@@ -12,6 +12,7 @@
  * With -g GROUP: one group-mode kafka_reader; offsets are committed as
  * messages are printed (every second and at exit).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@ typedef struct shared {
     int64_t printed;
     bool stop;   /* -c reached, or an error */
     bool failed; /* a reader error */
+    int out_errno; /* writing stdout failed (EPIPE: the reader went away) */
     kfk_progress progress;
 } shared;
 
@@ -56,6 +58,10 @@ static bool emit(shared *s, const kafka_message *m)
     bool go = !s->stop;
     if (go) {
         kfk_format_message(stdout, &s->o->fmt, m);
+        if (ferror(stdout)) {
+            s->out_errno = errno ? errno : EIO;
+            s->stop = true;
+        }
         s->printed++;
         kfk_progress_add(&s->progress, 1, (int64_t)(m->key_len + m->value_len));
         if (s->o->count >= 0 && s->printed >= s->o->count)
@@ -90,7 +96,10 @@ static void fail(shared *s, const char *fmt_topic, int32_t partition, kafka_err 
 static void flush_output(shared *s)
 {
     pthread_mutex_lock(&s->mu);
-    fflush(stdout);
+    if (fflush(stdout) != 0 && !s->out_errno) {
+        s->out_errno = errno ? errno : EIO;
+        s->stop = true;
+    }
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -428,8 +437,11 @@ int kfk_consume(int argc, char **argv, kfk_conf *conf)
         kfk_progress_start(&s.progress, "consumed");
         rc = o.group ? consume_group(conf, &o, &s) : consume_partitions(conf, &o, &s);
         kfk_progress_end(&s.progress);
-        if (fflush(stdout) != 0) {
-            kfk_err("consume", "writing output failed");
+        if (fflush(stdout) != 0 && !s.out_errno)
+            s.out_errno = errno ? errno : EIO;
+        /* A closed pipe (kfk consume ... | head) ends the run quietly. */
+        if (s.out_errno && s.out_errno != EPIPE) {
+            kfk_err("consume", "writing output: %s", strerror(s.out_errno));
             rc = KFK_EXIT_ERROR;
         }
     }
