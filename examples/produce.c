@@ -7,7 +7,8 @@
  *
  *   -p       every message goes to this partition (a custom balancer);
  *            without -p the writer's default balancer picks (murmur2 of the
- *            key, round-robin for lines without a key)
+ *            key; lines without a key are sticky: a batch's worth to one
+ *            partition, then the next, see kafka/balancer.h)
  *   -K       lines are "key<TAB>value"
  *   --async  asynchronous writer: lines are enqueued and their outcome is
  *            counted by the completion callback; without it, lines are

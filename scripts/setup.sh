@@ -12,6 +12,8 @@ PACKAGES=(
   openssl socat stunnel4 gzip lz4 zstd valgrind
   # benchmarks
   gnuplot-nox
+  # release checks: ABI (abidiff), reference docs, Debian packages
+  abigail-tools doxygen debhelper dpkg-dev lintian fakeroot
 )
 
 missing=()

@@ -5,6 +5,7 @@
 #
 #   KAFKA_BROKERS=host:port,...  run the integration tests against that cluster
 #   FUZZ_SECONDS=N               seconds per fuzz target (default 5; 0 = skip fuzzing)
+#   DEB=0                        skip building the Debian packages
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -18,6 +19,13 @@ cmake -S . -B build -DKAFKA_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/nu
 cmake --build build -j"$jobs" >build.log 2>&1 || { cat build.log; exit 1; }
 step "tests (normal build)"
 (cd build && ctest --output-on-failure -j"$jobs") || status=1
+
+# Debian packages (debian/): dpkg-buildpackage, lintian, a program built
+# against the unpacked packages. A few minutes (its own -O2 build).
+if [ "${DEB:-1}" != 0 ]; then
+  step "Debian packages (scripts/build-deb.sh)"
+  ./scripts/build-deb.sh build-deb || status=1
+fi
 
 step "sanitizer build (ASan+UBSan)"
 cmake -S . -B build-asan -DKAFKA_WERROR=ON -DKAFKA_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \

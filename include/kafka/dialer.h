@@ -6,12 +6,14 @@
  * timeout, TCP_NODELAY and keepalive on). Fill it with designated
  * initializers:
  *
+ * @code
  *     kafka_dialer_config d = {
  *         .client_id = "billing",
  *         .tls = { .enable = true, .ca_file = "/etc/kafka/ca.pem" },
  *         .sasl = { .mechanism = KAFKA_SASL_SCRAM_SHA_512,
  *                   .username = "alice", .password = "secret" },
  *     };
+ * @endcode
  *
  * ABI growth (the policy in kafka/kafka.h): new fields are only ever
  * appended at the end of these structs and their zero value always keeps

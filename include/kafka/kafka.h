@@ -29,22 +29,27 @@
  * setters excepted); plain structs (configs, messages) are values that
  * libkafka only reads during the call that receives them.
  *
- * ABI GROWTH POLICY for public structs (configs, options, stats, messages,
- * transports, balancers). These structs carry no size or version field
- * and have no init function. Instead:
- *   1. fields are only ever APPENDED at the end of a struct, never removed,
+ * VERSIONS AND ABI. kafka/version.h gives the version of the headers
+ * (KAFKA_VERSION_STRING); kafka_version() the version of the library
+ * linked. Public structs (configs, options, stats, messages, transports,
+ * balancers) carry no size or version field and have no init function:
+ *   1. new fields are only APPENDED (in a minor release), never removed,
  *      reordered or retyped;
  *   2. the zero value of every field, including fields added later, means
- *      "default" or "the previous behaviour".
- * Callers must therefore zero-initialise these structs (designated
- * initializers or `= {0}` do). This keeps SOURCE compatibility: code
- * written for an older header compiles against a newer one and behaves
- * the same. It does NOT give binary compatibility when a struct grows: a
- * newer library would read past the end of a struct allocated by a binary
- * built against an older header. So recompile against the headers of the
- * library you link (kafka_version() at run time versus
- * KAFKA_VERSION_STRING at compile time tells a mismatch). Until 1.0 the
- * soname stays libkafka.so.0 and any minor release may grow structs.
+ *      "default" or "the previous behaviour", so callers zero-initialise
+ *      them (designated initializers or `= {0}`), and code written for an
+ *      older header compiles against a newer one and behaves the same.
+ * That is SOURCE compatibility only. A size field could not give binary
+ * compatibility either: the configs nest structs by value (the balancer
+ * inside kafka_writer_config, TLS and SASL inside kafka_dialer_config), so
+ * growing an inner struct moves every field after it, and kafka_message is
+ * passed in arrays, so growing it changes the array stride. Therefore,
+ * until 1.0, EVERY MINOR RELEASE HAS A NEW SONAME (libkafka.so.0.1,
+ * libkafka.so.0.2, ...; Debian package libkafka0.1, ...) and a program is
+ * rebuilt to move to it; patch releases (0.1.x) keep the ABI exactly
+ * (checked with abidiff against abi/, see README.md). From 1.0 the soname
+ * is the major version and structs grow only in a new major version.
+ * Exported functions carry the symbol version LIBKAFKA_<soname version>.
  *
  * GLOBAL MUTABLE STATE. libkafka keeps no per-process state except:
  *   - the allocator installed with kafka_set_allocator() (kafka/alloc.h):
@@ -86,6 +91,7 @@
 #define KAFKA_KAFKA_H
 
 #include "export.h"
+#include <kafka/version.h> /* generated: build or install tree */
 #include "alloc.h"
 #include "error.h"
 #include "compression.h"
@@ -97,11 +103,6 @@
 #include "balancer.h"
 #include "writer.h"
 #include "reader.h"
-
-#define KAFKA_VERSION_MAJOR 0
-#define KAFKA_VERSION_MINOR 1
-#define KAFKA_VERSION_PATCH 0
-#define KAFKA_VERSION_STRING "0.1.0"
 
 #ifdef __cplusplus
 extern "C" {

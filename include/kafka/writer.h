@@ -1,11 +1,19 @@
 /*
  * libkafka — kafka_writer: the high-level producer (kafka-go's Writer).
  *
+ * @code
  *   kafka_writer *w;
- *   kafka_writer_new(&w, &(kafka_writer_config){ .brokers = "h1:9092,h2:9092",
- *                                                .topic = "events" });
- *   kafka_writer_write_messages(w, msgs, n, errs, -1);
+ *   char why[256];
+ *   if (kafka_writer_new(&w, &(kafka_writer_config){ .brokers = "h1:9092,h2:9092", .topic = "events" },
+ *                        why, sizeof why) != 0) {
+ *       fprintf(stderr, "kafka_writer_new: %s\n", why);
+ *       return;
+ *   }
+ *   kafka_message msgs[] = { { .value = "hello", .value_len = 5 } };
+ *   kafka_err errs[1];
+ *   kafka_writer_write_messages(w, msgs, 1, errs, -1);
  *   kafka_writer_close(w, 10000);
+ * @endcode
  *
  * WHAT IT DOES. Each message goes to a partition chosen by the balancer
  * (kafka/balancer.h) and is encoded at once into that partition's open

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds the Debian packages (debian/: libkafka<soversion>, libkafka-dev)
+# with dpkg-buildpackage -us -uc -b from a copy of the tracked tree, runs
+# lintian on them, unpacks them into a scratch root (dpkg -x, no root
+# needed) and builds and runs tests/install/app.c against that root through
+# pkg-config and CMake's find_package. Takes a few minutes (a full -O2
+# build), so ctest does not run it; scripts/test.sh does.
+#
+#   scripts/build-deb.sh [out-dir]    packages and logs go to out-dir
+#                                     (default build-deb/)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=$(mkdir -p "${1:-$root/build-deb}" && cd "${1:-$root/build-deb}" && pwd)
+"$root/tests/release/versions.sh" "$root"
+version=$(dpkg-parsechangelog -l "$root/debian/changelog" -S Version)
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# A clean copy: tracked and new (not ignored) files, no build directories.
+src=$work/libkafka-$version
+mkdir -p "$src"
+if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
+    # (files deleted but still tracked are skipped)
+    (cd "$root" && git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$src" 2>/dev/null || true)
+else
+    tar -C "$root" --exclude='./build*' --exclude='./.git' -cf - . | tar -C "$src" -xf -
+fi
+
+echo "build-deb: dpkg-buildpackage -us -uc -b (log: $out/build.log)"
+(cd "$src" && DEB_BUILD_OPTIONS="parallel=${JOBS:-2} nocheck" dpkg-buildpackage -us -uc -b) \
+    >"$out/build.log" 2>&1 || { tail -40 "$out/build.log"; exit 1; }
+tail -3 "$out/build.log"
+rm -f "$out"/*.deb "$out"/*.changes "$out"/*.buildinfo
+mv "$work"/*.deb "$work"/*.changes "$work"/*.buildinfo "$out/"
+ls -1 "$out"/*.deb
+
+echo "build-deb: lintian"
+lintian --fail-on error,warning --info "$out"/*.changes | tee "$out/lintian.log"
+
+echo "build-deb: unpack and build a program against the packages"
+scratch=$work/root
+for deb in "$out"/*.deb; do dpkg -x "$deb" "$scratch"; done
+libdir=$(dirname "$(find "$scratch" -name libkafka.pc)")/..
+export PKG_CONFIG_PATH=$libdir/pkgconfig
+cc -std=c11 -Wall -Wextra -Werror -o "$work/app" "$root/tests/install/app.c" $(pkg-config --cflags --libs libkafka)
+LD_LIBRARY_PATH=$libdir "$work/app"
+cmake -S "$root/tests/install" -B "$work/cm" -DCMAKE_PREFIX_PATH="$scratch/usr" >/dev/null
+cmake --build "$work/cm" >"$out/cmake-app.log" 2>&1 || { cat "$out/cmake-app.log"; exit 1; }
+LD_LIBRARY_PATH=$libdir "$work/cm/app"
+"$work/cm/app_static"
+echo "build-deb: ok ($(cd "$out" && ls *.deb | tr '\n' ' '))"
