@@ -5,7 +5,7 @@
 # format string and --json. Expected outputs are written by hand here.
 . "$(dirname "$0")/lib.sh"
 
-start_broker -t plain:3:1 -t one:1:1 -t keyed:1:1 -t times:1:1 -t files:2:1 -t delim:1:1
+start_broker -t plain:3:1 -t one:1:1 -t keyed:1:1 -t times:1:1 -t files:2:1 -t delim:1:1 -t json1:1:1 -t json2:1:1
 
 # 1. Lines from stdin over 3 partitions; consume reads every partition.
 printf '%s\n' "first message" "  spaces  around  " "tab	inside" "ünïcödé ✓" >"$WORK/text"
@@ -73,5 +73,34 @@ expect_status 1 kfk -b "$B" produce files "$WORK/missing" 2>/dev/null
 # 6. Delimiters: records split on -D, output delimiter -D on consume.
 printf 'x;y;z' | kfk -b "$B" produce delim -D ';' || fail "produce -D"
 kfk -b "$B" consume delim -e -D ',' >"$WORK/delim" && printf 'x,y,z,' | cmp - "$WORK/delim" || fail "-D"
+
+# 7. JSON input: per-message keys, headers (array or object form), nulls,
+# timestamps and escapes; consume --json output fed back in copies the
+# topic exactly (apart from the topic name).
+cat >"$WORK/in.json" <<'JSON'
+{"key":"k1","value":"v1","headers":[{"key":"h","value":"x"},{"key":"n","value":null}],"timestamp":1234}
+{"value":"only value"}
+{"key":null,"value":null,"headers":{"a":"1","b":"2"},"timestamp":5678}
+{"key":"\u00e9\ud83d\ude00","value":"tab\there \"q\" \\ /","extra":[1,{"z":true}],"n":-1.5e3,"timestamp":9}
+JSON
+kfk -b "$B" produce json1 --json <"$WORK/in.json" || fail "produce --json"
+kfk -b "$B" consume json1 -e -f '%k|%s|%h|%T\n' -Z >"$WORK/json1.txt" || fail "consume json1"
+python3 - "$WORK/json1.txt" <<'PY' || { show "$WORK/json1.txt"; fail "produce --json content"; }
+import sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+assert lines[0] == "k1|v1|h=x,n=NULL|1234", lines[0]
+assert lines[1].startswith("NULL|only value||"), lines[1]
+assert lines[2] == "NULL|NULL|a=1,b=2|5678", lines[2]
+assert lines[3] == 'é😀|tab\there "q" \\ /||9', lines[3]
+PY
+kfk -b "$B" consume json1 -e --json >"$WORK/json1.out" || fail "consume --json json1"
+kfk -b "$B" produce json2 --json <"$WORK/json1.out" || fail "produce --json from consume --json"
+kfk -b "$B" consume json2 -e --json | sed 's/"topic":"json2"/"topic":"json1"/' | cmp - "$WORK/json1.out" \
+    || fail "consume --json | produce --json is not a copy"
+expect_status 1 kfk -b "$B" produce json1 --json <<'JSON' 2>"$WORK/err"
+{"key":1}
+JSON
+grep -q "record 1" "$WORK/err" || { show "$WORK/err"; fail "bad JSON record message"; }
+echo '{}' | expect_status 2 kfk -b "$B" produce json1 --json -k x 2>/dev/null
 
 echo "ok: kfk produce/consume"

@@ -7,6 +7,7 @@
  *   args.c      option parsing shared by every verb, number parsing
  *   cluster.c   bootstrap dialing, metadata and offset look-ups
  *   json.c      JSON string output
+ *   json_in.c   JSON input (produce --json)
  *   format.c    how a consumed message is printed (-f, --json, default)
  *   progress.c  rate and progress on stderr when it is a terminal
  *   produce.c, consume.c, metadata.c: the verbs
@@ -115,6 +116,13 @@ kafka_err kfk_partition_offsets(const kfk_conf *conf, const char *verb, const ch
  * Control characters are escaped; bytes that are not valid UTF-8 are
  * written as \u00XX (their Latin-1 reading), so the output always parses. */
 void kfk_json_str(FILE *f, const void *p, size_t len);
+
+/* Parses one JSON object (the shape consume --json writes: key, value,
+ * timestamp, headers; other members ignored) into *m. Strings are decoded
+ * into buf (at least len bytes), headers into hs (max_headers of them);
+ * m points into both. Returns false with a reason in *err. */
+bool kfk_json_message(const char *text, size_t len, char *buf, kafka_header *hs, size_t max_headers,
+                      kafka_message *m, const char **err);
 
 /* ---- format.c: printing consumed messages ---------------------------------- */
 

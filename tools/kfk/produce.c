@@ -10,7 +10,7 @@
 
 #include "kfk.h"
 
-enum { OPT_AUTO_CREATE = 0x2000, OPT_TIMESTAMP };
+enum { OPT_AUTO_CREATE = 0x2000, OPT_TIMESTAMP, OPT_JSON };
 
 #define MAX_HEADERS 64
 #define CHUNK 512
@@ -24,6 +24,7 @@ typedef struct produce_opts {
     char *msg_delim;   /* -D, default "\n" */
     size_t msg_delim_len;
     bool null_empty;   /* -Z */
+    bool json;         /* --json: each record is a JSON object */
     bool auto_create;
     int64_t timestamp_ms;
     kafka_codec codec;
@@ -99,6 +100,25 @@ static void chunk_flush(kafka_writer *w, chunk *c, tally *t)
     c->n = 0;
 }
 
+/* --json: the record is a JSON object; the message points into one
+ * allocation holding its headers and decoded strings (owned by the chunk). */
+static bool chunk_add_json(chunk *c, const char *rec, size_t len, int64_t recno)
+{
+    kafka_header *blk = malloc(MAX_HEADERS * sizeof *blk + len + 1);
+    if (!blk) {
+        kfk_err("produce", "out of memory");
+        return false;
+    }
+    const char *why;
+    if (!kfk_json_message(rec, len, (char *)(blk + MAX_HEADERS), blk, MAX_HEADERS, &c->msgs[c->n], &why)) {
+        kfk_err("produce", "record %lld: not a message object: %s", (long long)recno, why);
+        free(blk);
+        return false;
+    }
+    c->bufs[c->n++] = (char *)blk;
+    return true;
+}
+
 /* Turns one record (owned buffer `rec`, len bytes) into a message. */
 static void chunk_add(chunk *c, const produce_opts *o, char *rec, size_t len)
 {
@@ -127,8 +147,9 @@ static void chunk_add(chunk *c, const produce_opts *o, char *rec, size_t len)
 }
 
 /* Splits f into records on the delimiter; empty records are skipped (as
- * kcat does). Returns 0 or an errno value. */
-static int produce_stream(FILE *f, const produce_opts *o, kafka_writer *w, chunk *c, tally *t)
+ * kcat does). *recno counts records (for error messages). Returns 0 or an
+ * errno value (EINVAL: a --json record that does not parse, reported). */
+static int produce_stream(FILE *f, const produce_opts *o, kafka_writer *w, chunk *c, tally *t, int64_t *recno)
 {
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
@@ -159,7 +180,12 @@ static int produce_stream(FILE *f, const produce_opts *o, kafka_writer *w, chunk
             size_t rec_len = d ? (size_t)(d - (buf + start)) : len - start;
             if (!d && !eof)
                 break;
-            if (rec_len) {
+            if (rec_len && o->json) {
+                if (!chunk_add_json(c, buf + start, rec_len, ++*recno)) {
+                    free(buf);
+                    return EINVAL;
+                }
+            } else if (rec_len) {
                 char *rec = malloc(rec_len);
                 if (!rec) {
                     free(buf);
@@ -167,9 +193,10 @@ static int produce_stream(FILE *f, const produce_opts *o, kafka_writer *w, chunk
                 }
                 memcpy(rec, buf + start, rec_len);
                 chunk_add(c, o, rec, rec_len);
-                if (c->n == CHUNK)
-                    chunk_flush(w, c, t);
+                ++*recno;
             }
+            if (c->n == CHUNK)
+                chunk_flush(w, c, t);
             start += rec_len + (d ? o->msg_delim_len : 0);
             if (!d)
                 break;
@@ -193,6 +220,8 @@ static void usage(FILE *f)
           "  -z, --compression C   none, gzip, snappy, lz4 or zstd\n"
           "  -a, --acks A          all (default), 1 or 0\n"
           "      --timestamp MS    message timestamp (default: now)\n"
+          "  -J, --json            each record is a JSON object as consume --json writes\n"
+          "                        (key, value, headers, timestamp; others ignored)\n"
           "      --auto-create     let the broker create a missing topic\n\n",
           f);
     kfk_print_common_usage(f);
@@ -237,9 +266,10 @@ static int parse_args(int argc, char **argv, kfk_conf *conf, produce_opts *o)
                                              {"acks", required_argument, NULL, 'a'},
                                              {"timestamp", required_argument, NULL, OPT_TIMESTAMP},
                                              {"auto-create", no_argument, NULL, OPT_AUTO_CREATE},
+                                             {"json", no_argument, NULL, OPT_JSON},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-    static const kfk_verb_opts vo = {"p:k:K:D:H:Zz:a:h", longopts};
+    static const kfk_verb_opts vo = {"p:k:K:D:H:Zz:a:Jh", longopts};
     int c, status = 0;
     while ((c = kfk_getopt(argc, argv, &vo, conf, &status)) != -1) {
         int rc = 0;
@@ -267,6 +297,8 @@ static int parse_args(int argc, char **argv, kfk_conf *conf, produce_opts *o)
             rc = kfk_parse_i64(optarg, "timestamp", 0, INT64_MAX, &o->timestamp_ms) ? 0 : KFK_EXIT_USAGE;
             break;
         case OPT_AUTO_CREATE: o->auto_create = true; break;
+        case 'J':
+        case OPT_JSON: o->json = true; break;
         case 'h': usage(stdout); return -1;
         default: return status ? status : KFK_EXIT_USAGE;
         }
@@ -280,6 +312,11 @@ static int parse_args(int argc, char **argv, kfk_conf *conf, produce_opts *o)
     o->topic = argv[optind++];
     if ((o->key_delim && !o->key_delim_len) || (o->msg_delim && !o->msg_delim_len)) {
         fprintf(stderr, "kfk: produce: empty delimiter\n");
+        return KFK_EXIT_USAGE;
+    }
+    if (o->json && (o->key || o->key_delim || o->n_headers || o->null_empty ||
+                    o->timestamp_ms != KAFKA_TIMESTAMP_NONE)) {
+        fprintf(stderr, "kfk: produce: --json excludes -k, -K, -H, -Z and --timestamp (the JSON has them)\n");
         return KFK_EXIT_USAGE;
     }
     if (o->key && o->key_delim) {
@@ -341,7 +378,8 @@ static kafka_writer *open_writer(const kfk_conf *conf, produce_opts *o, tally *t
 }
 
 /* One input: a file name, or "-" for stdin. */
-static int produce_input(const char *name, const produce_opts *o, kafka_writer *w, chunk *c, tally *t)
+static int produce_input(const char *name, const produce_opts *o, kafka_writer *w, chunk *c, tally *t,
+                         int64_t *recno)
 {
     bool is_stdin = !strcmp(name, "-");
     FILE *f = is_stdin ? stdin : fopen(name, "rb");
@@ -349,8 +387,8 @@ static int produce_input(const char *name, const produce_opts *o, kafka_writer *
         kfk_err("produce", "%s: %s", name, strerror(errno));
         return KFK_EXIT_ERROR;
     }
-    int e = produce_stream(f, o, w, c, t);
-    if (e)
+    int e = produce_stream(f, o, w, c, t, recno);
+    if (e && e != EINVAL)
         kfk_err("produce", "%s: %s", is_stdin ? "stdin" : name, strerror(e));
     if (!is_stdin)
         fclose(f);
@@ -359,9 +397,10 @@ static int produce_input(const char *name, const produce_opts *o, kafka_writer *
 
 static int produce_inputs(int argc, char **argv, const produce_opts *o, kafka_writer *w, chunk *c, tally *t)
 {
-    int rc = optind == argc ? produce_input("-", o, w, c, t) : 0;
+    int64_t recno = 0;
+    int rc = optind == argc ? produce_input("-", o, w, c, t, &recno) : 0;
     for (int i = optind; i < argc && !rc && !kfk_interrupted; i++)
-        rc = produce_input(argv[i], o, w, c, t);
+        rc = produce_input(argv[i], o, w, c, t, &recno);
     chunk_flush(w, c, t);
     return rc;
 }
