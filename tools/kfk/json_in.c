@@ -198,7 +198,7 @@ static bool skip_value(jp *j, int depth)
         else {
             ok = integer(j, &v);
             if (ok && peek(j, '.')) { /* a fraction or exponent: skip it */
-                while (j->p < j->end && strchr(".0123456789eE+-", *j->p))
+                while (j->p < j->end && *j->p && strchr(".0123456789eE+-", *j->p))
                     j->p++;
             }
         }
