@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   # build
   gcc make cmake pkg-config python3
-  zlib1g-dev liblz4-dev libzstd-dev libsnappy-dev libssl-dev
+  zlib1g-dev libdeflate-dev liblz4-dev libzstd-dev libsnappy-dev libssl-dev
   # tests
   libcmocka-dev librdkafka-dev kcat clang libclang-rt-dev
   openssl socat stunnel4 gzip lz4 zstd valgrind

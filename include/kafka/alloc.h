@@ -3,8 +3,10 @@
  *
  * What it covers: every allocation libkafka makes itself (objects, buffers,
  * decoded structures, copies of configs) and the working memory of the
- * zlib, zstd and lz4 (de)compression contexts, which libkafka routes
- * through it. Not covered: memory allocated inside OpenSSL, snappy (C++
+ * libdeflate (gzip), zstd and lz4 (de)compression contexts, which
+ * libkafka routes through it (libdeflate's allocator is process-wide:
+ * other libdeflate users in the process then allocate through this hook
+ * too, i.e. plain malloc unless one is installed). Not covered: memory allocated inside OpenSSL, snappy (C++
  * operator new), the C library (getaddrinfo, pthreads, thread-local
  * storage) and any user transport.
  *

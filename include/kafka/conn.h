@@ -99,6 +99,11 @@ typedef struct kafka_api_version {
 
 /* Connects to the broker at `address` ("host:port"; IPv6 as "[::1]:9092"),
  * negotiates API versions and authenticates when cfg asks for SASL.
+ * `address` may be a bootstrap list "h1:9092,h2:9092": the addresses are
+ * tried in order, each with an equal share of the time left, until one
+ * connects (a Kafka error from a broker, e.g. SASL refused, stops the
+ * search); the conn is to that broker, and on failure the error is the
+ * last address's and kafka_dial_last_error() names every address tried.
  * cfg == NULL means defaults (plain TCP, client id "libkafka"); cfg is read
  * during the call only. Blocks up to timeout_ms (-1 = no limit).
  * On success *out is a conn that the caller closes with kafka_conn_close().

@@ -58,9 +58,20 @@ typedef enum kafka_required_acks {
 /* Sentinel for "no timestamp given": the writer stamps the current time. */
 #define KAFKA_TIMESTAMP_NONE INT64_C(-1)
 
+/* kafka_message.flags: the writer sends the message to
+ * kafka_message.partition instead of asking the balancer. Partition 0 is
+ * a valid partition, so the partition field alone cannot say "chosen":
+ * without this bit (the zero value) the field is ignored on writes, as it
+ * always was. A partition the topic does not have fails that message with
+ * KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION (after one metadata refresh, in
+ * case the topic has just grown). Conns bound to a partition ignore it. */
+#define KAFKA_MSG_PARTITION_SET UINT32_C(0x1)
+
 typedef struct kafka_message {
     /* Topic and partition. For writes through a conn bound to a partition
-     * (kafka_dial_leader) these are ignored; for reads they are filled in.
+     * (kafka_dial_leader) these are ignored; a writer honours `partition`
+     * only with KAFKA_MSG_PARTITION_SET in `flags`; for reads they are
+     * filled in.
      * `topic` is NUL-terminated when filled by the library. */
     const char *topic;
     int32_t partition;
@@ -77,6 +88,15 @@ typedef struct kafka_message {
      * KAFKA_TIMESTAMP_NONE mean "now". On reads, the record's timestamp
      * (create time or log-append time, as the topic is configured). */
     int64_t timestamp_ms;
+    /* KAFKA_MSG_* bits; 0 (the zero value) asks for nothing special.
+     * Reads set it to 0. (Appended after 0.1.0.) */
+    uint32_t flags;
+    /* The application's own pointer, never read or freed by libkafka: a
+     * kafka_writer hands it back with this message to the completion
+     * callback (every outcome: delivered, failed, failed at close), so
+     * that a delivery report can be matched to its request. Reads set it
+     * to NULL. (Appended after 0.1.0.) */
+    void *opaque;
 } kafka_message;
 
 /* Deep copy of *src into *dst (one allocation holding topic, key, value

@@ -187,7 +187,8 @@ typedef struct kafka_writer kafka_writer;
  * messages of one call belong to one batch and share its outcome (a large
  * batch may be reported in several calls, in order). msgs and
  * everything they point to (topic, key, value, headers) are valid during
- * the call only. Runs on a writer thread, never with a writer lock held,
+ * the call only; each message's `opaque` is the one it was written with
+ * (flags are not reported: 0). Runs on a writer thread, never with a writer lock held,
  * but must NOT call kafka_writer_* functions on the same writer (a write
  * could wait for space only this thread can free). */
 typedef void (*kafka_writer_completion_fn)(void *privdata, const kafka_message *msgs, size_t n, kafka_err err);
@@ -203,7 +204,8 @@ typedef struct kafka_writer_config {
     /* Partition choice; zero value = murmur2 for keys, sticky for null
      * keys: batch_size messages (or batch_bytes bytes) to one partition,
      * then the next (kafka/balancer.h). kafka_message.partition is
-     * ignored. */
+     * ignored unless the message has KAFKA_MSG_PARTITION_SET in flags
+     * (kafka/message.h); such a message bypasses the balancer. */
     kafka_balancer balancer;
     int max_attempts;      /* sends per batch before failing it; 0 = 10 */
     int backoff_min_ms;    /* 0 = 100 */

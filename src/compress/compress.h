@@ -22,7 +22,8 @@
  * stream, snappy in xerial framing, lz4 frame, zstd frame.
  *
  * Levels (anything else is KAFKA_ERR_INVALID_ARG, never clamped):
- *   gzip   -1..9 (zlib; default -1, i.e. zlib's 6)
+ *   gzip   -1..9 (libdeflate, which gives these zlib's meaning; 0 stores;
+ *          default -1, i.e. 6)
  *   snappy ignored (snappy has no levels)
  *   lz4    0..12 (0 = fast mode, the default; 3..12 = lz4hc)
  *   zstd   ZSTD_minCLevel()..ZSTD_maxCLevel() (negative = fast; default 3)
@@ -31,7 +32,7 @@
 kafka_err kafka_compress(kafka_codec codec, int level, const uint8_t *in, size_t in_len, kafka_wbuf *out);
 
 /* Codec contexts kept from one compression to the next (a zstd CCtx, an
- * lz4 frame context, a zlib deflate stream: each allocates and initialises
+ * lz4 frame context, a libdeflate compressor: each allocates and initialises
  * from hundreds of KiB to a few MiB), for a caller that compresses batch
  * after batch. Created empty (each context on first use), so it costs
  * nothing for the codecs never used. One thread at a time; NULL on

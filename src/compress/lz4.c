@@ -66,6 +66,14 @@ static LZ4F_cctx *lz4_cctx_new(void)
 #endif
 }
 
+/* An lz4frame error result as a libkafka error: its allocations failing
+ * (contexts grow their buffers inside compress and decompress calls) is
+ * NOMEM, anything else a compression error. */
+static kafka_err lz4_err(size_t code)
+{
+    return LZ4F_getErrorCode(code) == LZ4F_ERROR_allocation_failed ? KAFKA_ERR_NOMEM : KAFKA_ERR_COMPRESSION;
+}
+
 kafka_err kafka_lz4_compress(int level, const uint8_t *in, size_t in_len, kafka_wbuf *out, void **ctx)
 {
     if (level == KAFKA_COMPRESSION_LEVEL_DEFAULT)
@@ -97,7 +105,7 @@ kafka_err kafka_lz4_compress(int level, const uint8_t *in, size_t in_len, kafka_
     if (!ctx)
         LZ4F_freeCompressionContext(cctx);
     if (LZ4F_isError(n))
-        return KAFKA_ERR_COMPRESSION;
+        return lz4_err(n);
     out->len += n;
     return KAFKA_ERR_OK;
 }
@@ -148,7 +156,7 @@ static kafka_err lz4_feed(LZ4F_dctx *dctx, const uint8_t *src, size_t src_len, s
         size_t dst_n = room, src_n = src_len - pos;
         size_t hint = LZ4F_decompress(dctx, p, &dst_n, src + pos, &src_n, NULL);
         if (LZ4F_isError(hint))
-            return KAFKA_ERR_COMPRESSION;
+            return lz4_err(hint);
         if (src_n == 0 && dst_n == 0 && hint != 0)
             return KAFKA_ERR_COMPRESSION; /* no progress: never loop forever */
         pos += src_n;

@@ -249,6 +249,8 @@ kafka_err kafka_batch_read_message(kafka_batch *b, kafka_message *m)
     m->timestamp_ms = rec.timestamp;
     m->headers = NULL;
     m->n_headers = 0;
+    m->flags = 0;
+    m->opaque = NULL;
     if (rec.header_count) {
         kafka_err err = fill_headers(b, &rec, m);
         if (err)

@@ -74,11 +74,57 @@ static kafka_err dial_until(kafka_conn **out, const char *address, const kafka_d
     return 0;
 }
 
+/* Appends "; <this thread's last dial error>" to the report of a list. */
+static void report_add(char *rep, size_t cap)
+{
+    size_t len = strlen(rep);
+    const char *parts[2] = {len ? "; " : "", g_dial_err};
+    for (int i = 0; i < 2; i++)
+        for (const char *p = parts[i]; *p && len + 1 < cap; p++)
+            rep[len++] = *p;
+    rep[len] = '\0';
+}
+
 kafka_err kafka_dial(kafka_conn **out, const char *address, const kafka_dialer_config *cfg, int timeout_ms)
 {
     if (!out)
         return KAFKA_ERR_INVALID_ARG;
-    return dial_until(out, address, cfg, deadline_unix(timeout_ms));
+    int64_t deadline = deadline_unix(timeout_ms);
+    if (!address || !strchr(address, ','))
+        return dial_until(out, address, cfg, deadline);
+    /* A bootstrap list: each address in turn, each with an equal share of
+     * the time left (so that one black-holed broker cannot use up the
+     * whole timeout), the last with all of it. */
+    *out = NULL;
+    char *list = kafka_strdup(address);
+    if (!list)
+        return dial_errf(KAFKA_ERR_NOMEM, "dial %s: %s", address, kafka_err_str(KAFKA_ERR_NOMEM));
+    size_t n_left = 0;
+    for (const char *p = list; *p; p++)
+        n_left += *p == ',';
+    n_left++;
+    char report[sizeof g_dial_err] = "";
+    kafka_err err = KAFKA_ERR_INVALID_ARG;
+    char *save = NULL;
+    for (char *a = strtok_r(list, ", ", &save); a; a = strtok_r(NULL, ", ", &save), n_left--) {
+        int64_t until = deadline;
+        if (deadline && n_left > 1) {
+            int64_t left = deadline - kafka_unix_ms();
+            until = kafka_unix_ms() + (left > 0 ? left / (int64_t)n_left : 0);
+        }
+        err = dial_until(out, a, cfg, until);
+        if (!err)
+            break;
+        report_add(report, sizeof report);
+        /* An answer from a broker (SASL refused, ...) or no memory is
+         * final; an address that could not be used is not: try the next. */
+        if (err > 0 || err == KAFKA_ERR_NOMEM)
+            break;
+    }
+    kafka_free(list);
+    if (err)
+        dial_errf(err, "%s", report[0] ? report : "dial: empty broker list");
+    return err;
 }
 
 kafka_err kafka_dial_partition(kafka_conn **out, const kafka_partition *p, const kafka_dialer_config *cfg,
@@ -163,7 +209,7 @@ kafka_err kafka_dial_leader(kafka_conn **out, const char *bootstrap, const char 
         err = leader_via(b, topic, partition, cfg, deadline, out);
         /* A Kafka answer about the topic is final; a broker that could not
          * be reached is not: try the next one. */
-        if (!err || err > 0 || err == KAFKA_ERR_INVALID_ARG)
+        if (!err || err > 0 || err == KAFKA_ERR_INVALID_ARG || err == KAFKA_ERR_NOMEM)
             break;
     }
     if (err == KAFKA_ERR_NO_BROKERS)

@@ -32,8 +32,8 @@ bool kafka_crc32c_hw_available(void);
 /* "sse4.2", "armv8-crc" or "portable": what kafka_crc32c() uses. */
 const char *kafka_crc32c_impl_name(void);
 
-/* CRC32 (IEEE 802.3, the one zlib computes), used by message format v0/v1:
- * kafka_crc32_ieee (src/compress/crc32.h). */
+/* CRC32 (IEEE 802.3, the one zlib's crc32() computes, chainable the same
+ * way), used by message format v0/v1: libdeflate_crc32. */
 uint32_t kafka_crc32(uint32_t crc, const void *buf, size_t len);
 
 #endif /* KAFKA_PROTOCOL_CRC32C_H */

@@ -455,10 +455,51 @@ kafka_err kr_part_start(kafka_reader *r, const char *topic, int32_t partition, i
     return 0;
 }
 
+/* kr_parts_stop without memory for its selection: stops the matching
+ * parts one at a time (each taken out of r->parts under the lock, joined
+ * and released outside it) and hands none out, so that no fetcher
+ * outlives a close that could not allocate. r->mu held on entry; released
+ * on return. */
+static void parts_stop_each(kafka_reader *r, kr_part_pred pred, void *arg)
+{
+    for (;;) {
+        kr_part *p = NULL;
+        for (size_t i = 0; i < r->n_parts && !p; i++)
+            if (!pred || pred(r->parts[i], arg)) {
+                p = r->parts[i];
+                r->parts[i] = r->parts[--r->n_parts];
+            }
+        if (!p)
+            break;
+        p->stop = true;
+        p->epoch++;
+        if (p->conn)
+            kafka_conn_shutdown(p->conn);
+        kr_sync_reading(r);
+        p->stopped_pos = atomic_exchange(&p->next_offset, KR_POS_STOPPED);
+        r->st.partitions = (int32_t)r->n_parts;
+        pthread_cond_broadcast(&r->cond_space);
+        pthread_mutex_unlock(&r->mu);
+        if (p->thread_started)
+            pthread_join(p->thread, NULL);
+        kr_part_release(p);
+        pthread_mutex_lock(&r->mu);
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
 void kr_parts_stop(kafka_reader *r, kr_part_pred pred, void *arg, kr_part ***out, size_t *n_out)
 {
     pthread_mutex_lock(&r->mu);
     kr_part **sel = kafka_calloc(r->n_parts ? r->n_parts : 1, sizeof *sel);
+    if (!sel) {
+        parts_stop_each(r, pred, arg);
+        if (out) {
+            *out = NULL;
+            *n_out = 0;
+        }
+        return;
+    }
     size_t n = 0, keep = 0;
     for (size_t i = 0; i < r->n_parts; i++) {
         kr_part *p = r->parts[i];

@@ -587,6 +587,8 @@ static inline kafka_err fill_message(kafka_reader *r, const kafka_record *rec, k
     m->timestamp_ms = rec->timestamp;
     m->headers = NULL;
     m->n_headers = 0;
+    m->flags = 0;
+    m->opaque = NULL;
     /* header_count is never negative (the decoder checks it) */
     return rec->header_count ? fill_headers(r, rec, m) : 0;
 }

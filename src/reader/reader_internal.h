@@ -203,7 +203,9 @@ kafka_err kr_part_start(kafka_reader *r, const char *topic, int32_t partition, i
 /* Stops the parts for which pred(part, arg) is true: removes them from
  * r->parts, marks them stopped (their queued chunks become stale), joins
  * their threads. Fills *out (malloc'd array of the stopped parts, each still
- * referenced: release with kr_part_release) when out != NULL. Takes mu. */
+ * referenced: release with kr_part_release) when out != NULL; without
+ * memory for that array it still stops them all, and *out is NULL. Takes
+ * mu. */
 typedef bool (*kr_part_pred)(const kr_part *p, void *arg);
 void kr_parts_stop(kafka_reader *r, kr_part_pred pred, void *arg, kr_part ***out, size_t *n_out);
 void kr_part_release(kr_part *p);

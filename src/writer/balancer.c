@@ -15,9 +15,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "common/alloc.h"
+#include "protocol/crc32c.h"
 #include "protocol/hash.h"
 
 typedef struct lb_counter {
@@ -69,7 +69,7 @@ static uint32_t hash_index(kafka_balancer_kind kind, const void *key, size_t len
     case KAFKA_BALANCER_REFERENCE_HASH:
         return (kafka_fnv1a32(key, len) & 0x7fffffffu) % n;
     case KAFKA_BALANCER_CRC32:
-        return (uint32_t)(crc32_z(0L, (const Bytef *)key, len) & 0xffffffffu) % n;
+        return kafka_crc32(0, key, len) % n;
     case KAFKA_BALANCER_MURMUR2:
     default:
         return (kafka_murmur2(key, len) & 0x7fffffffu) % n;

@@ -107,6 +107,7 @@ static void batch_free(wbatch *b)
 {
     kafka_free(b->refs);
     kafka_free(b->idx);
+    kafka_free(b->opq);
     kafka_wbuf_free(&b->buf);
     kafka_wbuf_free(&b->zbuf);
     kafka_free(b);
@@ -374,7 +375,8 @@ static inline wpart *part_peek(wtopic *t, int32_t id)
 /* The memory a pooled batch keeps. */
 static size_t batch_mem(const wbatch *b)
 {
-    return b->buf.cap + b->zbuf.cap + b->idx_cap * sizeof *b->idx + b->cap_refs * sizeof *b->refs;
+    return b->buf.cap + b->zbuf.cap + b->idx_cap * sizeof *b->idx + b->cap_refs * sizeof *b->refs +
+           b->opq_cap * sizeof *b->opq;
 }
 
 /* Keeps released b for reuse if the pool has room (W_POOL_MAX batches,
@@ -390,7 +392,7 @@ static void batch_pool_put(kafka_writer *w, wbatch *b)
         return;
     }
     wbatch keep = {.buf = b->buf, .zbuf = b->zbuf, .idx = b->idx, .idx_cap = b->idx_cap, .refs = b->refs,
-                   .cap_refs = b->cap_refs};
+                   .cap_refs = b->cap_refs, .opq = b->opq, .opq_cap = b->opq_cap};
     *b = keep;
     b->buf.len = 0;
     b->zbuf.len = 0;
@@ -441,6 +443,7 @@ static wbatch *batch_new(kafka_writer *w, wpart *p, wlane *ln)
      * key and value sit in the batch buffer (compressed batches are
      * compressed into a second buffer, so the records stay put). */
     b->index_ok = w->cfg.completion != NULL;
+    b->keep_opaque = b->index_ok;
     if (b->index_ok && ln->last_count > 0 && b->idx_cap < (size_t)ln->last_count) {
         wmeta *idx = kafka_realloc(b->idx, (size_t)ln->last_count * sizeof *b->idx);
         if (idx) {
@@ -504,7 +507,38 @@ static bool ref_add(wbatch *b, wwaiter *wt, size_t idx)
     return true;
 }
 
-/* Size of a zigzag varint holding v (the record's length fields). */
+/* Keeps the opaque of the record about to be appended (number b->count)
+ * when the batch reports to a completion callback. The array exists only
+ * from the first non-NULL opaque on (earlier records' are NULL). False on
+ * OOM: the message must then fail, since its report could not carry it.
+ * The lane's lock held. */
+static bool batch_opaque_add(wbatch *b, void *opaque)
+{
+    if (!b->keep_opaque || (!opaque && !b->opq_live))
+        return true;
+    size_t need = (size_t)b->count + 1;
+    if (need > b->opq_cap) {
+        size_t cap = b->opq_cap ? b->opq_cap * 2 : 16;
+        if (cap < need)
+            cap = need;
+        void **v = kafka_realloc(b->opq, cap * sizeof *v);
+        if (!v)
+            return false;
+        b->opq = v;
+        b->opq_cap = cap;
+    }
+    if (!b->opq_live) {
+        for (int32_t i = 0; i < b->count; i++)
+            b->opq[i] = NULL;
+        b->opq_live = true;
+    }
+    b->opq[b->count] = opaque;
+    return true;
+}
+
+/* The opaque of b's record i (NULL when none was kept). */
+static inline void *batch_opaque(const wbatch *b, size_t i) { return b->opq_live ? b->opq[i] : NULL; }
+
 /* Notes where the record just appended keeps its key and value (the
  * protocol layer knows the layout: kafka_record_kv_offsets). Records with
  * headers are not indexed (the batch falls back to decoding). Amortised growth: no
@@ -576,7 +610,31 @@ static void deliver_indexed(kafka_writer *w, wbatch *b)
             m->headers = NULL;
             m->n_headers = 0;
             m->timestamp_ms = x->ts;
+            m->flags = 0;
+            m->opaque = batch_opaque(b, (size_t)i);
         }
+        w->cfg.completion(w->cfg.completion_privdata, msgs, n, b->result);
+    }
+}
+
+/* deliver() without memory to decode the batch: every message is still
+ * reported (topic, partition, offset, opaque, outcome), without its key,
+ * value and headers, in chunks from the stack. */
+static void deliver_bare(kafka_writer *w, wbatch *b)
+{
+    kafka_writer_log(w, KAFKA_LOG_ERROR, "out of memory decoding %d messages of %s[%d] for their report (%s): "
+                     "reported without contents", (int)b->count, b->part->topic, (int)b->part->id,
+                     kafka_err_name(b->result));
+    kafka_message msgs[W_DELIVER_CHUNK];
+    const bool known = b->result == 0 && b->base_offset >= 0;
+    for (size_t i = 0; i < (size_t)b->count;) {
+        size_t n = 0;
+        for (; n < W_DELIVER_CHUNK && i < (size_t)b->count; n++, i++)
+            msgs[n] = (kafka_message){.topic = b->part->topic,
+                                      .partition = b->part->id,
+                                      .offset = known ? b->base_offset + (int64_t)i : -1,
+                                      .timestamp_ms = -1,
+                                      .opaque = batch_opaque(b, i)};
         w->cfg.completion(w->cfg.completion_privdata, msgs, n, b->result);
     }
 }
@@ -594,8 +652,7 @@ void kafka_writer_deliver(kafka_writer *w, wbatch *b)
     kafka_header *hdrs = NULL;
     size_t n_hdrs = 0, cap_hdrs = 0;
     if (!msgs) {
-        kafka_writer_log(w, KAFKA_LOG_ERROR, "out of memory reporting %d messages of %s[%d] (%s)", (int)b->count,
-                         b->part->topic, (int)b->part->id, kafka_err_name(b->result));
+        deliver_bare(w, b);
         return;
     }
     size_t n = 0;
@@ -644,6 +701,7 @@ void kafka_writer_deliver(kafka_writer *w, wbatch *b)
         msgs[i].topic = b->part->topic;
         msgs[i].partition = b->part->id;
         msgs[i].offset = (b->result == 0 && b->base_offset >= 0) ? b->base_offset + (int64_t)i : -1;
+        msgs[i].opaque = batch_opaque(b, i);
     }
     w->cfg.completion(w->cfg.completion_privdata, msgs, (size_t)b->count, b->result);
     if (it_live)
@@ -923,6 +981,13 @@ static inline int32_t sticky_pick(kafka_writer *w, wtopic *wt, const kafka_messa
 static inline kafka_err pick(kafka_writer *w, const kafka_message *m, const char *topic, wtopic *wt, int32_t n,
                              unsigned lane, int32_t *out)
 {
+    if (m->flags & KAFKA_MSG_PARTITION_SET) { /* the application chose */
+        if (m->partition < 0 || m->partition >= n)
+            return KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        kafka_balancer_add_bytes(w->bal, topic, m->partition, (int64_t)(m->key_len + m->value_len));
+        *out = m->partition;
+        return 0;
+    }
     switch (w->rr_mode) {
     case W_RR_ALWAYS:
         *out = rotate(wt, lane, n);
@@ -1151,6 +1216,11 @@ static kafka_err batch_append(wlane *ln, wbatch *b, const kafka_message *m, int6
 {
     if (wtr && !ref_add(b, wtr, idx))
         return KAFKA_ERR_NOMEM;
+    if (!batch_opaque_add(b, m->opaque)) {
+        if (wtr)
+            b->n_refs--;
+        return KAFKA_ERR_NOMEM;
+    }
     size_t len0 = b->buf.len;
     /* Messages without headers take the builder's inline path. */
     kafka_err err = m->n_headers
@@ -1298,6 +1368,9 @@ static bool append_fast(kafka_writer *w, const kafka_message *m, int64_t ts, int
         return false;
     unsigned lane = thread_lane(w);
     *err = pick(w, m, topic, t, n, lane, part);
+    if (*err == KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION)
+        return false; /* an explicit partition not (yet) known: the locked
+                         path refreshes the metadata once */
     if (*err)
         return true;
     *wt = t;

@@ -107,6 +107,13 @@ typedef struct wbatch {
     bool index_ok;       /* idx describes every record (see wmeta) */
     wmeta *idx;
     size_t idx_cap;
+    /* The messages' kafka_message.opaque, for the completion callback
+     * (kept only with one): opq[0..count) once a record had a non-NULL
+     * one (opq_live), so that batches of NULL opaques cost nothing. */
+    bool keep_opaque;
+    bool opq_live;
+    void **opq;
+    size_t opq_cap;
 } wbatch;
 
 /* Most lanes per partition (cfg.append_lanes; see the top of this file). */

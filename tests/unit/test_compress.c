@@ -247,18 +247,23 @@ static uint32_t le32_at(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* The gzip member is framed by us (header, trailer with our CRC-32) around
- * zlib's raw deflate: the header is zlib's on Unix, the whole output is
- * byte for byte what zlib's gzip wrapper writes, zlib's gzip-only inflate
- * reads it back, and the trailer holds the input's CRC-32 and length. */
+/* A standard gzip member (libdeflate's since gzip moved to it; no longer
+ * byte-identical to zlib's gzip wrapper): magic, CM 8, no optional
+ * fields; the trailer holds the input's CRC-32 (zlib's crc32_z) and
+ * length; zlib's gzip-only inflate reads it back; a kept compressor gives
+ * the same bytes as a fresh one; and at the default level and above the
+ * output is no larger than zlib's at that level (16 bytes of slack: an
+ * empty input costs libdeflate 3 bytes more; below level 6 libdeflate's
+ * levels trade differently, e.g. its level 2 is up to 11% larger than
+ * zlib's on text, its level 1 30% smaller). Set KT_GZIP_SIZES to print
+ * every size. */
 static void test_gzip_framing(void **state)
 {
     (void)state;
     static const size_t sizes[] = {0, 1, 2, 15, 16, 63, 64, 65, 100, 1000, 4096, 65535, 65536, 65537, MB + 3, 3 * MB};
     static const struct {
         int level;
-        uint8_t xfl;
-    } levels[] = {{KAFKA_COMPRESSION_LEVEL_DEFAULT, 0}, {-1, 0}, {0, 4}, {1, 4}, {2, 0}, {6, 0}, {8, 0}, {9, 2}};
+    } levels[] = {{KAFKA_COMPRESSION_LEVEL_DEFAULT}, {-1}, {0}, {1}, {2}, {6}, {8}, {9}};
     uint8_t *txt = make_text(3 * MB), *rnd = kt_random_bytes(&g_rng, 3 * MB);
     kafka_compressor *z = kafka_compressor_new();
     assert_non_null(z);
@@ -279,12 +284,16 @@ static void test_gzip_framing(void **state)
             zlib_gzip(level == KAFKA_COMPRESSION_LEVEL_DEFAULT ? Z_DEFAULT_COMPRESSION : level, in, n, &ref);
 
             assert_true(ours.len >= 18);
-            const uint8_t hdr[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, levels[l].xfl, 3};
+            const uint8_t hdr[4] = {0x1f, 0x8b, 8, 0};
             assert_memory_equal(ours.data, hdr, sizeof hdr);
             assert_int_equal(le32_at(ours.data + ours.len - 8), (uint32_t)crc32_z(0, in, n));
             assert_int_equal(le32_at(ours.data + ours.len - 4), (uint32_t)n);
-            assert_bytes(&ours, 0, ref.data, ref.len);
-            assert_bytes(&kept, 0, ref.data, ref.len);
+            assert_bytes(&kept, 0, ours.data, ours.len);
+            if (getenv("KT_GZIP_SIZES"))
+                print_message("gzip %zu bytes level %d: %zu, zlib %zu\n", n, level, ours.len, ref.len);
+            bool ratio_level = level == KAFKA_COMPRESSION_LEVEL_DEFAULT || level == -1 || level >= 6;
+            if (n >= 1000 && ratio_level && ours.len > ref.len + 16)
+                fail_msg("%zu bytes at level %d: %zu compressed, zlib %zu", n, level, ours.len, ref.len);
             zlib_gunzip_equals(&ours, in, n);
             kafka_wbuf_free(&ours);
             kafka_wbuf_free(&kept);

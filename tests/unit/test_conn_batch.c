@@ -58,30 +58,7 @@ static void log_aborted_only(kafka_wbuf *w)
 static int respond_fetch(kt_peer *p, const kt_request *req, const kafka_wbuf *recs,
                          kafka_fetch_response_aborted_transaction *ab, int32_t n)
 {
-    kafka_fetch_response_partition_data pd;
-    kafka_fetch_response_partition_data_init(&pd);
-    pd.partition_index = 0;
-    pd.high_watermark = 20;
-    pd.last_stable_offset = 20;
-    pd.aborted_transactions = ab;
-    pd.aborted_transactions_count = n;
-    pd.records = (kafka_bytes){.ptr = recs->data, .len = (int32_t)recs->len};
-    kafka_fetch_response_fetchable_topic_response tr;
-    kafka_fetch_response_fetchable_topic_response_init(&tr);
-    tr.topic = kafka_str_c("t");
-    tr.partitions = &pd;
-    tr.partitions_count = 1;
-    kafka_fetch_response resp;
-    kafka_fetch_response_init(&resp);
-    resp.responses = &tr;
-    resp.responses_count = 1;
-    kafka_wbuf out;
-    kafka_wbuf_init(&out);
-    int rc = kafka_fetch_response_encode(&out, req->api_version, &resp) ? -1 : 0;
-    if (!rc)
-        rc = kt_peer_respond(p, req->corr, req->api_version >= 12, out.data, out.len);
-    kafka_wbuf_free(&out);
-    return rc;
+    return kt_peer_fetch_answer(p, req, "t", recs, 20, ab, n) ? -1 : 0;
 }
 
 typedef struct fetch_script {

@@ -1,8 +1,8 @@
 /*
- * CRC-32 (IEEE) of src/compress/crc32.c: every implementation against
- * zlib's crc32() and the bitwise definition, at every length up to 1024
- * and every alignment, on large buffers, chained at random split points;
- * and every folding constant recomputed from the polynomial.
+ * CRC-32 (IEEE), kafka_crc32 (protocol/crc32c.h: libdeflate's, used by
+ * message format v0/v1 and the CRC32 balancer) against zlib's crc32() and
+ * the bitwise definition, at every length up to 1024 and every alignment,
+ * on large buffers, chained at random split points.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +17,7 @@
 #include "rand_util.h"
 #include <zlib.h>
 
-#include "compress/crc32.h"
+#include "protocol/crc32c.h"
 
 typedef uint32_t (*crc_fn)(uint32_t, const void *, size_t);
 
@@ -47,15 +47,12 @@ static uint32_t crc32_bitwise(uint32_t crc, const uint8_t *p, size_t n)
     return ~crc;
 }
 
-/* The implementations this CPU can run, with names for failure messages. */
+/* The implementation under test (one since CRC-32 moved to libdeflate;
+ * the array form keeps room for more), with names for failure messages. */
 static size_t impls(crc_fn *f, const char **name)
 {
-    size_t n = 0;
-    f[n] = kafka_crc32_ieee, name[n++] = "dispatch";
-    f[n] = kafka_crc32_ieee_zlib, name[n++] = "zlib";
-    if (kafka_crc32_ieee_pclmul_available())
-        f[n] = kafka_crc32_ieee_pclmul, name[n++] = "pclmul";
-    return n;
+    f[0] = kafka_crc32, name[0] = "kafka_crc32";
+    return 1;
 }
 
 static void check_vectors(crc_fn f)
@@ -65,7 +62,7 @@ static void check_vectors(crc_fn f)
     assert_int_equal(f(0x12345678, "", 0), 0x12345678);
     for (size_t k = 0; k <= 9; k++)
         assert_int_equal(f(f(0, "123456789", k), &"123456789"[k], 9 - k), 0xCBF43926);
-    /* 100 bytes of 0xff and of 0x00: the whole folding path. */
+    /* 100 bytes of 0xff and of 0x00: past any short-input path. */
     uint8_t b[100];
     memset(b, 0xff, sizeof b);
     assert_int_equal(f(0, b, sizeof b), crc32_bitwise(0, b, sizeof b));
@@ -73,34 +70,15 @@ static void check_vectors(crc_fn f)
     assert_int_equal(f(0, b, sizeof b), crc32_bitwise(0, b, sizeof b));
 }
 
-static void test_vectors_zlib(void **state)
+static void test_vectors(void **state)
 {
     (void)state;
-    check_vectors(kafka_crc32_ieee_zlib);
-}
-
-static void test_vectors_pclmul(void **state)
-{
-    (void)state;
-    if (!kafka_crc32_ieee_pclmul_available()) {
-        print_message("no PCLMULQDQ on this CPU (or not x86-64): folding path not tested\n");
-        skip();
-    }
-    check_vectors(kafka_crc32_ieee_pclmul);
-}
-
-static void test_vectors_dispatch(void **state)
-{
-    (void)state;
-    const char *name = kafka_crc32_ieee_impl_name();
-    print_message("kafka_crc32_ieee uses: %s\n", name);
-    assert_string_equal(name, kafka_crc32_ieee_pclmul_available() ? "pclmul" : "zlib");
-    check_vectors(kafka_crc32_ieee);
+    check_vectors(kafka_crc32);
 }
 
 /* Every length 0..1024 at every alignment 0..15, from 0 and from a random
  * starting CRC; the bitwise definition too for the short lengths, where
- * the boundaries between zlib, the 64-byte loop and the 16-byte tail are. */
+ * the boundaries between an implementation's loops and tails are. */
 static void test_all_lengths_alignments(void **state)
 {
     (void)state;
@@ -174,85 +152,13 @@ static void test_chained_random_splits(void **state)
     free(buf);
 }
 
-/* ---- the folding constants, recomputed -------------------------------- */
-
-/* P(x) with its x^32 term, in normal order (bit i = coefficient of x^i). */
-#define POLY 0x104C11DB7ull
-
-/* x^e mod P, one multiplication by x at a time. */
-static uint64_t xpow_mod(unsigned e)
-{
-    uint64_t r = 1;
-    while (e--) {
-        r <<= 1;
-        if (r >> 32 & 1)
-            r ^= POLY;
-    }
-    return r;
-}
-
-/* floor(x^64 / P) by long division (the quotient has degree 32). */
-static uint64_t x64_div_p(void)
-{
-    /* The dividend x^64 needs 65 bits: keep it as hi (x^64) + lo. */
-    unsigned hi = 1;
-    uint64_t lo = 0, q = 0;
-    for (int s = 32; s >= 0; s--) {
-        /* the coefficient of x^(32 + s) of what is left */
-        bool bit = s == 32 ? hi : (lo >> (32 + s) & 1);
-        if (bit) {
-            q |= 1ull << s;
-            if (s == 32)
-                hi = 0, lo ^= (POLY & 0xffffffffull) << 32;
-            else
-                lo ^= POLY << s;
-        }
-    }
-    assert_int_equal(hi, 0);
-    assert_true(lo >> 32 == 0); /* remainder of degree < 32 */
-    return q;
-}
-
-/* A polynomial of degree <= 32 in the code's layout: reflected in 33 bits,
- * bit i = coefficient of x^(32-i). */
-static uint64_t reflect33(uint64_t v)
-{
-    uint64_t r = 0;
-    for (int i = 0; i <= 32; i++)
-        if (v >> i & 1)
-            r |= 1ull << (32 - i);
-    return r;
-}
-
-static void test_constants_recomputed(void **state)
-{
-    (void)state;
-    const kafka_crc32_ieee_consts *k = &kafka_crc32_ieee_k;
-    assert_int_equal(k->fold4_lo, reflect33(xpow_mod(4 * 128 + 32)));
-    assert_int_equal(k->fold4_hi, reflect33(xpow_mod(4 * 128 - 32)));
-    assert_int_equal(k->fold1_lo, reflect33(xpow_mod(128 + 32)));
-    assert_int_equal(k->fold1_hi, reflect33(xpow_mod(128 - 32)));
-    assert_int_equal(k->red96, reflect33(xpow_mod(96)));
-    assert_int_equal(k->red64, reflect33(xpow_mod(64)));
-    assert_int_equal(k->mu, reflect33(x64_div_p()));
-    assert_int_equal(k->poly, reflect33(POLY));
-    /* The slow routines themselves: x^32 mod P is P without its top term,
-     * and the 33-bit reflection of P is the reflected CRC-32 polynomial
-     * (0xEDB88320) shifted up by one, plus the x^32 bit at bit 0. */
-    assert_int_equal(xpow_mod(32), POLY & 0xffffffffull);
-    assert_int_equal(reflect33(POLY), (0xEDB88320ull << 1) | 1);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_vectors_zlib),
-        cmocka_unit_test(test_vectors_pclmul),
-        cmocka_unit_test(test_vectors_dispatch),
+        cmocka_unit_test(test_vectors),
         cmocka_unit_test(test_all_lengths_alignments),
         cmocka_unit_test(test_large_buffers),
         cmocka_unit_test(test_chained_random_splits),
-        cmocka_unit_test(test_constants_recomputed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
