@@ -62,14 +62,6 @@ static void on_completion(void *priv, const kafka_message *msgs, size_t n, kafka
     pthread_mutex_unlock(&t->mu);
 }
 
-/* -p: every message to the requested partition (checked to exist). */
-static int32_t fixed_partition(void *priv, const char *topic, const void *key, size_t key_len, size_t value_len,
-                               const int32_t *partitions, size_t n)
-{
-    (void)topic, (void)key, (void)key_len, (void)value_len, (void)partitions, (void)n;
-    return *(const int32_t *)priv;
-}
-
 /* A batch of records read from the input; messages point into `bufs`. */
 typedef struct chunk {
     char *bufs[CHUNK];
@@ -100,9 +92,19 @@ static void chunk_flush(kafka_writer *w, chunk *c, tally *t)
     c->n = 0;
 }
 
+/* -p: the writer sends the message to that partition (checked to exist)
+ * instead of asking the balancer. */
+static void set_partition(kafka_message *m, const produce_opts *o)
+{
+    if (o->partition >= 0) {
+        m->partition = o->partition;
+        m->flags |= KAFKA_MSG_PARTITION_SET;
+    }
+}
+
 /* --json: the record is a JSON object; the message points into one
  * allocation holding its headers and decoded strings (owned by the chunk). */
-static bool chunk_add_json(chunk *c, const char *rec, size_t len, int64_t recno)
+static bool chunk_add_json(chunk *c, const produce_opts *o, const char *rec, size_t len, int64_t recno)
 {
     kafka_header *blk = malloc(MAX_HEADERS * sizeof *blk + len + 1);
     if (!blk) {
@@ -115,6 +117,7 @@ static bool chunk_add_json(chunk *c, const char *rec, size_t len, int64_t recno)
         free(blk);
         return false;
     }
+    set_partition(&c->msgs[c->n], o);
     c->bufs[c->n++] = (char *)blk;
     return true;
 }
@@ -143,6 +146,7 @@ static void chunk_add(chunk *c, const produce_opts *o, char *rec, size_t len)
         if (!m->value_len)
             m->value = NULL;
     }
+    set_partition(m, o);
     c->bufs[c->n++] = rec;
 }
 
@@ -181,7 +185,7 @@ static int produce_stream(FILE *f, const produce_opts *o, kafka_writer *w, chunk
             if (!d && !eof)
                 break;
             if (rec_len && o->json) {
-                if (!chunk_add_json(c, buf + start, rec_len, ++*recno)) {
+                if (!chunk_add_json(c, o, buf + start, rec_len, ++*recno)) {
                     free(buf);
                     return EINVAL;
                 }
@@ -351,7 +355,7 @@ static int check_target(const kfk_conf *conf, const produce_opts *o)
     return found ? 0 : KFK_EXIT_ERROR;
 }
 
-static kafka_writer *open_writer(const kfk_conf *conf, produce_opts *o, tally *t)
+static kafka_writer *open_writer(const kfk_conf *conf, const produce_opts *o, tally *t)
 {
     kafka_writer_config cfg = {.brokers = conf->brokers,
                                .topic = o->topic,
@@ -365,8 +369,6 @@ static kafka_writer *open_writer(const kfk_conf *conf, produce_opts *o, tally *t
                                .dial_timeout_ms = conf->dialer.connect_timeout_ms,
                                .log = conf->verbose ? kfk_log_stderr : NULL,
                                .log_level = conf->verbose ? KAFKA_LOG_INFO : KAFKA_LOG_ERROR};
-    if (o->partition >= 0)
-        cfg.balancer = (kafka_balancer){.kind = KAFKA_BALANCER_CUSTOM, .fn = fixed_partition, .privdata = &o->partition};
     kafka_writer *w = NULL;
     char errbuf[256];
     kafka_err err = kafka_writer_new(&w, &cfg, errbuf, sizeof errbuf);
