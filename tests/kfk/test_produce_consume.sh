@@ -103,4 +103,16 @@ JSON
 grep -q "record 1" "$WORK/err" || { show "$WORK/err"; fail "bad JSON record message"; }
 echo '{}' | expect_status 2 kfk -b "$B" produce json1 --json -k x 2>/dev/null
 
+# 8. stderr: nothing on success when it is not a terminal; on a terminal
+# (a pty from script(1)) the progress line's final summary.
+seq 1 100 >"$WORK/hundred"
+kfk -b "$B" produce one -p 0 <"$WORK/hundred" 2>"$WORK/quiet" || fail "produce (quiet)"
+kfk -b "$B" consume one -e -c 5 >/dev/null 2>>"$WORK/quiet" || fail "consume (quiet)"
+[ ! -s "$WORK/quiet" ] || { show "$WORK/quiet"; fail "stderr not empty without a terminal"; }
+if command -v script >/dev/null 2>&1; then
+    timeout $T script -qec "'$KFK' -b '$B' produce one -p 0 <'$WORK/hundred'" /dev/null >"$WORK/tty" 2>&1 \
+        || { show "$WORK/tty"; fail "produce on a pty"; }
+    grep -q "100 delivered, 0 failed" "$WORK/tty" || { show "$WORK/tty"; fail "no summary on a terminal"; }
+fi
+
 echo "ok: kfk produce/consume"
