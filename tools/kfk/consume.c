@@ -120,7 +120,6 @@ static kafka_reader_config base_config(const kfk_conf *conf, const char *topic)
 
 typedef struct part_worker {
     shared *s;
-    const kfk_conf *conf;
     int32_t partition;
     int64_t start, end; /* end: high-water mark when we started */
     kafka_reader *r;
@@ -198,11 +197,11 @@ static int resolve_partitions(const kfk_conf *conf, const consume_opts *o, part_
     part_worker *ws = calloc(n_ids, sizeof *ws);
     int rc = ws ? 0 : KFK_EXIT_ERROR;
     for (size_t i = 0; i < n_ids && !rc; i++) {
-        int64_t first, last, at = -1;
+        int64_t first = 0, last = 0, at = -1;
         int64_t at_ms = o->start == START_TIME ? o->start_value : -1;
         if (kfk_partition_offsets(conf, "consume", o->topic, ids[i], at_ms, &first, &last, &at))
             rc = KFK_EXIT_ERROR;
-        ws[i] = (part_worker){.conf = conf, .partition = ids[i], .start = start_offset(o, first, last, at), .end = last};
+        ws[i] = (part_worker){.partition = ids[i], .start = start_offset(o, first, last, at), .end = last};
     }
     free(ids);
     if (rc) {
