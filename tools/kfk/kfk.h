@@ -11,6 +11,8 @@
  *   format.c    how a consumed message is printed (-f, --json, default)
  *   progress.c  rate and progress on stderr when it is a terminal
  *   produce.c, consume.c, metadata.c: the verbs
+ *   admin.c     what the administration verbs share (kfk_admin.h)
+ *   topic.c, group.c, offsets.c: the administration verbs
  *
  * kfk is a single-process tool: the few globals below (the interrupt flag)
  * are the program's, not the library's.
@@ -173,5 +175,11 @@ extern volatile sig_atomic_t kfk_interrupted;
 int kfk_produce(int argc, char **argv, kfk_conf *conf);
 int kfk_consume(int argc, char **argv, kfk_conf *conf);
 int kfk_metadata(int argc, char **argv, kfk_conf *conf);
+/* Administration verbs (kfk_admin.h; only when libkafka has kafka/admin.h,
+ * KFK_HAVE_ADMIN). */
+int kfk_topic(int argc, char **argv, kfk_conf *conf);
+int kfk_group(int argc, char **argv, kfk_conf *conf);
+int kfk_offsets(int argc, char **argv, kfk_conf *conf);
+int kfk_delete_records(int argc, char **argv, kfk_conf *conf);
 
 #endif /* KFK_H */

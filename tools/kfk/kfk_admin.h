@@ -1,0 +1,23 @@
+/*
+ * kfk — declarations shared by the administration verbs (built only when
+ * libkafka has kafka/admin.h; see tools/kfk/CMakeLists.txt).
+ */
+#ifndef KFK_ADMIN_H
+#define KFK_ADMIN_H
+
+#include "kafka/admin.h"
+#include "kfk.h"
+
+/* Checks that a bootstrap broker answers (reporting why not), then
+ * creates the admin client; NULL after printing the reason. */
+kafka_admin *kfk_admin_open(const kfk_conf *conf, const char *verb);
+/* Prints a failed call: "kfk: VERB: WHAT: error (details)". */
+void kfk_admin_report(kafka_admin *a, const char *verb, const char *what, kafka_err err);
+
+/* JSON helpers: an error as its name or null; a C string or null. */
+void kfk_json_err(FILE *f, kafka_err err);
+void kfk_json_cstr(FILE *f, const char *s);
+/* Text output: an error's name, or "" for none. */
+const char *kfk_err_or_empty(kafka_err err);
+
+#endif
