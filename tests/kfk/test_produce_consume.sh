@@ -45,7 +45,7 @@ kfk -b "$B" consume times -o @3000000 -e >"$WORK/at2" && [ ! -s "$WORK/at2" ] ||
 
 # 4. Keys, headers and nulls; text and JSON output.
 printf 'k1:v1\nk2:\n:v3\nnokey\n' | kfk -b "$B" produce keyed -K : -Z -H trace=abc -H eq=x=y || fail "produce -K -Z -H"
-printf 'v4\n' | kfk -b "$B" produce keyed -k fixed || fail "produce -k"
+printf 'v4\n' | kfk -b "$B" produce keyed --key fixed || fail "produce --key"
 kfk -b "$B" consume keyed -e -K '|' -Z >"$WORK/keyed" || fail "consume -K -Z"
 printf 'k1|v1\nk2|NULL\nNULL|v3\nNULL|nokey\nfixed|v4\n' | cmp - "$WORK/keyed" || { show "$WORK/keyed"; fail "keys/nulls"; }
 kfk -b "$B" consume keyed -e -c 1 -f '%k %K %s %S %h\n' >"$WORK/hdr" || fail "consume %h"

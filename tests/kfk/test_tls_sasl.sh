@@ -29,15 +29,18 @@ mkdir -p "$P"
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr -subj /CN=localhost
     printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >ext
     openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout cli.key -out cli.csr -subj /CN=kfk-client
+    openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cli.pem -days 2
 ) >"$WORK/openssl.log" 2>&1 || { show "$WORK/openssl.log"; fail "openssl could not make the test PKI"; }
 
-# A terminator on a free port in front of port $1 (retried if another
-# process takes the port first); sets TPORT, appends its pid to PIDS.
+# A terminator on a free port in front of port $1, with socat options $2
+# (default: no client certificate asked); retried if another process takes
+# the port first. Sets TPORT, appends its pid to PIDS.
 PIDS=""
 EXTRA_CLEANUP='for p in $PIDS; do kill $p 2>/dev/null || true; done'
 start_socat() {
     TPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    socat "OPENSSL-LISTEN:$TPORT,bind=127.0.0.1,reuseaddr,fork,cert=$P/srv.pem,key=$P/srv.key,verify=0" \
+    socat "OPENSSL-LISTEN:$TPORT,bind=127.0.0.1,reuseaddr,fork,cert=$P/srv.pem,key=$P/srv.key,${2:-verify=0}" \
         "TCP:127.0.0.1:$1" 2>>"$WORK/socat.log" &
     PIDS="$PIDS $!"
     i=0
@@ -51,7 +54,7 @@ start_socat() {
 }
 terminator() {
     for try in 1 2 3; do
-        if start_socat "$1"; then return 0; fi
+        if start_socat "$1" "${2:-}"; then return 0; fi
     done
     show "$WORK/socat.log"
     fail "socat did not start"
@@ -73,6 +76,16 @@ printf 'bootstrap.servers=%s\nsecurity.protocol=ssl\nssl.ca.location=%s\n' "$TLS
 kfk -F "$WORK/tls.conf" metadata -t secure >/dev/null || fail "TLS from a -F file"
 # Plain TCP to the TLS port: an error, not a hang.
 expect_status 1 kfk -b "$TLS_B" --timeout 5000 metadata 2>/dev/null
+
+# Mutual TLS: a terminator that requires a client certificate from the CA.
+terminator "$BPORT" "verify=1,cafile=$P/ca.pem"
+MTLS_B="127.0.0.1:$TPORT"
+kfk -b "$MTLS_B" --ca "$P/ca.pem" --cert "$P/cli.pem" --cert-key "$P/cli.key" metadata -t secure >/dev/null \
+    2>"$WORK/err" || { show "$WORK/err"; fail "mutual TLS with a client certificate"; }
+expect_status 1 kfk -b "$MTLS_B" --ca "$P/ca.pem" metadata 2>/dev/null
+printf 'bootstrap.servers=%s\nssl.ca.location=%s\nssl.certificate.location=%s\nssl.key.location=%s\n' \
+    "$MTLS_B" "$P/ca.pem" "$P/cli.pem" "$P/cli.key" >"$WORK/mtls.conf"
+kfk -F "$WORK/mtls.conf" metadata -t secure >/dev/null || fail "mutual TLS from a -F file"
 
 # SASL/PLAIN behind TLS (security.protocol=sasl_ssl).
 python3 "$(dirname "$0")/sasl_proxy.py" "127.0.0.1:$BPORT" alice 's3cret pw' >"$WORK/proxy.port" 2>"$WORK/proxy.log" &

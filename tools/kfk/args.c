@@ -30,14 +30,14 @@ enum {
 
 static const struct option common_long[] = {
     {"brokers", required_argument, NULL, 'b'},
-    {"config", required_argument, NULL, 'F'},
+    {"config-file", required_argument, NULL, 'F'},
     {"verbose", no_argument, NULL, 'v'},
     {"client-id", required_argument, NULL, OPT_CLIENT_ID},
     {"tls", no_argument, NULL, OPT_TLS},
     {"ca", required_argument, NULL, OPT_CA},
     {"cert", required_argument, NULL, OPT_CERT},
-    {"key", required_argument, NULL, OPT_KEY},
-    {"key-password", required_argument, NULL, OPT_KEY_PASSWORD},
+    {"cert-key", required_argument, NULL, OPT_KEY},
+    {"cert-key-password", required_argument, NULL, OPT_KEY_PASSWORD},
     {"insecure", no_argument, NULL, OPT_INSECURE},
     {"server-name", required_argument, NULL, OPT_SERVER_NAME},
     {"sasl-mechanism", required_argument, NULL, OPT_SASL_MECHANISM},
@@ -52,12 +52,12 @@ void kfk_print_common_usage(FILE *f)
 {
     fputs("Connection options (before or after the verb):\n"
           "  -b, --brokers H:P[,...]   bootstrap brokers\n"
-          "  -F, --config FILE         key=value settings file (see kfk(1))\n"
+          "  -F, --config-file FILE    key=value settings file (see kfk(1))\n"
           "  -X KEY=VALUE              one setting (same names as the file)\n"
           "      --client-id ID        client id (default kfk)\n"
           "      --tls                 connect with TLS\n"
           "      --ca FILE|DIR         trusted CA certificates (implies --tls)\n"
-          "      --cert FILE, --key FILE, --key-password PW   client certificate\n"
+          "      --cert FILE, --cert-key FILE, --cert-key-password PW   client certificate\n"
           "      --insecure            do not verify the broker's certificate\n"
           "      --server-name NAME    TLS server name (SNI and verification)\n"
           "      --sasl-mechanism M    PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512\n"
