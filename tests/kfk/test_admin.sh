@@ -40,7 +40,8 @@ grep -q "nosuch: does not exist" "$WORK/err" || { show "$WORK/err"; fail "descri
 
 # topic create / delete: on a broker with CreateTopics, the topic appears
 # with 6 partitions and goes away again; on the mock, a clear error.
-if kfk -b "$B" topic create made --partitions 6 --replication 1 >"$WORK/create" 2>"$WORK/err"; then
+if kfk -b "$B" topic create made --partitions 6 --replication 1 --config retention.ms=60000 >"$WORK/create" \
+    2>"$WORK/err"; then
     kfk -b "$B" metadata -t made | grep -q 'with 6 partitions' || fail "created topic has not 6 partitions"
     kfk -b "$B" topic delete made --json >"$WORK/del.json" || fail "topic delete"
     json_ok "$WORK/del.json"
