@@ -13,6 +13,7 @@ command -v kcat >/dev/null 2>&1 || skip "kcat not installed"
 CODECS="none gzip snappy lz4 zstd"
 TOPICS=""
 for c in $CODECS; do TOPICS="$TOPICS -t by-kcat-$c:3:1 -t by-kfk-$c:2:1"; done
+TOPICS="$TOPICS -t keys-kcat:5:1 -t keys-kfk:5:1"
 # shellcheck disable=SC2086
 start_broker $TOPICS
 
@@ -63,6 +64,18 @@ for c in $CODECS; do
     timeout $T kcat -b "$B" -C -t "$t" -e -q -c 1 -f '%h\n' >"$WORK/h.$c"
     printf 'codec=%s\n' "$c" | cmp - "$WORK/h.$c" || fail "header ($c)"
 done
+
+# Keyed messages land where kcat puts them with --partitioner crc32
+# (librdkafka's default partitioner).
+i=0
+: >"$WORK/keys"
+while [ $i -lt 60 ]; do printf 'key%d:v%d\n' $i $i >>"$WORK/keys"; i=$((i + 1)); done
+timeout $T kcat -b "$B" -P -t keys-kcat -K : <"$WORK/keys" || fail "kcat -P keys"
+kfk -b "$B" produce keys-kfk -K : --partitioner crc32 <"$WORK/keys" || fail "kfk produce --partitioner crc32"
+kfk -b "$B" consume keys-kcat -e -f '%k %p\n' | sort >"$WORK/keys.kcat" || fail "consume keys-kcat"
+kfk -b "$B" consume keys-kfk -e -f '%k %p\n' | sort >"$WORK/keys.kfk" || fail "consume keys-kfk"
+[ "$(cut -d' ' -f2 "$WORK/keys.kcat" | sort -u | wc -l)" -gt 1 ] || fail "kcat put every key in one partition"
+cmp "$WORK/keys.kcat" "$WORK/keys.kfk" || fail "--partitioner crc32 places keys unlike kcat"
 
 # Metadata: same brokers, topics, partition counts, leaders, replicas, ISRs.
 timeout $T kcat -b "$B" -L >"$WORK/kcat.L" || fail "kcat -L"

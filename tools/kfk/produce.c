@@ -10,7 +10,7 @@
 
 #include "kfk.h"
 
-enum { OPT_AUTO_CREATE = 0x2000, OPT_TIMESTAMP, OPT_JSON };
+enum { OPT_AUTO_CREATE = 0x2000, OPT_TIMESTAMP, OPT_JSON, OPT_PARTITIONER };
 
 #define MAX_HEADERS 64
 #define CHUNK 512
@@ -29,6 +29,7 @@ typedef struct produce_opts {
     int64_t timestamp_ms;
     kafka_codec codec;
     kafka_required_acks acks;
+    kafka_balancer_kind partitioner;
     kafka_header headers[MAX_HEADERS];
     size_t n_headers;
 } produce_opts;
@@ -224,6 +225,8 @@ static void usage(FILE *f)
           "  -z, --compression C   none, gzip, snappy, lz4 or zstd\n"
           "  -a, --acks A          all (default), 1 or 0\n"
           "      --timestamp MS    message timestamp (default: now)\n"
+          "      --partitioner P   murmur2 (default, as the Java client), crc32 (as kcat),\n"
+          "                        round-robin, least-bytes, fnv1a, fnv1a-java\n"
           "  -J, --json            each record is a JSON object as consume --json writes\n"
           "                        (key, value, headers, timestamp; others ignored)\n"
           "      --auto-create     let the broker create a missing topic\n\n",
@@ -258,6 +261,24 @@ static int parse_acks(const char *v, kafka_required_acks *out)
     return 0;
 }
 
+static int parse_partitioner(const char *v, kafka_balancer_kind *out)
+{
+    static const struct {
+        const char *name;
+        kafka_balancer_kind kind;
+    } kinds[] = {{"murmur2", KAFKA_BALANCER_MURMUR2},         {"crc32", KAFKA_BALANCER_CRC32},
+                 {"round-robin", KAFKA_BALANCER_ROUND_ROBIN}, {"least-bytes", KAFKA_BALANCER_LEAST_BYTES},
+                 {"fnv1a", KAFKA_BALANCER_HASH},              {"fnv1a-java", KAFKA_BALANCER_REFERENCE_HASH}};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp(v, kinds[i].name)) {
+            *out = kinds[i].kind;
+            return 0;
+        }
+    fprintf(stderr, "kfk: produce: unknown partitioner '%s' (murmur2, crc32, round-robin, least-bytes, fnv1a, "
+                    "fnv1a-java)\n", v);
+    return KFK_EXIT_USAGE;
+}
+
 static int parse_args(int argc, char **argv, kfk_conf *conf, produce_opts *o)
 {
     static const struct option longopts[] = {{"partition", required_argument, NULL, 'p'},
@@ -271,6 +292,7 @@ static int parse_args(int argc, char **argv, kfk_conf *conf, produce_opts *o)
                                              {"timestamp", required_argument, NULL, OPT_TIMESTAMP},
                                              {"auto-create", no_argument, NULL, OPT_AUTO_CREATE},
                                              {"json", no_argument, NULL, OPT_JSON},
+                                             {"partitioner", required_argument, NULL, OPT_PARTITIONER},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     static const kfk_verb_opts vo = {"p:k:K:D:H:Zz:a:Jh", longopts};
@@ -303,6 +325,7 @@ static int parse_args(int argc, char **argv, kfk_conf *conf, produce_opts *o)
         case OPT_AUTO_CREATE: o->auto_create = true; break;
         case 'J':
         case OPT_JSON: o->json = true; break;
+        case OPT_PARTITIONER: rc = parse_partitioner(optarg, &o->partitioner); break;
         case 'h': usage(stdout); return -1;
         default: return status ? status : KFK_EXIT_USAGE;
         }
@@ -365,6 +388,7 @@ static kafka_writer *open_writer(const kfk_conf *conf, const produce_opts *o, ta
                                .completion = on_completion,
                                .completion_privdata = t,
                                .allow_auto_topic_creation = o->auto_create,
+                               .balancer = {.kind = o->partitioner},
                                .dialer = &conf->dialer,
                                .dial_timeout_ms = conf->dialer.connect_timeout_ms,
                                .log = conf->verbose ? kfk_log_stderr : NULL,
