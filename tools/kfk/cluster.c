@@ -82,24 +82,91 @@ kafka_err kfk_topic_partitions(const kfk_conf *conf, const char *verb, const cha
     return 0;
 }
 
-kafka_err kfk_partition_offsets(const kfk_conf *conf, const char *verb, const char *topic, int32_t partition,
-                                int64_t at_ms, int64_t *first, int64_t *last, int64_t *at)
+/* ListOffsets on a conn bound to the partition (within the deadline the
+ * caller set on it): first, last and (at_ms >= 0) the offset at a time
+ * (the high-water mark when none is that recent). */
+static kafka_err read_offsets(kafka_conn *c, int64_t at_ms, int64_t *first, int64_t *last, int64_t *at)
 {
-    kafka_conn *c;
-    kafka_err err = kafka_dial_leader(&c, conf->brokers, topic, partition, &conf->dialer, conf->timeout_ms);
-    if (err) {
-        kfk_err(verb, "leader of %s [%d]: %s (%s)", topic, partition, kafka_err_str(err), kafka_dial_last_error());
-        return err;
-    }
-    kafka_conn_set_timeout(c, conf->timeout_ms);
-    err = kafka_conn_read_offsets(c, first, last);
+    kafka_err err = kafka_conn_read_offsets(c, first, last);
     if (!err && at_ms >= 0) {
         err = kafka_conn_read_offset_at(c, at_ms, at);
         if (!err && *at < 0) /* no message at or after at_ms */
             *at = *last;
     }
+    return err;
+}
+
+kafka_err kfk_offsets_begin(kfk_offset_lookup *l, const kfk_conf *conf, const char *verb)
+{
+    *l = (kfk_offset_lookup){.conf = conf, .verb = verb};
+    kafka_conn *c;
+    kafka_err err = kfk_dial_bootstrap(conf, verb, &c);
     if (err)
-        kfk_err(verb, "offsets of %s [%d]: %s (%s)", topic, partition, kafka_err_str(err), kafka_conn_last_error(c));
+        return err;
+    kafka_conn_set_timeout(c, conf->timeout_ms);
+    err = kfk_all_partitions(c, verb, &l->parts, &l->n_parts);
     kafka_conn_close(c);
     return err;
+}
+
+/* The cached conn to partition p's leader, dialed on first use. */
+static kafka_conn *leader_conn(kfk_offset_lookup *l, const kafka_partition *p)
+{
+    for (size_t i = 0; i < l->n_conns; i++)
+        if (l->leaders[i] == p->leader.id)
+            return l->conns[i];
+    if (l->n_conns == KFK_MAX_LEADERS || p->leader.id < 0)
+        return NULL;
+    kafka_conn *c;
+    if (kafka_dial_partition(&c, p, &l->conf->dialer, l->conf->dialer.connect_timeout_ms))
+        return NULL;
+    l->leaders[l->n_conns] = p->leader.id;
+    l->conns[l->n_conns++] = c;
+    return c;
+}
+
+kafka_err kfk_offsets_get(kfk_offset_lookup *l, const char *topic, int32_t partition, int64_t at_ms,
+                          int64_t *first, int64_t *last, int64_t *at)
+{
+    const kafka_partition *p = NULL;
+    for (size_t i = 0; i < l->n_parts && !p; i++)
+        if (l->parts[i].id == partition && !strcmp(l->parts[i].topic, topic))
+            p = &l->parts[i];
+    kafka_conn *c = p ? leader_conn(l, p) : NULL;
+    int64_t deadline = kafka_unix_ms() + l->conf->timeout_ms;
+    if (c && kafka_conn_bind(c, topic, partition) == 0) {
+        kafka_conn_set_deadline(c, deadline);
+        if (read_offsets(c, at_ms, first, last, at) == 0)
+            return 0;
+        /* A timeout or a broken stream closes the conn: drop it. */
+        for (size_t i = 0; i < l->n_conns; i++)
+            if (l->conns[i] == c) {
+                kafka_conn_close(c);
+                l->conns[i] = l->conns[--l->n_conns];
+                l->leaders[i] = l->leaders[l->n_conns];
+                break;
+            }
+    }
+    /* No cached route (leader unknown or moved, conn broken): the leader
+     * as the cluster names it now, on a conn of its own. */
+    kafka_err err = kafka_dial_leader(&c, l->conf->brokers, topic, partition, &l->conf->dialer, l->conf->timeout_ms);
+    if (err) {
+        kfk_err(l->verb, "leader of %s [%d]: %s (%s)", topic, partition, kafka_err_str(err), kafka_dial_last_error());
+        return err;
+    }
+    kafka_conn_set_timeout(c, l->conf->timeout_ms);
+    err = read_offsets(c, at_ms, first, last, at);
+    if (err)
+        kfk_err(l->verb, "offsets of %s [%d]: %s (%s)", topic, partition, kafka_err_str(err),
+                kafka_conn_last_error(c));
+    kafka_conn_close(c);
+    return err;
+}
+
+void kfk_offsets_end(kfk_offset_lookup *l)
+{
+    for (size_t i = 0; i < l->n_conns; i++)
+        kafka_conn_close(l->conns[i]);
+    kafka_free_partitions(l->parts);
+    *l = (kfk_offset_lookup){0};
 }

@@ -195,14 +195,17 @@ static int resolve_partitions(const kfk_conf *conf, const consume_opts *o, part_
         n_ids = 1;
     }
     part_worker *ws = calloc(n_ids, sizeof *ws);
-    int rc = ws ? 0 : KFK_EXIT_ERROR;
+    kfk_offset_lookup look;
+    int rc = !ws || kfk_offsets_begin(&look, conf, "consume") ? KFK_EXIT_ERROR : 0;
     for (size_t i = 0; i < n_ids && !rc; i++) {
         int64_t first = 0, last = 0, at = -1;
         int64_t at_ms = o->start == START_TIME ? o->start_value : -1;
-        if (kfk_partition_offsets(conf, "consume", o->topic, ids[i], at_ms, &first, &last, &at))
+        if (kfk_offsets_get(&look, o->topic, ids[i], at_ms, &first, &last, &at))
             rc = KFK_EXIT_ERROR;
         ws[i] = (part_worker){.partition = ids[i], .start = start_offset(o, first, last, at), .end = last};
     }
+    if (ws)
+        kfk_offsets_end(&look);
     free(ids);
     if (rc) {
         free(ws);

@@ -106,11 +106,27 @@ kafka_err kfk_all_partitions(kafka_conn *c, const char *verb, kafka_partition **
 kafka_err kfk_topic_partitions(const kfk_conf *conf, const char *verb, const char *topic, int32_t **ids,
                                size_t *n);
 
-/* Offsets of one partition, from its leader: first (log start), last
- * (high-water mark) and, when at_ms >= 0, the first offset whose
- * timestamp is >= at_ms (the high-water mark if none) in *at. */
-kafka_err kfk_partition_offsets(const kfk_conf *conf, const char *verb, const char *topic, int32_t partition,
-                                int64_t at_ms, int64_t *first, int64_t *last, int64_t *at);
+/* Offsets of partitions, from their leaders: one metadata look-up, then
+ * one connection per leader broker, reused for its partitions. */
+#define KFK_MAX_LEADERS 64
+typedef struct kfk_offset_lookup {
+    const kfk_conf *conf;
+    const char *verb;
+    kafka_partition *parts; /* every topic's */
+    size_t n_parts;
+    int32_t leaders[KFK_MAX_LEADERS];
+    kafka_conn *conns[KFK_MAX_LEADERS];
+    size_t n_conns;
+} kfk_offset_lookup;
+
+kafka_err kfk_offsets_begin(kfk_offset_lookup *l, const kfk_conf *conf, const char *verb);
+/* first (log start), last (high-water mark) and, when at_ms >= 0, the
+ * first offset whose timestamp is >= at_ms (the high-water mark if none)
+ * in *at. Falls back to a fresh leader look-up when the cached route
+ * fails; prints the reason on failure. */
+kafka_err kfk_offsets_get(kfk_offset_lookup *l, const char *topic, int32_t partition, int64_t at_ms,
+                          int64_t *first, int64_t *last, int64_t *at);
+void kfk_offsets_end(kfk_offset_lookup *l);
 
 /* ---- json.c ---------------------------------------------------------------- */
 
