@@ -4,7 +4,7 @@
 # by `timeout`, which would exit 124).
 . "$(dirname "$0")/lib.sh"
 
-start_broker -t t:2:1
+start_broker -t t:2:1 -t leaderless:2:1
 
 # Usage errors: exit 2, with a reason.
 expect_status 2 kfk -b "$B" consume t -p abc 2>"$WORK/err"
@@ -60,6 +60,10 @@ expect_status 1 kfk -b "$B" consume nosuch -g G -e 2>/dev/null
 expect_status 1 kfk -b "$B" produce nosuch 2>/dev/null </dev/null
 expect_status 1 kfk -b "$B" produce t -p 2 2>/dev/null </dev/null
 expect_status 1 kfk -b "$B" metadata -t nosuch 2>/dev/null
+# A partition without a leader: named in the error, not waited for forever.
+broker_cmd leader leaderless 1 -1
+expect_status 1 kfk -b "$B" consume leaderless -e 2>"$WORK/err"
+grep -q "leaderless \[1\]: leader not available" "$WORK/err" || { show "$WORK/err"; fail "leaderless message"; }
 kfk -b "$B" metadata >"$WORK/md" || fail "metadata"
 if grep -q nosuch "$WORK/md"; then fail "a look-up created topic nosuch"; fi
 
