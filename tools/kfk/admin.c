@@ -56,3 +56,17 @@ const char *kfk_err_or_empty(kafka_err err)
 {
     return err ? kafka_err_name(err) : "";
 }
+
+int kfk_sub_and_names(int argc, char **argv, const char *verb, const char **sub, const char **names, size_t max,
+                      size_t *n)
+{
+    *sub = argv[optind++];
+    for (*n = 0; optind < argc; optind++) {
+        if (*n == max || !*argv[optind]) {
+            fprintf(stderr, "kfk: %s: empty or too many (more than %zu) names\n", verb, max);
+            return KFK_EXIT_USAGE;
+        }
+        names[(*n)++] = argv[optind];
+    }
+    return 0;
+}

@@ -363,14 +363,8 @@ static int parse_args(int argc, char **argv, kfk_conf *conf, group_opts *o)
         usage(stderr);
         return KFK_EXIT_USAGE;
     }
-    o->sub = argv[optind++];
-    for (; optind < argc; optind++) {
-        if (o->n_names == MAX_ITEMS || !*argv[optind]) {
-            fprintf(stderr, "kfk: group: bad or too many group names\n");
-            return KFK_EXIT_USAGE;
-        }
-        o->names[o->n_names++] = argv[optind];
-    }
+    if (kfk_sub_and_names(argc, argv, "group", &o->sub, o->names, MAX_ITEMS, &o->n_names))
+        return KFK_EXIT_USAGE;
     bool ok;
     if (!strcmp(o->sub, "list"))
         ok = o->n_names == 0;

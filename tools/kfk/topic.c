@@ -294,14 +294,8 @@ static int parse_args(int argc, char **argv, kfk_conf *conf, topic_opts *o)
         usage(stderr);
         return KFK_EXIT_USAGE;
     }
-    o->sub = argv[optind++];
-    for (; optind < argc; optind++) {
-        if (o->n_names == MAX_ITEMS || !*argv[optind]) {
-            fprintf(stderr, "kfk: topic: bad or too many topic names\n");
-            return KFK_EXIT_USAGE;
-        }
-        o->names[o->n_names++] = argv[optind];
-    }
+    if (kfk_sub_and_names(argc, argv, "topic", &o->sub, o->names, MAX_ITEMS, &o->n_names))
+        return KFK_EXIT_USAGE;
     bool ok = true;
     if (!strcmp(o->sub, "list"))
         ok = o->n_names == 0;
