@@ -51,6 +51,8 @@ fi
 expect_status 2 kfk -b "$B" topic create x --partitions 0 2>/dev/null
 expect_status 2 kfk -b "$B" topic create 2>/dev/null
 expect_status 2 kfk -b "$B" topic frob 2>/dev/null
+expect_status 2 kfk -b "$B" acl create --resource-type topic --resource adm --operation read 2>/dev/null
+expect_status 2 kfk -b "$B" acl list --operation fly 2>/dev/null
 
 # offsets: 10 messages on partition 0 of adm.
 seq 1 10 | kfk -b "$B" produce adm -p 0 || fail "produce adm"
@@ -90,7 +92,8 @@ expect_status 2 kfk -b "$B" group reset lg -t lagt --to soon 2>/dev/null
 expect_status 1 kfk -b "$B" group reset lg -t nosuch --to 3 2>/dev/null
 
 # Verbs the mock lacks: either they work, or they say so clearly.
-for cmd in "group list --json" "group describe lg --json" "delete-records adm -p 0 --before 5 --json"; do
+for cmd in "group list --json" "group describe lg --json" "delete-records adm -p 0 --before 5 --json" \
+    "acl list --json" "acl create --resource-type topic --resource adm --principal User:alice --operation read --json"; do
     # shellcheck disable=SC2086
     if kfk -b "$B" $cmd >"$WORK/out.json" 2>"$WORK/err"; then
         json_ok "$WORK/out.json"

@@ -12,7 +12,7 @@
  *   progress.c  rate and progress on stderr when it is a terminal
  *   produce.c, consume.c, metadata.c: the verbs
  *   admin.c     what the administration verbs share (kfk_admin.h)
- *   topic.c, group.c, offsets.c: the administration verbs
+ *   topic.c, group.c, offsets.c, acl.c: the administration verbs
  *
  * kfk is a single-process tool: the few globals below (the interrupt flag)
  * are the program's, not the library's.
@@ -197,5 +197,6 @@ int kfk_topic(int argc, char **argv, kfk_conf *conf);
 int kfk_group(int argc, char **argv, kfk_conf *conf);
 int kfk_offsets(int argc, char **argv, kfk_conf *conf);
 int kfk_delete_records(int argc, char **argv, kfk_conf *conf);
+int kfk_acl(int argc, char **argv, kfk_conf *conf);
 
 #endif /* KFK_H */

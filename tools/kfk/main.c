@@ -33,6 +33,7 @@ static const verb VERBS[] = {
     {"group", kfk_group, "list, describe, delete consumer groups; their lag; reset their offsets"},
     {"offsets", kfk_offsets, "start and end offsets of a topic's partitions, or the offsets at a time"},
     {"delete-records", kfk_delete_records, "delete the records before an offset"},
+    {"acl", kfk_acl, "list, create, delete ACLs"},
 #endif
 };
 
@@ -40,9 +41,9 @@ static const verb VERBS[] = {
  * named so that a user gets a clear answer rather than "unknown verb". */
 static const char *const NOT_YET[] = {
 #ifndef KFK_HAVE_ADMIN
-    "topic", "group", "offsets", "delete-records",
+    "topic", "group", "offsets", "delete-records", "acl",
 #endif
-    "acl"};
+    NULL};
 
 static void usage(FILE *f)
 {
@@ -100,7 +101,7 @@ int main(int argc, char **argv)
         }
     if (rc < 0) {
         bool later = false;
-        for (size_t i = 0; i < sizeof NOT_YET / sizeof NOT_YET[0]; i++)
+        for (size_t i = 0; NOT_YET[i]; i++)
             later |= !strcmp(name, NOT_YET[i]);
         if (later)
             fprintf(stderr, "kfk: '%s' is not implemented yet\n", name);
