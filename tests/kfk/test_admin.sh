@@ -103,7 +103,12 @@ for cmd in "group list --json" "group describe lg --json" "delete-records adm -p
 done
 
 # group lag: a group reads 4 of 10 messages and commits them: lag 6.
+# librdkafka's mock answers OffsetFetch v2+ for "every committed
+# partition" with a null topic array, which the protocol does not allow;
+# restricted to v0-v1 (as tests/integration/test_admin_groups.c does),
+# the admin client asks for every partition by name instead.
 kfk -b "$B" consume lagt -g lg -c 4 >/dev/null || fail "consume -g -c 4"
+broker_cmd apiversion OffsetFetch 0 1 || fail "apiversion OffsetFetch 0 1"
 kfk -b "$B" group lag lg --json >"$WORK/lag.json" 2>"$WORK/err" || { show "$WORK/err"; fail "group lag --json"; }
 json_ok "$WORK/lag.json"
 python3 - "$WORK/lag.json" <<'PY' || { show "$WORK/lag.json"; fail "lag after reading 4 of 10"; }
