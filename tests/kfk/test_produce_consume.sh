@@ -5,7 +5,8 @@
 # format string and --json. Expected outputs are written by hand here.
 . "$(dirname "$0")/lib.sh"
 
-start_broker -t plain:3:1 -t one:1:1 -t keyed:1:1 -t times:1:1 -t files:2:1 -t delim:1:1 -t json1:1:1 -t json2:1:1
+start_broker -t plain:3:1 -t one:1:1 -t keyed:1:1 -t times:1:1 -t files:2:1 -t delim:1:1 -t json1:1:1 -t json2:1:1 \
+    -t live:1:1
 
 # 1. Lines from stdin over 3 partitions; consume reads every partition.
 printf '%s\n' "first message" "  spaces  around  " "tab	inside" "ünïcödé ✓" >"$WORK/text"
@@ -103,7 +104,24 @@ JSON
 grep -q "record 1" "$WORK/err" || { show "$WORK/err"; fail "bad JSON record message"; }
 echo '{}' | expect_status 2 kfk -b "$B" produce json1 --json -k x 2>/dev/null
 
-# 8. stderr: nothing on success when it is not a terminal; on a terminal
+# 8. A line is sent when it arrives, not at the end of the input: with the
+# input still open, the line can be consumed.
+mkfifo "$WORK/fifo"
+kfk -b "$B" produce live <"$WORK/fifo" &
+PRODUCER=$!
+exec 3>"$WORK/fifo"
+echo "while open" >&3
+seen=0
+for i in $(seq 1 120); do
+    kfk -b "$B" consume live -e >"$WORK/live" || fail "consume live"
+    if grep -q "while open" "$WORK/live"; then seen=1; break; fi
+    sleep 0.5
+done
+exec 3>&-
+wait $PRODUCER || fail "produce from a pipe kept open"
+[ $seen -eq 1 ] || fail "a line was not sent while its input stayed open"
+
+# 9. stderr: nothing on success when it is not a terminal; on a terminal
 # (a pty from script(1)) the progress line's final summary.
 seq 1 100 >"$WORK/hundred"
 kfk -b "$B" produce one -p 0 <"$WORK/hundred" 2>"$WORK/quiet" || fail "produce (quiet)"

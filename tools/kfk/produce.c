@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kfk.h"
 
@@ -170,15 +171,18 @@ static int produce_stream(FILE *f, const produce_opts *o, kafka_writer *w, chunk
             }
             buf = grown, cap *= 2;
         }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        if (got == 0) {
-            if (ferror(f)) {
-                free(buf);
-                return errno ? errno : EIO;
-            }
-            eof = true;
+        /* read(2), not fread: a line typed on a terminal or written to a
+         * pipe is sent as soon as it arrives, not when 64 KiB have. */
+        ssize_t got = read(fileno(f), buf + len, cap - len);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue; /* a signal: the loop checks kfk_interrupted */
+            free(buf);
+            return errno;
         }
-        len += got;
+        eof = got == 0;
+        bool drained = (size_t)got < cap - len; /* nothing more waiting, for now */
+        len += (size_t)got;
         size_t start = 0;
         for (;;) {
             char *d = memmem(buf + start, len - start, o->msg_delim, o->msg_delim_len);
@@ -208,6 +212,8 @@ static int produce_stream(FILE *f, const produce_opts *o, kafka_writer *w, chunk
         }
         memmove(buf, buf + start, len - start);
         len -= start;
+        if (drained)
+            chunk_flush(w, c, t);
     }
     free(buf);
     return 0;
@@ -389,6 +395,10 @@ static kafka_writer *open_writer(const kfk_conf *conf, const produce_opts *o, ta
                                .completion_privdata = t,
                                .allow_auto_topic_creation = o->auto_create,
                                .balancer = {.kind = o->partitioner},
+                               /* kcat's linger (5 ms) order of magnitude: a
+                                * line typed interactively leaves at once;
+                                * piped input fills batches by size. */
+                               .batch_timeout_ms = 10,
                                .dialer = &conf->dialer,
                                .dial_timeout_ms = conf->dialer.connect_timeout_ms,
                                .log = conf->verbose ? kfk_log_stderr : NULL,
