@@ -13,12 +13,26 @@
  *   partitions the group assigns to this member, starting at the group's
  *   committed offsets, and commits offsets (OffsetCommit).
  *
- * Background prefetch: one fetcher thread per partition being read sends
- * Fetch requests to the partition leader and queues the response buffers,
- * up to queue_capacity_bytes, for the reading thread. Fetch errors are
- * handled there: disconnects and leadership changes (NOT_LEADER_OR_FOLLOWER,
- * UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE, FENCED_LEADER_EPOCH ...)
- * invalidate the metadata and retry with exponential backoff.
+ * Background prefetch: one I/O thread per reader, whatever the number of
+ * partitions and brokers, keeps one connection per broker and one Fetch
+ * in flight per broker, carrying every partition that broker leads and
+ * this reader reads (the starting partition rotates from one Fetch to the
+ * next; max_bytes is the per-partition limit, KIP-74). The responses are
+ * queued for the reading thread as they arrive, broker by broker (a slow
+ * broker delays only its own partitions); queue_capacity_bytes bounds the
+ * queue of the whole reader (no Fetch is sent while it is full, and a
+ * Fetch asks for no more than the room left, or max_bytes). Fetch errors
+ * are handled there: disconnects and leadership changes
+ * (NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE,
+ * FENCED_LEADER_EPOCH ...) invalidate the metadata and retry with
+ * exponential backoff; a partition the metadata does not have
+ * (UNKNOWN_TOPIC_OR_PARTITION), fatal errors (TLS, SASL, authorization)
+ * and other non-retriable errors are also returned by the next read, with
+ * the text in kafka_reader_last_error, while the reader keeps retrying.
+ * Fetch sessions (KIP-227): with Fetch v7+ each broker's Fetch is
+ * incremental (only partitions that joined, left or moved are named); a
+ * broker that keeps no sessions, or loses one (FETCH_SESSION_ID_NOT_FOUND,
+ * INVALID_FETCH_SESSION_EPOCH), gets full fetches.
  *
  * OFFSET_OUT_OF_RANGE reset policy: when a fetch offset is outside the
  * partition's [log start, high-water mark] range, the reader moves to the
@@ -49,9 +63,11 @@
  *     rebalance only);
  *   - rack-aware assignment (KIP-881).
  *
- * Costs to know: one fetcher thread (and one pooled connection during a
- * Fetch) per partition read, which suits tens of partitions, not
- * thousands; read_message with commit_interval_ms == 0 makes one
+ * Costs to know: one I/O thread and one connection per broker (plus, in
+ * group mode, the group thread and its coordinator connection), whatever
+ * the number of partitions; a broker whose TCP connect succeeds but whose
+ * TLS/SASL handshake stalls holds the I/O thread up to dial_timeout_ms
+ * (the handshake is not yet non-blocking); read_message with commit_interval_ms == 0 makes one
  * OffsetCommit round trip per message (kafka-go's semantics: use
  * commit_interval_ms, or fetch_message + commit_messages in batches, for
  * throughput); the leader of a group with other members waits 100 ms

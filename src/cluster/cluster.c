@@ -829,7 +829,9 @@ kafka_err kafka_cluster_topic_get(kafka_cluster *kc, const char *topic, int64_t 
             continue;
         }
         err = refresh_locked(kc, deadline);
-        if (err == KAFKA_ERR_CLOSED || err == KAFKA_ERR_NOMEM)
+        /* A certificate or password the broker refuses will not get
+         * better by retrying until the deadline: say so at once. */
+        if (err == KAFKA_ERR_CLOSED || err == KAFKA_ERR_NOMEM || kafka_err_is_fatal(err))
             break;
         if (err) {
             /* no broker answered: back off, then try again until the deadline */

@@ -29,3 +29,33 @@ kafka_err kafka_bootstrap_next(kafka_bootstrap_iter *it, char *addr, size_t addr
         return KAFKA_ERR_INVALID_ARG;
     return 0;
 }
+
+bool kafka_cluster_err_stale_metadata(kafka_err err)
+{
+    switch (err) {
+    case KAFKA_ERR_NOT_LEADER_OR_FOLLOWER:
+    case KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION:
+    case KAFKA_ERR_LEADER_NOT_AVAILABLE:
+    case KAFKA_ERR_FENCED_LEADER_EPOCH:
+    case KAFKA_ERR_UNKNOWN_LEADER_EPOCH:
+    case KAFKA_ERR_REPLICA_NOT_AVAILABLE:
+    case KAFKA_ERR_KAFKA_STORAGE_ERROR:
+    case KAFKA_ERR_BROKER_NOT_AVAILABLE:
+    case KAFKA_ERR_TRANSPORT:
+    case KAFKA_ERR_TIMEOUT:
+    case KAFKA_ERR_NO_BROKERS:
+    case KAFKA_ERR_PROTOCOL:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool kafka_cluster_err_for_reader(kafka_err err)
+{
+    if (!err || err == KAFKA_ERR_CLOSED)
+        return false;
+    if (kafka_err_is_fatal(err))
+        return true;
+    return !kafka_cluster_err_stale_metadata(err) && !kafka_err_is_retriable(err);
+}

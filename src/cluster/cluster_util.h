@@ -21,3 +21,19 @@ void kafka_bootstrap_iter_init(kafka_bootstrap_iter *it, const char *list);
 kafka_err kafka_bootstrap_next(kafka_bootstrap_iter *it, char *addr, size_t addr_len);
 
 #endif
+
+/* ---- error classification: the one place for every layer ------------------ */
+
+#include <stdbool.h>
+
+/* The error means the cached metadata (leader, partition count) may be
+ * stale: invalidate the topic and look the leader up again before
+ * retrying. Includes a dropped connection (the broker may have gone with
+ * its leadership). */
+bool kafka_cluster_err_stale_metadata(kafka_err err);
+
+/* A fetch error the application must hear of from its next read (the
+ * reader still retries after backoff, in case it is fixed): fatal errors
+ * (TLS, SASL, authorization: kafka_err_is_fatal) and Kafka errors that are
+ * neither retriable nor a sign of stale metadata. */
+bool kafka_cluster_err_for_reader(kafka_err err);

@@ -4,6 +4,7 @@
 
 #include "common/alloc.h"
 #include "conn/conn_priv.h"
+#include "conn/requests.h"
 #include "protocol/api.h"
 #include "protocol/gen/all.h"
 #include "protocol/record_batch.h"
@@ -12,8 +13,6 @@
 KAFKA_CONN_ENCODER(fetch_request)
 KAFKA_CONN_DECODER(fetch_response)
 
-/* Fetch v13+ names topics by id only; the conn speaks names. */
-#define FETCH_MAX_VERSION 12
 #define DEFAULT_MAX_WAIT_MS 10000
 #define DEFAULT_MAX_BYTES (1024 * 1024)
 
@@ -67,28 +66,19 @@ static kafka_err find_partition(kafka_conn *c, const kafka_fetch_response *r,
 
 static kafka_err fetch(kafka_conn *c, const kafka_read_batch_config *cfg, kafka_batch *b)
 {
-    int16_t v = kafka_conn_version(c, KAFKA_API_FETCH, 0, FETCH_MAX_VERSION);
+    int16_t v = kafka_conn_version(c, KAFKA_API_FETCH, kafka_fetch_min_version(cfg->read_committed),
+                                   KAFKA_FETCH_MAX_VERSION);
     if (v < 0)
         return KAFKA_ERR_NO_COMMON_VERSION;
-    kafka_fetch_request_fetch_partition fp;
-    kafka_fetch_request_fetch_partition_init(&fp);
-    fp.partition = c->partition;
-    fp.fetch_offset = c->offset;
-    fp.partition_max_bytes = cfg->max_bytes > 0 ? cfg->max_bytes : DEFAULT_MAX_BYTES;
-    kafka_fetch_request_fetch_topic ft;
-    kafka_fetch_request_fetch_topic_init(&ft);
-    ft.topic = kafka_str_c(c->topic);
-    ft.partitions = &fp;
-    ft.partitions_count = 1;
+    kafka_fetch_want want = {c->topic, c->partition, c->offset, cfg->max_bytes > 0 ? cfg->max_bytes : DEFAULT_MAX_BYTES};
+    kafka_fetch_opts o = {.max_wait_ms = pick_max_wait(c, cfg),
+                          .min_bytes = cfg->min_bytes > 0 ? cfg->min_bytes : 1,
+                          .max_bytes = want.max_bytes,
+                          .read_committed = cfg->read_committed,
+                          .session_epoch = -1};
     kafka_fetch_request req;
-    kafka_fetch_request_init(&req);
-    req.replica_id = -1;
-    req.max_wait_ms = pick_max_wait(c, cfg);
-    req.min_bytes = cfg->min_bytes > 0 ? cfg->min_bytes : 1;
-    req.max_bytes = fp.partition_max_bytes;
-    req.isolation_level = cfg->read_committed ? 1 : 0;
-    req.topics = &ft;
-    req.topics_count = 1;
+    if (kafka_fetch_request_build(&b->arena, &want, 1, &o, &req))
+        return KAFKA_ERR_NOMEM;
     kafka_fetch_response resp;
     kafka_fetch_response_init(&resp);
     kafka_err err = kafka_conn_roundtrip(c, KAFKA_API_FETCH, v, fetch_request_enc_, &req, fetch_response_dec_, &resp,

@@ -276,11 +276,9 @@ kafka_err kafka_conn_send_rawv(kafka_conn *c, int16_t api_key, int16_t version, 
         return err;
     if (body_cnt < 0 || (body_cnt > 0 && !body))
         return kafka_conn_err(c, KAFKA_ERR_INVALID_ARG, "bad request body pieces");
-    uint8_t hdr[4 + 2 + 2 + 4 + 2 + 255 + 1];
+    uint8_t hdr[KAFKA_REQUEST_HEADER_MAX];
     size_t id_len = strlen(c->client_id);
-    if (id_len > 255) /* client ids are short; keeps the header on the stack */
-        id_len = 255;
-    size_t hlen = 4 + 2 + 2 + 4 + 2 + id_len + (flexible_header ? 1 : 0);
+    size_t hlen = 4 + 2 + 2 + 4 + 2 + (id_len > 255 ? 255 : id_len) + (flexible_header ? 1 : 0);
     size_t body_len = 0;
     for (int i = 0; i < body_cnt; i++) {
         if (body[i].iov_len > (size_t)INT32_MAX - hlen - body_len)
@@ -300,17 +298,7 @@ kafka_err kafka_conn_send_rawv(kafka_conn *c, int16_t api_key, int16_t version, 
     pthread_mutex_lock(&c->wmu);
     int32_t corr = c->next_corr;
     c->next_corr = corr == INT32_MAX ? 0 : corr + 1;
-    kafka_write_u32_at(hdr, (uint32_t)(hlen - 4 + body_len));
-    hdr[4] = (uint8_t)((uint16_t)api_key >> 8);
-    hdr[5] = (uint8_t)api_key;
-    hdr[6] = (uint8_t)((uint16_t)version >> 8);
-    hdr[7] = (uint8_t)version;
-    kafka_write_u32_at(hdr + 8, (uint32_t)corr);
-    hdr[12] = (uint8_t)(id_len >> 8);
-    hdr[13] = (uint8_t)id_len;
-    memcpy(hdr + 14, c->client_id, id_len);
-    if (flexible_header)
-        hdr[14 + id_len] = 0; /* no tagged fields */
+    kafka_frame_header_write(hdr, api_key, version, corr, c->client_id, flexible_header, body_len);
     if (expect_response && !queue_push(c, (kafka_pending){corr, api_key, version})) {
         pthread_mutex_unlock(&c->wmu);
         if (iov != stack_iov)
@@ -386,18 +374,11 @@ kafka_err kafka_conn_recv_raw(kafka_conn *c, int32_t corr, bool flexible_header,
 
 /* ---- typed calls ------------------------------------------------------------------------- */
 
-static bool req_flexible(int16_t api_key, int16_t version)
-{
-    const kafka_api_info *ai = kafka_api_info_get(api_key);
-    return ai && ai->request_flexible_min >= 0 && version >= ai->request_flexible_min;
-}
+static bool req_flexible(int16_t api_key, int16_t version) { return kafka_request_header_flexible(api_key, version); }
 
 static bool resp_header_flexible(int16_t api_key, int16_t version)
 {
-    if (api_key == KAFKA_API_API_VERSIONS) /* always header v0 (KIP-511) */
-        return false;
-    const kafka_api_info *ai = kafka_api_info_get(api_key);
-    return ai && ai->response_flexible_min >= 0 && version >= ai->response_flexible_min;
+    return kafka_response_header_flexible(api_key, version);
 }
 
 static const char *api_name(int16_t api_key)
@@ -496,3 +477,5 @@ int16_t kafka_conn_version(kafka_conn *c, int16_t api_key, int16_t want_min, int
     }
     return v;
 }
+
+kafka_stream *kafka_conn_stream(kafka_conn *c) { return c->s; }

@@ -57,6 +57,18 @@ kafka_err kafka_split_host_port(const char *addr, char *host, size_t host_len, i
  * text otherwise. */
 kafka_err kafka_frame_check_size(int32_t size, int32_t max, char *err, size_t err_len);
 
+/* Request framing in one place (kafka_conn and the engine): writes the
+ * size prefix and request header v1 (v2 when flexible) for a body of
+ * body_len bytes into hdr (KAFKA_REQUEST_HEADER_MAX bytes); returns its
+ * length. client_id is cut at 255 bytes. */
+#define KAFKA_REQUEST_HEADER_MAX (4 + 2 + 2 + 4 + 2 + 255 + 1)
+size_t kafka_frame_header_write(uint8_t *hdr, int16_t api_key, int16_t version, int32_t corr,
+                                   const char *client_id, bool flexible, size_t body_len);
+/* Whether api_key at version uses the flexible request header (v2) / the
+ * flexible response header (v1; never ApiVersions, KIP-511). */
+bool kafka_request_header_flexible(int16_t api_key, int16_t version);
+bool kafka_response_header_flexible(int16_t api_key, int16_t version);
+
 /* ---- construction ------------------------------------------------------- */
 
 /* Wraps an already connected stream (takes ownership, also on failure).
@@ -69,6 +81,11 @@ kafka_err kafka_conn_negotiate_versions(kafka_conn *c);
 /* Runs SASL over the conn with the dialer config's mechanism (after
  * version negotiation). No-op when cfg has no mechanism. */
 kafka_err kafka_conn_sasl(kafka_conn *c, const kafka_dialer_config *cfg);
+
+/* The conn's stream, for the engine, which takes over a connected,
+ * negotiated (and authenticated) conn and drives its stream without
+ * blocking; kafka_conn calls must not be used on it meanwhile. */
+kafka_stream *kafka_conn_stream(kafka_conn *c);
 
 /* ---- errors --------------------------------------------------------------- */
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "conn/conn_internal.h"
+#include "protocol/api.h"
 
 kafka_err kafka_version_pick(const char *api_name, int16_t cmin, int16_t cmax, int16_t bmin, int16_t bmax,
                              int16_t *out, char *err, size_t err_len)
@@ -68,4 +69,39 @@ kafka_err kafka_frame_check_size(int32_t size, int32_t max, char *err, size_t er
         return KAFKA_ERR_TOO_LARGE;
     }
     return 0;
+}
+
+size_t kafka_frame_header_write(uint8_t *hdr, int16_t api_key, int16_t version, int32_t corr,
+                                   const char *client_id, bool flexible, size_t body_len)
+{
+    size_t id_len = strlen(client_id);
+    if (id_len > 255) /* client ids are short; keeps the header on the stack */
+        id_len = 255;
+    size_t hlen = 4 + 2 + 2 + 4 + 2 + id_len + (flexible ? 1 : 0);
+    kafka_write_u32_at(hdr, (uint32_t)(hlen - 4 + body_len));
+    hdr[4] = (uint8_t)((uint16_t)api_key >> 8);
+    hdr[5] = (uint8_t)api_key;
+    hdr[6] = (uint8_t)((uint16_t)version >> 8);
+    hdr[7] = (uint8_t)version;
+    kafka_write_u32_at(hdr + 8, (uint32_t)corr);
+    hdr[12] = (uint8_t)(id_len >> 8);
+    hdr[13] = (uint8_t)id_len;
+    memcpy(hdr + 14, client_id, id_len);
+    if (flexible)
+        hdr[14 + id_len] = 0; /* no tagged fields */
+    return hlen;
+}
+
+bool kafka_request_header_flexible(int16_t api_key, int16_t version)
+{
+    const kafka_api_info *ai = kafka_api_info_get(api_key);
+    return ai && ai->request_flexible_min >= 0 && version >= ai->request_flexible_min;
+}
+
+bool kafka_response_header_flexible(int16_t api_key, int16_t version)
+{
+    if (api_key == KAFKA_API_API_VERSIONS) /* always header v0 (KIP-511) */
+        return false;
+    const kafka_api_info *ai = kafka_api_info_get(api_key);
+    return ai && ai->response_flexible_min >= 0 && version >= ai->response_flexible_min;
 }

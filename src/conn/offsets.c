@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "conn/conn_priv.h"
+#include "conn/requests.h"
 #include "protocol/api.h"
 #include "protocol/gen/all.h"
 
@@ -13,32 +14,22 @@ KAFKA_CONN_DECODER(list_offsets_response)
 #define TS_LATEST (-1)
 #define TS_EARLIEST (-2)
 
-/* ListOffsets v0 answers with an offsets array instead of one offset. */
-#define LIST_OFFSETS_MIN_VERSION 1
-
 static kafka_err list_offset(kafka_conn *c, int64_t timestamp, int64_t *out)
 {
     if (!c->topic)
         return kafka_conn_err(c, KAFKA_ERR_STATE, "offsets: conn is not bound to a partition (kafka_conn_bind)");
-    int16_t v = kafka_conn_version(c, KAFKA_API_LIST_OFFSETS, LIST_OFFSETS_MIN_VERSION, INT16_MAX);
+    int16_t v = kafka_conn_version(c, KAFKA_API_LIST_OFFSETS, KAFKA_LIST_OFFSETS_MIN_VERSION,
+                                   KAFKA_LIST_OFFSETS_MAX_VERSION);
     if (v < 0)
         return KAFKA_ERR_NO_COMMON_VERSION;
-    kafka_list_offsets_request_list_offsets_partition p;
-    kafka_list_offsets_request_list_offsets_partition_init(&p);
-    p.partition_index = c->partition;
-    p.timestamp = timestamp;
-    kafka_list_offsets_request_list_offsets_topic t;
-    kafka_list_offsets_request_list_offsets_topic_init(&t);
-    t.name = kafka_str_c(c->topic);
-    t.partitions = &p;
-    t.partitions_count = 1;
-    kafka_list_offsets_request req;
-    kafka_list_offsets_request_init(&req);
-    req.replica_id = -1;
-    req.topics = &t;
-    req.topics_count = 1;
     kafka_arena arena;
     kafka_arena_init(&arena, 0);
+    kafka_offset_want want = {c->topic, c->partition, timestamp};
+    kafka_list_offsets_request req;
+    if (kafka_list_offsets_request_build(&arena, &want, 1, false, &req)) {
+        kafka_arena_free(&arena);
+        return KAFKA_ERR_NOMEM;
+    }
     kafka_list_offsets_response resp;
     kafka_list_offsets_response_init(&resp);
     kafka_err err = kafka_conn_roundtrip(c, KAFKA_API_LIST_OFFSETS, v, list_offsets_request_enc_, &req,

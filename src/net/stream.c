@@ -11,13 +11,6 @@
 #include "common/alloc.h"
 #include "net/stream_impl.h"
 
-int64_t kafka_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int kafka_deadline_timeout(int64_t deadline_ms)
 {
     if (deadline_ms < 0)

@@ -21,12 +21,12 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "common/clock.h"
 #include "kafka/error.h"
 
 typedef struct kafka_stream kafka_stream;
 
-/* Monotonic clock in milliseconds. */
-int64_t kafka_now_ms(void);
+/* kafka_now_ms(): the monotonic clock, common/clock.h. */
 
 /* Reads exactly `len` bytes into buf, or fails (TIMEOUT, CLOSED, TRANSPORT
  * when the peer closed or the socket failed). */
@@ -47,6 +47,27 @@ const char *kafka_stream_peer(const kafka_stream *s);
 
 /* Closes and frees. NULL is a no-op. */
 void kafka_stream_close(kafka_stream *s);
+
+/* ---- non-blocking use (the engine, src/engine/) ----------------------------
+ * These never wait. They are for one thread that owns the stream and learns
+ * readiness elsewhere (epoll on kafka_stream_fd, or polling a user
+ * transport, which has no fd). */
+
+/* The socket to watch for readiness, or -1 for a user transport (call
+ * read_some/writev_some with nothing ready instead: they ask the
+ * transport with a zero timeout). */
+int kafka_stream_fd(const kafka_stream *s);
+
+/* Reads what is available now, up to len bytes: 0 with *got = 0 when
+ * nothing is (try again when readable), 0 with *got > 0, or TRANSPORT /
+ * CLOSED with text in kafka_stream_last_error. */
+kafka_err kafka_stream_read_some(kafka_stream *s, void *buf, size_t len, size_t *got);
+
+/* Writes what the stream accepts now from the iovecs (in order); *put gets
+ * the count (0 = try again when writable). A TLS stream must be called
+ * again with the same first bytes after it accepted none (OpenSSL's
+ * retry rule); the engine's output queue does so naturally. */
+kafka_err kafka_stream_writev_some(kafka_stream *s, const struct iovec *iov, int iovcnt, size_t *put);
 
 /* Dialing (implemented in src/net/dial.c): resolves host, connects with
  * the dialer's settings (TCP_NODELAY, keepalive, TLS, user transport,

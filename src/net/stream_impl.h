@@ -93,6 +93,9 @@ kafka_err kafka_tls_prepare(kafka_stream *s, const kafka_tls_config *cfg, const 
 kafka_err kafka_tls_handshake(kafka_stream *s, int64_t deadline_ms, char *errbuf, size_t errlen);
 kafka_err kafka_tls_read_full(kafka_stream *s, void *buf, size_t len, int64_t deadline_ms);
 kafka_err kafka_tls_writev_full(kafka_stream *s, const struct iovec *iov, int iovcnt, int64_t deadline_ms);
+/* Non-blocking single attempts (stream.h read_some / writev_some). */
+kafka_err kafka_tls_read_some(kafka_stream *s, void *buf, size_t len, size_t *got);
+kafka_err kafka_tls_write_some(kafka_stream *s, const void *buf, size_t len, size_t *put);
 /* Sends close_notify (without waiting) and frees the SSL objects. */
 void kafka_tls_free(kafka_stream *s);
 

@@ -398,3 +398,40 @@ void kafka_tls_free(kafka_stream *s)
         s->ssl_lock_init = false;
     }
 }
+
+/* ---- non-blocking attempts (the engine) --------------------------------- */
+
+/* One SSL_read_ex / SSL_write_ex; "would block" is 0 bytes and no error. */
+static kafka_err tls_try(kafka_stream *s, int side, void *rp, const void *wp, size_t len, size_t *moved)
+{
+    *moved = 0;
+    if (atomic_load(&s->interrupted))
+        return kafka_stream_fail(s, side, KAFKA_ERR_CLOSED, "%s %s: interrupted (stream closed)",
+                                 side == KAFKA_STREAM_RD ? "read from" : "write to", s->peer);
+    tls_result r = {0};
+    pthread_mutex_lock(&s->ssl_lock);
+    ERR_clear_error();
+    errno = 0;
+    r.ok = side == KAFKA_STREAM_RD ? SSL_read_ex(s->ssl, rp, len, moved) : SSL_write_ex(s->ssl, wp, len, moved);
+    if (!r.ok)
+        tls_classify(s, r.ok, &r);
+    pthread_mutex_unlock(&s->ssl_lock);
+    if (r.ok)
+        return 0;
+    *moved = 0;
+    if (r.ssl_err == SSL_ERROR_WANT_READ || r.ssl_err == SSL_ERROR_WANT_WRITE)
+        return 0;
+    /* A deadline of 0 is never reached for the wait cases handled above,
+     * so this only formats the failure. */
+    return tls_wait_or_fail(s, side, &r, 0);
+}
+
+kafka_err kafka_tls_read_some(kafka_stream *s, void *buf, size_t len, size_t *got)
+{
+    return tls_try(s, KAFKA_STREAM_RD, buf, NULL, len, got);
+}
+
+kafka_err kafka_tls_write_some(kafka_stream *s, const void *buf, size_t len, size_t *put)
+{
+    return tls_try(s, KAFKA_STREAM_WR, NULL, buf, len, put);
+}

@@ -1,32 +1,71 @@
-/* Per-partition fetcher threads: Fetch from the leader, queue the responses. */
+/* The reader's fetching, on its one I/O thread (the engine's): one Fetch
+ * per broker carrying every partition that broker leads and this reader
+ * reads; ListOffsets per broker to resolve start offsets; responses cut
+ * into per-partition chunks for the reading thread. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/alloc.h"
 #include "common/backoff.h"
+#include "cluster/cluster_util.h"
 #include "conn/conn_internal.h"
+#include "conn/requests.h"
 #include "net/stream.h"
 #include "protocol/gen/all.h"
-#include "cluster/cluster_util.h"
+#include "reader/fetch_session.h"
 #include "reader/reader_internal.h"
 
 KAFKA_CONN_ENCODER(fetch_request)
-KAFKA_CONN_DECODER(fetch_response)
+
 KAFKA_CONN_ENCODER(list_offsets_request)
 KAFKA_CONN_DECODER(list_offsets_response)
 
-/* Fetch v13+ names topics by id only; the reader speaks names. */
-#define FETCH_MAX_VERSION 12
-/* Fetch v4 brought isolation_level and the aborted transactions list. */
-#define FETCH_MIN_READ_COMMITTED 4
 #define MAX_FETCH_BYTES_GROWTH (64 * 1024 * 1024)
 #define FREE_CHUNKS_KEPT 4
 /* Headroom over max_wait for the Fetch round trip. */
 #define FETCH_DEADLINE_SLACK_MS 10000
 
+typedef struct kr_broker {
+    int32_t id;
+    bool busy;       /* a Fetch or ListOffsets outstanding */
+    kr_session sess; /* its fetch session (KIP-227) */
+} kr_broker;
+
+/* One partition of a request in flight. */
+typedef struct kr_req_part {
+    kr_part *p;
+    uint64_t epoch;
+    int64_t offset;
+    int32_t max_bytes;
+} kr_req_part;
+
+/* A request in flight: the callback's argument. */
+typedef struct kr_req {
+    kafka_reader *r;
+    int32_t broker;
+    int16_t version;
+    bool list; /* ListOffsets, else Fetch */
+    int64_t sent_us;
+    size_t n;
+    kr_req_part parts[];
+} kr_req;
+
+/* ---- parts and chunks -------------------------------------------------- */
+
 void kr_part_release(kr_part *p)
 {
     if (p && atomic_fetch_sub(&p->refs, 1) == 1)
         kafka_free(p);
+}
+
+void kr_fbuf_release(kr_fbuf *fb)
+{
+    if (fb && atomic_fetch_sub(&fb->refs, 1) == 1) {
+        kafka_arena_free(&fb->arena);
+        kafka_free(fb->frame);
+        kafka_free(fb);
+    }
 }
 
 kr_part *kr_part_find_locked(kafka_reader *r, const char *topic, int32_t partition)
@@ -40,54 +79,37 @@ kr_part *kr_part_find_locked(kafka_reader *r, const char *topic, int32_t partiti
 void kr_chunk_recycle_locked(kafka_reader *r, kr_chunk *c)
 {
     kr_part *p = c->part;
+    kr_fbuf_release(c->fb);
+    c->fb = NULL;
     c->part = NULL;
     c->next = NULL;
     if (r->n_free < FREE_CHUNKS_KEPT && !r->closing) {
-        kafka_arena_reset(&c->arena);
         c->next = r->free_chunks;
         r->free_chunks = c;
         r->n_free++;
     } else {
-        kafka_arena_free(&c->arena);
         kafka_free(c);
     }
     kr_part_release(p);
+    if (r->fetch_held && r->q_bytes < r->cfg.queue_capacity_bytes) {
+        r->fetch_held = false;
+        kr_io_wake(r);
+    }
 }
 
-static kr_chunk *chunk_get(kafka_reader *r)
+static kr_chunk *chunk_get_locked(kafka_reader *r)
 {
-    pthread_mutex_lock(&r->mu);
     kr_chunk *c = r->free_chunks;
     if (c) {
         r->free_chunks = c->next;
         r->n_free--;
+        c->next = NULL;
+        return c;
     }
-    pthread_mutex_unlock(&r->mu);
-    if (!c) {
-        c = kafka_calloc(1, sizeof *c);
-        if (c)
-            kafka_arena_init(&c->arena, 0);
-    }
-    return c;
+    return kafka_calloc(1, sizeof *c);
 }
 
-/* Sleeps up to ms unless the part is stopped first. */
-static void part_sleep(kr_part *p, int ms)
-{
-    kafka_reader *r = p->r;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&r->mu);
-    if (!p->stop && !r->closing)
-        pthread_cond_timedwait(&r->cond_space, &r->mu, &ts);
-    pthread_mutex_unlock(&r->mu);
-}
+/* ---- blocking ListOffsets (application threads: lag, set_offset_at) ------ */
 
 kafka_err kr_list_offset(kafka_reader *r, const char *topic, int32_t partition, int64_t ts, int64_t deadline,
                          int64_t *out)
@@ -101,28 +123,20 @@ kafka_err kr_list_offset(kafka_reader *r, const char *topic, int32_t partition, 
     if (err)
         return err;
     kafka_cluster_conn_deadline(conn, deadline);
-    int16_t v = kafka_conn_version(conn, KAFKA_API_LIST_OFFSETS, 1, INT16_MAX);
-    kafka_list_offsets_request_list_offsets_partition lp;
-    kafka_list_offsets_request_list_offsets_partition_init(&lp);
-    lp.partition_index = partition;
-    lp.timestamp = ts;
-    kafka_list_offsets_request_list_offsets_topic lt;
-    kafka_list_offsets_request_list_offsets_topic_init(&lt);
-    lt.name = kafka_str_c(topic);
-    lt.partitions = &lp;
-    lt.partitions_count = 1;
-    kafka_list_offsets_request req;
-    kafka_list_offsets_request_init(&req);
-    req.replica_id = -1;
-    req.isolation_level = r->cfg.isolation_level == KAFKA_READ_COMMITTED ? 1 : 0;
-    req.topics = &lt;
-    req.topics_count = 1;
+    int16_t v = kafka_conn_version(conn, KAFKA_API_LIST_OFFSETS, KAFKA_LIST_OFFSETS_MIN_VERSION,
+                                   KAFKA_LIST_OFFSETS_MAX_VERSION);
     kafka_arena arena;
     kafka_arena_init(&arena, 0);
+    kafka_offset_want want = {topic, partition, ts};
+    kafka_list_offsets_request req;
+    if (v >= 0 && kafka_list_offsets_request_build(&arena, &want, 1,
+                                                   r->cfg.isolation_level == KAFKA_READ_COMMITTED, &req))
+        v = -2;
     kafka_list_offsets_response resp;
     kafka_list_offsets_response_init(&resp);
-    err = v < 0 ? KAFKA_ERR_NO_COMMON_VERSION
-                : kafka_conn_roundtrip(conn, KAFKA_API_LIST_OFFSETS, v, list_offsets_request_enc_, &req,
+    err = v == -2 ? KAFKA_ERR_NOMEM
+          : v < 0 ? KAFKA_ERR_NO_COMMON_VERSION
+                  : kafka_conn_roundtrip(conn, KAFKA_API_LIST_OFFSETS, v, list_offsets_request_enc_, &req,
                                        list_offsets_response_dec_, &resp, &arena, NULL);
     kafka_cluster_release(r->kc, conn, !kafka_cluster_err_breaks_conn(err));
     kafka_err res = err ? err : KAFKA_ERR_PROTOCOL;
@@ -136,22 +150,79 @@ kafka_err kr_list_offset(kafka_reader *r, const char *topic, int32_t partition, 
                 *out = pr->offset;
         }
     kafka_arena_free(&arena);
-    if (res == KAFKA_ERR_NOT_LEADER_OR_FOLLOWER || res == KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION ||
-        res == KAFKA_ERR_LEADER_NOT_AVAILABLE || res == KAFKA_ERR_FENCED_LEADER_EPOCH || res == KAFKA_ERR_TRANSPORT)
+    if (kafka_cluster_err_stale_metadata(res))
         kafka_cluster_invalidate(r->kc, topic);
     return res;
 }
 
-static const kafka_fetch_response_partition_data *find_pdata(const kafka_fetch_response *resp, const char *topic,
-                                                            int32_t partition)
+/* ---- errors ---------------------------------------------------------------- */
+
+/* A part's fetch failed: back off; stale metadata looks the leader up
+ * again; an error the application must hear of goes to the next read. */
+static void part_failed(kafka_reader *r, kr_part *p, kafka_err err, const char *why, int64_t now)
 {
-    for (int32_t i = 0; i < resp->responses_count; i++) {
-        if (!kafka_str_eq_c(resp->responses[i].topic, topic))
-            continue;
-        for (int32_t j = 0; j < resp->responses[i].partitions_count; j++)
-            if (resp->responses[i].partitions[j].partition_index == partition)
-                return &resp->responses[i].partitions[j];
+    bool stale = kafka_cluster_err_stale_metadata(err);
+    if (stale) {
+        kafka_cluster_invalidate(r->kc, p->topic);
+        p->leader = -1;
     }
+    p->retry_at = now + kafka_backoff_ms(p->attempt < 16 ? p->attempt : 16, r->cfg.backoff_min_ms,
+                                         r->cfg.backoff_max_ms);
+    p->attempt++;
+    pthread_mutex_lock(&r->mu);
+    bool quiet = p->stop || r->closing;
+    if (!quiet) {
+        snprintf(r->last_error, sizeof r->last_error, "fetch %s [%d]: %s", p->topic, p->partition,
+                 why && *why ? why : kafka_err_str(err));
+        r->st.errors++;
+        if (kafka_cluster_err_for_reader(err)) {
+            r->deliver_err = err;
+            pthread_cond_broadcast(&r->cond_data);
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (!quiet && p->attempt == 1)
+        kr_log(r, KAFKA_LOG_WARN, "fetch %s [%d]: %s (retrying)", p->topic, p->partition,
+               why && *why ? why : kafka_err_str(err));
+}
+
+/* ---- responses (I/O thread) ------------------------------------------------ */
+
+static kr_broker *broker_slot(kafka_reader *r, int32_t id)
+{
+    for (size_t i = 0; i < r->n_io_brokers; i++)
+        if (r->io_brokers[i].id == id)
+            return &r->io_brokers[i];
+    if (r->n_io_brokers == r->cap_io_brokers) {
+        size_t cap = r->cap_io_brokers ? r->cap_io_brokers * 2 : 8;
+        kr_broker *nb = kafka_realloc(r->io_brokers, cap * sizeof *nb);
+        if (!nb)
+            return NULL;
+        r->io_brokers = nb;
+        r->cap_io_brokers = cap;
+    }
+    r->io_brokers[r->n_io_brokers] = (kr_broker){.id = id};
+    kr_session_init(&r->io_brokers[r->n_io_brokers].sess);
+    return &r->io_brokers[r->n_io_brokers++];
+}
+
+static void req_done(kr_req *q)
+{
+    kr_broker *b = broker_slot(q->r, q->broker);
+    if (b)
+        b->busy = false;
+    for (size_t i = 0; i < q->n; i++) {
+        q->parts[i].p->in_flight = false;
+        kr_part_release(q->parts[i].p);
+    }
+    kafka_free(q);
+}
+
+static kr_req_part *req_find(kr_req *q, const kafka_str topic, int32_t partition)
+{
+    for (size_t i = 0; i < q->n; i++)
+        if (q->parts[i].p->partition == partition && kafka_str_eq_c(topic, q->parts[i].p->topic))
+            return &q->parts[i];
     return NULL;
 }
 
@@ -169,97 +240,43 @@ static void stats_fetch(kafka_reader *r, int64_t wait_us, int64_t bytes)
     s->fetch_bytes_avg += (bytes - s->fetch_bytes_avg) / s->fetches;
 }
 
-/* Sends one Fetch for the part at `offset` and queues the result. */
-static kafka_err fetch_once(kr_part *p, uint64_t epoch, int64_t offset, int32_t max_bytes)
+/* OFFSET_OUT_OF_RANGE: move to the nearest end of [log start, hwm] (the
+ * response says both from Fetch v5; before that, the start is looked up). */
+static void reset_offset_locked(kafka_reader *r, kr_part *p, int64_t offset, int64_t log_start, int64_t hwm)
 {
-    kafka_reader *r = p->r;
-    int64_t deadline = kafka_now_ms() + r->cfg.max_wait_ms + FETCH_DEADLINE_SLACK_MS;
-    int32_t leader = -1;
-    kafka_err err = kafka_cluster_leader(r->kc, p->topic, p->partition, deadline, &leader);
-    if (err)
-        return err;
-    kafka_conn *conn = NULL;
-    err = kafka_cluster_acquire(r->kc, leader, deadline, &conn);
-    if (err)
-        return err;
-    kafka_cluster_conn_deadline(conn, deadline);
-    /* Published so that stopping the part can cut a long-poll short. */
-    pthread_mutex_lock(&r->mu);
-    bool stopped = p->stop;
-    if (!stopped)
-        p->conn = conn;
-    pthread_mutex_unlock(&r->mu);
-    if (stopped) {
-        kafka_cluster_release(r->kc, conn, true);
-        return 0;
-    }
-    bool rc = r->cfg.isolation_level == KAFKA_READ_COMMITTED;
-    int16_t v = kafka_conn_version(conn, KAFKA_API_FETCH, rc ? FETCH_MIN_READ_COMMITTED : 0, FETCH_MAX_VERSION);
-    kr_chunk *c = chunk_get(r);
-    if (v < 0 || !c) {
-        pthread_mutex_lock(&r->mu);
-        p->conn = NULL;
-        pthread_mutex_unlock(&r->mu);
-        kafka_cluster_release(r->kc, conn, true);
-        if (c) {
-            kafka_arena_free(&c->arena);
-            kafka_free(c);
-        }
-        return v < 0 ? KAFKA_ERR_NO_COMMON_VERSION : KAFKA_ERR_NOMEM;
-    }
-    kafka_fetch_request_fetch_partition fp;
-    kafka_fetch_request_fetch_partition_init(&fp);
-    fp.partition = p->partition;
-    fp.fetch_offset = offset;
-    fp.partition_max_bytes = max_bytes;
-    kafka_fetch_request_fetch_topic ft;
-    kafka_fetch_request_fetch_topic_init(&ft);
-    ft.topic = kafka_str_c(p->topic);
-    ft.partitions = &fp;
-    ft.partitions_count = 1;
-    kafka_fetch_request req;
-    kafka_fetch_request_init(&req);
-    req.replica_id = -1;
-    req.max_wait_ms = r->cfg.max_wait_ms;
-    req.min_bytes = r->cfg.min_bytes;
-    req.max_bytes = max_bytes;
-    req.isolation_level = rc ? 1 : 0;
-    req.topics = &ft;
-    req.topics_count = 1;
-    kafka_fetch_response resp;
-    kafka_fetch_response_init(&resp);
-    int64_t t0 = kr_now_us();
-    err = kafka_conn_roundtrip(conn, KAFKA_API_FETCH, v, fetch_request_enc_, &req, fetch_response_dec_, &resp,
-                               &c->arena, NULL);
-    int64_t t1 = kr_now_us();
-    pthread_mutex_lock(&r->mu);
-    p->conn = NULL;
-    pthread_mutex_unlock(&r->mu);
-    kafka_cluster_release(r->kc, conn, !kafka_cluster_err_breaks_conn(err));
-    const kafka_fetch_response_partition_data *pd = NULL;
-    if (!err && resp.error_code)
-        err = kafka_err_from_wire(resp.error_code);
-    if (!err && !(pd = find_pdata(&resp, p->topic, p->partition)))
-        err = KAFKA_ERR_PROTOCOL;
-    if (!err && pd->error_code)
-        err = kafka_err_from_wire(pd->error_code);
-    pthread_mutex_lock(&r->mu);
-    r->st.dials++;
-    if (err || p->stop || p->epoch != epoch) {
-        c->part = NULL;
-        kafka_arena_free(&c->arena);
-        kafka_free(c);
-        pthread_mutex_unlock(&r->mu);
-        return err;
-    }
+    int64_t to = log_start >= 0 && offset < log_start ? log_start
+                 : hwm >= 0 && offset > hwm             ? hwm
+                                                         : KAFKA_OFFSET_FIRST;
+    /* Like a seek: what was prefetched before the reset is dropped, and
+     * bumping the epoch keeps a delivery that starts after kr_sync_reading
+     * from overwriting the new position. */
+    p->epoch++;
+    p->fetch_offset = to;
+    kr_sync_reading(r);
+    p->next_offset = to >= 0 ? to : -1;
+    r->st.offset_resets++;
+    kr_log(r, KAFKA_LOG_WARN, "%s [%d]: offset %lld out of range [%lld, %lld]: reset to %lld", p->topic, p->partition,
+           (long long)offset, (long long)log_start, (long long)hwm, (long long)to);
+}
+
+/* One partition's data: a chunk for the queue when it has records. */
+static void fetched_part_locked(kafka_reader *r, kr_req_part *rp, const kafka_fetch_response_partition_data *pd,
+                                kr_fbuf *fb, bool rc, int64_t *bytes)
+{
+    kr_part *p = rp->p;
     size_t len = pd->records.len > 0 ? (size_t)pd->records.len : 0;
-    stats_fetch(r, t1 - t0, (int64_t)len);
+    *bytes += (int64_t)len;
     p->hwm = rc && pd->last_stable_offset >= 0 ? pd->last_stable_offset : pd->high_watermark;
     int64_t next = len ? kafka_records_next_offset(pd->records.ptr, len) : -1;
-    if (next > offset) {
+    if (next > rp->offset) {
+        kr_chunk *c = chunk_get_locked(r);
+        if (!c)
+            return; /* fetched again next time */
         c->part = p;
         atomic_fetch_add(&p->refs, 1);
-        c->epoch = epoch;
+        c->fb = fb;
+        atomic_fetch_add(&fb->refs, 1);
+        c->epoch = rp->epoch;
         c->data = pd->records.ptr;
         c->len = len;
         c->bytes = len;
@@ -275,141 +292,416 @@ static kafka_err fetch_once(kr_part *p, uint64_t epoch, int64_t offset, int32_t 
         r->q_len++;
         r->q_bytes += (int64_t)len;
         p->fetch_offset = next;
-        c = NULL;
         pthread_cond_signal(&r->cond_data);
-    } else if (len > 0 && next < 0 && max_bytes < MAX_FETCH_BYTES_GROWTH) {
+    } else if (len > 0 && next < 0 && rp->max_bytes < MAX_FETCH_BYTES_GROWTH) {
         /* One batch larger than max_bytes (pre-KIP-74 brokers return only
          * a partial one): ask for more next time. */
-        p->max_bytes = max_bytes * 2;
-    } else if (len == 0 && rc && pd->last_stable_offset > offset) {
-        /* Only aborted/control data up to the LSO: nothing to deliver. */
+        p->max_bytes = rp->max_bytes * 2;
     }
-    if (c)
-        kr_chunk_recycle_locked(r, c);
-    pthread_mutex_unlock(&r->mu);
-    return 0;
 }
 
-/* OFFSET_OUT_OF_RANGE: move to the nearest end of [log start, hwm]. */
-static kafka_err reset_offset(kr_part *p, uint64_t epoch, int64_t offset)
+static void on_fetch(void *arg, kafka_err err, const char *why, uint8_t *frame, const uint8_t *body, size_t len)
 {
-    kafka_reader *r = p->r;
-    int64_t deadline = kafka_now_ms() + FETCH_DEADLINE_SLACK_MS;
-    int64_t first = -1, last = -1;
-    kafka_err err = kr_list_offset(r, p->topic, p->partition, KAFKA_OFFSET_FIRST, deadline, &first);
-    if (!err)
-        err = kr_list_offset(r, p->topic, p->partition, KAFKA_OFFSET_LAST, deadline, &last);
-    if (err)
-        return err;
-    int64_t to = offset < first ? first : last;
-    pthread_mutex_lock(&r->mu);
-    if (p->epoch == epoch && !p->stop) {
-        /* Like a seek: what was prefetched before the reset is dropped
-         * (below the new position it is behind the reader; at or above it
-         * it may be truncated data), and bumping the epoch is what keeps a
-         * delivery that starts after kr_sync_reading from overwriting the
-         * new position (the sync only waits out deliveries under way). */
-        p->epoch++;
-        p->fetch_offset = to;
-        kr_sync_reading(r);
-        p->next_offset = to;
-        r->st.offset_resets++;
-    }
-    pthread_mutex_unlock(&r->mu);
-    kr_log(r, KAFKA_LOG_WARN, "%s [%d]: offset %lld out of range [%lld, %lld]: reset to %lld", p->topic,
-           p->partition, (long long)offset, (long long)first, (long long)last, (long long)to);
-    return 0;
-}
-
-/* Resolves FIRST/LAST into an offset. */
-static kafka_err resolve_offset(kr_part *p, uint64_t epoch, int64_t which)
-{
-    kafka_reader *r = p->r;
-    int64_t off = -1;
-    kafka_err err =
-        kr_list_offset(r, p->topic, p->partition, which, kafka_now_ms() + FETCH_DEADLINE_SLACK_MS, &off);
-    if (err)
-        return err;
-    pthread_mutex_lock(&r->mu);
-    if (p->epoch == epoch && !p->stop) {
-        /* No chunk of this epoch exists yet (nothing is fetched before the
-         * start offset is known), so no delivery can race with this store;
-         * the sync is for a delivery of an older chunk still under way. */
-        p->fetch_offset = off;
-        kr_sync_reading(r);
-        p->next_offset = off;
-    }
-    pthread_mutex_unlock(&r->mu);
-    kr_log(r, KAFKA_LOG_DEBUG, "%s [%d]: start offset %lld", p->topic, p->partition, (long long)off);
-    return 0;
-}
-
-static bool wait_for_room(kr_part *p)
-{
-    kafka_reader *r = p->r;
-    pthread_mutex_lock(&r->mu);
-    while (!p->stop && !r->closing && r->q_len > 0 && r->q_bytes >= r->cfg.queue_capacity_bytes)
-        pthread_cond_wait(&r->cond_space, &r->mu);
-    bool go = !p->stop && !r->closing;
-    pthread_mutex_unlock(&r->mu);
-    return go;
-}
-
-static bool leadership_err(kafka_err err)
-{
-    return err == KAFKA_ERR_NOT_LEADER_OR_FOLLOWER || err == KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION ||
-           err == KAFKA_ERR_LEADER_NOT_AVAILABLE || err == KAFKA_ERR_FENCED_LEADER_EPOCH ||
-           err == KAFKA_ERR_UNKNOWN_LEADER_EPOCH || err == KAFKA_ERR_TRANSPORT || err == KAFKA_ERR_TIMEOUT ||
-           err == KAFKA_ERR_REPLICA_NOT_AVAILABLE || err == KAFKA_ERR_KAFKA_STORAGE_ERROR ||
-           err == KAFKA_ERR_NO_BROKERS || err == KAFKA_ERR_CLOSED || err == KAFKA_ERR_PROTOCOL;
-}
-
-static void *fetcher_main(void *arg)
-{
-    kr_part *p = arg;
-    kafka_reader *r = p->r;
-    int attempt = 0;
-    while (wait_for_room(p)) {
-        pthread_mutex_lock(&r->mu);
-        uint64_t epoch = p->epoch;
-        int64_t off = p->fetch_offset;
-        int32_t max_bytes = p->max_bytes;
-        pthread_mutex_unlock(&r->mu);
-        kafka_err err = off < 0 ? resolve_offset(p, epoch, off) : fetch_once(p, epoch, off, max_bytes);
-        if (err == KAFKA_ERR_OFFSET_OUT_OF_RANGE)
-            err = reset_offset(p, epoch, off);
-        if (!err) {
-            attempt = 0;
-            continue;
+    kr_req *q = arg;
+    kafka_reader *r = q->r;
+    int64_t now = kafka_now_ms();
+    kr_fbuf *fb = NULL;
+    kafka_fetch_response resp;
+    kafka_fetch_response_init(&resp);
+    char text[300] = "";
+    if (!err) {
+        fb = kafka_calloc(1, sizeof *fb);
+        if (!fb) {
+            kafka_free(frame);
+            err = KAFKA_ERR_NOMEM;
+        } else {
+            atomic_init(&fb->refs, 1);
+            fb->frame = frame;
+            kafka_arena_init(&fb->arena, 0);
+            kafka_rbuf rb;
+            kafka_rbuf_init(&rb, body, len);
+            err = kafka_fetch_response_decode(&rb, &fb->arena, q->version, &resp);
+            if (err) {
+                snprintf(text, sizeof text, "broker %d: undecodable Fetch v%d response: field %s: %s", q->broker,
+                         q->version, rb.field ? rb.field : "?", kafka_err_str(err));
+                kafka_engine_fail_broker(r->eng, q->broker, KAFKA_ERR_PROTOCOL, text);
+                err = KAFKA_ERR_PROTOCOL;
+            } else if (resp.error_code) {
+                err = kafka_err_from_wire(resp.error_code);
+                snprintf(text, sizeof text, "broker %d: Fetch: %s", q->broker, kafka_err_str(err));
+            }
         }
-        pthread_mutex_lock(&r->mu);
-        bool quiet = p->stop || r->closing;
-        bool seeked = p->epoch != epoch; /* set_offset cut the Fetch */
-        pthread_mutex_unlock(&r->mu);
-        if (quiet)
-            break;
-        if (seeked)
-            continue;
-        if (leadership_err(err))
-            kafka_cluster_invalidate(r->kc, p->topic);
-        kr_error(r, err, "fetch %s [%d] at offset %lld: %s", p->topic, p->partition, (long long)off,
-                 kafka_err_str(err));
-        kr_log(r, KAFKA_LOG_WARN, "fetch %s [%d] at offset %lld: %s (retrying)", p->topic, p->partition,
-               (long long)off, kafka_err_str(err));
-        if (!leadership_err(err) && !kafka_err_is_retriable(err)) {
-            /* e.g. TOPIC_AUTHORIZATION_FAILED: the application must hear
-             * of it; the fetcher keeps retrying in case it is fixed. */
+    } else {
+        snprintf(text, sizeof text, "%s", why ? why : "");
+    }
+    kr_broker *b = broker_slot(r, q->broker);
+    if (b) {
+        bool creating = b->sess.creating;
+        kr_session_done(&b->sess, err, err ? 0 : resp.session_id);
+        if (creating && !err)
+            kr_log(r, KAFKA_LOG_DEBUG, "broker %d: %s", q->broker,
+                   b->sess.unsupported ? "keeps no fetch sessions: full fetches" : "fetch session created");
+    }
+    if (err == KAFKA_ERR_FETCH_SESSION_ID_NOT_FOUND || err == KAFKA_ERR_INVALID_FETCH_SESSION_EPOCH) {
+        /* The broker lost or rejected the session: the next Fetch is a
+         * full one (it creates a new session); nothing for the parts. */
+        kr_log(r, KAFKA_LOG_DEBUG, "broker %d: %s: full fetch", q->broker, kafka_err_str(err));
+        kr_fbuf_release(fb);
+        req_done(q);
+        return;
+    }
+    if (err) {
+        for (size_t i = 0; i < q->n; i++)
+            part_failed(r, q->parts[i].p, err, text, now);
+        kr_fbuf_release(fb);
+        req_done(q);
+        return;
+    }
+    bool rc = r->cfg.isolation_level == KAFKA_READ_COMMITTED;
+    int64_t bytes = 0;
+    /* Per-partition errors are handled after the lock is dropped. */
+    kr_req_part *failed[64];
+    kafka_err failed_err[64];
+    size_t n_failed = 0;
+    pthread_mutex_lock(&r->mu);
+    for (int32_t i = 0; i < resp.responses_count; i++) {
+        const kafka_fetch_response_fetchable_topic_response *t = &resp.responses[i];
+        for (int32_t j = 0; j < t->partitions_count; j++) {
+            const kafka_fetch_response_partition_data *pd = &t->partitions[j];
+            kr_req_part *rp = req_find(q, t->topic, pd->partition_index);
+            if (!rp || rp->p->stop || rp->p->epoch != rp->epoch)
+                continue; /* stopped or seeked while in flight: stale */
+            kafka_err pe = kafka_err_from_wire(pd->error_code);
+            if (pe == KAFKA_ERR_OFFSET_OUT_OF_RANGE) {
+                reset_offset_locked(r, rp->p, rp->offset, pd->log_start_offset, pd->high_watermark);
+            } else if (pe) {
+                if (n_failed < sizeof failed / sizeof *failed) {
+                    failed[n_failed] = rp;
+                    failed_err[n_failed++] = pe;
+                }
+            } else {
+                rp->p->attempt = 0;
+                fetched_part_locked(r, rp, pd, fb, rc, &bytes);
+            }
+        }
+    }
+    stats_fetch(r, kafka_now_us() - q->sent_us, bytes);
+    pthread_mutex_unlock(&r->mu);
+    for (size_t i = 0; i < n_failed; i++) {
+        snprintf(text, sizeof text, "broker %d: Fetch at offset %lld: %s", q->broker,
+                 (long long)failed[i]->offset, kafka_err_str(failed_err[i]));
+        part_failed(r, failed[i]->p, failed_err[i], text, now);
+    }
+    kr_fbuf_release(fb);
+    req_done(q);
+}
+
+static void on_list_offsets(void *arg, kafka_err err, const char *why, uint8_t *frame, const uint8_t *body,
+                            size_t len)
+{
+    kr_req *q = arg;
+    kafka_reader *r = q->r;
+    int64_t now = kafka_now_ms();
+    kafka_arena arena;
+    kafka_arena_init(&arena, 0);
+    kafka_list_offsets_response resp;
+    kafka_list_offsets_response_init(&resp);
+    char text[300] = "";
+    if (!err) {
+        kafka_rbuf rb;
+        kafka_rbuf_init(&rb, body, len);
+        err = kafka_list_offsets_response_decode(&rb, &arena, q->version, &resp);
+        if (err) {
+            snprintf(text, sizeof text, "broker %d: undecodable ListOffsets response: field %s", q->broker,
+                     rb.field ? rb.field : "?");
+            kafka_engine_fail_broker(r->eng, q->broker, KAFKA_ERR_PROTOCOL, text);
+            err = KAFKA_ERR_PROTOCOL;
+        }
+    } else {
+        snprintf(text, sizeof text, "%s", why ? why : "");
+    }
+    for (size_t i = 0; err && i < q->n; i++)
+        part_failed(r, q->parts[i].p, err, text, now);
+    for (int32_t i = 0; !err && i < resp.topics_count; i++)
+        for (int32_t j = 0; j < resp.topics[i].partitions_count; j++) {
+            const kafka_list_offsets_response_list_offsets_partition_response *pr = &resp.topics[i].partitions[j];
+            kr_req_part *rp = req_find(q, resp.topics[i].name, pr->partition_index);
+            if (!rp)
+                continue;
+            kafka_err pe = kafka_err_from_wire(pr->error_code);
+            if (pe) {
+                snprintf(text, sizeof text, "broker %d: ListOffsets: %s", q->broker, kafka_err_str(pe));
+                part_failed(r, rp->p, pe, text, now);
+                continue;
+            }
+            kr_part *p = rp->p;
             pthread_mutex_lock(&r->mu);
+            if (p->epoch == rp->epoch && !p->stop && p->fetch_offset == rp->offset) {
+                /* Nothing of this epoch is fetched before the start offset
+                 * is known, so no delivery races with this store; the sync
+                 * is for a delivery of an older chunk still under way. */
+                p->fetch_offset = pr->offset;
+                kr_sync_reading(r);
+                p->next_offset = pr->offset;
+                p->attempt = 0;
+            }
+            pthread_mutex_unlock(&r->mu);
+            kr_log(r, KAFKA_LOG_DEBUG, "%s [%d]: start offset %lld", p->topic, p->partition, (long long)pr->offset);
+        }
+    kafka_arena_free(&arena);
+    kafka_free(frame);
+    req_done(q);
+}
+
+/* ---- planning (I/O thread) ------------------------------------------------- */
+
+typedef struct plan_part {
+    kr_part *p;
+    uint64_t epoch;
+    int64_t offset;
+    int32_t max_bytes;
+} plan_part;
+
+/* Sends one request to broker for the parts in pp[0..n) (all led by it). */
+static void send_request(kafka_reader *r, int32_t broker, bool list, plan_part *pp, size_t n, int64_t now)
+{
+    char why[300];
+    kafka_err err = kafka_engine_broker(r->eng, broker, why, sizeof why);
+    int16_t v = -1;
+    if (!err) {
+        bool rc = r->cfg.isolation_level == KAFKA_READ_COMMITTED;
+        v = list ? kafka_engine_version(r->eng, broker, KAFKA_API_LIST_OFFSETS, KAFKA_LIST_OFFSETS_MIN_VERSION,
+                                        KAFKA_LIST_OFFSETS_MAX_VERSION, why, sizeof why)
+                 : kafka_engine_version(r->eng, broker, KAFKA_API_FETCH, kafka_fetch_min_version(rc),
+                                        KAFKA_FETCH_MAX_VERSION, why, sizeof why);
+        if (v < 0)
+            err = KAFKA_ERR_NO_COMMON_VERSION;
+    }
+    kr_req *q = err ? NULL : kafka_calloc(1, sizeof *q + n * sizeof q->parts[0]);
+    if (!err && !q)
+        err = KAFKA_ERR_NOMEM;
+    if (err) {
+        for (size_t i = 0; i < n; i++)
+            part_failed(r, pp[i].p, err, why, now);
+        return;
+    }
+    q->r = r;
+    q->broker = broker;
+    q->version = v;
+    q->list = list;
+    q->n = n;
+    kafka_arena a;
+    kafka_arena_init(&a, 0);
+    kafka_err e = 0;
+    if (list) {
+        kafka_offset_want *want = kafka_arena_alloc(&a, n * sizeof *want);
+        kafka_list_offsets_request req;
+        for (size_t i = 0; want && i < n; i++) /* KAFKA_OFFSET_FIRST / LAST are Kafka's -2 / -1 */
+            want[i] = (kafka_offset_want){pp[i].p->topic, pp[i].p->partition, pp[i].offset};
+        e = !want ? KAFKA_ERR_NOMEM
+                  : kafka_list_offsets_request_build(&a, want, n, r->cfg.isolation_level == KAFKA_READ_COMMITTED,
+                                                     &req);
+        if (!e)
+            e = kafka_engine_send(r->eng, broker, KAFKA_API_LIST_OFFSETS, v, list_offsets_request_enc_, &req,
+                                  now + r->cfg.dial_timeout_ms + FETCH_DEADLINE_SLACK_MS, on_list_offsets, q);
+    } else {
+        kafka_fetch_want *want = kafka_arena_alloc(&a, n * sizeof *want);
+        for (size_t i = 0; want && i < n; i++)
+            want[i] = (kafka_fetch_want){pp[i].p->topic, pp[i].p->partition, pp[i].offset, pp[i].max_bytes};
+        pthread_mutex_lock(&r->mu);
+        int64_t room = r->cfg.queue_capacity_bytes - r->q_bytes;
+        pthread_mutex_unlock(&r->mu);
+        kafka_fetch_opts o = {
+            .max_wait_ms = r->cfg.max_wait_ms,
+            .min_bytes = r->cfg.min_bytes,
+            /* The whole response stays within the queue's room (at least
+             * one partition's worth, so that a full queue still moves). */
+            .max_bytes = room > r->cfg.max_bytes ? (room > INT32_MAX ? INT32_MAX : (int32_t)room) : r->cfg.max_bytes,
+            .read_committed = r->cfg.isolation_level == KAFKA_READ_COMMITTED,
+            .session_epoch = -1,
+        };
+        kafka_fetch_request req;
+        kr_broker *b = broker_slot(r, broker);
+        kafka_fetch_want *send = NULL;
+        size_t n_send = 0;
+        e = !want || !b ? KAFKA_ERR_NOMEM
+                        : kr_session_plan(&b->sess, v >= KAFKA_FETCH_MIN_SESSION, want, n, &a, &send, &n_send, &o);
+        if (!e)
+            e = kafka_fetch_request_build(&a, send, n_send, &o, &req);
+        if (!e)
+            e = kafka_engine_send(r->eng, broker, KAFKA_API_FETCH, v, fetch_request_enc_, &req,
+                                  now + r->cfg.max_wait_ms + FETCH_DEADLINE_SLACK_MS, on_fetch, q);
+        if (e && b && b->sess.pending)
+            kr_session_done(&b->sess, e, 0);
+    }
+    kafka_arena_free(&a);
+    if (e) {
+        for (size_t i = 0; i < n; i++)
+            part_failed(r, pp[i].p, e, kafka_err_str(e), now);
+        kafka_free(q);
+        return;
+    }
+    q->sent_us = kafka_now_us();
+    kr_broker *b = broker_slot(r, broker);
+    if (b)
+        b->busy = true;
+    for (size_t i = 0; i < n; i++) {
+        q->parts[i] = (kr_req_part){pp[i].p, pp[i].epoch, pp[i].offset, pp[i].max_bytes};
+        pp[i].p->in_flight = true;
+        atomic_fetch_add(&pp[i].p->refs, 1);
+    }
+}
+
+static int cmp_topic(const void *a, const void *b)
+{
+    const plan_part *x = a, *y = b;
+    return x->p->topic < y->p->topic ? -1 : x->p->topic > y->p->topic;
+}
+
+/* Looks up the leader of p (cached by the cluster; a refresh when stale). */
+static void find_leader(kafka_reader *r, kr_part *p, int64_t now)
+{
+    int32_t leader = -1;
+    kafka_err err = kafka_cluster_leader(r->kc, p->topic, p->partition, now + r->cfg.dial_timeout_ms, &leader);
+    if (!err) {
+        p->leader = leader;
+        return;
+    }
+    char why[300];
+    const char *d = kafka_dial_last_error();
+    if (err == KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION)
+        snprintf(why, sizeof why, "topic %s has no partition %d (or the topic does not exist)", p->topic, p->partition);
+    else if ((err == KAFKA_ERR_TLS || err == KAFKA_ERR_SASL || err == KAFKA_ERR_NO_BROKERS ||
+              err == KAFKA_ERR_TRANSPORT) && d && *d)
+        snprintf(why, sizeof why, "metadata: %s: %s", kafka_err_str(err), d);
+    else
+        snprintf(why, sizeof why, "metadata: %s", kafka_err_str(err));
+    part_failed(r, p, err, why, now);
+    if (err == KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION) {
+        /* reader.h: the read reports an unknown topic or partition (the
+         * reader keeps looking, in case it is created). */
+        pthread_mutex_lock(&r->mu);
+        if (!p->stop && !r->closing) {
             r->deliver_err = err;
             pthread_cond_broadcast(&r->cond_data);
-            pthread_mutex_unlock(&r->mu);
         }
-        part_sleep(p, kafka_backoff_ms(attempt < 16 ? attempt : 16, r->cfg.backoff_min_ms, r->cfg.backoff_max_ms));
-        attempt++;
+        pthread_mutex_unlock(&r->mu);
     }
-    kr_part_release(p);
-    return NULL;
 }
+
+static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
+{
+    (void)e;
+    kafka_reader *r = arg;
+    pthread_mutex_lock(&r->mu);
+    if (r->closing) {
+        pthread_mutex_unlock(&r->mu);
+        return -1;
+    }
+    bool room = r->q_len == 0 || r->q_bytes < r->cfg.queue_capacity_bytes;
+    size_t n = r->n_parts;
+    plan_part *pp = kafka_calloc(n ? n : 1, sizeof *pp);
+    size_t k = 0;
+    int64_t next = -1;
+    for (size_t i = 0; pp && i < n; i++) {
+        /* Fairness: each turn starts one part further along. */
+        kr_part *p = r->parts[(i + r->rotate) % n];
+        if (p->stop || p->in_flight)
+            continue;
+        if (p->retry_at > now) {
+            next = next < 0 || p->retry_at < next ? p->retry_at : next;
+            continue;
+        }
+        atomic_fetch_add(&p->refs, 1);
+        pp[k++] = (plan_part){p, p->epoch, p->fetch_offset, p->max_bytes};
+    }
+    r->rotate = n ? (r->rotate + 1) % n : 0;
+    r->fetch_held = !room;
+    pthread_mutex_unlock(&r->mu);
+    if (!pp)
+        return now + r->cfg.backoff_min_ms;
+    for (size_t i = 0; i < k; i++)
+        if (pp[i].p->leader < 0)
+            find_leader(r, pp[i].p, now);
+    /* Per broker with nothing in flight: first resolve start offsets
+     * (ListOffsets), then one Fetch with every other part it leads. */
+    for (size_t i = 0; i < k; i++) {
+        int32_t broker = pp[i].p->leader;
+        if (broker < 0 || pp[i].p->retry_at > now)
+            continue;
+        kr_broker *b = broker_slot(r, broker);
+        if (!b || b->busy)
+            continue;
+        size_t m = 0, nl = 0;
+        plan_part *sel = kafka_calloc(k, sizeof *sel);
+        if (!sel)
+            break;
+        for (size_t j = i; j < k; j++)
+            if (pp[j].p->leader == broker && pp[j].p->retry_at <= now && pp[j].offset < 0)
+                sel[m++] = pp[j], nl++;
+        if (!nl && room)
+            for (size_t j = i; j < k; j++)
+                if (pp[j].p->leader == broker && pp[j].p->retry_at <= now)
+                    sel[m++] = pp[j];
+        if (m) {
+            /* Stable grouping by topic keeps the rotation inside a topic. */
+            if (!nl)
+                qsort(sel, m, sizeof *sel, cmp_topic);
+            send_request(r, broker, nl > 0, sel, m, now);
+        }
+        kafka_free(sel);
+    }
+    for (size_t i = 0; i < k; i++) {
+        if (pp[i].p->retry_at > now)
+            next = next < 0 || pp[i].p->retry_at < next ? pp[i].p->retry_at : next;
+        kr_part_release(pp[i].p);
+    }
+    kafka_free(pp);
+    return next;
+}
+
+static void on_broker(void *arg, int32_t broker, bool up, kafka_err err, const char *why)
+{
+    kafka_reader *r = arg;
+    if (up)
+        kr_log(r, KAFKA_LOG_WARN, "broker %d is back", broker);
+    else
+        kr_log(r, KAFKA_LOG_WARN, "broker %d down: %s (%s)", broker, why, kafka_err_str(err));
+}
+
+kafka_err kr_io_start(kafka_reader *r)
+{
+    kafka_engine_config ec = {
+        .kc = r->kc,
+        .backoff_min_ms = r->cfg.backoff_min_ms,
+        .backoff_max_ms = r->cfg.backoff_max_ms,
+        .dial_timeout_ms = r->cfg.dial_timeout_ms,
+        .on_turn = on_turn,
+        .on_broker = on_broker,
+        .arg = r,
+    };
+    return kafka_engine_start(&r->eng, &ec);
+}
+
+void kr_io_stop(kafka_reader *r)
+{
+    if (r->eng)
+        kafka_engine_stop(r->eng);
+    r->eng = NULL;
+    for (size_t i = 0; i < r->n_io_brokers; i++)
+        kr_session_free(&r->io_brokers[i].sess);
+    kafka_free(r->io_brokers);
+    r->io_brokers = NULL;
+    r->n_io_brokers = r->cap_io_brokers = 0;
+}
+
+void kr_io_wake(kafka_reader *r)
+{
+    if (r->eng)
+        kafka_engine_wake(r->eng);
+}
+
+/* ---- parts joining and leaving ------------------------------------------------ */
 
 kafka_err kr_part_start(kafka_reader *r, const char *topic, int32_t partition, int64_t offset)
 {
@@ -418,13 +710,14 @@ kafka_err kr_part_start(kafka_reader *r, const char *topic, int32_t partition, i
         return KAFKA_ERR_NOMEM;
     p->r = r;
     p->partition = partition;
+    p->leader = -1;
     p->fetch_offset = offset;
     p->next_offset = offset >= 0 ? offset : -1;
     p->hwm = -1;
     p->pending_commit = -1;
     p->committed = offset >= 0 ? offset : -1;
     p->max_bytes = r->cfg.max_bytes;
-    atomic_init(&p->refs, 2); /* the table and the thread */
+    atomic_init(&p->refs, 1); /* the table */
     pthread_mutex_lock(&r->mu);
     p->topic = kr_intern_topic_locked(r, topic);
     if (!p->topic || r->n_parts == r->cap_parts) {
@@ -443,23 +736,18 @@ kafka_err kr_part_start(kafka_reader *r, const char *topic, int32_t partition, i
         kafka_free(p);
         return KAFKA_ERR_CLOSED;
     }
-    if (pthread_create(&p->thread, NULL, fetcher_main, p) != 0) {
-        pthread_mutex_unlock(&r->mu);
-        kafka_free(p);
-        return KAFKA_ERR_NOMEM;
-    }
-    p->thread_started = true;
     r->parts[r->n_parts++] = p;
     r->st.partitions = (int32_t)r->n_parts;
     pthread_mutex_unlock(&r->mu);
+    kr_io_wake(r);
     return 0;
 }
 
 /* kr_parts_stop without memory for its selection: stops the matching
- * parts one at a time (each taken out of r->parts under the lock, joined
- * and released outside it) and hands none out, so that no fetcher
- * outlives a close that could not allocate. r->mu held on entry; released
- * on return. */
+ * parts in place and releases them, handing none out. Parts have no thread
+ * of their own (the reader's I/O thread drops a stale part's Fetch by its
+ * epoch), so nothing needs joining. r->mu held on entry; released on
+ * return. */
 static void parts_stop_each(kafka_reader *r, kr_part_pred pred, void *arg)
 {
     for (;;) {
@@ -473,15 +761,11 @@ static void parts_stop_each(kafka_reader *r, kr_part_pred pred, void *arg)
             break;
         p->stop = true;
         p->epoch++;
-        if (p->conn)
-            kafka_conn_shutdown(p->conn);
         kr_sync_reading(r);
         p->stopped_pos = atomic_exchange(&p->next_offset, KR_POS_STOPPED);
         r->st.partitions = (int32_t)r->n_parts;
         pthread_cond_broadcast(&r->cond_space);
         pthread_mutex_unlock(&r->mu);
-        if (p->thread_started)
-            pthread_join(p->thread, NULL);
         kr_part_release(p);
         pthread_mutex_lock(&r->mu);
     }
@@ -503,13 +787,11 @@ void kr_parts_stop(kafka_reader *r, kr_part_pred pred, void *arg, kr_part ***out
     size_t n = 0, keep = 0;
     for (size_t i = 0; i < r->n_parts; i++) {
         kr_part *p = r->parts[i];
-        if (sel && (!pred || pred(p, arg))) {
+        if (!pred || pred(p, arg)) {
             p->stop = true;
-            /* Makes its queued chunks and the current one stale for the
-             * reading thread's lock-free delivery. */
+            /* Makes its queued chunks, the current one and a Fetch in
+             * flight for it stale; the other parts keep flowing. */
             p->epoch++;
-            if (p->conn)
-                kafka_conn_shutdown(p->conn);
             sel[n++] = p;
         } else {
             r->parts[keep++] = p;
@@ -526,11 +808,6 @@ void kr_parts_stop(kafka_reader *r, kr_part_pred pred, void *arg, kr_part ***out
     r->st.partitions = (int32_t)keep;
     pthread_cond_broadcast(&r->cond_space);
     pthread_mutex_unlock(&r->mu);
-    /* A fetcher blocked in a Fetch finishes it (max_wait bounds it) or is
-     * woken by kafka_cluster_interrupt at close. */
-    for (size_t i = 0; i < n; i++)
-        if (sel[i]->thread_started)
-            pthread_join(sel[i]->thread, NULL);
     if (out) {
         *out = sel;
         *n_out = n;

@@ -22,13 +22,6 @@
 #define DEFAULT_CLOSE_MS 5000
 #define READ_LAG_TIMEOUT_MS 10000
 
-int64_t kr_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* ---- hand-off with the reading thread (reader_internal.h) -------------- */
 
 /* ThreadSanitizer models neither membarrier(2) nor standalone fences, so
@@ -267,19 +260,18 @@ static void reader_free(kafka_reader *r)
     while (r->q_head) {
         kr_chunk *c = r->q_head;
         r->q_head = c->next;
-        kafka_arena_free(&c->arena);
+        kr_fbuf_release(c->fb);
         kr_part_release(c->part);
         kafka_free(c);
     }
     if (r->cur) {
-        kafka_arena_free(&r->cur->arena);
+        kr_fbuf_release(r->cur->fb);
         kr_part_release(r->cur->part);
         kafka_free(r->cur);
     }
     while (r->free_chunks) {
         kr_chunk *c = r->free_chunks;
         r->free_chunks = c->next;
-        kafka_arena_free(&c->arena);
         kafka_free(c);
     }
     for (size_t i = 0; i < r->n_parts; i++)
@@ -352,11 +344,14 @@ kafka_err kafka_reader_new(kafka_reader **out, const kafka_reader_config *cfg, c
             .dial_timeout_ms = r->cfg.dial_timeout_ms,
             .backoff_min_ms = r->cfg.backoff_min_ms,
             .backoff_max_ms = r->cfg.backoff_max_ms,
-            /* a fetcher holds a conn for a whole long-poll Fetch */
-            .max_conns_per_broker = 64,
+            /* the I/O thread keeps one per broker; the group thread and
+             * the application's lag / set_offset_at calls borrow others */
+            .max_conns_per_broker = 4,
         };
         err = kafka_cluster_new(&cc, &r->kc, errbuf, errlen);
     }
+    if (!err)
+        err = kr_io_start(r);
     if (!err && r->group_mode) {
         err = kafka_group_init(&r->group, r->kc, r->group_id, r->instance_id, r->cfg.session_timeout_ms,
                                r->cfg.rebalance_timeout_ms);
@@ -369,6 +364,7 @@ kafka_err kafka_reader_new(kafka_reader **out, const kafka_reader_config *cfg, c
             snprintf(errbuf, errlen, "creating the reader: %s", kafka_err_str(err));
         if (r->kc)
             kafka_cluster_interrupt(r->kc);
+        kr_io_stop(r);
         kr_parts_stop(r, NULL, NULL, NULL, NULL);
         reader_free(r);
         return err;
@@ -610,9 +606,9 @@ static int next_record(kafka_reader *r, kafka_record *rec)
             /* Timed per batch, not per record: the batch step is where
              * decompression happens, and a clock read per message costs
              * more than decoding a small record. */
-            int64_t t0 = kr_now_us();
+            int64_t t0 = kafka_now_us();
             int rc = kafka_records_iter_next_batch(&r->it, &b);
-            pend_add(&r->pend_decode_us, kr_now_us() - t0);
+            pend_add(&r->pend_decode_us, kafka_now_us() - t0);
             if (rc <= 0)
                 return rc;
             bool skip;
@@ -914,13 +910,12 @@ kafka_err kafka_reader_set_offset(kafka_reader *r, int64_t offset)
         kr_sync_reading(r); /* no delivery at the old position after this */
         p->fetch_offset = offset;
         p->next_offset = offset >= 0 ? offset : -1;
-        /* Cut a long-poll Fetch short so the seek takes effect now (the
-         * conn is closed; the pool dials another). */
-        if (p->conn)
-            kafka_conn_shutdown(p->conn);
+        /* A Fetch in flight for the old position comes back stale (its
+         * epoch is gone) and is dropped; the next one asks for the new. */
         pthread_cond_broadcast(&r->cond_space);
     }
     pthread_mutex_unlock(&r->mu);
+    kr_io_wake(r);
     leave(r);
     return 0;
 }
@@ -1019,7 +1014,8 @@ kafka_err kafka_reader_close(kafka_reader *r)
     int64_t deadline = kafka_now_ms() + r->cfg.close_timeout_ms;
     if (r->group_mode)
         kr_group_stop(r, deadline); /* final commit + leave, bounded */
-    kafka_cluster_interrupt(r->kc); /* wakes fetchers blocked in Fetch */
+    kafka_cluster_interrupt(r->kc); /* ends a connect or metadata refresh of the I/O thread */
+    kr_io_stop(r);                  /* requests in flight fail with CLOSED */
     kr_parts_stop(r, NULL, NULL, NULL, NULL);
     kafka_err err = r->close_err;
     reader_free(r);

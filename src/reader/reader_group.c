@@ -458,11 +458,20 @@ static void *group_main(void *arg)
             if (err) {
                 if (is_closing(r))
                     break;
-                kr_error(r, err, "group %s: join: %s", r->group_id, kafka_err_str(err));
                 char why[256];
                 kafka_group_last_error(&r->group, why, sizeof why);
+                kr_error(r, err, "group %s: join: %s%s%s", r->group_id, kafka_err_str(err), why[0] ? ": " : "",
+                         why);
                 kr_log(r, KAFKA_LOG_WARN, "group %s: rebalance failed: %s (%s); retrying", r->group_id,
                        kafka_err_name(err), why);
+                if (kafka_err_is_fatal(err)) {
+                    /* TLS, SASL, authorization: the read says so now
+                     * (the group keeps retrying, in case it is fixed). */
+                    pthread_mutex_lock(&r->mu);
+                    r->deliver_err = err;
+                    pthread_cond_broadcast(&r->cond_data);
+                    pthread_mutex_unlock(&r->mu);
+                }
                 if (err == KAFKA_ERR_FENCED_INSTANCE_ID)
                     kr_log(r, KAFKA_LOG_ERROR, "group %s: instance id fenced by another member", r->group_id);
                 group_wait(r, kafka_now_ms() + kafka_backoff_ms(attempt < 10 ? attempt : 10, r->cfg.backoff_min_ms,

@@ -1,11 +1,14 @@
 /*
  * kafka_reader internals.
  *
- * Threads: the application's reading thread; one fetcher thread per
- * partition being read (fetcher.c); in group mode one group thread
- * (reader_group.c). Fetchers push fetched responses ("chunks": the response
- * frame in an arena, plus where the records blob is) onto one queue bounded
- * by bytes; the reading thread decodes them in place (reader.c).
+ * Threads: the application's reading thread; ONE I/O thread, the engine's
+ * (src/engine/), whatever the number of partitions and brokers
+ * (fetcher.c runs on it: one Fetch per broker carrying every partition
+ * that broker leads); in group mode one group thread (reader_group.c).
+ * Fetch responses are cut into "chunks" (one per partition with records:
+ * the shared response frame, kr_fbuf, plus where that partition's records
+ * are) and pushed onto one queue bounded by bytes for the whole reader;
+ * the reading thread decodes them in place (reader.c).
  *
  * Locking: one mutex, r->mu, guards the queue, every kr_part field marked
  * "mu", the stats and the last error. No lock is held across I/O.
@@ -45,6 +48,7 @@
 #include <stdint.h>
 
 #include "cluster/cluster.h"
+#include "engine/engine.h"
 #include "common/arena.h"
 #include "group/assignor.h"
 #include "group/group.h"
@@ -57,14 +61,17 @@ typedef struct kr_part kr_part;
 
 
 /* One partition being read. Freed when refs drops to 0 (the reader's
- * table, the fetcher thread and each queued chunk hold one). */
+ * table, a request in flight and each queued chunk hold one). */
 struct kr_part {
     kafka_reader *r;
     const char *topic; /* interned by the reader: valid until close */
     int32_t partition;
     atomic_int refs;
-    pthread_t thread;
-    bool thread_started;
+    /* I/O thread only (fetcher.c) */
+    int32_t leader;   /* -1 = look it up */
+    bool in_flight;   /* in a Fetch or ListOffsets outstanding */
+    int64_t retry_at; /* backoff after an error (monotonic ms) */
+    int attempt;
     /* mu */
     bool stop;
     /* Written under mu; atomic so that the reading thread can check it per
@@ -84,7 +91,6 @@ struct kr_part {
     int64_t pending_commit; /* offset to commit; -1 none */
     int64_t committed;      /* last committed offset; -1 none */
     int32_t max_bytes;      /* grows when one batch exceeds it */
-    kafka_conn *conn;       /* the conn of a Fetch in progress, or NULL */
 };
 
 #define KR_POS_STOPPED INT64_MIN
@@ -99,12 +105,22 @@ static inline int64_t kr_part_position_locked(const kr_part *p)
     return p->stop ? p->stopped_pos : atomic_load(&p->next_offset);
 }
 
-/* One fetch response waiting in the queue. */
+/* One Fetch response frame and its decoded arrays, shared by the chunks
+ * cut from it; freed with the last one. */
+typedef struct kr_fbuf {
+    atomic_int refs;
+    uint8_t *frame;
+    kafka_arena arena;
+} kr_fbuf;
+
+void kr_fbuf_release(kr_fbuf *fb);
+
+/* One partition's records of a fetch response, waiting in the queue. */
 typedef struct kr_chunk {
     struct kr_chunk *next;
     kr_part *part;
     uint64_t epoch;
-    kafka_arena arena; /* the response frame and decoded arrays */
+    kr_fbuf *fb; /* the response frame the pointers below point into */
     const uint8_t *data;
     size_t len;
     kafka_fetch_response_aborted_transaction *aborted; /* sorted by first_offset */
@@ -153,8 +169,15 @@ struct kafka_reader {
     size_t q_len;
     int64_t q_bytes;
     kr_chunk *free_chunks; /* recycled, arenas reset */
-    kafka_err deliver_err; /* a fetcher's non-retriable error for read */
+    kafka_err deliver_err; /* a fetch error the next read reports */
     size_t n_free;
+    bool fetch_held; /* mu: the I/O thread waits for queue room */
+
+    /* The I/O thread and what only it touches. */
+    kafka_engine *eng;
+    struct kr_broker *io_brokers; /* a Fetch / ListOffsets in flight per broker */
+    size_t n_io_brokers, cap_io_brokers;
+    size_t rotate; /* fairness: where the next Fetch starts in the list */
 
     /* reading thread only */
     kr_chunk *cur;
@@ -189,7 +212,6 @@ void kr_log(kafka_reader *r, kafka_log_level level, const char *fmt, ...) __attr
 /* Records the error text (and counts it in stats.errors). Takes mu. */
 void kr_error(kafka_reader *r, kafka_err err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const char *kr_intern_topic_locked(kafka_reader *r, const char *topic);
-int64_t kr_now_us(void);
 /* The other side of the hand-off: call after bumping a part's epoch (or
  * setting closing_a), with mu held or not; returns once no delivery that
  * may have seen the old value is still running. Cheap enough for seeks and
@@ -197,12 +219,20 @@ int64_t kr_now_us(void);
 void kr_sync_reading(kafka_reader *r);
 
 /* ---- fetcher.c ---- */
+/* Starts / stops the I/O thread (stop: after kafka_cluster_interrupt, so a
+ * connect or metadata refresh in progress ends at once). */
+kafka_err kr_io_start(kafka_reader *r);
+void kr_io_stop(kafka_reader *r);
+/* Asks the I/O thread to plan fetches now (a part added, a seek, room in
+ * the queue). Any thread; does not block. */
+void kr_io_wake(kafka_reader *r);
 /* Creates a part at start offset `offset` (>= 0, or KAFKA_OFFSET_FIRST /
- * LAST), adds it to r->parts and starts its fetcher. Takes mu. */
+ * LAST), adds it to r->parts; the I/O thread fetches it from then on.
+ * Takes mu. */
 kafka_err kr_part_start(kafka_reader *r, const char *topic, int32_t partition, int64_t offset);
 /* Stops the parts for which pred(part, arg) is true: removes them from
- * r->parts, marks them stopped (their queued chunks become stale), joins
- * their threads. Fills *out (malloc'd array of the stopped parts, each still
+ * r->parts, marks them stopped (their queued chunks and a Fetch in flight
+ * for them become stale; the other parts keep flowing). Fills *out (malloc'd array of the stopped parts, each still
  * referenced: release with kr_part_release) when out != NULL; without
  * memory for that array it still stops them all, and *out is NULL. Takes
  * mu. */

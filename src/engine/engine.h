@@ -1,0 +1,122 @@
+/*
+ * kafka_engine: one I/O thread for every broker a client object talks to.
+ *
+ * Each broker has one connection, a ke_wire (wire.h: the sans-I/O core of
+ * framing, pipelining, deadlines and backoff); this file is the driver
+ * that feeds the cores from the sockets: one thread of ours, readiness
+ * from epoll (poll where epoll is missing), a wake-up eventfd (a pipe
+ * elsewhere) so that other threads can ask the thread to run its owner's
+ * turn now.
+ *
+ * The owner (the reader today) is a state machine run on the I/O thread:
+ * cfg.on_turn is called at every turn of the loop (after the I/O and the
+ * deadlines of that turn, and after kafka_engine_wake) and issues requests
+ * with kafka_engine_send; responses come to each request's callback, also
+ * on the I/O thread, as soon as they are complete, broker by broker.
+ *
+ * Connections are set up through the cluster's pool (kafka_cluster_acquire:
+ * dial, TLS, ApiVersions, SASL, exactly as kafka_conn does them) and then
+ * driven without blocking through their stream (kafka_stream_read_some /
+ * writev_some). Until that handshake is itself a sans-I/O state machine,
+ * it runs synchronously on the I/O thread, bounded by the cluster's
+ * dial_timeout_ms: a broker that accepts TCP and then stalls its
+ * handshake holds the other brokers up to that long (a refused or
+ * unreachable broker fails at once and is retried with backoff).
+ *
+ * The seam for other drivers (an application's event loop, a WebAssembly
+ * host; the public API for it is a later issue): everything the thread does
+ * goes through kafka_engine_interest (fds, the events wanted, the next
+ * deadline: out) and kafka_engine_ready / kafka_engine_timeout (readable /
+ * writable / the time: in). Connections over user transports have no fd:
+ * while one exists the timeout is capped at KE_USER_POLL_MS and they are
+ * tried at every turn.
+ *
+ * Threads: kafka_engine_wake and kafka_engine_stop are for any thread;
+ * every other call is for the I/O thread only (on_turn and callbacks).
+ */
+#ifndef KAFKA_ENGINE_H
+#define KAFKA_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cluster/cluster.h"
+#include "conn/conn_internal.h"
+#include "engine/wire.h"
+
+typedef struct kafka_engine kafka_engine;
+
+#define KE_USER_POLL_MS 5
+
+typedef struct kafka_engine_config {
+    kafka_cluster *kc;  /* borrowed: must outlive the engine */
+    const char *client_id; /* NULL = "libkafka"; copied */
+    int backoff_min_ms; /* reconnect backoff; default 100 */
+    int backoff_max_ms; /* default 1000 */
+    int dial_timeout_ms; /* one connection attempt; default 10000 */
+    /* The owner's turn, on the I/O thread: returns the next time (monotonic
+     * ms) it wants a turn without a wake-up or a response (-1 = none). */
+    int64_t (*on_turn)(void *arg, kafka_engine *e, int64_t now);
+    /* Called when a broker's connection fails or comes back (up = true),
+     * with the reason; for the owner's one log line. May be NULL. */
+    void (*on_broker)(void *arg, int32_t broker, bool up, kafka_err err, const char *why);
+    void *arg;
+} kafka_engine_config;
+
+/* Creates the engine and starts its thread. */
+kafka_err kafka_engine_start(kafka_engine **out, const kafka_engine_config *cfg);
+/* Any thread: asks for an on_turn as soon as possible. Does not block. */
+void kafka_engine_wake(kafka_engine *e);
+/* Any thread but the I/O one: stops the thread (every request still
+ * outstanding gets its callback with KAFKA_ERR_CLOSED, on the I/O thread,
+ * before this returns), closes the connections and frees. */
+void kafka_engine_stop(kafka_engine *e);
+
+/* ---- for the owner, on the I/O thread ------------------------------------- */
+
+/* State of the connection to broker: 0 when it is up (requests can be
+ * encoded for it: see kafka_engine_version). Otherwise the error of the
+ * last attempt, with its text in why: when the backoff allows, this call
+ * makes the attempt itself (synchronously; see above). KAFKA_ERR_TIMEOUT
+ * with "waiting to reconnect" while a backoff runs after a failure. */
+kafka_err kafka_engine_broker(kafka_engine *e, int32_t broker, char *why, size_t why_len);
+
+/* Highest version of api_key within [min, max] that broker (up) supports;
+ * -1 when none (why gets the text). */
+int16_t kafka_engine_version(kafka_engine *e, int32_t broker, int16_t api_key, int16_t min, int16_t max, char *why,
+                             size_t why_len);
+
+/* Encodes req (enc at version) and queues it on broker's connection;
+ * fn(arg, ...) gets the response or the failure exactly once (never inside
+ * this call). deadline: monotonic ms (-1 none); a request past it fails its
+ * connection (Kafka answers in order, so the rest would wait behind it).
+ * Errors (NOMEM, an encoding failure, broker not up) are returned and fn is
+ * not called. */
+kafka_err kafka_engine_send(kafka_engine *e, int32_t broker, int16_t api_key, int16_t version, kafka_encode_fn enc,
+                            const void *req, int64_t deadline, ke_response_fn fn, void *arg);
+
+/* Number of requests outstanding on broker's connection (queued or on the
+ * wire). */
+size_t kafka_engine_in_flight(kafka_engine *e, int32_t broker);
+
+/* Fails broker's connection now (e.g. a response the owner could not
+ * decode): requests on it get err; it reconnects after backoff. */
+void kafka_engine_fail_broker(kafka_engine *e, int32_t broker, kafka_err err, const char *why);
+
+/* ---- the driver seam --------------------------------------------------------- */
+
+typedef struct kafka_engine_fd {
+    int fd;
+    bool want_read, want_write;
+} kafka_engine_fd;
+
+/* What to wait for: fills at most max fds, returns how many; *deadline gets
+ * the next time kafka_engine_timeout must run (-1 = none). */
+int kafka_engine_interest(kafka_engine *e, kafka_engine_fd *fds, int max, int64_t now, int64_t *deadline);
+/* fd became readable and/or writable. */
+void kafka_engine_ready(kafka_engine *e, int fd, bool readable, bool writable, int64_t now);
+/* The time: expires deadlines, retries user transports, runs the owner's
+ * turn. Call after every wait (and after kafka_engine_ready calls). */
+void kafka_engine_timeout(kafka_engine *e, int64_t now);
+
+#endif
