@@ -80,8 +80,7 @@ static void acl_json(const kafka_admin_acl *x)
     kfk_json_cstr(stdout, x->resource_name);
     printf(",\"pattern\":\"%s\",\"principal\":", name_of(PATTERNS, (int)x->pattern));
     kfk_json_cstr(stdout, x->principal);
-    printf(",\"host\":");
-    kfk_json_cstr(stdout, x->host);
+    kfk_json_member("host", x->host);
     printf(",\"operation\":\"%s\",\"permission\":\"%s\"}", name_of(OPERATIONS, (int)x->operation),
            name_of(PERMISSIONS, (int)x->permission));
 }
@@ -130,8 +129,7 @@ static int run_change(kafka_admin *a, const kfk_conf *conf, const kafka_admin_ac
         if (json) {
             printf("{\"error\":");
             kfk_json_err(stdout, x->err);
-            printf(",\"message\":");
-            kfk_json_cstr(stdout, x->message);
+            kfk_json_member("message", x->message);
             printf(",\"deleted\":[");
             for (size_t j = 0; j < x->n_matched; j++) {
                 printf("%s", j ? "," : "");

@@ -52,9 +52,16 @@ void kfk_json_cstr(FILE *f, const char *s)
     kfk_json_str(f, s, s ? strlen(s) : 0);
 }
 
-const char *kfk_err_or_empty(kafka_err err)
+void kfk_json_member(const char *name, const char *value)
 {
-    return err ? kafka_err_name(err) : "";
+    printf(",\"%s\":", name);
+    kfk_json_cstr(stdout, value);
+}
+
+void kfk_json_member_err(kafka_err err)
+{
+    fputs(",\"error\":", stdout);
+    kfk_json_err(stdout, err);
 }
 
 int kfk_sub_and_names(int argc, char **argv, const char *verb, const char **sub, const char **names, size_t max,

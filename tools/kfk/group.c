@@ -52,12 +52,9 @@ static int run_list(kafka_admin *a, const kfk_conf *conf, const group_opts *o)
             const kafka_admin_group_listing *g = &l->groups[i];
             printf("%s{\"group\":", i ? "," : "");
             kfk_json_cstr(stdout, g->group);
-            printf(",\"protocol_type\":");
-            kfk_json_cstr(stdout, g->protocol_type);
-            printf(",\"state\":");
-            kfk_json_cstr(stdout, g->state);
-            printf(",\"type\":");
-            kfk_json_cstr(stdout, g->type);
+            kfk_json_member("protocol_type", g->protocol_type);
+            kfk_json_member("state", g->state);
+            kfk_json_member("type", g->type);
             printf(",\"coordinator\":%" PRId32 "}", g->coordinator);
         }
         printf("],\"broker_errors\":[");
@@ -85,12 +82,9 @@ static void member_json(const kafka_admin_group_member *m)
 {
     printf("{\"member_id\":");
     kfk_json_cstr(stdout, m->member_id);
-    printf(",\"instance_id\":");
-    kfk_json_cstr(stdout, m->instance_id);
-    printf(",\"client_id\":");
-    kfk_json_cstr(stdout, m->client_id);
-    printf(",\"client_host\":");
-    kfk_json_cstr(stdout, m->client_host);
+    kfk_json_member("instance_id", m->instance_id);
+    kfk_json_member("client_id", m->client_id);
+    kfk_json_member("client_host", m->client_host);
     printf(",\"assigned\":[");
     for (size_t k = 0; k < m->n_assigned; k++) {
         printf("%s{\"topic\":", k ? "," : "");
@@ -123,16 +117,11 @@ static int run_describe(kafka_admin *a, const kfk_conf *conf, const group_opts *
         if (o->json) {
             printf("%s{\"group\":", i ? "," : "");
             kfk_json_cstr(stdout, x->group);
-            printf(",\"error\":");
-            kfk_json_err(stdout, x->err);
-            printf(",\"state\":");
-            kfk_json_cstr(stdout, x->state);
-            printf(",\"type\":");
-            kfk_json_cstr(stdout, x->type);
-            printf(",\"protocol_type\":");
-            kfk_json_cstr(stdout, x->protocol_type);
-            printf(",\"protocol\":");
-            kfk_json_cstr(stdout, x->protocol);
+            kfk_json_member_err(x->err);
+            kfk_json_member("state", x->state);
+            kfk_json_member("type", x->type);
+            kfk_json_member("protocol_type", x->protocol_type);
+            kfk_json_member("protocol", x->protocol);
             printf(",\"coordinator\":%" PRId32 ",\"members\":[", x->coordinator);
             for (size_t j = 0; j < x->n_members; j++) {
                 printf("%s", j ? "," : "");
@@ -172,8 +161,7 @@ static int run_lag(kafka_admin *a, const kfk_conf *conf, const group_opts *o)
     if (o->json) {
         printf("{\"group\":");
         kfk_json_cstr(stdout, l->group);
-        printf(",\"state\":");
-        kfk_json_cstr(stdout, l->state);
+        kfk_json_member("state", l->state);
         printf(",\"total\":%" PRId64 ",\"partitions\":[", l->total);
     } else {
         printf("%-30s %9s %12s %12s %12s %10s  %s\n", "TOPIC", "PARTITION", "COMMITTED", "START", "END", "LAG",
@@ -190,8 +178,7 @@ static int run_lag(kafka_admin *a, const kfk_conf *conf, const group_opts *o)
                    ",\"lag\":%" PRId64 ",\"member_id\":",
                    p->partition, p->committed, p->start, p->end, p->lag);
             kfk_json_cstr(stdout, p->member_id);
-            printf(",\"error\":");
-            kfk_json_err(stdout, p->err);
+            kfk_json_member_err(p->err);
             putchar('}');
         } else {
             printf("%-30s %9" PRId32 " %12" PRId64 " %12" PRId64 " %12" PRId64 " %10" PRId64 "  %s\n", p->topic,
@@ -311,8 +298,7 @@ static int run_delete(kafka_admin *a, const kfk_conf *conf, const group_opts *o)
         if (o->json) {
             printf("%s{\"group\":", i ? "," : "");
             kfk_json_cstr(stdout, x->group);
-            printf(",\"error\":");
-            kfk_json_err(stdout, x->err);
+            kfk_json_member_err(x->err);
             putchar('}');
         } else if (!x->err) {
             printf("deleted group %s\n", x->group);

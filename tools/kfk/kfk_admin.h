@@ -23,7 +23,9 @@ int kfk_sub_and_names(int argc, char **argv, const char *verb, const char **sub,
 /* JSON helpers: an error as its name or null; a C string or null. */
 void kfk_json_err(FILE *f, kafka_err err);
 void kfk_json_cstr(FILE *f, const char *s);
-/* Text output: an error's name, or "" for none. */
-const char *kfk_err_or_empty(kafka_err err);
+/* On stdout, a member after the first of an object: ,"name":"value"
+ * (null for NULL), and ,"error":NAME-or-null. */
+void kfk_json_member(const char *name, const char *value);
+void kfk_json_member_err(kafka_err err);
 
 #endif

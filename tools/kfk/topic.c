@@ -51,8 +51,7 @@ static void describe_json(const kafka_admin_topics *t, bool full)
         const kafka_admin_topic *tp = &t->topics[i];
         printf("%s{\"name\":", i ? "," : "");
         kfk_json_cstr(stdout, tp->name);
-        printf(",\"error\":");
-        kfk_json_err(stdout, tp->err);
+        kfk_json_member_err(tp->err);
         printf(",\"internal\":%s,\"partition_count\":%zu", tp->internal ? "true" : "false", tp->n_partitions);
         if (full) {
             printf(",\"partitions\":[");
@@ -144,10 +143,8 @@ static int print_topic_results(const kafka_admin_topic_results *r, const topic_o
         if (o->json) {
             printf("%s{\"topic\":", i ? "," : "");
             kfk_json_cstr(stdout, t->topic);
-            printf(",\"error\":");
-            kfk_json_err(stdout, t->err);
-            printf(",\"message\":");
-            kfk_json_cstr(stdout, t->message);
+            kfk_json_member_err(t->err);
+            kfk_json_member("message", t->message);
             printf(",\"partitions\":%" PRId32 ",\"replication_factor\":%d}", t->partitions, (int)t->replication_factor);
         } else if (t->err) {
             kfk_err("topic", "%s: %s%s%s", t->topic, kafka_err_str(t->err), t->message ? ": " : "",
@@ -214,10 +211,8 @@ static int run_alter_config(kafka_admin *a, const kfk_conf *conf, const topic_op
         if (o->json) {
             printf("%s{\"topic\":", i ? "," : "");
             kfk_json_cstr(stdout, x->name);
-            printf(",\"error\":");
-            kfk_json_err(stdout, x->err);
-            printf(",\"message\":");
-            kfk_json_cstr(stdout, x->message);
+            kfk_json_member_err(x->err);
+            kfk_json_member("message", x->message);
             putchar('}');
         } else if (x->err) {
             kfk_err("topic", "%s: %s%s%s", x->name, kafka_err_str(x->err), x->message ? ": " : "",
