@@ -64,9 +64,13 @@ void kfk_json_member_err(kafka_err err)
     kfk_json_err(stdout, err);
 }
 
-int kfk_sub_and_names(int argc, char **argv, const char *verb, const char **sub, const char **names, size_t max,
-                      size_t *n)
+int kfk_sub_and_names(int argc, char **argv, const char *verb, void (*usage)(FILE *), const char **sub,
+                      const char **names, size_t max, size_t *n)
 {
+    if (optind >= argc) {
+        usage(stderr);
+        return KFK_EXIT_USAGE;
+    }
     *sub = argv[optind++];
     for (*n = 0; optind < argc; optind++) {
         if (*n == max || !*argv[optind]) {

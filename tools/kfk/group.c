@@ -345,11 +345,7 @@ static int parse_args(int argc, char **argv, kfk_conf *conf, group_opts *o)
         if (rc)
             return rc;
     }
-    if (optind >= argc) {
-        usage(stderr);
-        return KFK_EXIT_USAGE;
-    }
-    if (kfk_sub_and_names(argc, argv, "group", &o->sub, o->names, MAX_ITEMS, &o->n_names))
+    if (kfk_sub_and_names(argc, argv, "group", usage, &o->sub, o->names, MAX_ITEMS, &o->n_names))
         return KFK_EXIT_USAGE;
     bool ok;
     if (!strcmp(o->sub, "list"))

@@ -15,10 +15,10 @@ kafka_admin *kfk_admin_open(const kfk_conf *conf, const char *verb);
 void kfk_admin_report(kafka_admin *a, const char *verb, const char *what, kafka_err err);
 
 /* After option parsing: argv[optind] is the sub-command (*sub), the
- * arguments after it names[0..*n) (at most max, none empty); usage error
- * otherwise (printed). */
-int kfk_sub_and_names(int argc, char **argv, const char *verb, const char **sub, const char **names, size_t max,
-                      size_t *n);
+ * arguments after it names[0..*n) (at most max, none empty); a usage
+ * error otherwise (printed; usage(stderr) when there is no sub-command). */
+int kfk_sub_and_names(int argc, char **argv, const char *verb, void (*usage)(FILE *), const char **sub,
+                      const char **names, size_t max, size_t *n);
 
 /* JSON helpers: an error as its name or null; a C string or null. */
 void kfk_json_err(FILE *f, kafka_err err);

@@ -285,11 +285,7 @@ static int parse_args(int argc, char **argv, kfk_conf *conf, topic_opts *o)
         if (rc)
             return rc;
     }
-    if (optind >= argc) {
-        usage(stderr);
-        return KFK_EXIT_USAGE;
-    }
-    if (kfk_sub_and_names(argc, argv, "topic", &o->sub, o->names, MAX_ITEMS, &o->n_names))
+    if (kfk_sub_and_names(argc, argv, "topic", usage, &o->sub, o->names, MAX_ITEMS, &o->n_names))
         return KFK_EXIT_USAGE;
     bool ok = true;
     if (!strcmp(o->sub, "list"))
