@@ -10,6 +10,7 @@ PACKAGES=(
   # tests
   libcmocka-dev librdkafka-dev kcat clang libclang-rt-dev
   openssl socat stunnel4 gzip lz4 zstd valgrind
+  python3-kafka  # kafka_mock checked by kafka-python (tests/mock)
   # benchmarks
   gnuplot-nox
   # release checks: ABI (abidiff), reference docs, Debian packages

@@ -446,6 +446,28 @@ kafka_err kafka_record_batch_set_producer(uint8_t *batch, size_t len, int64_t pr
     return 0;
 }
 
+kafka_err kafka_record_batch_set_base(uint8_t *batch, size_t len, int64_t base_offset, int32_t partition_leader_epoch)
+{
+    if (!batch || len < KAFKA_RECORD_BATCH_HEADER_SIZE || batch[OFF_MAGIC] != 2 ||
+        kafka_read_u32_at(batch + OFF_LENGTH) != len - KAFKA_LOG_OVERHEAD)
+        return KAFKA_ERR_CORRUPT;
+    write_u64_at(batch, (uint64_t)base_offset);
+    kafka_write_u32_at(batch + OFF_LEADER_EPOCH, (uint32_t)partition_leader_epoch);
+    return 0;
+}
+
+kafka_err kafka_record_batch_set_log_append_time(uint8_t *batch, size_t len, int64_t timestamp_ms)
+{
+    if (!batch || len < KAFKA_RECORD_BATCH_HEADER_SIZE || batch[OFF_MAGIC] != 2 ||
+        kafka_read_u32_at(batch + OFF_LENGTH) != len - KAFKA_LOG_OVERHEAD)
+        return KAFKA_ERR_CORRUPT;
+    uint16_t attrs = (uint16_t)(((uint16_t)batch[OFF_ATTRIBUTES] << 8) | batch[OFF_ATTRIBUTES + 1]);
+    write_u16_at(batch + OFF_ATTRIBUTES, (uint16_t)(attrs | KAFKA_ATTR_LOG_APPEND_TIME));
+    write_u64_at(batch + OFF_MAX_TIMESTAMP, (uint64_t)timestamp_ms);
+    kafka_write_u32_at(batch + OFF_CRC, kafka_crc32c(0, batch + OFF_ATTRIBUTES, len - OFF_ATTRIBUTES));
+    return 0;
+}
+
 kafka_err kafka_control_batch_encode(kafka_wbuf *out, int64_t base_offset, int64_t producer_id,
                                      int16_t producer_epoch, int16_t type, int32_t coordinator_epoch,
                                      int64_t timestamp_ms)

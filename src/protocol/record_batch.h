@@ -195,6 +195,20 @@ size_t kafka_record_size_bound(int32_t key_len, int32_t value_len, const kafka_h
 kafka_err kafka_record_batch_set_producer(uint8_t *batch, size_t len, int64_t producer_id, int16_t producer_epoch,
                                           int32_t base_sequence);
 
+/* Sets the base offset and partition leader epoch of one finished v2
+ * batch in place (batch[0..len) exactly one batch), as a broker does when
+ * it appends a producer's batch to its log. Neither field is covered by
+ * the CRC, so it stays valid. KAFKA_ERR_CORRUPT if it is not a complete v2
+ * batch. */
+kafka_err kafka_record_batch_set_base(uint8_t *batch, size_t len, int64_t base_offset, int32_t partition_leader_epoch);
+
+/* Marks one finished v2 batch as stamped by the broker (a topic with
+ * message.timestamp.type=LogAppendTime): sets the timestamp-type
+ * attribute and the max timestamp, which readers then report as every
+ * record's timestamp, and recomputes the CRC. KAFKA_ERR_CORRUPT if it is
+ * not a complete v2 batch. */
+kafka_err kafka_record_batch_set_log_append_time(uint8_t *batch, size_t len, int64_t timestamp_ms);
+
 /* The offset after the last complete batch of a records blob (a Fetch
  * partition's records: batches of any magic, the last one possibly
  * truncated), from the batch headers alone (no CRC check, no

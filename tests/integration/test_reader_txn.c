@@ -14,38 +14,8 @@
 #include <librdkafka/rdkafka.h>
 
 #include "kafka/kafka.h"
+#include "rdkafka_txn.h"
 #include "test_cluster.h"
-
-static void check(rd_kafka_error_t *e, const char *what)
-{
-    if (e) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "%s: %s", what, rd_kafka_error_string(e));
-        rd_kafka_error_destroy(e);
-        fail_msg("%s", msg);
-    }
-}
-
-static void produce_txn(rd_kafka_t *rk, const char *topic, const char *prefix, int n, bool commit)
-{
-    check(rd_kafka_begin_transaction(rk), "begin");
-    for (int i = 0; i < n; i++) {
-        char v[32];
-        int len = snprintf(v, sizeof v, "%s%d", prefix, i);
-        /* rd_kafka_produce, not producev: its RD_KAFKA_V_* macros are GNU
-         * statement expressions, which -Wpedantic rejects under clang. */
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-        assert_non_null(rkt);
-        assert_int_equal(rd_kafka_produce(rkt, 0, RD_KAFKA_MSG_F_COPY, v, (size_t)len, NULL, 0, NULL), 0);
-        rd_kafka_topic_destroy(rkt);
-    }
-    /* Make sure the records reach the log before an abort. */
-    assert_int_equal(rd_kafka_flush(rk, 30000), 0);
-    if (commit)
-        check(rd_kafka_commit_transaction(rk, 30000), "commit");
-    else
-        check(rd_kafka_abort_transaction(rk, 30000), "abort");
-}
 
 static char **read_all(kt_cluster *kt, const char *topic, kafka_isolation_level iso, int *n)
 {
@@ -74,25 +44,19 @@ static void test_read_committed(void **state)
      * Our reader's read-committed path is checked without a broker in
      * tests/unit/test_reader_peer.c (a scripted broker with abort and
      * commit markers and an aborted list); this end-to-end run needs a
-     * broker with transactions (KAFKA_BROKERS; kafka_mock once it answers
-     * aborted-transaction lists). */
-    if (kt_cluster_is_mock(kt)) {
-        print_message("skipped: the test broker sends no aborted-transaction list (read-committed is checked "
-                      "by unit/test_reader_peer); set KAFKA_BROKERS to run this against a real cluster\n");
+     * broker with transactions: kafka_mock (KAFKA_TEST_BROKER=kafka_mock)
+     * or a real cluster (KAFKA_BROKERS). */
+    if (kt_cluster_is_mock(kt) && kt_cluster_kind(kt) == KT_BROKER_RDKAFKA) {
+        print_message("skipped: librdkafka's mock sends no aborted-transaction list (read-committed is checked "
+                      "by unit/test_reader_peer); run with KAFKA_TEST_BROKER=kafka_mock or KAFKA_BROKERS set\n");
         skip();
     }
     char *topic = kt_unique_topic("reader-txn");
     assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 3), 0);
-    char errstr[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    assert_int_equal(rd_kafka_conf_set(conf, "bootstrap.servers", kt_cluster_bootstrap(kt), errstr, sizeof errstr), 0);
-    assert_int_equal(rd_kafka_conf_set(conf, "transactional.id", topic, errstr, sizeof errstr), 0);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    assert_non_null(rk);
-    check(rd_kafka_init_transactions(rk, 30000), "init");
-    produce_txn(rk, topic, "c", 5, true);
-    produce_txn(rk, topic, "a", 5, false);
-    produce_txn(rk, topic, "d", 3, true);
+    rd_kafka_t *rk = kt_rdkafka_txn_producer(kt_cluster_bootstrap(kt), topic);
+    kt_rdkafka_txn(rk, topic, "c", 5, true);
+    kt_rdkafka_txn(rk, topic, "a", 5, false);
+    kt_rdkafka_txn(rk, topic, "d", 3, true);
     rd_kafka_destroy(rk);
 
     int n;

@@ -24,6 +24,9 @@
 #ifndef KAFKA_TEST_BROKER_BIN
 #define KAFKA_TEST_BROKER_BIN "kafka_test_broker"
 #endif
+#ifndef KAFKA_MOCK_BIN
+#define KAFKA_MOCK_BIN "kafka-mock"
+#endif
 
 #define KT_REPLY_TIMEOUT_MS 10000
 #define KT_STOP_TIMEOUT_MS 10000
@@ -31,6 +34,7 @@
 
 struct kt_cluster {
     bool mock;
+    kt_broker_kind kind;
     bool dead; /* broker gone or out of sync: every command fails */
     pid_t pid;
     int to_fd;   /* broker's stdin */
@@ -136,17 +140,19 @@ static int write_all(int fd, const char *buf, size_t len)
 /* ------------------------------------------------------------------------ */
 /* Spawning the broker.                                                      */
 
-static const char *broker_bin(void)
+static const char *broker_bin(kt_broker_kind kind)
 {
-    const char *env = getenv("KAFKA_TEST_BROKER_BIN");
+    const char *env = getenv(kind == KT_BROKER_KAFKA_MOCK ? "KAFKA_MOCK_BIN" : "KAFKA_TEST_BROKER_BIN");
 
-    return env != NULL && *env != '\0' ? env : KAFKA_TEST_BROKER_BIN;
+    if (env != NULL && *env != '\0')
+        return env;
+    return kind == KT_BROKER_KAFKA_MOCK ? KAFKA_MOCK_BIN : KAFKA_TEST_BROKER_BIN;
 }
 
-static void child_exec(int in_fd, int out_fd, pid_t parent, int brokers)
+static void child_exec(int in_fd, int out_fd, pid_t parent, kt_broker_kind kind, int brokers)
 {
     char nbuf[16];
-    const char *bin = broker_bin();
+    const char *bin = broker_bin(kind);
 
     /* The broker must not outlive a test that crashed. */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -155,7 +161,10 @@ static void child_exec(int in_fd, int out_fd, pid_t parent, int brokers)
     if (dup2(in_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0)
         _exit(127);
     snprintf(nbuf, sizeof(nbuf), "%d", brokers);
-    execl(bin, bin, "-n", nbuf, (char *)NULL);
+    if (kind == KT_BROKER_KAFKA_MOCK) /* auto-created topics: 4 partitions, as kafka_test_broker */
+        execl(bin, bin, "--brokers", nbuf, "--partitions", "4", (char *)NULL);
+    else
+        execl(bin, bin, "-n", nbuf, (char *)NULL);
     fprintf(stderr, "kt_cluster: cannot run %s: %s\n", bin, strerror(errno));
     _exit(127);
 }
@@ -184,7 +193,7 @@ static int spawn_broker(kt_cluster *c, int brokers)
     fflush(NULL); /* the child must not repeat buffered test output */
     c->pid = fork();
     if (c->pid == 0)
-        child_exec(in[0], out[1], parent, brokers);
+        child_exec(in[0], out[1], parent, c->kind, brokers);
     close(in[0]);
     close(out[1]);
     c->to_fd = in[1];
@@ -198,11 +207,18 @@ static int spawn_broker(kt_cluster *c, int brokers)
     return 0;
 }
 
-/* Expects "bootstrap <list>" then "ready". */
+/* kafka_test_broker: expects "bootstrap <list>" then "ready"; kafka-mock
+ * prints the bootstrap list alone as its first line, once it serves. */
 static int await_ready(kt_cluster *c)
 {
     if (read_line(c, KT_REPLY_TIMEOUT_MS) != 0)
         return -1;
+    if (c->kind == KT_BROKER_KAFKA_MOCK) {
+        c->bootstrap = c->reply[0] != '\0' && strchr(c->reply, ' ') == NULL ? strdup(c->reply) : NULL;
+        if (c->bootstrap == NULL)
+            fprintf(stderr, "kt_cluster: unexpected first line from kafka-mock: '%s'\n", c->reply);
+        return c->bootstrap != NULL ? 0 : -1;
+    }
     if (strncmp(c->reply, "bootstrap ", 10) != 0 || c->reply[10] == '\0') {
         fprintf(stderr, "kt_cluster: unexpected first line from broker: '%s'\n", c->reply);
         return -1;
@@ -226,7 +242,23 @@ static int count_entries(const char *list)
     return n;
 }
 
+kt_broker_kind kt_default_broker_kind(void)
+{
+    const char *env = getenv("KAFKA_TEST_BROKER");
+
+    if (env != NULL && strcmp(env, "kafka_mock") == 0)
+        return KT_BROKER_KAFKA_MOCK;
+    if (env != NULL && *env != '\0' && strcmp(env, "rdkafka") != 0)
+        fprintf(stderr, "kt_cluster: KAFKA_TEST_BROKER=%s is neither rdkafka nor kafka_mock; using rdkafka\n", env);
+    return KT_BROKER_RDKAFKA;
+}
+
 kt_cluster *kt_cluster_start(int brokers)
+{
+    return kt_cluster_start_kind(kt_default_broker_kind(), brokers);
+}
+
+kt_cluster *kt_cluster_start_kind(kt_broker_kind kind, int brokers)
 {
     const char *real = getenv("KAFKA_BROKERS");
     kt_cluster *c = calloc(1, sizeof(*c));
@@ -245,15 +277,16 @@ kt_cluster *kt_cluster_start(int brokers)
         return c;
     }
     c->mock = true;
+    c->kind = kind;
     c->brokers = brokers;
     ignore_sigpipe();
     if (spawn_broker(c, brokers) != 0) {
-        fprintf(stderr, "kt_cluster: cannot start %s: %s\n", broker_bin(), strerror(errno));
+        fprintf(stderr, "kt_cluster: cannot start %s: %s\n", broker_bin(kind), strerror(errno));
         free(c);
         return NULL;
     }
     if (await_ready(c) != 0) {
-        fprintf(stderr, "kt_cluster: test broker %s did not start\n", broker_bin());
+        fprintf(stderr, "kt_cluster: test broker %s did not start\n", broker_bin(kind));
         kt_cluster_stop(c);
         return NULL;
     }
@@ -268,6 +301,11 @@ const char *kt_cluster_bootstrap(const kt_cluster *c)
 bool kt_cluster_is_mock(const kt_cluster *c)
 {
     return c->mock;
+}
+
+kt_broker_kind kt_cluster_kind(const kt_cluster *c)
+{
+    return c->kind;
 }
 
 int kt_cluster_broker_count(const kt_cluster *c)

@@ -5,6 +5,11 @@
  * (tests/broker/kafka_test_broker, librdkafka's mock cluster) as a child
  * process with pipes on its stdin/stdout, and the control commands of
  * tests/broker/README.md reach it through kt_cluster_cmd().
+ * kt_cluster_start_kind(KT_BROKER_KAFKA_MOCK, n) spawns our own kafka-mock
+ * program instead (today's protocol versions, CreateTopics, idempotence
+ * checks, timestamp lookups; the same command language, minus the
+ * commands its README lists as unsupported), and KAFKA_TEST_BROKER picks
+ * the kind kt_cluster_start() uses.
  *
  * When the environment variable KAFKA_BROKERS is set (a bootstrap list),
  * the fixture wraps that real cluster instead: kt_cluster_bootstrap() returns
@@ -16,6 +21,9 @@
  *   KAFKA_BROKERS          use this real cluster instead of the mock
  *   KAFKA_TEST_BROKER_BIN  path of the broker program (default: the one
  *                          built with the tests, KAFKA_TEST_BROKER_BIN macro)
+ *   KAFKA_TEST_BROKER      "rdkafka" (default) or "kafka_mock": the kind
+ *                          kt_cluster_start() starts
+ *   KAFKA_MOCK_BIN         path of kafka-mock (default: the one built)
  *
  * Nothing here hangs: every read from the broker has a 10 s timeout, and a
  * broker that crashed or closed its stdout makes commands return -1 with a
@@ -34,9 +42,27 @@
 
 typedef struct kt_cluster kt_cluster;
 
-/* Starts a mock cluster with `brokers` brokers (ids 1..brokers), or wraps
+typedef enum kt_broker_kind {
+    KT_BROKER_RDKAFKA,   /* kafka_test_broker: librdkafka 2.0.2's mock */
+    KT_BROKER_KAFKA_MOCK /* kafka-mock: libkafka-mock (include/kafka/mock.h) */
+} kt_broker_kind;
+
+/* The kind named by KAFKA_TEST_BROKER (rdkafka when unset). */
+kt_broker_kind kt_default_broker_kind(void);
+
+/* kt_cluster_start with an explicit kind of broker (still a real cluster
+ * when KAFKA_BROKERS is set). For tests that need what only one broker
+ * has, e.g. kt_cluster_start_kind(KT_BROKER_KAFKA_MOCK, 3) for CreateTopics
+ * or idempotence checks. */
+kt_cluster *kt_cluster_start_kind(kt_broker_kind kind, int brokers);
+
+/* The kind of broker c runs (meaningless for a real cluster). */
+kt_broker_kind kt_cluster_kind(const kt_cluster *c);
+
+/* Starts a mock cluster of the kind KAFKA_TEST_BROKER names (default:
+ * kafka_test_broker) with `brokers` brokers (ids 1..brokers), or wraps
  * the real cluster named by KAFKA_BROKERS (then `brokers` is ignored).
- * Blocks until the broker printed "ready" (at most 10 s). Returns NULL on
+ * Blocks until the broker is ready (at most 10 s). Returns NULL on
  * failure after printing why on stderr. Free with kt_cluster_stop(). */
 kt_cluster *kt_cluster_start(int brokers);
 

@@ -256,6 +256,36 @@ static void test_set_producer(void **s)
     free(data);
 }
 
+/* What a broker does to a batch it appends: new base offset and leader
+ * epoch (outside the CRC), and for a LogAppendTime topic its own clock. */
+static void test_set_base_and_log_append_time(void **s)
+{
+    (void)s;
+    size_t len;
+    uint8_t *data = read_file("none.records", &len);
+    kafka_records_iter it;
+    const kafka_record_batch *bt;
+    kafka_record rec;
+    assert_int_equal(kafka_record_batch_set_base(data, len, 1000, 7), 0);
+    assert_int_equal(kafka_record_batch_set_base(data, len - 1, 0, 0), KAFKA_ERR_CORRUPT);
+    assert_int_equal(kafka_record_batch_set_log_append_time(data, len, 1700000000123LL), 0);
+    assert_int_equal(kafka_record_batch_set_log_append_time(data, len + 1, 0), KAFKA_ERR_CORRUPT);
+    kafka_records_iter_init(&it, data, len, NULL); /* CRC checked */
+    assert_int_equal(kafka_records_iter_next_batch(&it, &bt), 1);
+    assert_int_equal(bt->base_offset, 1000);
+    assert_int_equal(bt->partition_leader_epoch, 7);
+    assert_true(bt->log_append_time);
+    int64_t next = 1000;
+    while (kafka_records_iter_next_record(&it, &rec) == 1) {
+        assert_int_equal(rec.offset, next++);
+        assert_int_equal(rec.timestamp, 1700000000123LL);
+    }
+    assert_int_equal(it.err, 0);
+    assert_true(next > 1000);
+    kafka_records_iter_free(&it);
+    free(data);
+}
+
 static void test_crc_checked(void **s)
 {
     (void)s;
@@ -1032,6 +1062,7 @@ static void test_records_next_offset_past_int64_max(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_set_base_and_log_append_time),
         cmocka_unit_test(test_capture_none),
         cmocka_unit_test(test_capture_gzip),
         cmocka_unit_test(test_capture_snappy),

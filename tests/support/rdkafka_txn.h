@@ -1,0 +1,26 @@
+/*
+ * librdkafka's transactional producer for tests (a client that is not
+ * ours writing transactions): a producer with a transactional id, and one
+ * transaction of n values "<prefix>0".."<prefix>n-1" to partition 0,
+ * committed or aborted. Failures fail the calling cmocka test. Only for
+ * integration/interop tests (they link librdkafka).
+ */
+#ifndef KT_RDKAFKA_TXN_H
+#define KT_RDKAFKA_TXN_H
+
+#include <stdbool.h>
+
+#include <librdkafka/rdkafka.h>
+
+/* A producer on bootstrap with transactional.id = txn_id, transactions
+ * initialised (30 s). Destroy with rd_kafka_destroy. */
+rd_kafka_t *kt_rdkafka_txn_producer(const char *bootstrap, const char *txn_id);
+
+/* Fails the test with the error's text when e is not NULL (and frees it). */
+void kt_rdkafka_check(rd_kafka_error_t *e, const char *what);
+
+/* Begins a transaction, produces the n values to topic partition 0,
+ * flushes, then commits or aborts. */
+void kt_rdkafka_txn(rd_kafka_t *rk, const char *topic, const char *prefix, int n, bool commit);
+
+#endif
