@@ -52,3 +52,24 @@ json_lines_ok() {
 for n, l in enumerate(open(sys.argv[1]), 1):
     json.loads(l)' "$1" || { show "$1"; fail "$1: a line is not JSON"; }
 }
+
+# make_pki DIR: a CA (ca.pem), a server certificate for 127.0.0.1 and
+# localhost signed by it (srv.pem, srv.key), a client certificate
+# (cli.pem, cli.key) and a CA that signed nothing here (other.pem), made
+# with the openssl command. Skips the test when openssl is missing.
+make_pki() {
+    command -v openssl >/dev/null 2>&1 || skip "openssl not installed"
+    mkdir -p "$1"
+    (
+        cd "$1"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
+            -days 2 -subj /CN=kfk-test-ca
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other.key -out other.pem \
+            -days 2 -subj /CN=kfk-other-ca
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr -subj /CN=localhost
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >ext
+        openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout cli.key -out cli.csr -subj /CN=kfk-client
+        openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cli.pem -days 2
+    ) >"$WORK/openssl.log" 2>&1 || { show "$WORK/openssl.log"; fail "openssl could not make the test PKI"; }
+}

@@ -12,26 +12,12 @@
 # has them.) Skipped when socat or openssl is missing.
 . "$(dirname "$0")/lib.sh"
 command -v socat >/dev/null 2>&1 || skip "socat not installed"
-command -v openssl >/dev/null 2>&1 || skip "openssl not installed"
 
 start_broker -n 1 -t secure:2:1
 BPORT=${B##*:}
 
-# PKI: a CA, a server certificate for 127.0.0.1/localhost, another CA.
 P="$WORK/pki"
-mkdir -p "$P"
-(
-    cd "$P"
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem \
-        -days 2 -subj /CN=kfk-test-ca
-    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other.key -out other.pem \
-        -days 2 -subj /CN=kfk-other-ca
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key -out srv.csr -subj /CN=localhost
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >ext
-    openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out srv.pem -days 2 -extfile ext
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout cli.key -out cli.csr -subj /CN=kfk-client
-    openssl x509 -req -in cli.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cli.pem -days 2
-) >"$WORK/openssl.log" 2>&1 || { show "$WORK/openssl.log"; fail "openssl could not make the test PKI"; }
+make_pki "$P"
 
 # A terminator on a free port in front of port $1, with socat options $2
 # (default: no client certificate asked); retried if another process takes
