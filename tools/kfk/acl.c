@@ -202,6 +202,8 @@ static int parse_args(int argc, char **argv, kfk_conf *conf, const char **sub, k
     if (!strcmp(*sub, "create")) {
         if (!acl->permission)
             acl->permission = KAFKA_ACL_PERMISSION_ALLOW;
+        if (!acl->pattern)
+            acl->pattern = KAFKA_ACL_PATTERN_LITERAL;
         bool filter_only = acl->resource_type == KAFKA_ACL_RESOURCE_ANY || acl->pattern == KAFKA_ACL_PATTERN_ANY ||
                            acl->pattern == KAFKA_ACL_PATTERN_MATCH || acl->operation == KAFKA_ACL_OP_ANY ||
                            acl->permission == KAFKA_ACL_PERMISSION_ANY;
