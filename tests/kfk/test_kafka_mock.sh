@@ -84,6 +84,36 @@ PY
     k offsets made -p 2 --json >"$WORK/off.json" || fail "offsets"
     python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["partitions"]; assert p[0]["end"] == 10, p' \
         "$WORK/off.json" || fail "offsets content"
+    # delete-records: partition 2 of made starts at 4 afterwards.
+    k delete-records made -p 2 --before 4 --json >"$WORK/dr.json" || fail "delete-records"
+    python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["partitions"]; assert p == [{"partition": 2, "low_watermark": 4, "error": None}], p' \
+        "$WORK/dr.json" || { show "$WORK/dr.json"; fail "delete-records content"; }
+    k offsets made -p 2 >"$WORK/off.txt" || fail "offsets after delete-records"
+    printf 'made\t2\tstart 4\tend 10\n' | cmp - "$WORK/off.txt" || { show "$WORK/off.txt"; fail "offsets text"; }
+    k topic alter-config made --set retention.ms=60000 >/dev/null || fail "topic alter-config"
+    k topic describe made sec --json >"$WORK/desc.json" || fail "topic describe"
+    json_ok "$WORK/desc.json"
+    # Groups: list, describe, delete (tls-group has no members now).
+    k group list --json >"$WORK/groups.json" || fail "group list"
+    python3 -c 'import json,sys; g={x["group"]: x for x in json.load(open(sys.argv[1]))["groups"]}; assert g["tls-group"]["state"] == "Empty", g' \
+        "$WORK/groups.json" || { show "$WORK/groups.json"; fail "group list content"; }
+    k group describe tls-group --json >"$WORK/gd.json" || fail "group describe"
+    json_ok "$WORK/gd.json"
+    expect_status 1 k group describe nosuch-group 2>"$WORK/err" >/dev/null
+    grep -q "nosuch-group: does not exist" "$WORK/err" || { show "$WORK/err"; fail "describe of a missing group"; }
+    k group delete tls-group >/dev/null || fail "group delete"
+    k group list >"$WORK/groups.txt" || fail "group list (text)"
+    if grep -q "^tls-group" "$WORK/groups.txt"; then fail "deleted group still listed"; fi
+    # ACLs: create, list, delete.
+    acl="--resource-type topic --resource sec --principal User:bob --operation read"
+    # shellcheck disable=SC2086
+    k acl create $acl >"$WORK/acl.txt" || fail "acl create"
+    grep -q "created: allow topic:sec literal User:bob from \*: read" "$WORK/acl.txt" || { show "$WORK/acl.txt"; fail "acl create text"; }
+    k acl list --principal User:bob --json >"$WORK/acls.json" || fail "acl list"
+    python3 -c 'import json,sys; a=json.load(open(sys.argv[1]))["acls"]; assert len(a) == 1 and a[0]["operation"] == "read", a' \
+        "$WORK/acls.json" || { show "$WORK/acls.json"; fail "acl list content"; }
+    k acl delete --principal User:bob --json >"$WORK/acld.json" || fail "acl delete"
+    k acl list --principal User:bob --json | grep -q '"acls":\[\]' || fail "acl still there after delete"
     k topic delete made --json >"$WORK/del.json" || fail "topic delete"
     json_ok "$WORK/del.json"
     expect_status 1 k metadata -t made 2>/dev/null
