@@ -427,6 +427,47 @@ static void run_consume(const bench_opts *o)
     kafka_conn_close(c);
 }
 
+/* ---- group consume ------------------------------------------------------- */
+
+/* One member of a new group reads N messages of a many-partition topic
+ * from the first offsets, no commits (fetch_message). The window starts at
+ * the first message; join_ms is the time from kafka_reader_new to it. */
+static void run_group(const bench_opts *o)
+{
+    if (*o->api && strcmp(o->api, "reader"))
+        bench_die("group: only --api reader");
+    char group[128];
+    bench_group_name(o, "libkafka", group, sizeof group);
+    double t0 = bench_now();
+    kafka_reader_config cfg = { .brokers = o->brokers, .topic = o->topic, .group_id = group,
+                                .start_offset = KAFKA_START_FIRST,
+                                .max_wait_ms = 10 /* = librdkafka's fetch.wait.max.ms here */ };
+    kafka_reader *r = NULL;
+    char err[256] = "";
+    if (kafka_reader_new(&r, &cfg, err, sizeof err))
+        bench_die("kafka_reader_new: %s", err);
+    consume_state s = { .o = o };
+    kafka_message m;
+    check(kafka_reader_fetch_message(r, &m, 60000), "group: first message");
+    double join = bench_now() - t0;
+    bench_window w;
+    bench_window_start(&w);
+    count_msg(&s, &m);
+    while (s.done < o->n) {
+        kafka_err e = kafka_reader_fetch_message(r, &m, 60000);
+        if (e)
+            bench_die("group: read %ld of %ld: %s", s.done, o->n, kafka_err_str(e));
+        count_msg(&s, &m);
+        bench_peak_tick();
+    }
+    bench_window_stop(&w);
+    char prefix[256], extra[160];
+    snprintf(extra, sizeof extra, "join_ms=%.0f checksum=%llu", join * 1e3, (unsigned long long)s.sum);
+    snprintf(prefix, sizeof prefix, "client=libkafka api=reader bench=group size=%ld", o->size);
+    bench_report(prefix, o->n, o->size, w.secs, w.cpu, extra);
+    kafka_reader_close(r);
+}
+
 /* ---- enqueue ------------------------------------------------------------ */
 
 typedef struct enq_thread {
@@ -578,6 +619,8 @@ int main(int argc, char **argv)
         run_produce(&o, &m);
     else if (!strcmp(o.mode, "consume"))
         run_consume(&o);
+    else if (!strcmp(o.mode, "group"))
+        run_group(&o);
     else if (!strcmp(o.mode, "enqueue"))
         run_enqueue(&o, &m);
     else if (!strcmp(o.mode, "latency"))

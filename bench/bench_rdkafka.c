@@ -241,6 +241,68 @@ static void run_consume(const bench_opts *o)
     rd_kafka_destroy(rk);
 }
 
+/* ---- group consume ----------------------------------------------------- */
+
+/* One member of a new group (high-level consumer, subscribe + poll)
+ * reads N messages of a many-partition topic from the first offsets, no
+ * commits; librdkafka's defaults but fetch.wait.max.ms (the same max wait
+ * as bench_libkafka). The window starts at the first message; join_ms is
+ * the time from rd_kafka_new to it. */
+static void run_group(const bench_opts *o)
+{
+    char group[128];
+    bench_group_name(o, "rdkafka", group, sizeof group);
+    double t0 = bench_now();
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    conf_set(conf, "bootstrap.servers", o->brokers);
+    conf_set(conf, "group.id", group);
+    conf_set(conf, "auto.offset.reset", "earliest");
+    conf_set(conf, "enable.auto.commit", "false");
+    conf_set(conf, "enable.partition.eof", "false");
+    conf_set(conf, "fetch.wait.max.ms", "10");
+    rd_kafka_t *rk = new_client(RD_KAFKA_CONSUMER, conf);
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, o->topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(rk, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (err)
+        bench_die("subscribe: %s", rd_kafka_err2str(err));
+    long done = 0;
+    uint64_t sum = 0;
+    bench_window w;
+    double join = 0, idle_since = bench_now();
+    while (done < o->n) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        bench_peak_tick();
+        if (!m) {
+            if (bench_now() - idle_since > 60)
+                bench_die("group: no message for 60 s (%ld of %ld)", done, o->n);
+            continue;
+        }
+        if (m->err) {
+            rd_kafka_message_destroy(m);
+            continue; /* transient consumer events */
+        }
+        if (done == 0) {
+            join = bench_now() - t0;
+            bench_window_start(&w);
+        }
+        if (m->len)
+            sum += ((const uint8_t *)m->payload)[0];
+        rd_kafka_message_destroy(m);
+        done++;
+        idle_since = bench_now();
+    }
+    bench_window_stop(&w);
+    char prefix[256], extra[160];
+    snprintf(extra, sizeof extra, "join_ms=%.0f checksum=%llu", join * 1e3, (unsigned long long)sum);
+    snprintf(prefix, sizeof prefix, "client=librdkafka api=rdkafka bench=group size=%ld", o->size);
+    bench_report(prefix, o->n, o->size, w.secs, w.cpu, extra);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+}
+
 /* ---- enqueue ----------------------------------------------------------- */
 
 typedef struct enq_thread {
@@ -342,6 +404,8 @@ int main(int argc, char **argv)
         run_produce(&o, payload);
     else if (!strcmp(o.mode, "consume"))
         run_consume(&o);
+    else if (!strcmp(o.mode, "group"))
+        run_group(&o);
     else if (!strcmp(o.mode, "enqueue"))
         run_enqueue(&o, payload);
     else if (!strcmp(o.mode, "latency"))

@@ -26,7 +26,8 @@
 #include <time.h>
 
 typedef struct bench_opts {
-    const char *mode;      /* produce | consume | enqueue | latency | rtt | preload */
+    const char *mode;      /* produce | consume | group | enqueue | latency | rtt | preload */
+    const char *group;     /* --group (group mode; default: unique per run) */
     const char *brokers;   /* --brokers, else $KAFKA_BROKERS */
     const char *topic;     /* --topic */
     int32_t partition;     /* --partition (consume, preload, latency) */
@@ -46,10 +47,10 @@ typedef struct bench_opts {
 static void bench_usage(const char *prog)
 {
     fprintf(stderr,
-            "usage: %s produce|consume|enqueue|latency|rtt|preload --brokers B --topic T\n"
+            "usage: %s produce|consume|group|enqueue|latency|rtt|preload --brokers B --topic T\n"
             "       [-n msgs] [-s bytes] [--acks 1|all] [--codec none|gzip|snappy|lz4|zstd]\n"
             "       [--partition P] [--threads K] [--api conn|writer|reader] [--allocs]\n"
-            "       [--warmup msgs] [--batch msgs] [--idempotent] [--lanes N]\n",
+            "       [--warmup msgs] [--batch msgs] [--idempotent] [--lanes N] [--group G]\n",
             prog);
     exit(2);
 }
@@ -80,6 +81,7 @@ static bench_opts bench_parse(int argc, char **argv)
         i++;
         if (!strcmp(a, "--brokers")) o.brokers = v;
         else if (!strcmp(a, "--topic")) o.topic = v;
+        else if (!strcmp(a, "--group")) o.group = v;
         else if (!strcmp(a, "--partition")) o.partition = (int32_t)bench_parse_long(v, argv[0]);
         else if (!strcmp(a, "-n")) o.n = bench_parse_long(v, argv[0]);
         else if (!strcmp(a, "-s")) o.size = bench_parse_long(v, argv[0]);
@@ -140,6 +142,62 @@ static bench_count_fn bench_malloc_counter(void)
     return fn;
 }
 
+/* Peak threads and resident memory (issue 16): the thread count is
+ * sampled from /proc/self/status (bench_peak_sample: at the end of every
+ * timed window, and every 10 ms inside the group-consume loop, where
+ * threads come and go with the group); resident memory is the kernel's
+ * own high-water mark, VmHWM, exact for the whole process lifetime. Both
+ * go at the end of every result line (threads_peak=, rss_peak_kb=); 0
+ * without /proc. */
+static long g_bench_threads_peak;
+static double g_bench_peak_last;
+
+static long bench_status_kb(const char *key)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return 0;
+    char line[256];
+    size_t kl = strlen(key);
+    long v = 0;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, key, kl) && line[kl] == ':') {
+            v = strtol(line + kl + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
+static double bench_now(void);
+
+static void bench_peak_sample(void)
+{
+    long t = bench_status_kb("Threads");
+    if (t > g_bench_threads_peak)
+        g_bench_threads_peak = t;
+    g_bench_peak_last = bench_now();
+}
+
+/* bench_peak_sample at most every 10 ms (cheap enough for a read loop). */
+static void bench_peak_tick(void)
+{
+    if (bench_now() - g_bench_peak_last >= 0.01)
+        bench_peak_sample();
+}
+
+/* The group of a group-consume run: --group, else one of its own (a new
+ * group reads from the first offsets). */
+static void bench_group_name(const bench_opts *o, const char *client, char *buf, size_t len)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (o->group)
+        snprintf(buf, len, "%s", o->group);
+    else
+        snprintf(buf, len, "bench-%s-%lld-%ld", client, (long long)ts.tv_sec, (long)ts.tv_nsec);
+}
+
 /* A measurement window: wall clock and CPU at its start. */
 typedef struct bench_window {
     double t0, cpu0;
@@ -156,6 +214,7 @@ static void bench_window_stop(bench_window *w)
 {
     w->secs = bench_now() - w->t0;
     w->cpu = bench_cpu() - w->cpu0;
+    bench_peak_sample();
 }
 
 /* Prints the throughput line: prefix (client=... api=... bench=...), then
@@ -166,9 +225,11 @@ static void bench_report(const char *prefix, long msgs, long size, double secs, 
     double bytes = (double)msgs * (double)size;
     if (secs <= 0)
         secs = 1e-9;
-    printf("%s msgs=%ld bytes=%.0f secs=%.6f msgs_per_s=%.0f mb_per_s=%.2f cpu_ns_per_msg=%.1f%s%s\n", prefix, msgs,
-           bytes, secs, (double)msgs / secs, bytes / secs / 1e6, msgs ? cpu * 1e9 / (double)msgs : 0.0,
-           extra && *extra ? " " : "", extra ? extra : "");
+    bench_peak_sample();
+    printf("%s msgs=%ld bytes=%.0f secs=%.6f msgs_per_s=%.0f mb_per_s=%.2f cpu_ns_per_msg=%.1f%s%s threads_peak=%ld "
+           "rss_peak_kb=%ld\n",
+           prefix, msgs, bytes, secs, (double)msgs / secs, bytes / secs / 1e6, msgs ? cpu * 1e9 / (double)msgs : 0.0,
+           extra && *extra ? " " : "", extra ? extra : "", g_bench_threads_peak, bench_status_kb("VmHWM"));
     fflush(stdout);
 }
 

@@ -62,6 +62,17 @@ def workloads():
     out.append(("consume 1 partition", key, "msgs_per_s", "msgs/s", "high", 2.0, ">= 2x"))
     out.append(("consume 1 partition", key, "mb_per_s", "MB/s", "high", None, ""))
     out.append(("consume 1 partition", key, "cpu_ns_per_msg", "CPU ns/msg", "low", 0.25, "<= 0.25x"))
+    key = ("group", "", "", "")
+    name = "group consume 1,000 partitions"
+    out.append((name, key, "msgs_per_s", "msgs/s", "high", 2.0, ">= 2x"))
+    out.append((name, key, "cpu_ns_per_msg", "CPU ns/msg", "low", 0.5, "<= 0.5x"))
+    out.append((name, key, "threads_peak", "peak threads", "low", 1.0, "<= 1x"))
+    out.append((name, key, "rss_peak_kb", "peak RSS KB", "low", 1.0, "<= 1x"))
+    out.append((name, key, "join_ms", "join ms", "low", None, ""))
+    for name, key in (("produce acks=1 none", ("produce", "1", "none", "")),
+                      ("consume 1 partition", ("consume", "", "", ""))):
+        out.append((name, key, "threads_peak", "peak threads", "low", None, ""))
+        out.append((name, key, "rss_peak_kb", "peak RSS KB", "low", None, ""))
     for t in ("1", "4"):
         out.append((f"enqueue {t} thread{'s' if t != '1' else ''}", ("enqueue", "", "", t), "ns_per_call",
                     "ns/call", "low", 0.15, "<= 0.15x"))

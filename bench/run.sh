@@ -8,6 +8,8 @@
 #
 # Environment:
 #   BENCH_N          messages per produce / enqueue / consume run (1000000)
+#   BENCH_GROUP_N    messages of the 1,000-partition group-consume topic,
+#                    preloaded once and read whole by every group run (100000)
 #   BENCH_ROUNDS     rounds (5; the table shows medians over rounds)
 #   BENCH_LAT_N      sequential sync writes per latency run (1000)
 #   BENCH_BUILD_DIR  CMake build directory (build/; configured if missing)
@@ -36,6 +38,8 @@ ALLOC_N=$((N / 5))
 PRELOAD_N=40000
 PRELOAD_BATCH=5000
 CODECS="none gzip snappy lz4 zstd"
+GROUP_N=${BENCH_GROUP_N:-100000}
+GROUP_PARTS=1000
 
 mkdir -p "$OUT"
 RAW=$OUT/raw.txt
@@ -60,7 +64,7 @@ export LIBKAFKA_BROKER_STATE="${BENCH_BROKER_STATE:-${TMPDIR:-/tmp}/libkafka-ben
 BROKER="$ROOT/scripts/broker.sh"
 TOPICS="-t bench-c:1 -t bench-lat:1 -t bench-enq:4 -t bench-smoke:4"
 for c in $CODECS; do TOPICS="$TOPICS -t bench-p-1-$c:4"; done
-TOPICS="$TOPICS -t bench-p-all-none:4"
+TOPICS="$TOPICS -t bench-p-all-none:4 -t bench-g$GROUP_PARTS:$GROUP_PARTS"
 # shellcheck disable=SC2086
 B=$("$BROKER" start -n 3 $TOPICS)
 trap '"$BROKER" stop' EXIT INT TERM
@@ -95,6 +99,11 @@ pair() {
 # ---- preload and API choice ---------------------------------------------------
 "$LK" preload --brokers "$B" --topic bench-c -n $PRELOAD_N --batch $PRELOAD_BATCH -s 100 >&2
 
+# The group topic: GROUP_N keyed 100-byte messages through kcat (keys
+# spread them over all partitions; keyless ones would stick to a few).
+awk -v n="$GROUP_N" 'BEGIN { for (i = 0; i < n; i++) printf "%d:%099d\n", i, i }' |
+    kcat -P -b "$B" -t "bench-g$GROUP_PARTS" -K: -z none >&2
+
 # The writer/reader rows use the high-level API when it works; otherwise
 # they fall back to kafka_conn, and the table says which API ran.
 if "$LK" produce --brokers "$B" --topic bench-smoke -n 20000 --api writer >/dev/null 2>>"$ERR"; then
@@ -122,6 +131,8 @@ while [ $ROUND -le "$ROUNDS" ]; do
     run "$LK" produce --topic bench-p-1-none -n "$N" -s 100 --acks 1 --api conn
     pair $RAPI consume --topic bench-c -n "$N" -s 100
     run "$LK" consume --topic bench-c -n "$N" -s 100 --api conn
+    # one member of a new group reads the whole 1,000-partition topic
+    pair reader group --topic "bench-g$GROUP_PARTS" -n "$GROUP_N" -s 100
     if [ $WAPI = writer ]; then
         pair writer enqueue --topic bench-enq -n "$N" -s 100 --threads 1
         pair writer enqueue --topic bench-enq -n "$N" -s 100 --threads 4
@@ -154,6 +165,11 @@ libkafka APIs: produce/latency/enqueue via kafka_$WAPI, consume via kafka_$RAPI 
 synchronous request at a time). Both producers non-idempotent, librdkafka batching defaults mirrored by the writer
 (10000 msgs / 1 MB / 5 ms). librdkafka consumes with the simple consumer + rd_kafka_consume_batch,
 queued.min.messages=10000000 and fetch.wait.max.ms=10 (same max wait for libkafka) so neither stalls. Rounds took ${ELAPSED} s.
+Group consume: one member of a new group reads all $GROUP_N messages (100 B, keyed by kcat) of a $GROUP_PARTS-partition
+topic over 3 brokers from the first offsets, no commits (libkafka: kafka_reader_fetch_message; librdkafka: subscribe +
+rd_kafka_consumer_poll, its defaults but fetch.wait.max.ms=10); its window starts at the first message (the join,
+about 3 s on this broker for both, is the join_ms row). Peak threads: sampled from /proc/self/status (end of each
+window; every 10 ms in the group loop); peak RSS: VmHWM (whole process).
 CPU = getrusage user+sys of the client process over the timed window. Ratio = libkafka / librdkafka."
 python3 "$ROOT/bench/report.py" "$RAW" --md "$OUT/latest.md" --dat "$OUT/latest.dat" --header "$HEADER"
 if command -v gnuplot >/dev/null 2>&1; then

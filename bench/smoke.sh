@@ -50,7 +50,7 @@ one() {
     check "$name" $keys
 }
 
-T="msgs secs msgs_per_s mb_per_s cpu_ns_per_msg"
+T="msgs secs msgs_per_s mb_per_s cpu_ns_per_msg threads_peak rss_peak_kb"
 L="msgs p50_us p99_us mean_us cpu_ns_per_msg"
 "$LK" preload --brokers "$B" --topic sc -n 3000 --batch 1000 >/dev/null
 for c in none lz4; do
@@ -61,6 +61,8 @@ one "libkafka produce conn" "$T" -- "$LK" produce --topic sp -n 2000 --acks all 
 one "rdkafka consume" "$T passes" -- "$RD" consume --topic sc -n 5000
 one "libkafka consume reader" "$T passes" -- "$LK" consume --topic sc -n 5000 --api reader
 one "libkafka consume conn" "$T passes" -- "$LK" consume --topic sc -n 5000 --api conn
+one "rdkafka group" "$T join_ms" -- "$RD" group --topic sc -n 3000
+one "libkafka group" "$T join_ms" -- "$LK" group --topic sc -n 3000 --api reader
 one "rdkafka enqueue 2" "$T ns_per_call" -- "$RD" enqueue --topic sp -n 2000 --threads 2
 one "libkafka enqueue 2" "$T ns_per_call" -- "$LK" enqueue --topic sp -n 2000 --threads 2
 one "rdkafka latency" "$L" -- "$RD" latency --topic sl -n 20

@@ -23,10 +23,15 @@
 #define KAFKA_FETCH_MIN_SESSION 7
 /* ListOffsets v0 answers with an offsets array instead of one offset. */
 #define KAFKA_LIST_OFFSETS_MIN_VERSION 1
-/* v4+ add leader-epoch fencing, which libkafka does not do. (Observed too:
- * the test broker, librdkafka 2.0.2's mock, answers a v4/v5 request for
- * many partitions with misaligned partition entries; v1-v3 are right.) */
-#define KAFKA_LIST_OFFSETS_MAX_VERSION 3
+/* The newest ListOffsets whose fields libkafka fills: v4+ carry leader
+ * epochs (current_leader_epoch -1 = no fencing), v6+ are flexible, v7-v9
+ * only add timestamp sentinels; v10 adds TimeoutMs for remote-storage
+ * lookups, which would need the caller's deadline: not offered. The broker's
+ * own range decides through the version negotiation. (librdkafka 2.0.2's
+ * mock, the test broker, writes the v4/v5 LeaderEpoch as an int64, which
+ * misaligns every partition entry after the first: the test broker
+ * advertises ListOffsets up to v3 only; tests/unit/test_list_offsets_versions.c.) */
+#define KAFKA_LIST_OFFSETS_MAX_VERSION 9
 
 /* The Fetch versions to offer: [*min, KAFKA_FETCH_MAX_VERSION]. */
 int16_t kafka_fetch_min_version(bool read_committed);

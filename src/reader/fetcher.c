@@ -38,6 +38,7 @@ typedef struct kr_req_part {
     uint64_t epoch;
     int64_t offset;
     int32_t max_bytes;
+    kafka_err err; /* its error in the response, handled after the lock */
 } kr_req_part;
 
 /* A request in flight: the callback's argument. */
@@ -188,11 +189,20 @@ static void part_failed(kafka_reader *r, kr_part *p, kafka_err err, const char *
 
 /* ---- responses (I/O thread) ------------------------------------------------ */
 
-static kr_broker *broker_slot(kafka_reader *r, int32_t id)
+static kr_broker *broker_find(kafka_reader *r, int32_t id)
 {
     for (size_t i = 0; i < r->n_io_brokers; i++)
         if (r->io_brokers[i].id == id)
             return &r->io_brokers[i];
+    return NULL;
+}
+
+/* The broker's slot, made on first use (NULL: no memory). */
+static kr_broker *broker_slot(kafka_reader *r, int32_t id)
+{
+    kr_broker *found = broker_find(r, id);
+    if (found)
+        return found;
     if (r->n_io_brokers == r->cap_io_brokers) {
         size_t cap = r->cap_io_brokers ? r->cap_io_brokers * 2 : 8;
         kr_broker *nb = kafka_realloc(r->io_brokers, cap * sizeof *nb);
@@ -208,7 +218,7 @@ static kr_broker *broker_slot(kafka_reader *r, int32_t id)
 
 static void req_done(kr_req *q)
 {
-    kr_broker *b = broker_slot(q->r, q->broker);
+    kr_broker *b = broker_find(q->r, q->broker);
     if (b)
         b->busy = false;
     for (size_t i = 0; i < q->n; i++) {
@@ -259,8 +269,10 @@ static void reset_offset_locked(kafka_reader *r, kr_part *p, int64_t offset, int
            (long long)offset, (long long)log_start, (long long)hwm, (long long)to);
 }
 
-/* One partition's data: a chunk for the queue when it has records. */
-static void fetched_part_locked(kafka_reader *r, kr_req_part *rp, const kafka_fetch_response_partition_data *pd,
+/* One partition's data: a chunk for the queue when it has records.
+ * KAFKA_ERR_NOMEM when the chunk could not be allocated (the data is
+ * fetched again after the part's backoff). */
+static kafka_err fetched_part_locked(kafka_reader *r, kr_req_part *rp, const kafka_fetch_response_partition_data *pd,
                                 kr_fbuf *fb, bool rc, int64_t *bytes)
 {
     kr_part *p = rp->p;
@@ -271,7 +283,7 @@ static void fetched_part_locked(kafka_reader *r, kr_req_part *rp, const kafka_fe
     if (next > rp->offset) {
         kr_chunk *c = chunk_get_locked(r);
         if (!c)
-            return; /* fetched again next time */
+            return KAFKA_ERR_NOMEM;
         c->part = p;
         atomic_fetch_add(&p->refs, 1);
         c->fb = fb;
@@ -298,6 +310,7 @@ static void fetched_part_locked(kafka_reader *r, kr_req_part *rp, const kafka_fe
          * a partial one): ask for more next time. */
         p->max_bytes = rp->max_bytes * 2;
     }
+    return 0;
 }
 
 static void on_fetch(void *arg, kafka_err err, const char *why, uint8_t *frame, const uint8_t *body, size_t len)
@@ -321,7 +334,9 @@ static void on_fetch(void *arg, kafka_err err, const char *why, uint8_t *frame, 
             kafka_rbuf rb;
             kafka_rbuf_init(&rb, body, len);
             err = kafka_fetch_response_decode(&rb, &fb->arena, q->version, &resp);
-            if (err) {
+            if (err == KAFKA_ERR_NOMEM) {
+                snprintf(text, sizeof text, "broker %d: no memory to decode a Fetch response", q->broker);
+            } else if (err) {
                 snprintf(text, sizeof text, "broker %d: undecodable Fetch v%d response: field %s: %s", q->broker,
                          q->version, rb.field ? rb.field : "?", kafka_err_str(err));
                 kafka_engine_fail_broker(r->eng, q->broker, KAFKA_ERR_PROTOCOL, text);
@@ -334,7 +349,7 @@ static void on_fetch(void *arg, kafka_err err, const char *why, uint8_t *frame, 
     } else {
         snprintf(text, sizeof text, "%s", why ? why : "");
     }
-    kr_broker *b = broker_slot(r, q->broker);
+    kr_broker *b = broker_find(r, q->broker);
     if (b) {
         bool creating = b->sess.creating;
         kr_session_done(&b->sess, err, err ? 0 : resp.session_id);
@@ -359,10 +374,8 @@ static void on_fetch(void *arg, kafka_err err, const char *why, uint8_t *frame, 
     }
     bool rc = r->cfg.isolation_level == KAFKA_READ_COMMITTED;
     int64_t bytes = 0;
-    /* Per-partition errors are handled after the lock is dropped. */
-    kr_req_part *failed[64];
-    kafka_err failed_err[64];
-    size_t n_failed = 0;
+    /* Per-partition errors are noted in q and handled after the lock is
+     * dropped (part_failed takes it). */
     pthread_mutex_lock(&r->mu);
     for (int32_t i = 0; i < resp.responses_count; i++) {
         const kafka_fetch_response_fetchable_topic_response *t = &resp.responses[i];
@@ -375,22 +388,22 @@ static void on_fetch(void *arg, kafka_err err, const char *why, uint8_t *frame, 
             if (pe == KAFKA_ERR_OFFSET_OUT_OF_RANGE) {
                 reset_offset_locked(r, rp->p, rp->offset, pd->log_start_offset, pd->high_watermark);
             } else if (pe) {
-                if (n_failed < sizeof failed / sizeof *failed) {
-                    failed[n_failed] = rp;
-                    failed_err[n_failed++] = pe;
-                }
+                rp->err = pe;
             } else {
                 rp->p->attempt = 0;
-                fetched_part_locked(r, rp, pd, fb, rc, &bytes);
+                rp->err = fetched_part_locked(r, rp, pd, fb, rc, &bytes);
             }
         }
     }
     stats_fetch(r, kafka_now_us() - q->sent_us, bytes);
     pthread_mutex_unlock(&r->mu);
-    for (size_t i = 0; i < n_failed; i++) {
-        snprintf(text, sizeof text, "broker %d: Fetch at offset %lld: %s", q->broker,
-                 (long long)failed[i]->offset, kafka_err_str(failed_err[i]));
-        part_failed(r, failed[i]->p, failed_err[i], text, now);
+    for (size_t i = 0; i < q->n; i++) {
+        kr_req_part *rp = &q->parts[i];
+        if (!rp->err)
+            continue;
+        snprintf(text, sizeof text, "broker %d: Fetch at offset %lld: %s", q->broker, (long long)rp->offset,
+                 rp->err == KAFKA_ERR_NOMEM ? "no memory for its data" : kafka_err_str(rp->err));
+        part_failed(r, rp->p, rp->err, text, now);
     }
     kr_fbuf_release(fb);
     req_done(q);
@@ -411,7 +424,9 @@ static void on_list_offsets(void *arg, kafka_err err, const char *why, uint8_t *
         kafka_rbuf rb;
         kafka_rbuf_init(&rb, body, len);
         err = kafka_list_offsets_response_decode(&rb, &arena, q->version, &resp);
-        if (err) {
+        if (err == KAFKA_ERR_NOMEM) {
+            snprintf(text, sizeof text, "broker %d: no memory to decode a ListOffsets response", q->broker);
+        } else if (err) {
             snprintf(text, sizeof text, "broker %d: undecodable ListOffsets response: field %s", q->broker,
                      rb.field ? rb.field : "?");
             kafka_engine_fail_broker(r->eng, q->broker, KAFKA_ERR_PROTOCOL, text);
@@ -462,9 +477,12 @@ typedef struct plan_part {
     int32_t max_bytes;
 } plan_part;
 
-/* Sends one request to broker for the parts in pp[0..n) (all led by it). */
-static void send_request(kafka_reader *r, int32_t broker, bool list, plan_part *pp, size_t n, int64_t now)
+/* Sends one request to broker b for the parts in pp[0..n) (all led by
+ * it). Every failure goes to the parts (part_failed: backoff, and the
+ * next read hears of a fatal one such as NOMEM): none is forgotten. */
+static void send_request(kafka_reader *r, kr_broker *b, bool list, plan_part *pp, size_t n, int64_t now)
 {
+    int32_t broker = b->id;
     char why[300];
     kafka_err err = kafka_engine_broker(r->eng, broker, why, sizeof why);
     int16_t v = -1;
@@ -521,17 +539,16 @@ static void send_request(kafka_reader *r, int32_t broker, bool list, plan_part *
             .session_epoch = -1,
         };
         kafka_fetch_request req;
-        kr_broker *b = broker_slot(r, broker);
         kafka_fetch_want *send = NULL;
         size_t n_send = 0;
-        e = !want || !b ? KAFKA_ERR_NOMEM
+        e = !want ? KAFKA_ERR_NOMEM
                         : kr_session_plan(&b->sess, v >= KAFKA_FETCH_MIN_SESSION, want, n, &a, &send, &n_send, &o);
         if (!e)
             e = kafka_fetch_request_build(&a, send, n_send, &o, &req);
         if (!e)
             e = kafka_engine_send(r->eng, broker, KAFKA_API_FETCH, v, fetch_request_enc_, &req,
                                   now + r->cfg.max_wait_ms + FETCH_DEADLINE_SLACK_MS, on_fetch, q);
-        if (e && b && b->sess.pending)
+        if (e && b->sess.pending)
             kr_session_done(&b->sess, e, 0);
     }
     kafka_arena_free(&a);
@@ -542,11 +559,9 @@ static void send_request(kafka_reader *r, int32_t broker, bool list, plan_part *
         return;
     }
     q->sent_us = kafka_now_us();
-    kr_broker *b = broker_slot(r, broker);
-    if (b)
-        b->busy = true;
+    b->busy = true;
     for (size_t i = 0; i < n; i++) {
-        q->parts[i] = (kr_req_part){pp[i].p, pp[i].epoch, pp[i].offset, pp[i].max_bytes};
+        q->parts[i] = (kr_req_part){pp[i].p, pp[i].epoch, pp[i].offset, pp[i].max_bytes, 0};
         pp[i].p->in_flight = true;
         atomic_fetch_add(&pp[i].p->refs, 1);
     }
@@ -600,7 +615,8 @@ static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
     }
     bool room = r->q_len == 0 || r->q_bytes < r->cfg.queue_capacity_bytes;
     size_t n = r->n_parts;
-    plan_part *pp = kafka_calloc(n ? n : 1, sizeof *pp);
+    /* pp: the parts to plan for; sel (after them): one broker's share. */
+    plan_part *pp = kafka_calloc(n ? 2 * n : 1, sizeof *pp);
     size_t k = 0;
     int64_t next = -1;
     for (size_t i = 0; pp && i < n; i++) {
@@ -619,7 +635,8 @@ static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
     r->fetch_held = !room;
     pthread_mutex_unlock(&r->mu);
     if (!pp)
-        return now + r->cfg.backoff_min_ms;
+        return now + r->cfg.backoff_min_ms; /* no memory: plan again soon */
+    plan_part *sel = pp + n;
     for (size_t i = 0; i < k; i++)
         if (pp[i].p->leader < 0)
             find_leader(r, pp[i].p, now);
@@ -630,12 +647,14 @@ static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
         if (broker < 0 || pp[i].p->retry_at > now)
             continue;
         kr_broker *b = broker_slot(r, broker);
-        if (!b || b->busy)
+        if (!b) { /* no memory for its slot: plan again soon */
+            int64_t soon = now + r->cfg.backoff_min_ms;
+            next = next < 0 || soon < next ? soon : next;
+            continue;
+        }
+        if (b->busy)
             continue;
         size_t m = 0, nl = 0;
-        plan_part *sel = kafka_calloc(k, sizeof *sel);
-        if (!sel)
-            break;
         for (size_t j = i; j < k; j++)
             if (pp[j].p->leader == broker && pp[j].p->retry_at <= now && pp[j].offset < 0)
                 sel[m++] = pp[j], nl++;
@@ -647,9 +666,8 @@ static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
             /* Stable grouping by topic keeps the rotation inside a topic. */
             if (!nl)
                 qsort(sel, m, sizeof *sel, cmp_topic);
-            send_request(r, broker, nl > 0, sel, m, now);
+            send_request(r, b, nl > 0, sel, m, now);
         }
-        kafka_free(sel);
     }
     for (size_t i = 0; i < k; i++) {
         if (pp[i].p->retry_at > now)

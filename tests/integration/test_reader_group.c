@@ -16,15 +16,11 @@
 
 #include "kafka/kafka.h"
 #include "kcat.h"
+#include "reader_util.h"
 #include "reader/reader_internal.h" /* kr_reader_abandon_for_test */
 #include "test_cluster.h"
 
 #define N_PART 6
-
-static void log_cb(void *priv, kafka_log_level lvl, const char *msg)
-{
-    fprintf(stderr, "[reader %s %d] %s\n", priv ? (const char *)priv : "", (int)lvl, msg);
-}
 
 static kafka_reader_config group_cfg(kt_cluster *kt, const char *topic, const char *group)
 {
@@ -40,21 +36,8 @@ static kafka_reader_config group_cfg(kt_cluster *kt, const char *topic, const ch
         .backoff_max_ms = 500,
         .close_timeout_ms = 5000,
     };
-    if (getenv("KT_LOG")) {
-        c.log = log_cb;
-        c.log_level = KAFKA_LOG_DEBUG;
-    }
+    kt_reader_log_from_env(&c, NULL);
     return c;
-}
-
-static kafka_reader *open_cfg(const kafka_reader_config *c)
-{
-    kafka_reader *r = NULL;
-    char err[256] = "";
-    kafka_err e = kafka_reader_new(&r, c, err, sizeof err);
-    if (e)
-        fail_msg("kafka_reader_new: %s: %s", kafka_err_name(e), err);
-    return r;
 }
 
 /* "m<i>" values, spread by kcat's random partitioner (partition -1) or to
@@ -70,15 +53,6 @@ static void produce(kt_cluster *kt, const char *topic, int partition, int from, 
         fail_msg("kcat produce: %s", res.err);
     kt_kcat_result_free(&res);
     free(buf);
-}
-
-static int value_num(const kafka_message *m)
-{
-    char tmp[32];
-    size_t n = m->value_len < sizeof tmp - 1 ? m->value_len : sizeof tmp - 1;
-    memcpy(tmp, m->value, n);
-    tmp[n] = 0;
-    return (int)strtol(tmp + 1, NULL, 10);
 }
 
 /* ---- three members, one killed ------------------------------------------ */
@@ -132,7 +106,7 @@ static void *member(void *arg)
             print_message("member %d: read: %s (%s)\n", w->id, kafka_err_name(e), le);
             break;
         }
-        int v = value_num(&m);
+        int v = kt_value_num(&m);
         pthread_mutex_lock(&s->mu);
         if (v >= 0 && v < N_MSGS) {
             if (!s->seen_by[v]) {
@@ -186,7 +160,7 @@ static void test_three_members_one_killed(void **state)
     for (int i = 0; i < 3; i++) {
         static char names[3][2] = {"0", "1", "2"};
         c.log_privdata = names[i];
-        s.r[i] = open_cfg(&c);
+        s.r[i] = kt_reader_open(&c);
     }
     pthread_t th[3];
     worker w[3];
@@ -238,7 +212,7 @@ static void read_n(kafka_reader *r, int n, int *seen, int max)
             kafka_reader_last_error(r, le, sizeof le);
             fail_msg("read %d: %s (%s)", i, kafka_err_name(e), le);
         }
-        int v = value_num(&m);
+        int v = kt_value_num(&m);
         assert_true(v >= 0 && v < max);
         seen[v]++;
     }
@@ -257,7 +231,7 @@ static void test_coordinator_errors_and_outage(void **state)
     int *seen = calloc(600, sizeof *seen);
 
     kafka_reader_config c = group_cfg(kt, topic, group);
-    kafka_reader *r = open_cfg(&c); /* commit_interval 0: synchronous */
+    kafka_reader *r = kt_reader_open(&c); /* commit_interval 0: synchronous */
     read_n(r, 100, seen, 600);
     /* Pushed errors on Heartbeat (12) and OffsetCommit (8). */
     assert_int_equal(kt_cluster_cmd(kt, "error 12 REBALANCE_IN_PROGRESS NOT_COORDINATOR ILLEGAL_GENERATION"), 0);
@@ -280,7 +254,7 @@ static void test_coordinator_errors_and_outage(void **state)
         kafka_message m;
         if (kafka_reader_read_message(r, &m, 5000))
             break;
-        int v = value_num(&m);
+        int v = kt_value_num(&m);
         if (v >= 0 && v < 600 && seen[v]++ == 0)
             missing--;
     }
@@ -291,12 +265,12 @@ static void test_coordinator_errors_and_outage(void **state)
 
     /* The group's committed offsets are at the end: a new member of the
      * group reads nothing old, and the next new message. */
-    r = open_cfg(&c);
+    r = kt_reader_open(&c);
     kafka_message m;
     assert_int_equal(kafka_reader_read_message(r, &m, 3000), KAFKA_ERR_TIMEOUT);
     produce(kt, topic, 0, 600, 1);
     assert_int_equal(kafka_reader_read_message(r, &m, 30000), 0);
-    assert_int_equal(value_num(&m), 600);
+    assert_int_equal(kt_value_num(&m), 600);
     assert_int_equal(m.offset, 300);
     int64_t lag = -1;
     assert_int_equal(kafka_reader_read_lag(r, &lag, 10000), 0);
@@ -334,17 +308,10 @@ static void on_revoked(void *priv, kafka_reader *r, const kafka_reader_partition
     pthread_mutex_unlock(&t->mu);
 }
 
-static int32_t partitions_of(kafka_reader *r)
-{
-    kafka_reader_stats st;
-    kafka_reader_stats_get(r, &st);
-    return st.partitions;
-}
-
 static bool wait_parts(kafka_reader *a, int32_t na, kafka_reader *b, int32_t nb)
 {
     for (int i = 0; i < 300; i++) {
-        if (partitions_of(a) == na && (!b || partitions_of(b) == nb))
+        if (kt_reader_partitions(a) == na && (!b || kt_reader_partitions(b) == nb))
             return true;
         usleep(100 * 1000);
     }
@@ -367,10 +334,10 @@ static void test_cooperative_sticky(void **state)
     c.on_assigned = on_assigned;
     c.on_revoked = on_revoked;
     c.rebalance_privdata = &t1;
-    kafka_reader *a = open_cfg(&c);
+    kafka_reader *a = kt_reader_open(&c);
     assert_true(wait_parts(a, N_PART, NULL, 0));
     c.rebalance_privdata = &t2;
-    kafka_reader *b = open_cfg(&c);
+    kafka_reader *b = kt_reader_open(&c);
     /* Incremental: the first member gives up exactly half and keeps the
      * rest (no revoke-everything). */
     assert_true(wait_parts(a, N_PART / 2, b, N_PART / 2));
@@ -398,13 +365,13 @@ static void test_static_membership(void **state)
     produce(kt, topic, 0, 0, 10);
     kafka_reader_config c = group_cfg(kt, topic, group);
     c.group_instance_id = "instance-1";
-    kafka_reader *r = open_cfg(&c);
+    kafka_reader *r = kt_reader_open(&c);
     int seen[20] = {0};
     read_n(r, 10, seen, 20);
     /* A static member does not leave at close; a restart with the same
      * instance id continues from the committed offsets. */
     assert_int_equal(kafka_reader_close(r), 0);
-    r = open_cfg(&c);
+    r = kt_reader_open(&c);
     produce(kt, topic, 0, 10, 5);
     read_n(r, 5, seen, 20);
     for (int i = 0; i < 15; i++)
@@ -429,7 +396,7 @@ static void test_close_with_coordinator_down(void **state)
     kafka_reader_config c = group_cfg(kt, topic, group);
     c.commit_interval_ms = 60000; /* only close will commit */
     c.close_timeout_ms = 1000;
-    kafka_reader *r = open_cfg(&c);
+    kafka_reader *r = kt_reader_open(&c);
     int seen[5] = {0};
     read_n(r, 5, seen, 5);
     assert_int_equal(kt_cluster_cmd(kt, "down 3"), 0);
@@ -438,7 +405,7 @@ static void test_close_with_coordinator_down(void **state)
     assert_int_equal(kt_cluster_cmd(kt, "up 3"), 0);
     /* Nothing was committed: a new member starts over (at-least-once). */
     c.close_timeout_ms = 5000;
-    r = open_cfg(&c);
+    r = kt_reader_open(&c);
     kafka_message m;
     assert_int_equal(kafka_reader_fetch_message(r, &m, 30000), 0);
     assert_int_equal(m.offset, 0);
@@ -461,7 +428,7 @@ static void test_group_bad_input(void **state)
     c.n_group_topics = 2;
     assert_int_equal(kafka_reader_new(&r, &c, err, sizeof err), KAFKA_ERR_INVALID_ARG);
     c.topic = NULL;
-    r = open_cfg(&c);
+    r = kt_reader_open(&c);
     assert_int_equal(kafka_reader_set_offset(r, 3), KAFKA_ERR_STATE);
     assert_int_equal(kafka_reader_offset(r), -1);
     kafka_reader_close(r);
