@@ -103,6 +103,7 @@
 #include "balancer.h"
 #include "writer.h"
 #include "reader.h"
+#include "admin.h"
 
 #ifdef __cplusplus
 extern "C" {

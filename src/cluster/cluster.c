@@ -701,20 +701,23 @@ static kafka_err apply_metadata(kafka_cluster *kc, const kafka_metadata_response
     return 0;
 }
 
-/* One Metadata round trip for `names` on any broker, applied to the cache.
- * Called without the lock. */
-static kafka_err metadata_fetch(kafka_cluster *kc, char **names, size_t n, int64_t deadline)
+/* One Metadata round trip on any broker, applied to the cache; the
+ * decoded answer is left in *resp (arena-allocated). topics: n names, or
+ * with n == 0 every topic (all) / none (!all; Metadata v0 cannot say
+ * "none" and gets every topic). Called without the lock. */
+static kafka_err metadata_roundtrip(kafka_cluster *kc, const char *const *names, size_t n, unsigned flags,
+                                    int64_t deadline, kafka_arena *arena, kafka_metadata_response *resp,
+                                    int16_t *version)
 {
+    bool all = (flags & KAFKA_CLUSTER_MD_ALL_TOPICS) != 0;
     kafka_conn *c = NULL;
     kafka_err err = kafka_cluster_acquire_any(kc, deadline, &c);
     if (err)
         return err;
-    kafka_arena arena;
-    kafka_arena_init(&arena, 0);
     kafka_metadata_request req;
     kafka_metadata_request_init(&req);
     req.topics_count = (int32_t)n;
-    req.topics = kafka_arena_calloc(&arena, n ? n : 1, sizeof *req.topics);
+    req.topics = kafka_arena_calloc(arena, n ? n : 1, sizeof *req.topics);
     if (!req.topics) {
         kafka_cluster_release(kc, c, true);
         return KAFKA_ERR_NOMEM;
@@ -724,25 +727,57 @@ static kafka_err metadata_fetch(kafka_cluster *kc, char **names, size_t n, int64
         req.topics[i].name = kafka_str_c(names[i]);
     }
     int16_t v = kafka_conn_version(c, KAFKA_API_METADATA, 0, INT16_MAX);
+    /* before v4 naming a topic may create it: ask for every topic instead */
+    if (n && v >= 0 && v < 4 && (flags & KAFKA_CLUSTER_MD_NEVER_CREATE)) {
+        n = 0;
+        all = true;
+        req.topics_count = 0;
+    }
+    if (n == 0 && all && v >= 1) {
+        req.topics = NULL; /* v1+: null = every topic; v0: empty = every topic */
+        req.topics_count = -1;
+    }
     /* v0-v3 have no flag: brokers then auto-create if they are configured
      * to, which the caller cannot prevent (v0 also reads an empty list as
-     * "all topics"; we always name topics here) */
+     * "all topics") */
     if (v >= 4)
         req.allow_auto_topic_creation = kc->cfg.allow_auto_topic_creation;
-    kafka_metadata_response resp;
-    kafka_metadata_response_init(&resp);
+    kafka_metadata_response_init(resp);
     kafka_cluster_conn_deadline(c, deadline);
     err = v < 0 ? KAFKA_ERR_NO_COMMON_VERSION
                 : kafka_conn_roundtrip(c, KAFKA_API_METADATA, v, metadata_request_enc_, &req, metadata_response_dec_,
-                                       &resp, &arena, NULL);
+                                       resp, arena, NULL);
     kafka_cluster_release(kc, c, !kafka_cluster_err_breaks_conn(err));
     if (!err) {
         pthread_mutex_lock(&kc->mu);
-        err = apply_metadata(kc, &resp);
+        err = apply_metadata(kc, resp);
         cluster_unlock(kc);
     }
+    if (version)
+        *version = v;
+    return err;
+}
+
+/* One Metadata round trip for `names` on any broker, applied to the cache.
+ * Called without the lock. */
+static kafka_err metadata_fetch(kafka_cluster *kc, char **names, size_t n, int64_t deadline)
+{
+    kafka_arena arena;
+    kafka_arena_init(&arena, 0);
+    kafka_metadata_response resp;
+    kafka_err err =
+        metadata_roundtrip(kc, (const char *const *)names, n, 0, deadline, &arena, &resp, NULL);
     kafka_arena_free(&arena);
     return err;
+}
+
+kafka_err kafka_cluster_metadata(kafka_cluster *kc, const char *const *topics, size_t n, unsigned flags,
+                                 int64_t deadline, kafka_arena *arena, kafka_metadata_response *resp,
+                                 int16_t *version)
+{
+    if (n > INT32_MAX || (n && !topics))
+        return KAFKA_ERR_INVALID_ARG;
+    return metadata_roundtrip(kc, topics, n, flags, deadline, arena, resp, version);
 }
 
 /* True when e's snapshot can be served without a refresh. */

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/arena.h"
 #include "kafka/conn.h"
 #include "kafka/dialer.h"
 #include "kafka/error.h"
@@ -125,6 +126,27 @@ void kafka_cluster_conn_deadline(kafka_conn *conn, int64_t deadline);
 /* Broker ids currently known (from the last metadata); copies at most max
  * into ids and returns how many there are. */
 size_t kafka_cluster_brokers(kafka_cluster *kc, int32_t *ids, size_t max);
+
+/* Flags of kafka_cluster_metadata. */
+#define KAFKA_CLUSTER_MD_ALL_TOPICS 0x1  /* n == 0 means every topic (else none) */
+#define KAFKA_CLUSTER_MD_NEVER_CREATE 0x2 /* brokers older than Metadata v4
+                                             cannot be told not to create a
+                                             named topic: ask for every topic
+                                             instead (callers filter) */
+
+/* One Metadata round trip on any broker for `topics` (n names; n == 0:
+ * every topic with KAFKA_CLUSTER_MD_ALL_TOPICS, else none: brokers and
+ * controller only, which Metadata v0 cannot ask and answers with every
+ * topic). The broker
+ * table is updated from the answer (so kafka_cluster_acquire of a listed
+ * broker works), cached topics too; the decoded answer is left in *resp,
+ * allocated from `arena`; *version (may be NULL) gets the version used.
+ * No retries: one attempt, bounded by the deadline. Auto-creation follows
+ * the cluster config (Metadata v4+; older brokers decide themselves). */
+struct kafka_metadata_response;
+kafka_err kafka_cluster_metadata(kafka_cluster *kc, const char *const *topics, size_t n, unsigned flags,
+                                 int64_t deadline, kafka_arena *arena, struct kafka_metadata_response *resp,
+                                 int16_t *version);
 
 /* Copy of the dialer config the cluster uses (valid for its lifetime). */
 const kafka_dialer_config *kafka_cluster_dialer(const kafka_cluster *kc);

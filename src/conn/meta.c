@@ -6,6 +6,7 @@
 
 #include "common/alloc.h"
 #include "conn/conn_priv.h"
+#include "conn/topic_requests.h"
 #include "protocol/api.h"
 #include "protocol/gen/all.h"
 
@@ -317,19 +318,18 @@ static kafka_err topic_error(kafka_conn *c, const char *what, kafka_str name, in
                           msg.len > 0 ? msg.ptr : "");
 }
 
-static kafka_err create_topics(kafka_conn *c, const kafka_topic_config *topics, size_t n, int32_t timeout_ms,
-                               kafka_arena *arena)
+kafka_err kafka_create_topics_build(const kafka_topic_config *topics, size_t n, int32_t timeout_ms,
+                                   bool validate_only, kafka_arena *arena, kafka_create_topics_request *req)
 {
-    int16_t v = kafka_conn_version(c, KAFKA_API_CREATE_TOPICS, 0, INT16_MAX);
-    if (v < 0)
-        return KAFKA_ERR_NO_COMMON_VERSION;
-    kafka_create_topics_request_creatable_topic *ts = kafka_arena_calloc(arena, n, sizeof *ts);
+    if (n > INT32_MAX)
+        return KAFKA_ERR_INVALID_ARG;
+    kafka_create_topics_request_creatable_topic *ts = kafka_arena_calloc(arena, n ? n : 1, sizeof *ts);
     if (!ts)
         return KAFKA_ERR_NOMEM;
     for (size_t i = 0; i < n; i++) {
         const kafka_topic_config *tc = &topics[i];
-        if (!tc->topic || (tc->n_configs && (!tc->config_names || !tc->config_values)))
-            return kafka_conn_err(c, KAFKA_ERR_INVALID_ARG, "create topics: topic %zu has no name or bad configs", i);
+        if (!tc->topic || (tc->n_configs && (!tc->config_names || !tc->config_values)) || tc->n_configs > INT32_MAX)
+            return KAFKA_ERR_INVALID_ARG;
         kafka_create_topics_request_creatable_topic_init(&ts[i]);
         ts[i].name = kafka_str_c(tc->topic);
         ts[i].num_partitions = tc->num_partitions;
@@ -339,6 +339,8 @@ static kafka_err create_topics(kafka_conn *c, const kafka_topic_config *topics, 
             if (!cf)
                 return KAFKA_ERR_NOMEM;
             for (size_t j = 0; j < tc->n_configs; j++) {
+                if (!tc->config_names[j])
+                    return KAFKA_ERR_INVALID_ARG;
                 kafka_create_topics_request_creatable_topic_config_init(&cf[j]);
                 cf[j].name = kafka_str_c(tc->config_names[j]);
                 cf[j].value = kafka_str_c(tc->config_values[j]);
@@ -347,15 +349,30 @@ static kafka_err create_topics(kafka_conn *c, const kafka_topic_config *topics, 
             ts[i].configs_count = (int32_t)tc->n_configs;
         }
     }
+    kafka_create_topics_request_init(req);
+    req->topics = ts;
+    req->topics_count = (int32_t)n;
+    req->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
+    req->validate_only = validate_only;
+    return 0;
+}
+
+static kafka_err create_topics(kafka_conn *c, const kafka_topic_config *topics, size_t n, int32_t timeout_ms,
+                               kafka_arena *arena)
+{
+    int16_t v = kafka_conn_version(c, KAFKA_API_CREATE_TOPICS, 0, INT16_MAX);
+    if (v < 0)
+        return KAFKA_ERR_NO_COMMON_VERSION;
     kafka_create_topics_request req;
-    kafka_create_topics_request_init(&req);
-    req.topics = ts;
-    req.topics_count = (int32_t)n;
-    req.timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
+    kafka_err err = kafka_create_topics_build(topics, n, timeout_ms, false, arena, &req);
+    if (err == KAFKA_ERR_INVALID_ARG)
+        return kafka_conn_err(c, err, "create topics: a topic has no name or bad configs");
+    if (err)
+        return err;
     kafka_create_topics_response resp;
     kafka_create_topics_response_init(&resp);
-    kafka_err err = kafka_conn_roundtrip(c, KAFKA_API_CREATE_TOPICS, v, create_topics_request_enc_, &req,
-                                         create_topics_response_dec_, &resp, arena, NULL);
+    err = kafka_conn_roundtrip(c, KAFKA_API_CREATE_TOPICS, v, create_topics_request_enc_, &req,
+                               create_topics_response_dec_, &resp, arena, NULL);
     for (int32_t i = 0; !err && i < resp.topics_count; i++)
         if (resp.topics[i].error_code)
             err = topic_error(c, "create topic", resp.topics[i].name, resp.topics[i].error_code,
@@ -378,6 +395,40 @@ kafka_err kafka_conn_create_topics(kafka_conn *c, const kafka_topic_config *topi
     return err;
 }
 
+kafka_err kafka_delete_topics_build(const char *const *topics, const uint8_t (*ids)[16], size_t n,
+                                   int32_t timeout_ms, int16_t v, kafka_arena *arena, kafka_delete_topics_request *req)
+{
+    if (n > INT32_MAX || (ids && v < 6))
+        return KAFKA_ERR_INVALID_ARG;
+    kafka_delete_topics_request_init(req);
+    req->timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
+    if (v >= 6) { /* topics by name or id */
+        kafka_delete_topics_request_delete_topic_state *ts = kafka_arena_calloc(arena, n ? n : 1, sizeof *ts);
+        if (!ts)
+            return KAFKA_ERR_NOMEM;
+        for (size_t i = 0; i < n; i++) {
+            kafka_delete_topics_request_delete_topic_state_init(&ts[i]);
+            if (ids) {
+                ts[i].name = KAFKA_STR_NULL;
+                memcpy(ts[i].topic_id.b, ids[i], 16);
+            } else {
+                ts[i].name = kafka_str_c(topics[i]);
+            }
+        }
+        req->topics = ts;
+        req->topics_count = (int32_t)n;
+    } else {
+        kafka_str *names = kafka_arena_calloc(arena, n ? n : 1, sizeof *names);
+        if (!names)
+            return KAFKA_ERR_NOMEM;
+        for (size_t i = 0; i < n; i++)
+            names[i] = kafka_str_c(topics[i]);
+        req->topic_names = names;
+        req->topic_names_count = (int32_t)n;
+    }
+    return 0;
+}
+
 static kafka_err delete_topics(kafka_conn *c, const char *const *topics, size_t n, int32_t timeout_ms,
                                kafka_arena *arena)
 {
@@ -385,27 +436,9 @@ static kafka_err delete_topics(kafka_conn *c, const char *const *topics, size_t 
     if (v < 0)
         return KAFKA_ERR_NO_COMMON_VERSION;
     kafka_delete_topics_request req;
-    kafka_delete_topics_request_init(&req);
-    req.timeout_ms = timeout_ms > 0 ? timeout_ms : 10000;
-    if (v >= 6) { /* topics by name or id */
-        kafka_delete_topics_request_delete_topic_state *ts = kafka_arena_calloc(arena, n, sizeof *ts);
-        if (!ts)
-            return KAFKA_ERR_NOMEM;
-        for (size_t i = 0; i < n; i++) {
-            kafka_delete_topics_request_delete_topic_state_init(&ts[i]);
-            ts[i].name = kafka_str_c(topics[i]);
-        }
-        req.topics = ts;
-        req.topics_count = (int32_t)n;
-    } else {
-        kafka_str *names = kafka_arena_calloc(arena, n, sizeof *names);
-        if (!names)
-            return KAFKA_ERR_NOMEM;
-        for (size_t i = 0; i < n; i++)
-            names[i] = kafka_str_c(topics[i]);
-        req.topic_names = names;
-        req.topic_names_count = (int32_t)n;
-    }
+    kafka_err build_err = kafka_delete_topics_build(topics, NULL, n, timeout_ms, v, arena, &req);
+    if (build_err)
+        return build_err;
     kafka_delete_topics_response resp;
     kafka_delete_topics_response_init(&resp);
     kafka_err err = kafka_conn_roundtrip(c, KAFKA_API_DELETE_TOPICS, v, delete_topics_request_enc_, &req,

@@ -103,6 +103,17 @@ kafka_err kafka_sasl_scram_test_set_nonce(const char *nonce);
 #define KAFKA_SCRAM_MAX_ITERATIONS 262144
 #endif
 
+/* Salt length of the credentials kafka_scram_make_credential makes. */
+#define KAFKA_SCRAM_SALT_LEN 32
+
+/* A SCRAM credential for AlterUserScramCredentials (KIP-554): a random
+ * salt and SaltedPassword = PBKDF2(HMAC-SHA-256/512, password, salt,
+ * iterations) into salted (*salted_len = 32 or 64 bytes). mech is
+ * KAFKA_SASL_SCRAM_SHA_256 or _512; iterations within the bounds above.
+ * INVALID_ARG otherwise; SASL when OpenSSL fails. */
+kafka_err kafka_scram_make_credential(kafka_sasl_mechanism_id mech, const char *password, int iterations,
+                                      uint8_t salt[KAFKA_SCRAM_SALT_LEN], uint8_t salted[64], size_t *salted_len);
+
 /* Largest OAUTHBEARER token accepted from the callback. */
 #define KAFKA_OAUTH_MAX_TOKEN 16384
 

@@ -453,3 +453,19 @@ const kafka_sasl_mech kafka_sasl_scram_sha512 = {
     .step = kafka_sasl_scram_step,
     .destroy = kafka_sasl_scram_destroy,
 };
+
+kafka_err kafka_scram_make_credential(kafka_sasl_mechanism_id mech, const char *password, int iterations,
+                                      uint8_t salt[KAFKA_SCRAM_SALT_LEN], uint8_t salted[64], size_t *salted_len)
+{
+    const EVP_MD *md = mech == KAFKA_SASL_SCRAM_SHA_256 ? EVP_sha256()
+                       : mech == KAFKA_SASL_SCRAM_SHA_512 ? EVP_sha512()
+                                                           : NULL;
+    if (!md || !password || iterations < KAFKA_SCRAM_MIN_ITERATIONS || iterations > KAFKA_SCRAM_MAX_ITERATIONS)
+        return KAFKA_ERR_INVALID_ARG;
+    int h = EVP_MD_size(md);
+    if (RAND_bytes(salt, KAFKA_SCRAM_SALT_LEN) != 1 ||
+        PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, KAFKA_SCRAM_SALT_LEN, iterations, md, h, salted) != 1)
+        return KAFKA_ERR_SASL;
+    *salted_len = (size_t)h;
+    return 0;
+}

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <openssl/evp.h>
 
 #include "net/sasl.h"
 
@@ -311,10 +312,35 @@ static void test_oauthbearer_bytes(void **state)
     kafka_wbuf_free(&out);
 }
 
+/* The credential AlterUserScramCredentials sends: SaltedPassword is
+ * PBKDF2-HMAC over the returned salt (checked against OpenSSL's PBKDF2
+ * with the digest named explicitly), a fresh salt per call, and bounds. */
+static void test_make_credential(void **state)
+{
+    (void)state;
+    uint8_t salt[KAFKA_SCRAM_SALT_LEN], salt2[KAFKA_SCRAM_SALT_LEN], salted[64], want[64];
+    size_t n = 0;
+    assert_int_equal(kafka_scram_make_credential(KAFKA_SASL_SCRAM_SHA_512, "pencil", 4096, salt, salted, &n), 0);
+    assert_int_equal(n, 64);
+    assert_int_equal(PKCS5_PBKDF2_HMAC("pencil", 6, salt, sizeof salt, 4096, EVP_sha512(), 64, want), 1);
+    assert_memory_equal(salted, want, 64);
+    assert_int_equal(kafka_scram_make_credential(KAFKA_SASL_SCRAM_SHA_256, "pencil", 4096, salt2, salted, &n), 0);
+    assert_int_equal(n, 32);
+    assert_memory_not_equal(salt, salt2, sizeof salt);
+    assert_int_equal(PKCS5_PBKDF2_HMAC("pencil", 6, salt2, sizeof salt2, 4096, EVP_sha256(), 32, want), 1);
+    assert_memory_equal(salted, want, 32);
+    assert_int_equal(kafka_scram_make_credential(KAFKA_SASL_PLAIN, "p", 4096, salt, salted, &n), KAFKA_ERR_INVALID_ARG);
+    assert_int_equal(kafka_scram_make_credential(KAFKA_SASL_SCRAM_SHA_256, "p", 100, salt, salted, &n),
+                     KAFKA_ERR_INVALID_ARG);
+    assert_int_equal(kafka_scram_make_credential(KAFKA_SASL_SCRAM_SHA_256, NULL, 4096, salt, salted, &n),
+                     KAFKA_ERR_INVALID_ARG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc5802_sha1),
+        cmocka_unit_test(test_make_credential),
         cmocka_unit_test(test_rfc7677_sha256),
         cmocka_unit_test(test_wrong_server_signature),
         cmocka_unit_test(test_server_error_final),
