@@ -103,6 +103,10 @@ kafka_err kr_group_commit_sync(kafka_reader *r, kafka_group_offset *offs, size_t
 {
     kafka_err err;
     int attempt = 0;
+    pthread_mutex_lock(&r->mu);
+    int64_t round = r->st.rebalances;
+    bool during = r->rebalancing;
+    pthread_mutex_unlock(&r->mu);
     for (;;) {
         err = kafka_group_commit(&r->group, offs, n, deadline);
         if (!err || !kafka_group_err_coordinator(err) || err == KAFKA_ERR_CLOSED)
@@ -122,8 +126,12 @@ kafka_err kr_group_commit_sync(kafka_reader *r, kafka_group_offset *offs, size_t
         r->st.commits++;
     else
         r->st.errors++;
-    if (err == KAFKA_ERR_REBALANCE_IN_PROGRESS || err == KAFKA_ERR_ILLEGAL_GENERATION ||
-        err == KAFKA_ERR_UNKNOWN_MEMBER_ID) {
+    /* A commit that crossed a rebalance (an application thread's, while the
+     * group thread joins) was refused for the old generation: the round in
+     * progress or just done already is the rejoin it asks for. */
+    bool crossed = during || r->rebalancing || r->st.rebalances != round;
+    if (!crossed && (err == KAFKA_ERR_REBALANCE_IN_PROGRESS || err == KAFKA_ERR_ILLEGAL_GENERATION ||
+                     err == KAFKA_ERR_UNKNOWN_MEMBER_ID)) {
         r->rejoin = true;
         pthread_cond_broadcast(&r->cond_group);
     }
@@ -133,8 +141,25 @@ kafka_err kr_group_commit_sync(kafka_reader *r, kafka_group_offset *offs, size_t
     return err;
 }
 
+/* Adds to each part's pending commit what read_message delivered from it
+ * (read_pos): read_message promises that commit, and a revoke between its
+ * delivery and its own commit must not leave the message to the next
+ * owner. Messages from fetch_message are the application's to commit
+ * (at-least-once), so they are not. Parts stopped (read_pos is fixed). */
+static void adopt_read_positions(kafka_reader *r, kr_part **ps, size_t n)
+{
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < n; i++) {
+        int64_t rp = atomic_load(&ps[i]->read_pos);
+        if (rp > ps[i]->pending_commit && rp > ps[i]->committed)
+            ps[i]->pending_commit = rp;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
 /* Stops parts matching pred, runs on_revoked, and (when `commit`) commits
- * their pending offsets: the callback may still add commits. */
+ * their pending offsets and what read_message delivered: the callback may
+ * still add commits. */
 static void revoke(kafka_reader *r, kr_part_pred pred, void *arg, bool commit)
 {
     kr_part **ps = NULL;
@@ -149,6 +174,7 @@ static void revoke(kafka_reader *r, kr_part_pred pred, void *arg, bool commit)
         if (r->closing)
             deadline = kafka_now_ms() + r->cfg.close_timeout_ms;
         pthread_mutex_unlock(&r->mu);
+        adopt_read_positions(r, ps, n);
         commit_parts(r, ps, n, deadline);
     }
     for (size_t i = 0; i < n; i++)
@@ -406,6 +432,9 @@ static kafka_err start_assigned(kafka_reader *r, const kafka_consumer_assignment
 static kafka_err rebalance(kafka_reader *r, bool *again)
 {
     *again = false;
+    pthread_mutex_lock(&r->mu);
+    r->rebalancing = true;
+    pthread_mutex_unlock(&r->mu);
     if (!r->cooperative)
         revoke(r, NULL, NULL, true); /* eager: give everything up first */
     kafka_arena arena;
@@ -427,6 +456,9 @@ static kafka_err rebalance(kafka_reader *r, bool *again)
         kr_log(r, KAFKA_LOG_INFO, "group %s: %zu partition(s) assigned", r->group_id, a.n_partitions);
     }
     kafka_arena_free(&arena);
+    pthread_mutex_lock(&r->mu);
+    r->rebalancing = false;
+    pthread_mutex_unlock(&r->mu);
     return err;
 }
 
@@ -540,8 +572,10 @@ static void *group_main(void *arg)
     pthread_mutex_unlock(&r->mu);
     if (ps) {
         run_callback(r, r->cfg.on_revoked, ps, n, true);
-        if (kafka_group_generation(&r->group) >= 0 && !r->abandon)
+        if (kafka_group_generation(&r->group) >= 0 && !r->abandon) {
+            adopt_read_positions(r, ps, n);
             r->close_err = commit_parts(r, ps, n, kafka_now_ms() + r->cfg.close_timeout_ms);
+        }
         for (size_t i = 0; i < n; i++)
             kr_part_release(ps[i]);
         kafka_free(ps);
@@ -599,4 +633,10 @@ void kr_reader_abandon_for_test(kafka_reader *r)
     pthread_mutex_lock(&r->mu);
     r->abandon = true;
     pthread_mutex_unlock(&r->mu);
+}
+
+void kr_reader_after_read_hook_for_test(kafka_reader *r, void (*hook)(void *arg, kafka_reader *r), void *arg)
+{
+    r->after_read_hook = hook;
+    r->after_read_arg = arg;
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -307,6 +308,131 @@ static void test_coordinator_errors_and_outage(void **state)
     free(group);
 }
 
+/* ---- a revoke between a read and its commit (issue 16 item 7) --------------- */
+
+typedef struct race {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    bool revoked;      /* the partition with the data was revoked */
+    int32_t partition; /* the partition with the data */
+    bool hooked;
+    kafka_reader_config cfg;
+    kafka_reader *other;
+} race;
+
+static void race_revoked(void *priv, kafka_reader *r, const kafka_reader_partition *p, size_t n)
+{
+    (void)r;
+    race *x = priv;
+    pthread_mutex_lock(&x->mu);
+    for (size_t i = 0; i < n; i++)
+        if (p[i].partition == x->partition)
+            x->revoked = true;
+    pthread_cond_broadcast(&x->cond);
+    pthread_mutex_unlock(&x->mu);
+}
+
+/* Runs in the first member's read_message after its first delivery and
+ * before that message's commit: a second member joins and the test waits
+ * until the first member's partition was revoked. */
+static void race_after_read(void *arg, kafka_reader *r)
+{
+    (void)r;
+    race *x = arg;
+    if (x->hooked)
+        return;
+    x->hooked = true;
+    kafka_reader_config c = x->cfg;
+    c.on_revoked = NULL;
+    x->other = open_cfg(&c);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 60;
+    pthread_mutex_lock(&x->mu);
+    while (!x->revoked)
+        if (pthread_cond_timedwait(&x->cond, &x->mu, &ts) != 0)
+            break;
+    pthread_mutex_unlock(&x->mu);
+}
+
+/* A member reads a message (read_message: it promises the commit), and a
+ * rebalance revokes that partition before the read's own commit: the
+ * revoke commits the delivered position, so the next owner does not read
+ * the message again. */
+static void revoke_race(kt_cluster *kt, bool cooperative)
+{
+    char *topic = kt_unique_topic("group-race");
+    char *group = kt_unique_topic("grace");
+    enum { N = 10 };
+    /* Eager: one partition, revoked from the first member in every case.
+     * Cooperative-sticky: the first member keeps the first partition it
+     * listed (assignor_sticky.c) and gives up partition 1, the one with
+     * the data. */
+    int32_t nparts = cooperative ? 2 : 1;
+    race x = {.partition = nparts - 1};
+    assert_int_equal(kt_cluster_create_topic(kt, topic, nparts, 1), 0);
+    produce(kt, topic, x.partition, 0, N);
+    pthread_mutex_init(&x.mu, NULL);
+    pthread_cond_init(&x.cond, NULL);
+    const char *coop[] = {"cooperative-sticky"};
+    x.cfg = group_cfg(kt, topic, group);
+    if (cooperative) {
+        x.cfg.assignors = coop;
+        x.cfg.n_assignors = 1;
+    }
+    x.cfg.commit_interval_ms = 0; /* read_message commits synchronously */
+    x.cfg.on_revoked = race_revoked;
+    x.cfg.rebalance_privdata = &x;
+    kafka_reader *a = open_cfg(&x.cfg);
+    kr_reader_after_read_hook_for_test(a, race_after_read, &x);
+    int seen[N] = {0};
+    read_n(a, 1, seen, N);
+    pthread_mutex_lock(&x.mu);
+    bool revoked = x.revoked;
+    pthread_mutex_unlock(&x.mu);
+    assert_true(revoked);
+    assert_non_null(x.other);
+    /* Whoever owns the partition now starts after the message read before
+     * the revoke: every message once, the first one never again. */
+    int distinct = 1;
+    for (int i = 0; i < 600 && distinct < N; i++) {
+        kafka_reader *rs[2] = {a, x.other};
+        for (int k = 0; k < 2; k++) {
+            kafka_message m;
+            kafka_err e = kafka_reader_read_message(rs[k], &m, 100);
+            if (e == KAFKA_ERR_TIMEOUT)
+                continue;
+            assert_int_equal(e, 0);
+            int v = value_num(&m);
+            assert_true(v >= 0 && v < N);
+            if (seen[v]++ == 0)
+                distinct++;
+        }
+    }
+    for (int i = 0; i < N; i++)
+        assert_int_equal(seen[i], 1);
+    assert_int_equal(kafka_reader_close(x.other), 0);
+    assert_int_equal(kafka_reader_close(a), 0);
+    pthread_cond_destroy(&x.cond);
+    pthread_mutex_destroy(&x.mu);
+    free(topic);
+    free(group);
+}
+
+static void test_revoke_between_read_and_commit_cooperative(void **state) { revoke_race(*state, true); }
+
+static void test_revoke_between_read_and_commit_eager(void **state)
+{
+    kt_cluster *kt = *state;
+    /* Kafka accepts the current generation's commits while the group
+     * prepares a rebalance (so that an eager member can commit what it
+     * revokes); librdkafka's mock (the test broker) answers them
+     * REBALANCE_IN_PROGRESS, which no client can work around. */
+    if (kt_cluster_is_mock(kt))
+        skip();
+    revoke_race(kt, false);
+}
+
 /* ---- cooperative-sticky and static membership ------------------------------ */
 
 typedef struct tally {
@@ -471,6 +597,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_group_bad_input),
+        cmocka_unit_test(test_revoke_between_read_and_commit_cooperative),
+        cmocka_unit_test(test_revoke_between_read_and_commit_eager),
         cmocka_unit_test(test_static_membership),
         cmocka_unit_test(test_cooperative_sticky),
         cmocka_unit_test(test_coordinator_errors_and_outage),
