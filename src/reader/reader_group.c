@@ -9,9 +9,6 @@
 #include "net/stream.h"
 #include "reader/reader_internal.h"
 
-/* The leader's wait before SyncGroup when it has followers (join_and_sync). */
-#define LEADER_SYNC_DELAY_MS 100
-
 /* ---- helpers ------------------------------------------------------------ */
 
 static bool is_closing(kafka_reader *r)
@@ -126,9 +123,12 @@ kafka_err kr_group_commit_sync(kafka_reader *r, kafka_group_offset *offs, size_t
         r->st.commits++;
     else
         r->st.errors++;
-    /* A commit that crossed a rebalance (an application thread's, while the
-     * group thread joins) was refused for the old generation: the round in
-     * progress or just done already is the rejoin it asks for. */
+    /* A commit made during or across a rebalance (the group thread's revoke
+     * commit before JoinGroup, or an application thread's while the group
+     * thread joins) was refused for the old generation: the round in
+     * progress or just done is the rejoin it asks for. Asking again made
+     * every eager rebalance on a coordinator that refuses commits while it
+     * rebalances (librdkafka's mock) trigger another one. */
     bool crossed = during || r->rebalancing || r->st.rebalances != round;
     if (!crossed && (err == KAFKA_ERR_REBALANCE_IN_PROGRESS || err == KAFKA_ERR_ILLEGAL_GENERATION ||
                      err == KAFKA_ERR_UNKNOWN_MEMBER_ID)) {
@@ -336,27 +336,19 @@ static kafka_err join_and_sync(kafka_reader *r, kafka_arena *arena, kafka_consum
         err = lead(r, &j, arena, &enc);
         if (err)
             return err;
-        /* Let the followers' SyncGroups arrive first. A real coordinator
-         * hands a follower its assignment whenever its SyncGroup comes,
-         * but librdkafka's mock (2.0.2, rdkafka_mock_cgrp.c) completes the
-         * sync as soon as the leader's SyncGroup brings every assignment,
-         * moves the group to Up and answers a later follower's SyncGroup
-         * with INVALID_REQUEST; that follower must rejoin (see below), and
-         * the mock then holds every JoinGroup for session timeout - 1 s.
-         * Syncing first immediately (tried: only after a rebalance that
-         * followed our sync quickly) made the three-member test rebalance
-         * more and exceed its duplicate bound, so the leader of a group
-         * with followers still waits LEADER_SYNC_DELAY_MS; a lone member
-         * does not. Close cuts the wait short. */
-        if (j.n_members > 1)
-            group_wait(r, kafka_now_ms() + LEADER_SYNC_DELAY_MS);
     }
     kafka_bytes mine = KAFKA_BYTES_NULL;
     err = kafka_group_sync(&r->group, j.protocol, j.is_leader ? j.member_ids : NULL, enc,
                            j.is_leader ? j.n_members : 0, deadline, arena, &mine);
-    /* A follower whose SyncGroup fails (REBALANCE_IN_PROGRESS, or
-     * INVALID_REQUEST from the mock when the leader synced first) returns
-     * the error: the group thread rejoins after a backoff. */
+    /* The leader syncs at once. A follower whose SyncGroup fails
+     * (REBALANCE_IN_PROGRESS; or INVALID_REQUEST from librdkafka's mock,
+     * which completes the sync when the leader's SyncGroup arrives and
+     * refuses a follower that syncs later) returns the error: the group
+     * thread rejoins after a backoff. (The leader used to wait 100 ms here
+     * for the mock's sake; the extra rebalances seen without that wait
+     * came from eager revoke commits that the mock refuses during a
+     * rebalance asking for yet another rebalance: kr_group_commit_sync no
+     * longer does that for commits made during or across a rebalance.) */
     if (err)
         return err;
     return kafka_consumer_assignment_decode(mine.ptr, mine.len > 0 ? (size_t)mine.len : 0, arena, asg);
