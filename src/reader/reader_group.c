@@ -484,13 +484,21 @@ static void *group_main(void *arg)
                     break;
                 char why[256];
                 kafka_group_last_error(&r->group, why, sizeof why);
-                kr_error(r, err, "group %s: join: %s%s%s", r->group_id, kafka_err_str(err), why[0] ? ": " : "",
-                         why);
+                /* The group layer's text names the request, the group and
+                 * the error: no second prefix, unless it is about another
+                 * error (a step that sets no text, e.g. the assignment). */
+                if (why[0] && strstr(why, kafka_err_str(err)))
+                    kr_error(r, err, "%s", why);
+                else
+                    kr_error(r, err, "group %s: join: %s%s%s", r->group_id, kafka_err_str(err),
+                             why[0] ? ": " : "", why);
                 kr_log(r, KAFKA_LOG_WARN, "group %s: rebalance failed: %s (%s); retrying", r->group_id,
                        kafka_err_name(err), why);
-                if (kafka_err_is_fatal(err)) {
-                    /* TLS, SASL, authorization: the read says so now
-                     * (the group keeps retrying, in case it is fixed). */
+                if (kafka_group_err_for_reader(err)) {
+                    /* TLS, SASL, authorization, a bad group id...: the
+                     * read says so now (the group keeps retrying, in case
+                     * it is fixed); other errors leave their text in
+                     * kafka_reader_last_error for the read's TIMEOUT. */
                     pthread_mutex_lock(&r->mu);
                     r->deliver_err = err;
                     pthread_cond_broadcast(&r->cond_data);

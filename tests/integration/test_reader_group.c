@@ -423,6 +423,43 @@ static void revoke_race(kt_cluster *kt)
  * which the mock accepts. */
 static void test_revoke_between_read_and_commit(void **state) { revoke_race(*state); }
 
+/* ---- join errors reach the read (issue 16 item 6) ---------------------------- */
+
+/* JoinGroup refused with errors no retry cures: each reaches a read with
+ * its text (not a TIMEOUT after the read's whole wait), and once the
+ * coordinator accepts the member the messages flow. */
+static void test_join_errors_reach_the_read(void **state)
+{
+    kt_cluster *kt = *state;
+    KT_REQUIRE_MOCK(kt);
+    char *topic = kt_unique_topic("group-joinerr");
+    char *group = kt_unique_topic("gjoinerr");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 1), 0);
+    produce(kt, topic, 0, 0, 3);
+    assert_int_equal(kt_cluster_cmd(kt, "error 11 GROUP_AUTHORIZATION_FAILED INVALID_SESSION_TIMEOUT"), 0);
+    kafka_reader_config c = group_cfg(kt, topic, group);
+    kafka_reader *r = open_cfg(&c);
+    const kafka_err want[2] = {KAFKA_ERR_GROUP_AUTHORIZATION_FAILED, KAFKA_ERR_INVALID_SESSION_TIMEOUT};
+    for (int i = 0; i < 2; i++) {
+        kafka_message m;
+        kafka_err e = kafka_reader_read_message(r, &m, 60000);
+        char text[512];
+        kafka_reader_last_error(r, text, sizeof text);
+        print_message("join error %d: %s: %s\n", i, kafka_err_name(e), text);
+        assert_int_equal(e, want[i]);
+        assert_non_null(strstr(text, group));
+        assert_non_null(strstr(text, "join"));
+    }
+    int seen[3] = {0};
+    read_n(r, 3, seen, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(seen[i], 1);
+    assert_int_equal(kafka_reader_close(r), 0);
+    kt_cluster_cmd(kt, "clear_errors 11");
+    free(topic);
+    free(group);
+}
+
 /* ---- cooperative-sticky and static membership ------------------------------ */
 
 typedef struct tally {
@@ -588,6 +625,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_group_bad_input),
         cmocka_unit_test(test_revoke_between_read_and_commit),
+        cmocka_unit_test(test_join_errors_reach_the_read),
         cmocka_unit_test(test_static_membership),
         cmocka_unit_test(test_cooperative_sticky),
         cmocka_unit_test(test_coordinator_errors_and_outage),
