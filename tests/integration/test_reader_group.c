@@ -460,6 +460,50 @@ static void test_join_errors_reach_the_read(void **state)
     free(group);
 }
 
+/* ---- heartbeats are not delayed by a slow fetch (issue 16 item 5) ------------ */
+
+/* The coordinator also leads the partition, and its Fetch responses take
+ * 1.5 session timeouts: the member's heartbeats go on their own
+ * connection, so they are answered in time, the coordinator keeps the
+ * member (no second rebalance) and the partition keeps flowing. A guard
+ * for moving membership onto the reader's I/O thread. */
+static void test_slow_fetch_does_not_delay_heartbeats(void **state)
+{
+    kt_cluster *kt = *state;
+    KT_REQUIRE_MOCK(kt);
+    char *topic = kt_unique_topic("group-slowfetch");
+    char *group = kt_unique_topic("gslowfetch");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 1), 0);
+    assert_int_equal(kt_cluster_cmd(kt, "leader %s 0 2", topic), 0);
+    assert_int_equal(kt_cluster_cmd(kt, "coordinator group %s 2", group), 0);
+    produce(kt, topic, 0, 0, 1);
+    kafka_reader_config c = group_cfg(kt, topic, group);
+    kafka_reader *r = open_cfg(&c);
+    int seen[3] = {0};
+    read_n(r, 1, seen, 3);
+    kafka_reader_stats st;
+    kafka_reader_stats_get(r, &st);
+    assert_int_equal(st.rebalances, 1);
+    /* Every Fetch to broker 2 for the next 9 s is answered 9 s late. */
+    assert_int_equal(kt_cluster_cmd(kt, "broker_error 2 Fetch NO_ERROR:9000 NO_ERROR:9000 NO_ERROR:9000"), 0);
+    produce(kt, topic, 0, 1, 2);
+    read_n(r, 2, seen, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(seen[i], 1);
+    kafka_reader_stats_get(r, &st);
+    print_message("slow fetch: rebalances %lld errors %lld\n", (long long)st.rebalances, (long long)st.errors);
+    assert_int_equal(st.rebalances, 1);
+    /* No heartbeat waited past its deadline (session / 2) either: the mock
+     * counts a heartbeat when it arrives, so a late answer alone would
+     * show only here (checked: delaying Heartbeat as well as Fetch fails
+     * this). */
+    assert_int_equal(st.errors, 0);
+    assert_int_equal(kafka_reader_close(r), 0);
+    kt_cluster_cmd(kt, "clear_errors Fetch");
+    free(topic);
+    free(group);
+}
+
 /* ---- cooperative-sticky and static membership ------------------------------ */
 
 typedef struct tally {
@@ -626,6 +670,7 @@ int main(void)
         cmocka_unit_test(test_group_bad_input),
         cmocka_unit_test(test_revoke_between_read_and_commit),
         cmocka_unit_test(test_join_errors_reach_the_read),
+        cmocka_unit_test(test_slow_fetch_does_not_delay_heartbeats),
         cmocka_unit_test(test_static_membership),
         cmocka_unit_test(test_cooperative_sticky),
         cmocka_unit_test(test_coordinator_errors_and_outage),
