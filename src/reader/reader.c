@@ -828,7 +828,7 @@ kafka_err kafka_reader_commit_messages(kafka_reader *r, const kafka_message *msg
     if (!err && r->cfg.commit_interval_ms > 0) {
         pthread_mutex_lock(&r->mu);
         for (size_t i = 0; i < k; i++) {
-            kr_part *p = kr_part_find_locked(r, offs[i].topic, offs[i].partition);
+            kr_part *p = kr_group_part_owned_locked(r, offs[i].topic, offs[i].partition);
             if (!p)
                 err = KAFKA_ERR_REBALANCE_IN_PROGRESS;
             else if (offs[i].offset > p->pending_commit && offs[i].offset > p->committed)

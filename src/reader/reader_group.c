@@ -94,6 +94,15 @@ static kafka_err commit_parts(kafka_reader *r, kr_part **ps, size_t n, int64_t d
     return err;
 }
 
+kr_part *kr_group_part_owned_locked(kafka_reader *r, const char *topic, int32_t partition)
+{
+    kr_part *p = kr_part_find_locked(r, topic, partition);
+    for (size_t i = 0; !p && i < r->n_revoking; i++)
+        if (r->revoking[i]->partition == partition && strcmp(r->revoking[i]->topic, topic) == 0)
+            p = r->revoking[i];
+    return p;
+}
+
 kafka_err kr_group_commit_pending(kafka_reader *r, int64_t deadline) { return commit_parts(r, NULL, 0, deadline); }
 
 kafka_err kr_group_commit_sync(kafka_reader *r, kafka_group_offset *offs, size_t n, int64_t deadline)
@@ -115,7 +124,7 @@ kafka_err kr_group_commit_sync(kafka_reader *r, kafka_group_offset *offs, size_t
     }
     pthread_mutex_lock(&r->mu);
     for (size_t i = 0; i < n; i++) {
-        kr_part *p = kr_part_find_locked(r, offs[i].topic, offs[i].partition);
+        kr_part *p = kr_group_part_owned_locked(r, offs[i].topic, offs[i].partition);
         if (p && !offs[i].err && offs[i].offset > p->committed)
             p->committed = offs[i].offset;
     }
@@ -167,6 +176,10 @@ static void revoke(kafka_reader *r, kr_part_pred pred, void *arg, bool commit)
     kr_parts_stop(r, pred, arg, &ps, &n);
     if (!ps)
         return;
+    pthread_mutex_lock(&r->mu);
+    r->revoking = ps;
+    r->n_revoking = n;
+    pthread_mutex_unlock(&r->mu);
     run_callback(r, r->cfg.on_revoked, ps, n, true);
     if (commit && n) {
         int64_t deadline = kafka_now_ms() + r->cfg.session_timeout_ms / 2;
@@ -177,6 +190,10 @@ static void revoke(kafka_reader *r, kr_part_pred pred, void *arg, bool commit)
         adopt_read_positions(r, ps, n);
         commit_parts(r, ps, n, deadline);
     }
+    pthread_mutex_lock(&r->mu);
+    r->revoking = NULL;
+    r->n_revoking = 0;
+    pthread_mutex_unlock(&r->mu);
     for (size_t i = 0; i < n; i++)
         kr_part_release(ps[i]);
     kafka_free(ps);

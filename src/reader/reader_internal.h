@@ -207,6 +207,10 @@ struct kafka_reader {
     bool group_done;
     bool rejoin; /* mu: someone asked for a rejoin */
     bool rebalancing; /* mu: the group thread is in a rebalance round */
+    /* mu: the parts being revoked while on_revoked runs (stopped, not in
+     * parts[]), so that the callback's commit_messages finds them */
+    kr_part **revoking;
+    size_t n_revoking;
     bool abandon; /* tests: close like a crash */
     /* tests: runs in read_message between the delivery and its commit */
     void (*after_read_hook)(void *arg, kafka_reader *r);
@@ -263,6 +267,9 @@ kafka_err kr_list_offset(kafka_reader *r, const char *topic, int32_t partition, 
 kafka_err kr_group_start(kafka_reader *r);
 /* Commits the parts' pending offsets now. */
 kafka_err kr_group_commit_pending(kafka_reader *r, int64_t deadline);
+/* The part topic/partition this reader owns: in r->parts, or being revoked
+ * (its on_revoked callback may still commit it); NULL otherwise. mu held. */
+kr_part *kr_group_part_owned_locked(kafka_reader *r, const char *topic, int32_t partition);
 /* Synchronous commit of explicit offsets. */
 kafka_err kr_group_commit_sync(kafka_reader *r, kafka_group_offset *offs, size_t n, int64_t deadline);
 /* Tests: make close skip the final commit and LeaveGroup, as if the

@@ -316,14 +316,24 @@ typedef struct race {
     bool revoked;      /* the partition with the data was revoked */
     int32_t partition; /* the partition with the data */
     bool hooked;
+    bool commit_in_callback; /* on_revoked commits what was delivered */
+    kafka_err callback_commit;
     kafka_reader_config cfg;
     kafka_reader *other;
 } race;
 
 static void race_revoked(void *priv, kafka_reader *r, const kafka_reader_partition *p, size_t n)
 {
-    (void)r;
     race *x = priv;
+    for (size_t i = 0; i < n && x->commit_in_callback; i++)
+        if (p[i].partition == x->partition && p[i].offset > 0) {
+            /* reader.h: the callback may commit what it processed. */
+            kafka_message m = {.topic = p[i].topic, .partition = p[i].partition, .offset = p[i].offset - 1};
+            kafka_err e = kafka_reader_commit_messages(r, &m, 1, 5000);
+            pthread_mutex_lock(&x->mu);
+            x->callback_commit = e;
+            pthread_mutex_unlock(&x->mu);
+        }
     pthread_mutex_lock(&x->mu);
     for (size_t i = 0; i < n; i++)
         if (p[i].partition == x->partition)
@@ -358,8 +368,10 @@ static void race_after_read(void *arg, kafka_reader *r)
 /* A member reads a message (read_message: it promises the commit), and a
  * rebalance revokes that partition before the read's own commit: the
  * revoke commits the delivered position, so the next owner does not read
- * the message again. */
-static void revoke_race(kt_cluster *kt)
+ * the message again. With commit_in_callback the member fetches it
+ * (fetch_message: the application commits) and commits it from
+ * on_revoked, with periodic commits, as reader.h allows. */
+static void revoke_race(kt_cluster *kt, bool commit_in_callback)
 {
     char *topic = kt_unique_topic("group-race");
     char *group = kt_unique_topic("grace");
@@ -367,7 +379,8 @@ static void revoke_race(kt_cluster *kt)
     /* Cooperative-sticky: the first member keeps the first partition it
      * listed (assignor_sticky.c) and gives up partition 1, the one with
      * the data. */
-    race x = {.partition = 1};
+    /* callback_commit stays TIMEOUT if the callback never commits */
+    race x = {.partition = 1, .commit_in_callback = commit_in_callback, .callback_commit = KAFKA_ERR_TIMEOUT};
     assert_int_equal(kt_cluster_create_topic(kt, topic, 2, 1), 0);
     produce(kt, topic, x.partition, 0, N);
     pthread_mutex_init(&x.mu, NULL);
@@ -376,17 +389,29 @@ static void revoke_race(kt_cluster *kt)
     x.cfg = group_cfg(kt, topic, group);
     x.cfg.assignors = coop;
     x.cfg.n_assignors = 1;
-    x.cfg.commit_interval_ms = 0; /* read_message commits synchronously */
+    /* read_message commits synchronously; the callback's commits wait for
+     * the periodic commit (after the callback, in the revoke). */
+    x.cfg.commit_interval_ms = commit_in_callback ? 60000 : 0;
     x.cfg.on_revoked = race_revoked;
     x.cfg.rebalance_privdata = &x;
     kafka_reader *a = open_cfg(&x.cfg);
-    kr_reader_after_read_hook_for_test(a, race_after_read, &x);
     int seen[N] = {0};
-    read_n(a, 1, seen, N);
+    if (commit_in_callback) {
+        kafka_message m;
+        assert_int_equal(kafka_reader_fetch_message(a, &m, 30000), 0);
+        seen[value_num(&m)]++;
+        race_after_read(&x, a);
+    } else {
+        kr_reader_after_read_hook_for_test(a, race_after_read, &x);
+        read_n(a, 1, seen, N);
+    }
     pthread_mutex_lock(&x.mu);
     bool revoked = x.revoked;
+    kafka_err cb_commit = x.callback_commit;
     pthread_mutex_unlock(&x.mu);
     assert_true(revoked);
+    if (commit_in_callback)
+        assert_int_equal(cb_commit, 0);
     assert_non_null(x.other);
     /* Whoever owns the partition now starts after the message read before
      * the revoke: every message once, the first one never again. */
@@ -421,7 +446,9 @@ static void revoke_race(kt_cluster *kt)
  * REBALANCE_IN_PROGRESS, so the eager case needs a coordinator that follows
  * Kafka's rules (kafka_mock). A cooperative member revokes after SyncGroup,
  * which the mock accepts. */
-static void test_revoke_between_read_and_commit(void **state) { revoke_race(*state); }
+static void test_revoke_between_read_and_commit(void **state) { revoke_race(*state, false); }
+
+static void test_commit_from_on_revoked(void **state) { revoke_race(*state, true); }
 
 /* ---- join errors reach the read (issue 16 item 6) ---------------------------- */
 
@@ -669,6 +696,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_group_bad_input),
         cmocka_unit_test(test_revoke_between_read_and_commit),
+        cmocka_unit_test(test_commit_from_on_revoked),
         cmocka_unit_test(test_join_errors_reach_the_read),
         cmocka_unit_test(test_slow_fetch_does_not_delay_heartbeats),
         cmocka_unit_test(test_static_membership),
