@@ -70,7 +70,10 @@
  * (the handshake is not yet non-blocking); read_message with commit_interval_ms == 0 makes one
  * OffsetCommit round trip per message (kafka-go's semantics: use
  * commit_interval_ms, or fetch_message + commit_messages in batches, for
- * throughput); on Linux the reader registers the
+ * throughput); the leader of a group with other members waits 100 ms
+ * before its SyncGroup (see reader_group.c: librdkafka's mock broker
+ * rejects followers that sync after the leader; a follower that is
+ * rejected rejoins after a backoff); on Linux the reader registers the
  * process for membarrier(2) (MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) so
  * that a read takes no lock and no atomic read-modify-write per message,
  * and set_offset, a rebalance and close each issue one membarrier call
