@@ -328,7 +328,7 @@ static void race_after_read(void *arg, kafka_reader *r)
     x->hooked = true;
     kafka_reader_config c = x->cfg;
     c.on_revoked = NULL;
-    x->other = open_cfg(&c);
+    x->other = kt_reader_open(&c);
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += 60;
@@ -368,12 +368,14 @@ static void revoke_race(kt_cluster *kt, bool commit_in_callback)
     x.cfg.commit_interval_ms = commit_in_callback ? 60000 : 0;
     x.cfg.on_revoked = race_revoked;
     x.cfg.rebalance_privdata = &x;
-    kafka_reader *a = open_cfg(&x.cfg);
+    kafka_reader *a = kt_reader_open(&x.cfg);
     int seen[N] = {0};
     if (commit_in_callback) {
         kafka_message m;
         assert_int_equal(kafka_reader_fetch_message(a, &m, 30000), 0);
-        seen[value_num(&m)]++;
+        int v = kt_value_num(&m);
+        assert_true(v >= 0 && v < N);
+        seen[v]++;
         race_after_read(&x, a);
     } else {
         kr_reader_after_read_hook_for_test(a, race_after_read, &x);
@@ -398,7 +400,7 @@ static void revoke_race(kt_cluster *kt, bool commit_in_callback)
             if (e == KAFKA_ERR_TIMEOUT)
                 continue;
             assert_int_equal(e, 0);
-            int v = value_num(&m);
+            int v = kt_value_num(&m);
             assert_true(v >= 0 && v < N);
             if (seen[v]++ == 0)
                 distinct++;
@@ -439,7 +441,7 @@ static void test_join_errors_reach_the_read(void **state)
     produce(kt, topic, 0, 0, 3);
     assert_int_equal(kt_cluster_cmd(kt, "error 11 GROUP_AUTHORIZATION_FAILED INVALID_SESSION_TIMEOUT"), 0);
     kafka_reader_config c = group_cfg(kt, topic, group);
-    kafka_reader *r = open_cfg(&c);
+    kafka_reader *r = kt_reader_open(&c);
     const kafka_err want[2] = {KAFKA_ERR_GROUP_AUTHORIZATION_FAILED, KAFKA_ERR_INVALID_SESSION_TIMEOUT};
     for (int i = 0; i < 2; i++) {
         kafka_message m;
@@ -479,7 +481,7 @@ static void test_slow_fetch_does_not_delay_heartbeats(void **state)
     assert_int_equal(kt_cluster_cmd(kt, "coordinator group %s 2", group), 0);
     produce(kt, topic, 0, 0, 1);
     kafka_reader_config c = group_cfg(kt, topic, group);
-    kafka_reader *r = open_cfg(&c);
+    kafka_reader *r = kt_reader_open(&c);
     int seen[3] = {0};
     read_n(r, 1, seen, 3);
     kafka_reader_stats st;
