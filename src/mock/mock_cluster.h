@@ -78,6 +78,12 @@ typedef struct kmock_topic_error {
     int16_t error;
 } kmock_topic_error;
 
+/* How a transactional id's last transaction ended (DescribeTransactions
+ * reports CompleteCommit / CompleteAbort, or Empty before the first). */
+#define KMOCK_TXN_NONE 0
+#define KMOCK_TXN_COMMITTED 1
+#define KMOCK_TXN_ABORTED 2
+
 /* A transactional id's state in the transaction coordinator. */
 typedef struct kmock_txn_partition {
     kmock_partition *p; /* NULL once its topic is deleted */
@@ -91,6 +97,7 @@ typedef struct kmock_txn {
     int16_t epoch;
     int32_t timeout_ms;
     bool ongoing;
+    int8_t ended;       /* how its last transaction ended: KMOCK_TXN_* */
     int64_t started_ms; /* when it became ongoing (mock clock) */
     kmock_txn_partition *parts;
     size_t nparts, parts_cap;
@@ -289,6 +296,17 @@ kmock_outcome kmock_create_topics(kmock_cluster *c, const kmock_request *rq, kaf
                                   int64_t *wake_at);
 kmock_outcome kmock_delete_topics(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
                                   int64_t *wake_at);
+/* Operations APIs (mock_api_ops.c, mock_api_txn_admin.c) */
+kmock_outcome kmock_elect_leaders(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                  int64_t *wake_at);
+kmock_outcome kmock_describe_log_dirs(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                      int64_t *wake_at);
+kmock_outcome kmock_describe_producers(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                       int64_t *wake_at);
+kmock_outcome kmock_list_transactions(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                      int64_t *wake_at);
+kmock_outcome kmock_describe_transactions(kmock_cluster *c, const kmock_request *rq, kafka_arena *a,
+                                          kafka_wbuf *out, int64_t *wake_at);
 kmock_outcome kmock_create_partitions(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
                                       int64_t *wake_at);
 
