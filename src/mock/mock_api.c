@@ -45,6 +45,8 @@ static const kmock_api_entry api_entries[] = {
     /* operations APIs: mock_api_ops.c, mock_api_txn_admin.c */
     {KAFKA_API_ELECT_LEADERS, 0, 2, kmock_elect_leaders},
     {KAFKA_API_DESCRIBE_LOG_DIRS, 0, 4, kmock_describe_log_dirs},
+    {KAFKA_API_ALTER_PARTITION_REASSIGNMENTS, 0, 0, kmock_alter_partition_reassignments},
+    {KAFKA_API_LIST_PARTITION_REASSIGNMENTS, 0, 0, kmock_list_partition_reassignments},
     {KAFKA_API_DESCRIBE_PRODUCERS, 0, 0, kmock_describe_producers},
     {KAFKA_API_LIST_TRANSACTIONS, 0, 1, kmock_list_transactions},
     {KAFKA_API_DESCRIBE_TRANSACTIONS, 0, 0, kmock_describe_transactions},

@@ -31,6 +31,11 @@ typedef struct kmock_partition {
     int32_t leader_epoch;
     int32_t *replicas;
     int32_t nreplicas;
+    /* an ongoing reassignment's target replicas (NULL: none); the mock
+     * does not copy data, so one that adds replicas stays in progress
+     * until cancelled or replaced (mock_api_reassign.c) */
+    int32_t *target;
+    int32_t ntarget;
     kmock_log log;
 } kmock_partition;
 
@@ -307,6 +312,10 @@ kmock_outcome kmock_list_transactions(kmock_cluster *c, const kmock_request *rq,
                                       int64_t *wake_at);
 kmock_outcome kmock_describe_transactions(kmock_cluster *c, const kmock_request *rq, kafka_arena *a,
                                           kafka_wbuf *out, int64_t *wake_at);
+kmock_outcome kmock_alter_partition_reassignments(kmock_cluster *c, const kmock_request *rq, kafka_arena *a,
+                                                   kafka_wbuf *out, int64_t *wake_at);
+kmock_outcome kmock_list_partition_reassignments(kmock_cluster *c, const kmock_request *rq, kafka_arena *a,
+                                                  kafka_wbuf *out, int64_t *wake_at);
 kmock_outcome kmock_create_partitions(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
                                       int64_t *wake_at);
 
