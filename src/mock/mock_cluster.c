@@ -79,6 +79,7 @@ void kmock_cluster_free(kmock_cluster *c)
     kmock_fs_cache_free(&c->fetch_sessions);
     kmock_sasl_users_free(&c->users);
     kmock_acls_free(&c->acls);
+    kmock_quotas_free(&c->quotas);
     for (size_t i = 0; i < c->npins; i++)
         kafka_free(c->pins[i].key);
     kafka_free(c->pins);

@@ -20,6 +20,7 @@
 #include "mock/mock_config.h"
 #include "mock/mock_fetch_session.h"
 #include "mock/mock_log.h"
+#include "mock/mock_quota.h"
 #include "mock/mock_sasl.h"
 #include "protocol/api.h"
 #include "protocol/wire.h"
@@ -140,6 +141,7 @@ typedef struct kmock_cluster {
     bool enforce_acls; /* topic APIs check ACLs (mock_acl.h) */
     kmock_acls acls;
     kmock_sasl_users users;
+    kmock_quotas quotas; /* AlterClientQuotas (mock_api_quotas.c) */
     uint64_t appends; /* bumps on every append: deferred fetches look again */
     int64_t now_ms;   /* the serving thread's clock at the current request */
     kmock_groups *groups; /* the group coordinator (mock_groups_on.c) */
@@ -316,6 +318,10 @@ kmock_outcome kmock_alter_partition_reassignments(kmock_cluster *c, const kmock_
                                                    kafka_wbuf *out, int64_t *wake_at);
 kmock_outcome kmock_list_partition_reassignments(kmock_cluster *c, const kmock_request *rq, kafka_arena *a,
                                                   kafka_wbuf *out, int64_t *wake_at);
+kmock_outcome kmock_describe_client_quotas(kmock_cluster *c, const kmock_request *rq, kafka_arena *a,
+                                           kafka_wbuf *out, int64_t *wake_at);
+kmock_outcome kmock_alter_client_quotas(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                        int64_t *wake_at);
 kmock_outcome kmock_create_partitions(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
                                       int64_t *wake_at);
 
