@@ -2,10 +2,12 @@
  * broker answers (Kafka forwards the alteration to its controller), with
  * the validation of Kafka's ClientQuotaControlManager: entity types
  * "user" and "client-id" (alone or together) or "ip" (alone, a numeric
- * address or the default), each type once; the keys each kind of entity
- * takes, the byte rates and connection rate as whole numbers. Each bad
- * entry is INVALID_REQUEST on its own; a bad describe filter is the
- * response's error. */
+ * address or the default: the mock resolves no host names), each type
+ * once, no empty name; the keys each kind of entity takes, the byte rates
+ * and connection rate as whole numbers (a removal is not checked). Each
+ * bad entry is INVALID_REQUEST on its own; a bad describe filter is the
+ * response's error (an unknown entity type there UNSUPPORTED_VERSION, as
+ * Kafka's ClientQuotasImage answers). */
 #include <arpa/inet.h>
 #include <math.h>
 #include <string.h>
@@ -69,7 +71,7 @@ static int16_t parse_entity(const kafka_alter_client_quotas_request_entry_data *
         return KAFKA_ERR_INVALID_REQUEST;
     for (int32_t i = 0; i < e->entity_count; i++) {
         int k = type_index(e->entity[i].entity_type);
-        if (k < 0 || out->has[k])
+        if (k < 0 || out->has[k] || e->entity[i].entity_name.len == 0)
             return KAFKA_ERR_INVALID_REQUEST;
         out->has[k] = true;
         out->name[k] = e->entity[i].entity_name;
@@ -94,9 +96,11 @@ static int16_t check_ops(const kafka_alter_client_quotas_request_entry_data *e, 
     for (int32_t i = 0; i < e->ops_count; i++) {
         const kafka_alter_client_quotas_request_op_data *op = &e->ops[i];
         int k = key_index(op->key);
+        if (op->remove)
+            continue; /* Kafka removes whatever key is named */
         if (k < 0 || quota_keys[k].ip != ent->has[KMOCK_QE_IP])
             return KAFKA_ERR_INVALID_REQUEST;
-        if (!op->remove && (!isfinite(op->value) || (quota_keys[k].integral && fabs(op->value - round(op->value)) > 1e-6)))
+        if (quota_keys[k].integral && fabs(op->value - round(op->value)) > 1e-6)
             return KAFKA_ERR_INVALID_REQUEST;
     }
     return 0;
@@ -162,6 +166,8 @@ static int16_t apply(kmock_quotas *q, const kafka_alter_client_quotas_request_en
         return KAFKA_ERR_UNKNOWN_SERVER_ERROR;
     for (int32_t i = 0; i < e->ops_count; i++) {
         int k = key_index(e->ops[i].key);
+        if (k < 0)
+            continue; /* a removal of a key no entity has */
         ent->set[k] = !e->ops[i].remove;
         ent->value[k] = e->ops[i].remove ? 0 : e->ops[i].value;
     }
@@ -208,7 +214,6 @@ kmock_outcome kmock_alter_client_quotas(kmock_cluster *c, const kmock_request *r
 
 #define MATCH_EXACT 0
 #define MATCH_DEFAULT 1
-#define MATCH_SPECIFIED 2
 
 static int16_t check_filter(const kafka_describe_client_quotas_request *req, int *types)
 {
@@ -218,8 +223,13 @@ static int16_t check_filter(const kafka_describe_client_quotas_request *req, int
         const kafka_describe_client_quotas_request_component_data *f = &req->components[i];
         int k = type_index(f->entity_type);
         types[i] = k;
-        if (k < 0 || seen[k])
+        if (f->entity_type.len <= 0)
             return KAFKA_ERR_INVALID_REQUEST;
+        for (int32_t j = 0; j < i; j++)
+            if (kafka_str_eq(req->components[j].entity_type, f->entity_type))
+                return KAFKA_ERR_INVALID_REQUEST;
+        if (k < 0)
+            return KAFKA_ERR_UNSUPPORTED_VERSION;
         seen[k] = true;
         if ((f->match_type == MATCH_EXACT) != (f->match.len >= 0) || f->match_type < 0 || f->match_type > 2)
             return KAFKA_ERR_INVALID_REQUEST;
@@ -229,8 +239,9 @@ static int16_t check_filter(const kafka_describe_client_quotas_request *req, int
     return 0;
 }
 
-/* Every component must match a part of the entity; strict: the entity
- * has no part the filter does not name. */
+/* Every component must match a part of the entity (SPECIFIED: any name
+ * of the type, the default included, as Kafka's ClientQuotasImage
+ * matches); strict: the entity has no part the filter does not name. */
 static bool entity_matches(const kmock_quota_entity *e, const kafka_describe_client_quotas_request *req,
                            const int *types)
 {
@@ -245,8 +256,6 @@ static bool entity_matches(const kmock_quota_entity *e, const kafka_describe_cli
         if (f->match_type == MATCH_EXACT && !(e->name[k] && kafka_str_eq_c(f->match, e->name[k])))
             return false;
         if (f->match_type == MATCH_DEFAULT && e->name[k])
-            return false;
-        if (f->match_type == MATCH_SPECIFIED && !e->name[k])
             return false;
     }
     for (int k = 0; req->strict && k < KMOCK_QE_TYPES; k++)

@@ -10,6 +10,7 @@
  * the state filters it does not know; a describe filter naming a type
  * twice is a top-level INVALID_REQUEST with null entries. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -241,6 +242,68 @@ static void test_quota_filter_errors(void **state)
     req.components_count = 2;
     call(f, 2, KAFKA_API_DESCRIBE_CLIENT_QUOTAS, 0, &req, &resp);
     assert_int_equal(resp.error_code, KAFKA_ERR_INVALID_REQUEST);
+    /* a type Kafka does not know: UNSUPPORTED_VERSION */
+    comp[0].entity_type = kafka_str_c("group");
+    req.components_count = 1;
+    call(f, 2, KAFKA_API_DESCRIBE_CLIENT_QUOTAS, 0, &req, &resp);
+    assert_int_equal(resp.error_code, KAFKA_ERR_UNSUPPORTED_VERSION);
+}
+
+/* Alters one entity of one part (name NULL = default) with one op. */
+static int16_t alter(fixture *f, const char *type, const char *name, const char *key, double value, bool remove)
+{
+    kafka_alter_client_quotas_request req;
+    kafka_alter_client_quotas_response resp;
+    kafka_alter_client_quotas_request_entry_data e;
+    kafka_alter_client_quotas_request_entity_data ent;
+    kafka_alter_client_quotas_request_op_data op;
+    kafka_alter_client_quotas_request_init(&req);
+    kafka_alter_client_quotas_request_entry_data_init(&e);
+    kafka_alter_client_quotas_request_entity_data_init(&ent);
+    kafka_alter_client_quotas_request_op_data_init(&op);
+    ent.entity_type = kafka_str_c(type);
+    ent.entity_name = kafka_str_c(name);
+    op.key = kafka_str_c(key);
+    op.value = value;
+    op.remove = remove;
+    e.entity = &ent;
+    e.entity_count = 1;
+    e.ops = &op;
+    e.ops_count = 1;
+    req.entries = &e;
+    req.entries_count = 1;
+    call(f, 3, KAFKA_API_ALTER_CLIENT_QUOTAS, 1, &req, &resp);
+    assert_int_equal(resp.entries_count, 1);
+    return resp.entries[0].error_code;
+}
+
+/* A "specified" filter matches every entity of the type, the default one
+ * included (Kafka's ClientQuotasImage: the entity has the type); an empty
+ * name is refused; removing a key nobody set (or no key Kafka knows) is
+ * no error. */
+static void test_quota_specified_and_removal(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(alter(f, "user", NULL, "producer_byte_rate", 100, false), 0);
+    assert_int_equal(alter(f, "user", "alice", "producer_byte_rate", 200, false), 0);
+    assert_int_equal(alter(f, "user", "", "producer_byte_rate", 200, false), KAFKA_ERR_INVALID_REQUEST);
+    assert_int_equal(alter(f, "user", "alice", "no_such_key", 0, true), 0);
+    assert_int_equal(alter(f, "client-id", "app", "consumer_byte_rate", 1, true), 0);
+    assert_int_equal(f->c.quotas.n, 2);
+
+    kafka_describe_client_quotas_request req;
+    kafka_describe_client_quotas_response resp;
+    kafka_describe_client_quotas_request_component_data comp;
+    kafka_describe_client_quotas_request_init(&req);
+    kafka_describe_client_quotas_request_component_data_init(&comp);
+    comp.entity_type = kafka_str_c("user");
+    comp.match_type = 2;
+    comp.match = KAFKA_STR_NULL;
+    req.components = &comp;
+    req.components_count = 1;
+    call(f, 1, KAFKA_API_DESCRIBE_CLIENT_QUOTAS, 1, &req, &resp);
+    assert_int_equal(resp.error_code, 0);
+    assert_int_equal(resp.entries_count, 2);
 }
 
 static void test_log_dirs_filter(void **state)
@@ -280,6 +343,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_transactions_by_coordinator, setup, teardown),
         cmocka_unit_test_setup_teardown(test_quota_filter_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_dirs_filter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quota_specified_and_removal, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
