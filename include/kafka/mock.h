@@ -59,7 +59,7 @@
  *    ZooKeeper-mode Kafka did, where KRaft brokers forward);
  *  - DescribeLogDirs 0-4 (one log dir per broker, each replica's size in
  *    bytes; no volume sizes), DescribeProducers 0 (on the partition
- *    leader, from the idempotent producer state; no last timestamp);
+ *    leader, from the idempotent producer state);
  *  - ListTransactions 0-1 and DescribeTransactions 0 (each broker for the
  *    transactional ids FindCoordinator gives it, others NOT_COORDINATOR;
  *    states Empty, Ongoing, CompleteCommit, CompleteAbort);

@@ -215,6 +215,18 @@ kmock_outcome kmock_describe_log_dirs(kmock_cluster *c, const kmock_request *rq,
 
 /* ---- DescribeProducers ---- */
 
+/* Kafka's ProducerStateEntry.lastTimestamp: the max timestamp of the
+ * producer's last batch, while the log still holds it (-1 otherwise). */
+static int64_t last_timestamp(const kmock_log *l, const kmock_producer *pr)
+{
+    if (pr->n == 0)
+        return -1;
+    int64_t offset = pr->recent[pr->n - 1].base_offset;
+    size_t i = kmock_log_find(l, offset);
+    const kmock_batch *b = i < l->n ? kmock_log_batch(l, i) : NULL;
+    return b && b->base_offset == offset && b->producer_id == pr->producer_id ? b->max_timestamp : -1;
+}
+
 static bool fill_producers(const kmock_partition *p, kafka_arena *a,
                            kafka_describe_producers_response_partition_response *rp)
 {
@@ -229,7 +241,7 @@ static bool fill_producers(const kmock_partition *p, kafka_arena *a,
         s->producer_id = pr->producer_id;
         s->producer_epoch = pr->epoch;
         s->last_sequence = pr->n > 0 ? pr->recent[pr->n - 1].last_seq : -1;
-        s->last_timestamp = -1; /* the mock does not keep it */
+        s->last_timestamp = last_timestamp(l, pr);
         s->coordinator_epoch = -1;
         s->current_txn_start_offset = pr->txn_first_offset;
     }

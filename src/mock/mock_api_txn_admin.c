@@ -148,7 +148,11 @@ kmock_outcome kmock_describe_transactions(kmock_cluster *c, const kmock_request 
             continue;
         s->transaction_state = kafka_str_c(state_name(t));
         s->transaction_timeout_ms = t->timeout_ms;
-        s->transaction_start_time_ms = t->ongoing ? t->started_ms : -1;
+        /* Kafka keeps the last transaction's start once it completes; -1
+         * before the first. started_ms is on the mock's monotonic clock:
+         * reported as wall-clock time, as Kafka's is. */
+        s->transaction_start_time_ms =
+            t->ongoing || t->ended != KMOCK_TXN_NONE ? kmock_wall_ms() - (c->now_ms - t->started_ms) : -1;
         s->producer_id = t->producer_id;
         s->producer_epoch = t->epoch;
         if (!fill_topics(t, a, s))

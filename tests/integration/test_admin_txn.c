@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -41,6 +42,13 @@ static void test_list_and_describe_unknown(void **state)
     kafka_admin_txns_free(t);
     free(id);
     kafka_admin_close(a);
+}
+
+static int64_t kt_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The listing of id among the transactions in the given states (NULL/0:
@@ -97,8 +105,10 @@ static kafka_admin_producer producer_on(kafka_admin *a, const char *topic, int64
 /* A transaction's life as Kafka's coordinator reports it: Ongoing with its
  * partition while open (the producer's state on the partition shows the
  * open transaction's first offset and the last sequence of the 3 records,
- * 2), then CompleteCommit with no partitions and no start time; the next
- * one aborted is CompleteAbort. A new transactional id starts at epoch 0. */
+ * 2), then CompleteCommit with no partitions; the next
+ * one aborted is CompleteAbort. A new transactional id starts at epoch 0.
+ * Start times are wall-clock ms, kept after completion (Kafka's
+ * TransactionMetadata keeps txnStartTimestamp). */
 static void test_transaction_life(void **state)
 {
     kt_cluster *kt = *state;
@@ -120,7 +130,9 @@ static void test_transaction_life(void **state)
     assert_true(listed(a, id, NULL, &pid, &empty));
     assert_true(pid >= 0);
 
+    int64_t before_ms = kt_wall_ms();
     kt_rdkafka_txn_open(rk, topic, "v", 3);
+    int64_t after_ms = kt_wall_ms();
     const char *ongoing = "Ongoing";
     assert_true(listed(a, id, "Ongoing", NULL, &ongoing));
     assert_false(listed(a, id, "CompleteCommit", NULL, NULL));
@@ -135,7 +147,9 @@ static void test_transaction_life(void **state)
     assert_int_equal(t->txns[0].producer_id, pid);
     assert_int_equal(t->txns[0].producer_epoch, 0);
     assert_int_equal(t->txns[0].timeout_ms, 60000); /* librdkafka's transaction.timeout.ms */
-    assert_true(t->txns[0].start_time_ms >= 0);
+    /* wall-clock ms between begin and flush (1 s for the broker's clock reading) */
+    int64_t started = t->txns[0].start_time_ms;
+    assert_true(started >= before_ms - 1000 && started <= after_ms + 1000);
     assert_int_equal(t->txns[0].n_partitions, 1);
     assert_string_equal(t->txns[0].partitions[0].topic, topic);
     assert_int_equal(t->txns[0].partitions[0].partition, 0);
@@ -145,12 +159,15 @@ static void test_transaction_life(void **state)
     assert_int_equal(p.producer_epoch, 0);
     assert_int_equal(p.last_sequence, 2);
     assert_int_equal(p.txn_start_offset, 0); /* the transaction's first record is the log's first */
+    /* the last batch's max timestamp: librdkafka stamps records with the wall clock */
+    assert_true(p.last_timestamp >= before_ms - 1000 && p.last_timestamp <= after_ms + 1000);
 
     kt_rdkafka_txn_end(rk, true);
     t = describe_one(a, id);
     assert_string_equal(t->txns[0].state, "CompleteCommit");
     assert_int_equal(t->txns[0].n_partitions, 0);
-    assert_int_equal(t->txns[0].start_time_ms, -1);
+    /* Kafka keeps the completed transaction's start time */
+    assert_true(t->txns[0].start_time_ms >= started - 1000 && t->txns[0].start_time_ms <= started + 1000);
     kafka_admin_txns_free(t);
     assert_false(listed(a, id, "Ongoing", NULL, NULL));
     p = producer_on(a, topic, pid);

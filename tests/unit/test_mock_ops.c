@@ -193,6 +193,7 @@ static void test_transactions_by_coordinator(void **state)
     assert_int_equal(dresp.transaction_states[0].error_code, 0);
     assert_true(kafka_str_eq_c(dresp.transaction_states[0].transaction_state, "Empty"));
     assert_int_equal(dresp.transaction_states[0].producer_id, pid);
+    assert_int_equal(dresp.transaction_states[0].transaction_start_time_ms, -1); /* none started yet */
 
     kafka_list_transactions_request lreq;
     kafka_list_transactions_response lresp;
