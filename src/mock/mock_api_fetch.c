@@ -317,9 +317,12 @@ kmock_outcome kmock_fetch(kmock_cluster *c, const kmock_request *rq, kafka_arena
             sp->hw = pd[i].high_watermark;
             sp->lso = pd[i].last_stable_offset;
             sp->log_start = pd[i].log_start_offset;
-            /* the next incremental fetch goes on from what was returned */
-            if (pd[i].records.len > 0)
-                sp->fetch_offset = kafka_records_next_offset(pd[i].records.ptr, (size_t)pd[i].records.len);
+            /* The fetch offset stays what the client last sent, as in
+             * Kafka (CachedPartition.updateRequestParams is its only
+             * writer): a client that dropped a response (a partition
+             * revoked and restarted at its committed offset) and does not
+             * name the partition again gets the same records again, not
+             * the ones after those it never used. */
         }
     }
     if (!build_topics(rq, items, pd, send, n, a, &resp))

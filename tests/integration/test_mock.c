@@ -629,9 +629,10 @@ static void test_transaction_timeout(void **state)
 }
 
 /* An incremental (or session-opening) Fetch v12 of topic "sess": names
- * the partitions in parts[0..np) (offset 0), forgets forget[0..nf). */
-static void session_fetch(int fd, int32_t id, int32_t epoch, const int32_t *parts, int np, const int32_t *forget,
-                          int nf, int32_t max_wait, int32_t corr)
+ * the partitions in parts[0..np) (at offset `offset`), forgets
+ * forget[0..nf). */
+static void session_fetch_at(int fd, int32_t id, int32_t epoch, const int32_t *parts, int np, int64_t offset,
+                             const int32_t *forget, int nf, int32_t max_wait, int32_t corr)
 {
     kafka_fetch_request req;
     kafka_fetch_request_fetch_topic ft;
@@ -646,6 +647,7 @@ static void session_fetch(int fd, int32_t id, int32_t epoch, const int32_t *part
     for (int i = 0; i < np; i++) {
         kafka_fetch_request_fetch_partition_init(&fp[i]);
         fp[i].partition = parts[i];
+        fp[i].fetch_offset = offset;
         fp[i].partition_max_bytes = 1 << 20;
     }
     req.max_wait_ms = max_wait;
@@ -658,6 +660,12 @@ static void session_fetch(int fd, int32_t id, int32_t epoch, const int32_t *part
     req.forgotten_topics_data = &fg;
     req.forgotten_topics_data_count = nf ? 1 : 0;
     send_request(fd, KAFKA_API_FETCH, 12, corr, &req);
+}
+
+static void session_fetch(int fd, int32_t id, int32_t epoch, const int32_t *parts, int np, const int32_t *forget,
+                          int nf, int32_t max_wait, int32_t corr)
+{
+    session_fetch_at(fd, id, epoch, parts, np, 0, forget, nf, max_wait, corr);
 }
 
 /* Partitions of "sess" in a Fetch v12 response, as a bit set; -1 if the
@@ -700,29 +708,36 @@ static void test_fetch_sessions(void **state)
     session_fetch(fd0, id, 1, NULL, 0, NULL, 0, 0, 2); /* only partition 0 has news */
     assert_int_equal(session_answer(f, fd0, 2, &id2, &err), 1);
     assert_int_equal(id2, id);
-    session_fetch(fd0, id, 2, NULL, 0, NULL, 0, 0, 3); /* nothing new */
-    assert_int_equal(session_answer(f, fd0, 3, &id2, &err), 0);
-    session_fetch(fd0, id, 7, NULL, 0, NULL, 0, 0, 4);
-    assert_int_equal(session_answer(f, fd0, 4, &id2, &err), -1);
+    /* The session keeps the offset the client sent (0), as Kafka's does:
+     * a client that does not name the partition again (it dropped the
+     * answer) gets the same records again. */
+    session_fetch(fd0, id, 2, NULL, 0, NULL, 0, 0, 3);
+    assert_int_equal(session_answer(f, fd0, 3, &id2, &err), 1);
+    const int32_t p1[] = {1};
+    session_fetch_at(fd0, id, 3, p0, 1, 2, NULL, 0, 0, 4); /* past the 2 records: nothing new */
+    assert_int_equal(session_answer(f, fd0, 4, &id2, &err), 0);
+    session_fetch(fd0, id, 7, NULL, 0, NULL, 0, 0, 5);
+    assert_int_equal(session_answer(f, fd0, 5, &id2, &err), -1);
     assert_int_equal(err, 71); /* INVALID_FETCH_SESSION_EPOCH */
 
     /* a waiting incremental fetch is answered by a produce to partition 1 */
-    session_fetch(fd0, id, 3, NULL, 0, NULL, 0, 60000, 5);
+    session_fetch(fd0, id, 4, NULL, 0, NULL, 0, 60000, 6);
     int fd1 = dial(f, 1);
     assert_int_equal(produce(f, fd1, "sess", 1, &w, &base), 0);
-    assert_int_equal(session_answer(f, fd0, 5, &id2, &err), 2);
-    /* forgotten partitions are no longer fetched */
-    session_fetch(fd0, id, 4, NULL, 0, p0, 1, 0, 6);
+    assert_int_equal(session_answer(f, fd0, 6, &id2, &err), 2);
+    /* forgotten partitions are no longer fetched (partition 1 moves past
+     * its records) */
+    session_fetch_at(fd0, id, 5, p1, 1, 2, p0, 1, 0, 7);
     assert_int_equal(produce(f, fd1, "sess", 0, &w, &base), 0);
-    session_fetch(fd0, id, 5, NULL, 0, NULL, 0, 0, 7);
-    assert_true(session_answer(f, fd0, 6, &id2, &err) >= 0);
-    assert_int_equal(session_answer(f, fd0, 7, &id2, &err), 0);
+    session_fetch(fd0, id, 6, NULL, 0, NULL, 0, 0, 8);
+    assert_true(session_answer(f, fd0, 7, &id2, &err) >= 0);
+    assert_int_equal(session_answer(f, fd0, 8, &id2, &err), 0);
     /* epoch -1 closes it */
-    session_fetch(fd0, id, -1, p0, 1, NULL, 0, 0, 8);
-    assert_int_equal(session_answer(f, fd0, 8, &id2, &err), 1);
+    session_fetch(fd0, id, -1, p0, 1, NULL, 0, 0, 9);
+    assert_int_equal(session_answer(f, fd0, 9, &id2, &err), 1);
     assert_int_equal(id2, 0);
-    session_fetch(fd0, id, 6, NULL, 0, NULL, 0, 0, 9);
-    assert_int_equal(session_answer(f, fd0, 9, &id2, &err), -1);
+    session_fetch(fd0, id, 7, NULL, 0, NULL, 0, 0, 10);
+    assert_int_equal(session_answer(f, fd0, 10, &id2, &err), -1);
     assert_int_equal(err, 70); /* FETCH_SESSION_ID_NOT_FOUND */
     kafka_wbuf_free(&w);
     close(fd1);
