@@ -1044,6 +1044,87 @@ static void test_caller_listeners(void **state)
     close(notlistening[0]);
 }
 
+/* Partition 0 of topic from the broker behind fd, from offset 0, as a
+ * consumer in rack (NULL: none), Fetch version ver (names: <= 12). */
+static kafka_fetch_response_partition_data fetch_in_rack(fixture *f, int fd, int16_t ver, const char *topic,
+                                                         const char *rack)
+{
+    kafka_fetch_request freq;
+    kafka_fetch_request_fetch_topic ft;
+    kafka_fetch_request_fetch_partition fp;
+    kafka_fetch_response resp;
+    init_fetch(&freq, &ft, &fp, 0);
+    ft.topic = kafka_str_c(topic);
+    if (rack)
+        freq.rack_id = kafka_str_c(rack);
+    rpc(f, fd, KAFKA_API_FETCH, ver, &freq, &resp);
+    assert_int_equal(resp.error_code, 0);
+    assert_int_equal(resp.responses_count, 1);
+    assert_int_equal(resp.responses[0].partitions_count, 1);
+    return resp.responses[0].partitions[0];
+}
+
+/* KIP-392: the leader names a replica in the consumer's rack, which then
+ * serves the consumer although it is a follower. */
+static void test_follower_fetch(void **state)
+{
+    fixture *f = *state;
+    kafka_wbuf w;
+    int64_t base;
+    assert_int_equal(kafka_mock_create_topic(f->m, "ff", 1, 3), 0);
+    assert_int_equal(kafka_mock_set_leader(f->m, "ff", 0, 1), 0);
+    assert_int_equal(kafka_mock_set_rack(f->m, 1, "rack-a"), 0);
+    assert_int_equal(kafka_mock_set_rack(f->m, 2, "rack-b"), 0);
+    assert_int_equal(kafka_mock_set_rack(f->m, 3, "rack-c"), 0);
+    int fd1 = dial(f, 1), fd2 = dial(f, 2);
+    kafka_wbuf_init(&w);
+    one_batch(&w, -1, 0, 2, 1000);
+    assert_int_equal(produce(f, fd1, "ff", 0, &w, &base), 0);
+
+    /* the leader redirects a rack-b consumer to broker 2, without records */
+    kafka_fetch_response_partition_data pd = fetch_in_rack(f, fd1, 12, "ff", "rack-b");
+    assert_int_equal(pd.error_code, 0);
+    assert_int_equal(pd.preferred_read_replica, 2);
+    assert_int_equal(pd.records.len, 0);
+    assert_int_equal(pd.high_watermark, 2);
+    /* no redirection: the consumer is in the leader's rack, in none, or
+     * in a rack without a replica */
+    const char *stay[] = {"rack-a", NULL, "rack-z"};
+    for (int i = 0; i < 3; i++) {
+        pd = fetch_in_rack(f, fd1, 12, "ff", stay[i]);
+        assert_int_equal(pd.error_code, 0);
+        assert_int_equal(pd.preferred_read_replica, -1);
+        assert_true(pd.records.len > 0);
+    }
+    /* the follower serves the consumer (v11+), up to the high watermark */
+    pd = fetch_in_rack(f, fd2, 12, "ff", "rack-b");
+    assert_int_equal(pd.error_code, 0);
+    assert_int_equal(pd.preferred_read_replica, -1);
+    assert_true(pd.records.len > 0);
+    assert_int_equal(kafka_records_next_offset(pd.records.ptr, (size_t)pd.records.len), 2);
+    /* before v11 a consumer fetches from the leader only */
+    pd = fetch_in_rack(f, fd2, 10, "ff", NULL);
+    assert_int_equal(pd.error_code, KAFKA_ERR_NOT_LEADER_OR_FOLLOWER);
+    /* a broker that holds no replica does not serve it at any version */
+    assert_int_equal(kafka_mock_create_topic(f->m, "ff-one", 1, 1), 0);
+    int32_t only = leader_of(f, fd1, "ff-one", 0);
+    assert_true(only >= 1 && only <= 3);
+    int fd_other = dial(f, only % 3 + 1);
+    pd = fetch_in_rack(f, fd_other, 12, "ff-one", NULL);
+    assert_int_equal(pd.error_code, KAFKA_ERR_NOT_LEADER_OR_FOLLOWER);
+    close(fd_other);
+    /* a replica whose broker is down is not preferred */
+    close(fd2);
+    assert_int_equal(kafka_mock_broker_down(f->m, 2), 0);
+    pd = fetch_in_rack(f, fd1, 12, "ff", "rack-b");
+    assert_int_equal(pd.preferred_read_replica, -1);
+    assert_true(pd.records.len > 0);
+    assert_int_equal(kafka_mock_broker_up(f->m, 2), 0);
+    assert_int_equal(kafka_mock_set_rack(f->m, -1, NULL), 0);
+    kafka_wbuf_free(&w);
+    close(fd1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1059,6 +1140,7 @@ int main(void)
         cmocka_unit_test(test_scram_credentials_admin),
         cmocka_unit_test(test_retention_bounds_memory),
         cmocka_unit_test(test_caller_listeners),
+        cmocka_unit_test(test_follower_fetch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
