@@ -519,21 +519,42 @@ static int16_t end_txn(fixture *f, int fd, const char *id, int64_t pid, int16_t 
     return resp.error_code;
 }
 
+/* Partition 0 of topic from the broker behind fd, from offset 0, as a
+ * consumer in rack (NULL: none) at an isolation level (1: read_committed),
+ * Fetch version ver (names: <= 12). */
+static kafka_fetch_response_partition_data fetch_p0(fixture *f, int fd, int16_t ver, const char *topic,
+                                                    const char *rack, int8_t isolation)
+{
+    kafka_fetch_request freq;
+    kafka_fetch_request_fetch_topic ft;
+    kafka_fetch_request_fetch_partition fp;
+    kafka_fetch_response resp;
+    init_fetch(&freq, &ft, &fp, 0);
+    ft.topic = kafka_str_c(topic);
+    freq.isolation_level = isolation;
+    if (rack)
+        freq.rack_id = kafka_str_c(rack);
+    rpc(f, fd, KAFKA_API_FETCH, ver, &freq, &resp);
+    assert_int_equal(resp.error_code, 0);
+    assert_int_equal(resp.responses_count, 1);
+    assert_int_equal(resp.responses[0].partitions_count, 1);
+    return resp.responses[0].partitions[0];
+}
+
+static kafka_fetch_response_partition_data fetch_in_rack(fixture *f, int fd, int16_t ver, const char *topic,
+                                                         const char *rack)
+{
+    return fetch_p0(f, fd, ver, topic, rack, 0);
+}
+
 /* A read_committed Fetch from offset 0: the last stable offset and the
  * aborted transactions' count. */
 static void fetch_committed(fixture *f, int fd, const char *topic, int64_t *lso, int32_t *naborted)
 {
-    kafka_fetch_request freq;
-    kafka_fetch_response fresp;
-    kafka_fetch_request_fetch_topic ft;
-    kafka_fetch_request_fetch_partition fp;
-    init_fetch(&freq, &ft, &fp, 0);
-    ft.topic = kafka_str_c(topic);
-    freq.isolation_level = 1;
-    rpc(f, fd, KAFKA_API_FETCH, 11, &freq, &fresp);
-    assert_int_equal(fresp.responses[0].partitions[0].error_code, 0);
-    *lso = fresp.responses[0].partitions[0].last_stable_offset;
-    *naborted = fresp.responses[0].partitions[0].aborted_transactions_count;
+    kafka_fetch_response_partition_data pd = fetch_p0(f, fd, 11, topic, NULL, 1);
+    assert_int_equal(pd.error_code, 0);
+    *lso = pd.last_stable_offset;
+    *naborted = pd.aborted_transactions_count;
 }
 
 static void test_transactions(void **state)
@@ -1042,26 +1063,6 @@ static void test_caller_listeners(void **state)
     assert_int_equal(kafka_mock_new(&m, &(kafka_mock_config){.brokers = 1, .listen_fds = notlistening}),
                      KAFKA_ERR_INVALID_ARG);
     close(notlistening[0]);
-}
-
-/* Partition 0 of topic from the broker behind fd, from offset 0, as a
- * consumer in rack (NULL: none), Fetch version ver (names: <= 12). */
-static kafka_fetch_response_partition_data fetch_in_rack(fixture *f, int fd, int16_t ver, const char *topic,
-                                                         const char *rack)
-{
-    kafka_fetch_request freq;
-    kafka_fetch_request_fetch_topic ft;
-    kafka_fetch_request_fetch_partition fp;
-    kafka_fetch_response resp;
-    init_fetch(&freq, &ft, &fp, 0);
-    ft.topic = kafka_str_c(topic);
-    if (rack)
-        freq.rack_id = kafka_str_c(rack);
-    rpc(f, fd, KAFKA_API_FETCH, ver, &freq, &resp);
-    assert_int_equal(resp.error_code, 0);
-    assert_int_equal(resp.responses_count, 1);
-    assert_int_equal(resp.responses[0].partitions_count, 1);
-    return resp.responses[0].partitions[0];
 }
 
 /* KIP-392: the leader names a replica in the consumer's rack, which then
