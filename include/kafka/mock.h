@@ -57,6 +57,21 @@
  *    (salted passwords as admin clients send them; Kafka's iteration
  *    bounds 4096-16384), on the users SASL checks;
  *  - FindCoordinator 0-6 (v4+ batched), DescribeCluster 0-1;
+ *  - ElectLeaders 0-2 (preferred: the first replica; unclean: a
+ *    leaderless partition's first live replica), AlterPartitionReassignments
+ *    0 and ListPartitionReassignments 0 (no data is copied: a target within
+ *    the current replicas completes at once, one adding replicas stays in
+ *    progress until cancelled or replaced), on the controller (broker 1,
+ *    as Metadata says; the other brokers answer NOT_CONTROLLER, as
+ *    ZooKeeper-mode Kafka did, where KRaft brokers forward);
+ *  - DescribeLogDirs 0-4 (one log dir per broker, each replica's size in
+ *    bytes; no volume sizes), DescribeProducers 0 (on the partition
+ *    leader, from the idempotent producer state);
+ *  - ListTransactions 0-1 and DescribeTransactions 0 (each broker for the
+ *    transactional ids FindCoordinator gives it, others NOT_COORDINATOR;
+ *    states Empty, Ongoing, CompleteCommit, CompleteAbort);
+ *  - DescribeClientQuotas 0-1 and AlterClientQuotas 0-1: quotas stored per
+ *    entity with Kafka's validation (stored only: nothing is throttled);
  *  - TLS listeners with tls_cert_file (TLS 1.2+);
  *  - with require_sasl: SaslHandshake 0-1, SaslAuthenticate 0-2 (PLAIN,
  *    SCRAM-SHA-256, SCRAM-SHA-512, and OAUTHBEARER with unsecured JWTs
@@ -81,7 +96,8 @@
  * broker pinned with kafka_mock_set_coordinator); the group and
  * transaction APIs are served by one cluster-wide coordinator whichever
  * broker receives them, so the mock never answers NOT_COORDINATOR except
- * through kafka_mock_push_errors.
+ * through kafka_mock_push_errors (and for DescribeTransactions, an admin
+ * API whose clients always ask the coordinator).
  *
  * Storage: every partition keeps the record batches as received, in
  * memory, with base offset and partition leader epoch rewritten; the

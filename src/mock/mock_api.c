@@ -42,6 +42,17 @@ static const kmock_api_entry api_entries[] = {
     {KAFKA_API_END_TXN, 0, 4, kmock_end_txn},
     /* with the group module, which serves TxnOffsetCommit */
     {KAFKA_API_ADD_OFFSETS_TO_TXN, 0, 4, kmock_add_offsets_to_txn},
+    /* operations APIs: mock_api_ops.c, mock_api_reassign.c, mock_api_txn_admin.c,
+     * mock_api_quotas.c */
+    {KAFKA_API_ELECT_LEADERS, 0, 2, kmock_elect_leaders},
+    {KAFKA_API_DESCRIBE_LOG_DIRS, 0, 4, kmock_describe_log_dirs},
+    {KAFKA_API_ALTER_PARTITION_REASSIGNMENTS, 0, 0, kmock_alter_partition_reassignments},
+    {KAFKA_API_LIST_PARTITION_REASSIGNMENTS, 0, 0, kmock_list_partition_reassignments},
+    {KAFKA_API_DESCRIBE_PRODUCERS, 0, 0, kmock_describe_producers},
+    {KAFKA_API_DESCRIBE_CLIENT_QUOTAS, 0, 1, kmock_describe_client_quotas},
+    {KAFKA_API_ALTER_CLIENT_QUOTAS, 0, 1, kmock_alter_client_quotas},
+    {KAFKA_API_LIST_TRANSACTIONS, 0, 1, kmock_list_transactions},
+    {KAFKA_API_DESCRIBE_TRANSACTIONS, 0, 0, kmock_describe_transactions},
 };
 
 static const kmock_api_entry *entry_for(int16_t key)
@@ -291,6 +302,8 @@ static bool places_errors_itself(int16_t key)
     case KAFKA_API_ALTER_USER_SCRAM_CREDENTIALS:
     case KAFKA_API_CREATE_ACLS:
     case KAFKA_API_DELETE_ACLS:
+    case KAFKA_API_ELECT_LEADERS:
+    case KAFKA_API_DESCRIBE_PRODUCERS:
         return true;
     default:
         return false;

@@ -62,6 +62,7 @@ static void topic_free(kmock_topic *t)
     for (int32_t i = 0; i < t->npartitions; i++) {
         kmock_log_free(&t->partitions[i].log);
         kafka_free(t->partitions[i].replicas);
+        kafka_free(t->partitions[i].target);
     }
     kafka_free(t->partitions);
     kmock_configs_free(&t->configs);
@@ -78,6 +79,7 @@ void kmock_cluster_free(kmock_cluster *c)
     kmock_fs_cache_free(&c->fetch_sessions);
     kmock_sasl_users_free(&c->users);
     kmock_acls_free(&c->acls);
+    kmock_quotas_free(&c->quotas);
     for (size_t i = 0; i < c->npins; i++)
         kafka_free(c->pins[i].key);
     kafka_free(c->pins);
@@ -141,6 +143,8 @@ static bool init_partition(kmock_cluster *c, kmock_partition *p, int32_t index, 
     if (!p->replicas)
         return false;
     p->nreplicas = replicas;
+    p->target = NULL;
+    p->ntarget = 0;
     for (int32_t r = 0; r < replicas; r++)
         p->replicas[r] = (int32_t)((start + index + r) % c->nbrokers) + 1;
     p->leader = p->replicas[0];

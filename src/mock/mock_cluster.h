@@ -20,6 +20,7 @@
 #include "mock/mock_config.h"
 #include "mock/mock_fetch_session.h"
 #include "mock/mock_log.h"
+#include "mock/mock_quota.h"
 #include "mock/mock_sasl.h"
 #include "protocol/api.h"
 #include "protocol/wire.h"
@@ -31,6 +32,11 @@ typedef struct kmock_partition {
     int32_t leader_epoch;
     int32_t *replicas;
     int32_t nreplicas;
+    /* an ongoing reassignment's target replicas (NULL: none); the mock
+     * does not copy data, so one that adds replicas stays in progress
+     * until cancelled or replaced (mock_api_reassign.c) */
+    int32_t *target;
+    int32_t ntarget;
     kmock_log log;
 } kmock_partition;
 
@@ -78,6 +84,12 @@ typedef struct kmock_topic_error {
     int16_t error;
 } kmock_topic_error;
 
+/* How a transactional id's last transaction ended (DescribeTransactions
+ * reports CompleteCommit / CompleteAbort, or Empty before the first). */
+#define KMOCK_TXN_NONE 0
+#define KMOCK_TXN_COMMITTED 1
+#define KMOCK_TXN_ABORTED 2
+
 /* A transactional id's state in the transaction coordinator. */
 typedef struct kmock_txn_partition {
     kmock_partition *p; /* NULL once its topic is deleted */
@@ -91,6 +103,7 @@ typedef struct kmock_txn {
     int16_t epoch;
     int32_t timeout_ms;
     bool ongoing;
+    int8_t ended;       /* how its last transaction ended: KMOCK_TXN_* */
     int64_t started_ms; /* when it became ongoing (mock clock) */
     kmock_txn_partition *parts;
     size_t nparts, parts_cap;
@@ -128,6 +141,7 @@ typedef struct kmock_cluster {
     bool enforce_acls; /* topic APIs check ACLs (mock_acl.h) */
     kmock_acls acls;
     kmock_sasl_users users;
+    kmock_quotas quotas; /* AlterClientQuotas (mock_api_quotas.c) */
     uint64_t appends; /* bumps on every append: deferred fetches look again */
     int64_t now_ms;   /* the serving thread's clock at the current request */
     kmock_groups *groups; /* the group coordinator (mock_groups_on.c) */
@@ -289,6 +303,25 @@ kmock_outcome kmock_create_topics(kmock_cluster *c, const kmock_request *rq, kaf
                                   int64_t *wake_at);
 kmock_outcome kmock_delete_topics(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
                                   int64_t *wake_at);
+/* Operations APIs (mock_api_ops.c, mock_api_txn_admin.c) */
+kmock_outcome kmock_elect_leaders(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                  int64_t *wake_at);
+kmock_outcome kmock_describe_log_dirs(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                      int64_t *wake_at);
+kmock_outcome kmock_describe_producers(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                       int64_t *wake_at);
+kmock_outcome kmock_list_transactions(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                      int64_t *wake_at);
+kmock_outcome kmock_describe_transactions(kmock_cluster *c, const kmock_request *rq, kafka_arena *a,
+                                          kafka_wbuf *out, int64_t *wake_at);
+kmock_outcome kmock_alter_partition_reassignments(kmock_cluster *c, const kmock_request *rq, kafka_arena *a,
+                                                   kafka_wbuf *out, int64_t *wake_at);
+kmock_outcome kmock_list_partition_reassignments(kmock_cluster *c, const kmock_request *rq, kafka_arena *a,
+                                                  kafka_wbuf *out, int64_t *wake_at);
+kmock_outcome kmock_describe_client_quotas(kmock_cluster *c, const kmock_request *rq, kafka_arena *a,
+                                           kafka_wbuf *out, int64_t *wake_at);
+kmock_outcome kmock_alter_client_quotas(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
+                                        int64_t *wake_at);
 kmock_outcome kmock_create_partitions(kmock_cluster *c, const kmock_request *rq, kafka_arena *a, kafka_wbuf *out,
                                       int64_t *wake_at);
 

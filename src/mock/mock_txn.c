@@ -60,6 +60,7 @@ int16_t kmock_txn_end(kmock_cluster *c, kmock_txn *t, bool commit, int64_t now_m
     if (t->ngroups)
         kmock_groups_txn_ended(c, t->producer_id, commit);
     txn_clear(t);
+    t->ended = commit ? KMOCK_TXN_COMMITTED : KMOCK_TXN_ABORTED;
     return err;
 }
 

@@ -31,7 +31,7 @@ rd_kafka_t *kt_rdkafka_txn_producer(const char *bootstrap, const char *txn_id)
     return rk;
 }
 
-void kt_rdkafka_txn(rd_kafka_t *rk, const char *topic, const char *prefix, int n, bool commit)
+void kt_rdkafka_txn_open(rd_kafka_t *rk, const char *topic, const char *prefix, int n)
 {
     kt_rdkafka_check(rd_kafka_begin_transaction(rk), "begin");
     for (int i = 0; i < n; i++) {
@@ -46,5 +46,15 @@ void kt_rdkafka_txn(rd_kafka_t *rk, const char *topic, const char *prefix, int n
     }
     /* the records reach the log before an abort */
     assert_int_equal(rd_kafka_flush(rk, 30000), 0);
+}
+
+void kt_rdkafka_txn_end(rd_kafka_t *rk, bool commit)
+{
     kt_rdkafka_check(commit ? rd_kafka_commit_transaction(rk, 30000) : rd_kafka_abort_transaction(rk, 30000), "end");
+}
+
+void kt_rdkafka_txn(rd_kafka_t *rk, const char *topic, const char *prefix, int n, bool commit)
+{
+    kt_rdkafka_txn_open(rk, topic, prefix, n);
+    kt_rdkafka_txn_end(rk, commit);
 }

@@ -19,8 +19,14 @@ rd_kafka_t *kt_rdkafka_txn_producer(const char *bootstrap, const char *txn_id);
 /* Fails the test with the error's text when e is not NULL (and frees it). */
 void kt_rdkafka_check(rd_kafka_error_t *e, const char *what);
 
-/* Begins a transaction, produces the n values to topic partition 0,
- * flushes, then commits or aborts. */
+/* Begins a transaction, produces the n values to topic partition 0 and
+ * flushes them: the transaction stays open (Ongoing). */
+void kt_rdkafka_txn_open(rd_kafka_t *rk, const char *topic, const char *prefix, int n);
+
+/* Commits or aborts the open transaction (30 s). */
+void kt_rdkafka_txn_end(rd_kafka_t *rk, bool commit);
+
+/* kt_rdkafka_txn_open then kt_rdkafka_txn_end. */
 void kt_rdkafka_txn(rd_kafka_t *rk, const char *topic, const char *prefix, int n, bool commit);
 
 #endif
