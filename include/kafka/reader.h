@@ -245,7 +245,7 @@ typedef struct kafka_reader_stats {
     int64_t fetch_wait_us_total, fetch_wait_us_max;
     int64_t fetch_decode_us_total;
     int64_t fetch_bytes_min, fetch_bytes_avg, fetch_bytes_max; /* records bytes per Fetch */
-    int64_t offset;        /* partition mode: next offset to deliver */
+    int64_t offset;        /* partition mode, one partition: next offset to deliver (else -1) */
     int64_t lag;           /* sum over the partitions read of hwm - offset */
     int64_t queue_length;  /* fetch responses queued */
     int64_t queue_bytes;

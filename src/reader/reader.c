@@ -22,6 +22,19 @@
 #define DEFAULT_CLOSE_MS 5000
 #define READ_LAG_TIMEOUT_MS 10000
 
+void kr_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mu, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(cond, mu, &ts);
+}
+
 /* ---- hand-off with the reading thread (reader_internal.h) -------------- */
 
 /* ThreadSanitizer models neither membarrier(2) nor standalone fences, so
@@ -519,15 +532,7 @@ static kafka_err next_chunk(kafka_reader *r, int64_t deadline)
                 pthread_mutex_unlock(&r->mu);
                 return KAFKA_ERR_TIMEOUT;
             }
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += left / 1000;
-            ts.tv_nsec += (long)(left % 1000) * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
-            pthread_cond_timedwait(&r->cond_data, &r->mu, &ts);
+            kr_cond_wait_ms(&r->cond_data, &r->mu, left);
         } else {
             pthread_cond_wait(&r->cond_data, &r->mu);
         }
@@ -1004,14 +1009,7 @@ kafka_err kafka_reader_close(kafka_reader *r)
     /* Timed: a call that read closing_a == false before it was set
      * decrements without signalling (see leave). */
     while (atomic_load(&r->active_calls) > 0 || atomic_load(&r->rstate) != KR_RS_IDLE) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 10 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&r->cond_idle, &r->mu, &ts);
+        kr_cond_wait_ms(&r->cond_idle, &r->mu, 10);
     }
     pthread_mutex_unlock(&r->mu);
     int64_t deadline = kafka_now_ms() + r->cfg.close_timeout_ms;

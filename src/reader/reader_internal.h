@@ -228,6 +228,8 @@ void kr_log(kafka_reader *r, kafka_log_level level, const char *fmt, ...) __attr
 /* Records the error text (and counts it in stats.errors). Takes mu. */
 void kr_error(kafka_reader *r, kafka_err err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const char *kr_intern_topic_locked(kafka_reader *r, const char *topic);
+/* pthread_cond_timedwait for at most ms milliseconds (mu held). */
+void kr_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mu, int64_t ms);
 /* The other side of the hand-off: call after bumping a part's epoch (or
  * setting closing_a), with mu held or not; returns once no delivery that
  * may have seen the old value is still running. Cheap enough for seeks and

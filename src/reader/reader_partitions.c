@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/alloc.h"
 #include "common/backoff.h"
@@ -175,15 +174,7 @@ kafka_err kr_partitions_wait_known_locked(kafka_reader *r, int64_t deadline)
         int64_t left = deadline < 0 ? 1000 : deadline - kafka_now_ms();
         if (left <= 0)
             return KAFKA_ERR_TIMEOUT;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (long)(left % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&r->cond_space, &r->mu, &ts);
+        kr_cond_wait_ms(&r->cond_space, &r->mu, left);
     }
     return 0;
 }

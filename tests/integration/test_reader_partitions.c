@@ -18,6 +18,7 @@
 
 #include "kafka/kafka.h"
 #include "proc_util.h"
+#include "reader_util.h"
 #include "test_cluster.h"
 #include "writer_util.h"
 
@@ -29,12 +30,7 @@ static kafka_reader *open_reader(kafka_reader_config cfg)
 {
     if (!cfg.max_wait_ms)
         cfg.max_wait_ms = 200;
-    kafka_reader *r = NULL;
-    char err[256] = "";
-    kafka_err e = kafka_reader_new(&r, &cfg, err, sizeof err);
-    if (e)
-        fail_msg("kafka_reader_new: %s: %s", kafka_err_name(e), err);
-    return r;
+    return kt_reader_open(&cfg);
 }
 
 /* A fresh N_PARTS-partition topic holding PER_PART messages "m<i>" per
