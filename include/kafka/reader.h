@@ -203,10 +203,10 @@ typedef struct kafka_reader_config {
      *     metadata the reader's I/O thread gets lists them. Partitions
      *     added to the topic later are NOT picked up (create a new reader).
      * Each partition starts at start_offset / start_at (KAFKA_START_AT:
-     * the same offset in every partition). Order: per partition only
-     * (messages of one partition arrive in offset order; partitions
-     * interleave in no defined order). Several partitions (n_partitions > 1
-     * or all_partitions) make kafka_reader_offset return -1 and
+     * the same offset in every partition), or at its start_offsets
+     * entry. Order: per partition only (messages of one partition arrive
+     * in offset order; partitions interleave in no defined order).
+     * Several partitions (n_partitions > 1 or all_partitions) make kafka_reader_offset return -1 and
      * set_offset / set_offset_at return KAFKA_ERR_STATE (a seek names one
      * partition; use a reader per partition to seek); lag, read_lag and
      * stats.lag sum over the partitions. n_partitions == 1 behaves exactly
@@ -216,7 +216,8 @@ typedef struct kafka_reader_config {
      * n_partitions 0; a negative or duplicate id. A partition the topic
      * does not have, or an unknown topic, is reported by the next read
      * (UNKNOWN_TOPIC_OR_PARTITION, the other partitions keep flowing and
-     * the reader keeps looking), or at creation by kafka_reader_new_checked. */
+     * the reader keeps looking), or at creation by kafka_reader_new_checked.
+     * Thread safety is the same as with one partition (see the top). */
     const int32_t *partitions;
     size_t n_partitions;
     bool all_partitions;
@@ -316,7 +317,7 @@ KAFKA_API int64_t kafka_reader_lag(kafka_reader *r);
 /* Lag from a fresh high-water mark (one ListOffsets round trip per
  * partition; kafka-go's ReadLag), summed over the partitions read. Blocks
  * up to timeout_ms (with all_partitions, also for the partition list: the
- * topic's first metadata). */
+ * topic's first metadata; KAFKA_ERR_TIMEOUT if it is not known by then). */
 KAFKA_API kafka_err kafka_reader_read_lag(kafka_reader *r, int64_t *lag, int timeout_ms);
 
 /* Partition mode with one partition only (STATE in group mode and with
