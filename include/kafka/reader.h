@@ -206,10 +206,11 @@ typedef struct kafka_reader_config {
      * the same offset in every partition), or at its start_offsets
      * entry. Order: per partition only (messages of one partition arrive
      * in offset order; partitions interleave in no defined order).
-     * Several partitions (n_partitions > 1 or all_partitions) make kafka_reader_offset return -1 and
-     * set_offset / set_offset_at return KAFKA_ERR_STATE (a seek names one
-     * partition; use a reader per partition to seek); lag, read_lag and
-     * stats.lag sum over the partitions. n_partitions == 1 behaves exactly
+     * Several partitions (n_partitions > 1 or all_partitions) make
+     * kafka_reader_offset return -1 and set_offset / set_offset_at
+     * return KAFKA_ERR_STATE (a seek names one partition; use a reader
+     * per partition to seek); lag, read_lag and stats.lag sum over the
+     * partitions. n_partitions == 1 behaves exactly
      * like `partition`. Errors (kafka_reader_new, INVALID_ARG with the
      * reason): with group_id; with a non-zero `partition`; both set;
      * n_partitions > 0 with partitions NULL or partitions set with
