@@ -47,11 +47,19 @@ target_compile_definitions(kafka-mock PRIVATE _GNU_SOURCE)
 target_include_directories(kafka-mock PRIVATE ${PROJECT_SOURCE_DIR}/tools/kafka-mock)
 target_link_libraries(kafka-mock PRIVATE kafka_mock_static)
 
-install(TARGETS kafka_mock EXPORT libkafkaTargets
+# The mock's targets are an export set of their own (libkafkaMockTargets,
+# which libkafkaConfig.cmake includes when present), so libkafka's CMake
+# package works without the mock installed (the Debian packages split them:
+# libkafka-dev, libkafka-mock-dev).
+install(TARGETS kafka_mock EXPORT libkafkaMockTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(TARGETS kafka_mock_static EXPORT libkafkaTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(TARGETS kafka_mock_static EXPORT libkafkaMockTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+install(EXPORT libkafkaMockTargets NAMESPACE libkafka::
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/libkafka)
+install(FILES ${PROJECT_SOURCE_DIR}/include/kafka/mock.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/kafka)
 install(TARGETS kafka-mock RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(FILES ${PROJECT_SOURCE_DIR}/tools/kafka-mock/kafka-mock.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 configure_file(cmake/libkafka-mock.pc.in ${PROJECT_BINARY_DIR}/libkafka-mock.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/libkafka-mock.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -33,7 +33,14 @@
  *    partition_max_bytes, several batches per partition, read_committed up
  *    to the last stable offset with the aborted transactions' list, fetch
  *    sessions (KIP-227: incremental requests and answers, forgotten
- *    partitions, at most 1000 sessions, least recently used evicted);
+ *    partitions, at most 1000 sessions, least recently used evicted; as
+ *    in Kafka a session fetches from the offset the client last sent for
+ *    a partition), and from v11 follower fetching (KIP-392): every
+ *    replica serves consumers, and the leader answers a consumer that
+ *    sends a rack_id with no records and the preferred_read_replica of a
+ *    live replica in that rack (none when the leader is in it; racks:
+ *    kafka_mock_config.rack, kafka_mock_set_rack). Replicas never lag:
+ *    a follower serves the leader's log and high watermark;
  *  - ListOffsets 1-10 (earliest -2, latest -1, max timestamp -3, by
  *    timestamp), OffsetForLeaderEpoch 2-4;
  *  - CreateTopics 2-7, DeleteTopics 1-6, CreatePartitions 0-3,
@@ -66,7 +73,9 @@
  * A request for an API not listed is answered by closing the connection,
  * as Kafka does.
  * NOT YET: ACL enforcement beyond topics (groups, cluster, transactional
- * ids), signed OAUTHBEARER tokens, client certificates (mutual TLS).
+ * ids), signed OAUTHBEARER tokens, client certificates (mutual TLS),
+ * replication lag (followers are always caught up), and serving from
+ * libkafka's I/O engine (the mock has its own poll() thread).
  *
  * Coordinators: FindCoordinator answers hash(key) mod brokers (or the
  * broker pinned with kafka_mock_set_coordinator); the group and

@@ -279,7 +279,8 @@ KAFKA_API kafka_err kafka_reader_new_checked(kafka_reader **out, const kafka_rea
 
 /* Reads the next message into *m and, in group mode, commits its offset
  * (synchronously when commit_interval_ms == 0, else at the next periodic
- * commit). Blocks up to timeout_ms (-1 = no limit): KAFKA_ERR_TIMEOUT when
+ * commit; when a rebalance revokes the partition before that commit, the
+ * revocation commits it, so the next owner does not read it again). Blocks up to timeout_ms (-1 = no limit): KAFKA_ERR_TIMEOUT when
  * nothing arrived, KAFKA_ERR_CLOSED after kafka_reader_close, or a
  * non-retriable error: a record batch that does not decode (CORRUPT,
  * CRC_MISMATCH, COMPRESSION; that fetch is skipped) or a Fetch error such

@@ -5,11 +5,36 @@
 
 #include "common/alloc.h"
 #include "conn/conn_internal.h"
+#include "cluster/cluster_util.h"
 #include "group/group.h"
 #include "protocol/gen/all.h"
 
 KAFKA_CONN_ENCODER(join_group_request)
 KAFKA_CONN_DECODER(join_group_response)
+
+/* JoinGroup response that keeps its error code when the rest does not
+ * decode: librdkafka's mock answers a refused JoinGroup v0-v6 with a null
+ * ProtocolName (nullable only from v7), and the strict decoder would turn
+ * GROUP_AUTHORIZATION_FAILED into a protocol error. ThrottleTimeMs (v2+)
+ * and ErrorCode lead every version, before any tagged field. */
+static kafka_err join_group_response_lenient_dec_(kafka_rbuf *r, kafka_arena *a, int16_t v, void *m)
+{
+    kafka_rbuf start = *r;
+    kafka_err err = join_group_response_dec_(r, a, v, m);
+    if (!err)
+        return 0;
+    kafka_rbuf head = start;
+    kafka_join_group_response *resp = m;
+    kafka_join_group_response_init(resp);
+    if (v >= 2)
+        resp->throttle_time_ms = kafka_get_i32(&head, "JoinGroupResponse.ThrottleTimeMs");
+    resp->error_code = kafka_get_i16(&head, "JoinGroupResponse.ErrorCode");
+    if (head.err || !resp->error_code)
+        return err;
+    *r = head;
+    r->p = r->end; /* the rest is not read */
+    return 0;
+}
 KAFKA_CONN_ENCODER(sync_group_request)
 KAFKA_CONN_DECODER(sync_group_response)
 
@@ -63,6 +88,21 @@ bool kafka_group_err_coordinator(kafka_err err)
     return err == KAFKA_ERR_NOT_COORDINATOR || err == KAFKA_ERR_COORDINATOR_NOT_AVAILABLE ||
            err == KAFKA_ERR_TRANSPORT || err == KAFKA_ERR_CLOSED || err == KAFKA_ERR_TIMEOUT ||
            err == KAFKA_ERR_NO_BROKERS || err == KAFKA_ERR_NETWORK_EXCEPTION || err == KAFKA_ERR_PROTOCOL;
+}
+
+bool kafka_group_err_for_reader(kafka_err err)
+{
+    switch (err) {
+    case KAFKA_ERR_REBALANCE_IN_PROGRESS:
+    case KAFKA_ERR_ILLEGAL_GENERATION:
+    case KAFKA_ERR_UNKNOWN_MEMBER_ID:
+    case KAFKA_ERR_MEMBER_ID_REQUIRED:
+    case KAFKA_ERR_INVALID_REQUEST:
+    case KAFKA_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+        return false;
+    default:
+        return !kafka_group_err_coordinator(err) && kafka_cluster_err_for_reader(err);
+    }
 }
 
 kafka_err kafka_group_init(kafka_group *g, kafka_cluster *kc, const char *group_id, const char *instance_id,
@@ -219,8 +259,8 @@ static kafka_err join_once(kafka_group *g, const kafka_group_protocol *protos, s
     req.protocols_count = (int32_t)n;
     kafka_join_group_response resp;
     kafka_join_group_response_init(&resp);
-    err = kafka_conn_roundtrip(conn, KAFKA_API_JOIN_GROUP, v, join_group_request_enc_, &req, join_group_response_dec_,
-                               &resp, arena, NULL);
+    err = kafka_conn_roundtrip(conn, KAFKA_API_JOIN_GROUP, v, join_group_request_enc_, &req,
+                               join_group_response_lenient_dec_, &resp, arena, NULL);
     if (!err && resp.error_code) {
         err = kafka_err_from_wire(resp.error_code);
         *new_member = resp.member_id;

@@ -104,4 +104,14 @@ void kafka_group_last_error(kafka_group *g, char *buf, size_t len);
 /* True for errors after which the coordinator must be looked up again. */
 bool kafka_group_err_coordinator(kafka_err err);
 
+/* A join/sync error the application must hear of from its next read (the
+ * group keeps retrying, in case it is fixed): fatal errors (TLS, SASL,
+ * fenced) and those no retry can cure (GROUP_AUTHORIZATION_FAILED,
+ * INVALID_GROUP_ID, INVALID_SESSION_TIMEOUT, INCONSISTENT_GROUP_PROTOCOL,
+ * no common version...), but not the steps of an ordinary rebalance
+ * (REBALANCE_IN_PROGRESS, ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
+ * MEMBER_ID_REQUIRED, INVALID_REQUEST from a coordinator that completed
+ * the sync without us) nor coordinator moves and outages. */
+bool kafka_group_err_for_reader(kafka_err err);
+
 #endif

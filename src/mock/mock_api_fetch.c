@@ -97,10 +97,44 @@ static kmock_topic *item_topic(const kmock_cluster *c, const kmock_request *rq, 
     return it->topic.len > 0 ? kmock_topic_find(c, it->topic.ptr, (size_t)it->topic.len) : NULL;
 }
 
-/* Serves one partition into rp; returns the record bytes added. */
-static int64_t serve_partition(kmock_cluster *c, const kmock_request *rq, const fetch_item *it, bool read_committed,
-                               int64_t *budget, bool *first, kafka_arena *a, kafka_fetch_response_partition_data *rp,
-                               bool *oom)
+/* Is broker_id one of p's replicas, and up? */
+static bool serving_replica(const kmock_cluster *c, const kmock_partition *p, int32_t broker_id)
+{
+    const kmock_broker_info *b = kmock_broker(c, broker_id);
+    for (int32_t i = 0; b && b->up && i < p->nreplicas; i++)
+        if (p->replicas[i] == broker_id)
+            return true;
+    return false;
+}
+
+/* KIP-392, as Kafka's RackAwareReplicaSelector on the leader: the replica
+ * a consumer in `rack` should fetch from instead, or -1 (no rack, the
+ * leader is in that rack, or no live replica is). The mock's replicas are
+ * always caught up, so the first one in the rack is as good as any. */
+static int32_t preferred_read_replica(const kmock_cluster *c, const kmock_partition *p, kafka_str rack)
+{
+    if (rack.len <= 0)
+        return -1;
+    int32_t pick = -1;
+    for (int32_t i = 0; i < p->nreplicas; i++) {
+        const kmock_broker_info *b = kmock_broker(c, p->replicas[i]);
+        if (!b || !b->up || strlen(b->rack) != (size_t)rack.len || memcmp(b->rack, rack.ptr, (size_t)rack.len) != 0)
+            continue;
+        if (p->replicas[i] == p->leader)
+            return -1; /* Kafka never names the leader itself */
+        if (pick < 0)
+            pick = p->replicas[i];
+    }
+    return pick;
+}
+
+/* Serves one partition into rp; returns the record bytes added. From
+ * version 11 on a consumer may fetch from a follower (KIP-392), and the
+ * leader names a replica in the consumer's rack (rp->preferred_read_replica)
+ * instead of answering with records. */
+static int64_t serve_partition(kmock_cluster *c, const kmock_request *rq, const fetch_item *it, kafka_str rack,
+                               bool read_committed, int64_t *budget, bool *first, kafka_arena *a,
+                               kafka_fetch_response_partition_data *rp, bool *oom)
 {
     kmock_topic *topic = item_topic(c, rq, it);
     kmock_partition *p = topic && it->partition >= 0 && it->partition < topic->npartitions
@@ -111,6 +145,9 @@ static int64_t serve_partition(kmock_cluster *c, const kmock_request *rq, const 
 
     if (!err)
         err = kmock_partition_error(c, rq, p);
+    if (err == KAFKA_ERR_NOT_LEADER_OR_FOLLOWER && !rq->injected && p && rq->api_version >= 11 && p->leader >= 0 &&
+        serving_replica(c, p, rq->broker_id))
+        err = 0; /* a follower serves consumers too */
 
     kafka_fetch_response_partition_data_init(rp);
     rp->partition_index = it->partition;
@@ -131,6 +168,9 @@ static int64_t serve_partition(kmock_cluster *c, const kmock_request *rq, const 
     rp->log_start_offset = p->log.log_start;
     if (err)
         return 0;
+    if (rq->api_version >= 11 && p->leader == rq->broker_id &&
+        (rp->preferred_read_replica = preferred_read_replica(c, p, rack)) >= 0)
+        return 0; /* as Kafka: no records, the client goes to that replica */
     bytes = (int64_t)read_batches(&p->log, it->fetch_offset, read_committed ? lso : p->log.log_end,
                                   rq->api_version >= 3 ? it->max_bytes : INT32_MAX, budget, first, a, rp);
     if (read_committed && rp->records.len > 0) {
@@ -172,7 +212,8 @@ static int request_items(const kafka_fetch_request *req, kmock_fetch_session *s,
 static bool has_news(const fetch_item *it, const kafka_fetch_response_partition_data *rp)
 {
     const kmock_fs_part *sp = it->sp;
-    return !sp->sent || rp->records.len > 0 || rp->error_code != 0 || sp->hw != rp->high_watermark ||
+    return !sp->sent || rp->records.len > 0 || rp->error_code != 0 || rp->preferred_read_replica >= 0 ||
+           sp->hw != rp->high_watermark ||
            sp->lso != rp->last_stable_offset || sp->log_start != rp->log_start_offset;
 }
 
@@ -300,8 +341,9 @@ kmock_outcome kmock_fetch(kmock_cluster *c, const kmock_request *rq, kafka_arena
     if (!pd || !send)
         return KMOCK_CLOSE;
     for (size_t i = 0; i < n; i++) {
-        total += serve_partition(c, rq, &items[i], read_committed, &budget, &first, a, &pd[i], &oom);
-        any_error |= pd[i].error_code != 0;
+        total += serve_partition(c, rq, &items[i], req->rack_id, read_committed, &budget, &first, a, &pd[i], &oom);
+        /* errors and redirections to a preferred replica are answered at once */
+        any_error |= pd[i].error_code != 0 || pd[i].preferred_read_replica >= 0;
     }
     if (oom)
         return KMOCK_CLOSE;
@@ -317,9 +359,12 @@ kmock_outcome kmock_fetch(kmock_cluster *c, const kmock_request *rq, kafka_arena
             sp->hw = pd[i].high_watermark;
             sp->lso = pd[i].last_stable_offset;
             sp->log_start = pd[i].log_start_offset;
-            /* the next incremental fetch goes on from what was returned */
-            if (pd[i].records.len > 0)
-                sp->fetch_offset = kafka_records_next_offset(pd[i].records.ptr, (size_t)pd[i].records.len);
+            /* The fetch offset stays what the client last sent, as in
+             * Kafka (CachedPartition.updateRequestParams is its only
+             * writer): a client that dropped a response (a partition
+             * revoked and restarted at its committed offset) and does not
+             * name the partition again gets the same records again, not
+             * the ones after those it never used. */
         }
     }
     if (!build_topics(rq, items, pd, send, n, a, &resp))

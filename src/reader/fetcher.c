@@ -734,6 +734,7 @@ kafka_err kr_part_start(kafka_reader *r, const char *topic, int32_t partition, i
     p->next_offset = offset >= 0 ? offset : -1;
     p->hwm = -1;
     p->pending_commit = -1;
+    p->read_pos = -1;
     p->committed = offset >= 0 ? offset : -1;
     p->max_bytes = r->cfg.max_bytes;
     atomic_init(&p->refs, 1); /* the table */

@@ -680,6 +680,8 @@ static inline int deliver_fast(kafka_reader *r, kr_part *p, const kafka_record *
             res = 0; /* a compressed batch comes whole */
         } else {
             atomic_store_explicit(&p->next_offset, rec->offset + 1, memory_order_relaxed);
+            if (r->read_commits)
+                atomic_store_explicit(&p->read_pos, rec->offset + 1, memory_order_relaxed);
             res = 1;
         }
     }
@@ -734,6 +736,8 @@ static kafka_err read_next(kafka_reader *r, kafka_message *m, int timeout_ms)
             continue;
         }
         p->next_offset = rec.offset + 1;
+        if (r->read_commits)
+            p->read_pos = rec.offset + 1;
         pthread_mutex_unlock(&r->mu);
         return deliver(r, &rec, m);
     }
@@ -746,9 +750,20 @@ kafka_err kafka_reader_fetch_message(kafka_reader *r, kafka_message *m, int time
     kafka_err err = read_enter(r);
     if (err)
         return err;
+    r->read_commits = false;
     err = read_next(r, m, timeout_ms);
     read_leave(r);
     return err;
+}
+
+/* True when m's partition is no longer this reader's: a rebalance revoked
+ * it after m was delivered (and committed m's read_pos). */
+static bool revoked_since_read(kafka_reader *r, const kafka_message *m)
+{
+    pthread_mutex_lock(&r->mu);
+    bool gone = !kr_part_find_locked(r, m->topic, m->partition);
+    pthread_mutex_unlock(&r->mu);
+    return gone;
 }
 
 kafka_err kafka_reader_read_message(kafka_reader *r, kafka_message *m, int timeout_ms)
@@ -758,9 +773,19 @@ kafka_err kafka_reader_read_message(kafka_reader *r, kafka_message *m, int timeo
     kafka_err err = read_enter(r);
     if (err)
         return err;
+    r->read_commits = r->group_mode;
     err = read_next(r, m, timeout_ms);
+    if (!err && r->group_mode && r->after_read_hook)
+        r->after_read_hook(r->after_read_arg, r);
     if (!err && r->group_mode) {
-        kafka_err cerr = kafka_reader_commit_messages(r, m, 1, timeout_ms < 0 ? -1 : timeout_ms);
+        /* Revoked since the delivery: the revoke committed it (read_pos),
+         * and committing again could move back what the next owner
+         * committed since. */
+        kafka_err cerr = revoked_since_read(r, m)
+                             ? 0
+                             : kafka_reader_commit_messages(r, m, 1, timeout_ms < 0 ? -1 : timeout_ms);
+        if (cerr == KAFKA_ERR_REBALANCE_IN_PROGRESS && revoked_since_read(r, m))
+            cerr = 0;
         if (cerr)
             kr_log(r, KAFKA_LOG_WARN, "commit after read of %s [%d] offset %lld: %s", m->topic, m->partition,
                    (long long)m->offset, kafka_err_str(cerr));
@@ -805,7 +830,7 @@ kafka_err kafka_reader_commit_messages(kafka_reader *r, const kafka_message *msg
     if (!err && r->cfg.commit_interval_ms > 0) {
         pthread_mutex_lock(&r->mu);
         for (size_t i = 0; i < k; i++) {
-            kr_part *p = kr_part_find_locked(r, offs[i].topic, offs[i].partition);
+            kr_part *p = kr_group_part_owned_locked(r, offs[i].topic, offs[i].partition);
             if (!p)
                 err = KAFKA_ERR_REBALANCE_IN_PROGRESS;
             else if (offs[i].offset > p->pending_commit && offs[i].offset > p->committed)

@@ -97,12 +97,25 @@ static kafka_err commit_parts(kafka_reader *r, kr_part **ps, size_t n, int64_t d
     return err;
 }
 
+kr_part *kr_group_part_owned_locked(kafka_reader *r, const char *topic, int32_t partition)
+{
+    kr_part *p = kr_part_find_locked(r, topic, partition);
+    for (size_t i = 0; !p && i < r->n_revoking; i++)
+        if (r->revoking[i]->partition == partition && strcmp(r->revoking[i]->topic, topic) == 0)
+            p = r->revoking[i];
+    return p;
+}
+
 kafka_err kr_group_commit_pending(kafka_reader *r, int64_t deadline) { return commit_parts(r, NULL, 0, deadline); }
 
 kafka_err kr_group_commit_sync(kafka_reader *r, kafka_group_offset *offs, size_t n, int64_t deadline)
 {
     kafka_err err;
     int attempt = 0;
+    pthread_mutex_lock(&r->mu);
+    int64_t round = r->st.rebalances;
+    bool during = r->rebalancing;
+    pthread_mutex_unlock(&r->mu);
     for (;;) {
         err = kafka_group_commit(&r->group, offs, n, deadline);
         if (!err || !kafka_group_err_coordinator(err) || err == KAFKA_ERR_CLOSED)
@@ -114,7 +127,7 @@ kafka_err kr_group_commit_sync(kafka_reader *r, kafka_group_offset *offs, size_t
     }
     pthread_mutex_lock(&r->mu);
     for (size_t i = 0; i < n; i++) {
-        kr_part *p = kr_part_find_locked(r, offs[i].topic, offs[i].partition);
+        kr_part *p = kr_group_part_owned_locked(r, offs[i].topic, offs[i].partition);
         if (p && !offs[i].err && offs[i].offset > p->committed)
             p->committed = offs[i].offset;
     }
@@ -122,8 +135,15 @@ kafka_err kr_group_commit_sync(kafka_reader *r, kafka_group_offset *offs, size_t
         r->st.commits++;
     else
         r->st.errors++;
-    if (err == KAFKA_ERR_REBALANCE_IN_PROGRESS || err == KAFKA_ERR_ILLEGAL_GENERATION ||
-        err == KAFKA_ERR_UNKNOWN_MEMBER_ID) {
+    /* A commit made during or across a rebalance (the group thread's revoke
+     * commit before JoinGroup, or an application thread's while the group
+     * thread joins) was refused for the old generation: the round in
+     * progress or just done is the rejoin it asks for. Asking again made
+     * every eager rebalance on a coordinator that refuses commits while it
+     * rebalances (librdkafka's mock) trigger another one. */
+    bool crossed = during || r->rebalancing || r->st.rebalances != round;
+    if (!crossed && (err == KAFKA_ERR_REBALANCE_IN_PROGRESS || err == KAFKA_ERR_ILLEGAL_GENERATION ||
+                     err == KAFKA_ERR_UNKNOWN_MEMBER_ID)) {
         r->rejoin = true;
         pthread_cond_broadcast(&r->cond_group);
     }
@@ -133,8 +153,25 @@ kafka_err kr_group_commit_sync(kafka_reader *r, kafka_group_offset *offs, size_t
     return err;
 }
 
+/* Adds to each part's pending commit what read_message delivered from it
+ * (read_pos): read_message promises that commit, and a revoke between its
+ * delivery and its own commit must not leave the message to the next
+ * owner. Messages from fetch_message are the application's to commit
+ * (at-least-once), so they are not. Parts stopped (read_pos is fixed). */
+static void adopt_read_positions(kafka_reader *r, kr_part **ps, size_t n)
+{
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < n; i++) {
+        int64_t rp = atomic_load(&ps[i]->read_pos);
+        if (rp > ps[i]->pending_commit && rp > ps[i]->committed)
+            ps[i]->pending_commit = rp;
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
 /* Stops parts matching pred, runs on_revoked, and (when `commit`) commits
- * their pending offsets: the callback may still add commits. */
+ * their pending offsets and what read_message delivered: the callback may
+ * still add commits. */
 static void revoke(kafka_reader *r, kr_part_pred pred, void *arg, bool commit)
 {
     kr_part **ps = NULL;
@@ -142,6 +179,10 @@ static void revoke(kafka_reader *r, kr_part_pred pred, void *arg, bool commit)
     kr_parts_stop(r, pred, arg, &ps, &n);
     if (!ps)
         return;
+    pthread_mutex_lock(&r->mu);
+    r->revoking = ps;
+    r->n_revoking = n;
+    pthread_mutex_unlock(&r->mu);
     run_callback(r, r->cfg.on_revoked, ps, n, true);
     if (commit && n) {
         int64_t deadline = kafka_now_ms() + r->cfg.session_timeout_ms / 2;
@@ -149,8 +190,13 @@ static void revoke(kafka_reader *r, kr_part_pred pred, void *arg, bool commit)
         if (r->closing)
             deadline = kafka_now_ms() + r->cfg.close_timeout_ms;
         pthread_mutex_unlock(&r->mu);
+        adopt_read_positions(r, ps, n);
         commit_parts(r, ps, n, deadline);
     }
+    pthread_mutex_lock(&r->mu);
+    r->revoking = NULL;
+    r->n_revoking = 0;
+    pthread_mutex_unlock(&r->mu);
     for (size_t i = 0; i < n; i++)
         kr_part_release(ps[i]);
     kafka_free(ps);
@@ -315,13 +361,16 @@ static kafka_err join_and_sync(kafka_reader *r, kafka_arena *arena, kafka_consum
          * but librdkafka's mock (2.0.2, rdkafka_mock_cgrp.c) completes the
          * sync as soon as the leader's SyncGroup brings every assignment,
          * moves the group to Up and answers a later follower's SyncGroup
-         * with INVALID_REQUEST; that follower must rejoin (see below), and
-         * the mock then holds every JoinGroup for session timeout - 1 s.
-         * Syncing first immediately (tried: only after a rebalance that
-         * followed our sync quickly) made the three-member test rebalance
-         * more and exceed its duplicate bound, so the leader of a group
-         * with followers still waits LEADER_SYNC_DELAY_MS; a lone member
-         * does not. Close cuts the wait short. */
+         * with INVALID_REQUEST; that follower must rejoin, which starts
+         * another rebalance. The mock answers the leader's JoinGroup
+         * first, so without this wait the follower loses that race nearly
+         * every round under load (issue 16: the full group suite saw six
+         * rounds in a row and 3,579 duplicates in the three-member test).
+         * A second cause of extra rounds, commits refused during a
+         * rebalance asking for yet another one, is fixed (see
+         * kr_group_commit_sync); this wait remains for the mock alone, and
+         * goes once the test uses a coordinator with Kafka's rules
+         * (kafka_mock). A lone member does not wait; close cuts it short. */
         if (j.n_members > 1)
             group_wait(r, kafka_now_ms() + LEADER_SYNC_DELAY_MS);
     }
@@ -406,6 +455,9 @@ static kafka_err start_assigned(kafka_reader *r, const kafka_consumer_assignment
 static kafka_err rebalance(kafka_reader *r, bool *again)
 {
     *again = false;
+    pthread_mutex_lock(&r->mu);
+    r->rebalancing = true;
+    pthread_mutex_unlock(&r->mu);
     if (!r->cooperative)
         revoke(r, NULL, NULL, true); /* eager: give everything up first */
     kafka_arena arena;
@@ -427,6 +479,9 @@ static kafka_err rebalance(kafka_reader *r, bool *again)
         kr_log(r, KAFKA_LOG_INFO, "group %s: %zu partition(s) assigned", r->group_id, a.n_partitions);
     }
     kafka_arena_free(&arena);
+    pthread_mutex_lock(&r->mu);
+    r->rebalancing = false;
+    pthread_mutex_unlock(&r->mu);
     return err;
 }
 
@@ -460,13 +515,21 @@ static void *group_main(void *arg)
                     break;
                 char why[256];
                 kafka_group_last_error(&r->group, why, sizeof why);
-                kr_error(r, err, "group %s: join: %s%s%s", r->group_id, kafka_err_str(err), why[0] ? ": " : "",
-                         why);
+                /* The group layer's text names the request, the group and
+                 * the error: no second prefix, unless it is about another
+                 * error (a step that sets no text, e.g. the assignment). */
+                if (why[0] && strstr(why, kafka_err_str(err)))
+                    kr_error(r, err, "%s", why);
+                else
+                    kr_error(r, err, "group %s: join: %s%s%s", r->group_id, kafka_err_str(err),
+                             why[0] ? ": " : "", why);
                 kr_log(r, KAFKA_LOG_WARN, "group %s: rebalance failed: %s (%s); retrying", r->group_id,
                        kafka_err_name(err), why);
-                if (kafka_err_is_fatal(err)) {
-                    /* TLS, SASL, authorization: the read says so now
-                     * (the group keeps retrying, in case it is fixed). */
+                if (kafka_group_err_for_reader(err)) {
+                    /* TLS, SASL, authorization, a bad group id...: the
+                     * read says so now (the group keeps retrying, in case
+                     * it is fixed); other errors leave their text in
+                     * kafka_reader_last_error for the read's TIMEOUT. */
                     pthread_mutex_lock(&r->mu);
                     r->deliver_err = err;
                     pthread_cond_broadcast(&r->cond_data);
@@ -540,8 +603,10 @@ static void *group_main(void *arg)
     pthread_mutex_unlock(&r->mu);
     if (ps) {
         run_callback(r, r->cfg.on_revoked, ps, n, true);
-        if (kafka_group_generation(&r->group) >= 0 && !r->abandon)
+        if (kafka_group_generation(&r->group) >= 0 && !r->abandon) {
+            adopt_read_positions(r, ps, n);
             r->close_err = commit_parts(r, ps, n, kafka_now_ms() + r->cfg.close_timeout_ms);
+        }
         for (size_t i = 0; i < n; i++)
             kr_part_release(ps[i]);
         kafka_free(ps);
@@ -599,4 +664,10 @@ void kr_reader_abandon_for_test(kafka_reader *r)
     pthread_mutex_lock(&r->mu);
     r->abandon = true;
     pthread_mutex_unlock(&r->mu);
+}
+
+void kr_reader_after_read_hook_for_test(kafka_reader *r, void (*hook)(void *arg, kafka_reader *r), void *arg)
+{
+    r->after_read_hook = hook;
+    r->after_read_arg = arg;
 }

@@ -95,6 +95,12 @@ struct kr_part {
     int64_t stopped_pos;  /* mu: next_offset when the part was stopped */
     int64_t hwm;          /* from the last fetch; -1 unknown */
     int64_t pending_commit; /* offset to commit; -1 none */
+    /* Position after the last message kafka_reader_read_message delivered
+     * (it promises to commit it); -1 none. Written by the reading thread in
+     * the same delivery window as next_offset, so a revocation reads it
+     * exactly after kr_sync_reading and commits it: a read whose own commit
+     * loses the race with the revoke is not redelivered to the next owner. */
+    _Atomic int64_t read_pos;
     int64_t committed;      /* last committed offset; -1 none */
     int32_t max_bytes;      /* grows when one batch exceeds it */
 };
@@ -203,6 +209,7 @@ struct kafka_reader {
     kafka_txn_filter txn; /* read-committed filter of the current chunk */
     kafka_header *hdrs;
     size_t hdr_cap;
+    bool read_commits; /* the current read call commits what it delivers (read_message) */
     /* Counts not yet added to st: written by the reading thread only
      * (relaxed load+store, no read-modify-write), moved into st under mu
      * whenever it takes mu; stats_get adds them under mu. */
@@ -215,7 +222,15 @@ struct kafka_reader {
     bool group_started;
     bool group_done;
     bool rejoin; /* mu: someone asked for a rejoin */
+    bool rebalancing; /* mu: the group thread is in a rebalance round */
+    /* mu: the parts being revoked while on_revoked runs (stopped, not in
+     * parts[]), so that the callback's commit_messages finds them */
+    kr_part **revoking;
+    size_t n_revoking;
     bool abandon; /* tests: close like a crash */
+    /* tests: runs in read_message between the delivery and its commit */
+    void (*after_read_hook)(void *arg, kafka_reader *r);
+    void *after_read_arg;
     kafka_err close_err;
 
     /* mu: stats and error */
@@ -285,11 +300,18 @@ kafka_err kr_partitions_wait_known_locked(kafka_reader *r, int64_t deadline);
 kafka_err kr_group_start(kafka_reader *r);
 /* Commits the parts' pending offsets now. */
 kafka_err kr_group_commit_pending(kafka_reader *r, int64_t deadline);
+/* The part topic/partition this reader owns: in r->parts, or being revoked
+ * (its on_revoked callback may still commit it); NULL otherwise. mu held. */
+kr_part *kr_group_part_owned_locked(kafka_reader *r, const char *topic, int32_t partition);
 /* Synchronous commit of explicit offsets. */
 kafka_err kr_group_commit_sync(kafka_reader *r, kafka_group_offset *offs, size_t n, int64_t deadline);
 /* Tests: make close skip the final commit and LeaveGroup, as if the
  * process died (the group notices at the session timeout). */
 void kr_reader_abandon_for_test(kafka_reader *r);
+/* Tests: read_message calls hook(arg, r) after it delivered a message and
+ * before it commits it (to reproduce a revoke in between). Set before the
+ * first read. */
+void kr_reader_after_read_hook_for_test(kafka_reader *r, void (*hook)(void *arg, kafka_reader *r), void *arg);
 /* Called by close: stop the group thread within the deadline. */
 void kr_group_stop(kafka_reader *r, int64_t deadline);
 

@@ -519,21 +519,42 @@ static int16_t end_txn(fixture *f, int fd, const char *id, int64_t pid, int16_t 
     return resp.error_code;
 }
 
+/* Partition 0 of topic from the broker behind fd, from offset 0, as a
+ * consumer in rack (NULL: none) at an isolation level (1: read_committed),
+ * Fetch version ver (names: <= 12). */
+static kafka_fetch_response_partition_data fetch_p0(fixture *f, int fd, int16_t ver, const char *topic,
+                                                    const char *rack, int8_t isolation)
+{
+    kafka_fetch_request freq;
+    kafka_fetch_request_fetch_topic ft;
+    kafka_fetch_request_fetch_partition fp;
+    kafka_fetch_response resp;
+    init_fetch(&freq, &ft, &fp, 0);
+    ft.topic = kafka_str_c(topic);
+    freq.isolation_level = isolation;
+    if (rack)
+        freq.rack_id = kafka_str_c(rack);
+    rpc(f, fd, KAFKA_API_FETCH, ver, &freq, &resp);
+    assert_int_equal(resp.error_code, 0);
+    assert_int_equal(resp.responses_count, 1);
+    assert_int_equal(resp.responses[0].partitions_count, 1);
+    return resp.responses[0].partitions[0];
+}
+
+static kafka_fetch_response_partition_data fetch_in_rack(fixture *f, int fd, int16_t ver, const char *topic,
+                                                         const char *rack)
+{
+    return fetch_p0(f, fd, ver, topic, rack, 0);
+}
+
 /* A read_committed Fetch from offset 0: the last stable offset and the
  * aborted transactions' count. */
 static void fetch_committed(fixture *f, int fd, const char *topic, int64_t *lso, int32_t *naborted)
 {
-    kafka_fetch_request freq;
-    kafka_fetch_response fresp;
-    kafka_fetch_request_fetch_topic ft;
-    kafka_fetch_request_fetch_partition fp;
-    init_fetch(&freq, &ft, &fp, 0);
-    ft.topic = kafka_str_c(topic);
-    freq.isolation_level = 1;
-    rpc(f, fd, KAFKA_API_FETCH, 11, &freq, &fresp);
-    assert_int_equal(fresp.responses[0].partitions[0].error_code, 0);
-    *lso = fresp.responses[0].partitions[0].last_stable_offset;
-    *naborted = fresp.responses[0].partitions[0].aborted_transactions_count;
+    kafka_fetch_response_partition_data pd = fetch_p0(f, fd, 11, topic, NULL, 1);
+    assert_int_equal(pd.error_code, 0);
+    *lso = pd.last_stable_offset;
+    *naborted = pd.aborted_transactions_count;
 }
 
 static void test_transactions(void **state)
@@ -629,9 +650,10 @@ static void test_transaction_timeout(void **state)
 }
 
 /* An incremental (or session-opening) Fetch v12 of topic "sess": names
- * the partitions in parts[0..np) (offset 0), forgets forget[0..nf). */
-static void session_fetch(int fd, int32_t id, int32_t epoch, const int32_t *parts, int np, const int32_t *forget,
-                          int nf, int32_t max_wait, int32_t corr)
+ * the partitions in parts[0..np) (at offset `offset`), forgets
+ * forget[0..nf). */
+static void session_fetch_at(int fd, int32_t id, int32_t epoch, const int32_t *parts, int np, int64_t offset,
+                             const int32_t *forget, int nf, int32_t max_wait, int32_t corr)
 {
     kafka_fetch_request req;
     kafka_fetch_request_fetch_topic ft;
@@ -646,6 +668,7 @@ static void session_fetch(int fd, int32_t id, int32_t epoch, const int32_t *part
     for (int i = 0; i < np; i++) {
         kafka_fetch_request_fetch_partition_init(&fp[i]);
         fp[i].partition = parts[i];
+        fp[i].fetch_offset = offset;
         fp[i].partition_max_bytes = 1 << 20;
     }
     req.max_wait_ms = max_wait;
@@ -658,6 +681,12 @@ static void session_fetch(int fd, int32_t id, int32_t epoch, const int32_t *part
     req.forgotten_topics_data = &fg;
     req.forgotten_topics_data_count = nf ? 1 : 0;
     send_request(fd, KAFKA_API_FETCH, 12, corr, &req);
+}
+
+static void session_fetch(int fd, int32_t id, int32_t epoch, const int32_t *parts, int np, const int32_t *forget,
+                          int nf, int32_t max_wait, int32_t corr)
+{
+    session_fetch_at(fd, id, epoch, parts, np, 0, forget, nf, max_wait, corr);
 }
 
 /* Partitions of "sess" in a Fetch v12 response, as a bit set; -1 if the
@@ -700,29 +729,36 @@ static void test_fetch_sessions(void **state)
     session_fetch(fd0, id, 1, NULL, 0, NULL, 0, 0, 2); /* only partition 0 has news */
     assert_int_equal(session_answer(f, fd0, 2, &id2, &err), 1);
     assert_int_equal(id2, id);
-    session_fetch(fd0, id, 2, NULL, 0, NULL, 0, 0, 3); /* nothing new */
-    assert_int_equal(session_answer(f, fd0, 3, &id2, &err), 0);
-    session_fetch(fd0, id, 7, NULL, 0, NULL, 0, 0, 4);
-    assert_int_equal(session_answer(f, fd0, 4, &id2, &err), -1);
+    /* The session keeps the offset the client sent (0), as Kafka's does:
+     * a client that does not name the partition again (it dropped the
+     * answer) gets the same records again. */
+    session_fetch(fd0, id, 2, NULL, 0, NULL, 0, 0, 3);
+    assert_int_equal(session_answer(f, fd0, 3, &id2, &err), 1);
+    const int32_t p1[] = {1};
+    session_fetch_at(fd0, id, 3, p0, 1, 2, NULL, 0, 0, 4); /* past the 2 records: nothing new */
+    assert_int_equal(session_answer(f, fd0, 4, &id2, &err), 0);
+    session_fetch(fd0, id, 7, NULL, 0, NULL, 0, 0, 5);
+    assert_int_equal(session_answer(f, fd0, 5, &id2, &err), -1);
     assert_int_equal(err, 71); /* INVALID_FETCH_SESSION_EPOCH */
 
     /* a waiting incremental fetch is answered by a produce to partition 1 */
-    session_fetch(fd0, id, 3, NULL, 0, NULL, 0, 60000, 5);
+    session_fetch(fd0, id, 4, NULL, 0, NULL, 0, 60000, 6);
     int fd1 = dial(f, 1);
     assert_int_equal(produce(f, fd1, "sess", 1, &w, &base), 0);
-    assert_int_equal(session_answer(f, fd0, 5, &id2, &err), 2);
-    /* forgotten partitions are no longer fetched */
-    session_fetch(fd0, id, 4, NULL, 0, p0, 1, 0, 6);
+    assert_int_equal(session_answer(f, fd0, 6, &id2, &err), 2);
+    /* forgotten partitions are no longer fetched (partition 1 moves past
+     * its records) */
+    session_fetch_at(fd0, id, 5, p1, 1, 2, p0, 1, 0, 7);
     assert_int_equal(produce(f, fd1, "sess", 0, &w, &base), 0);
-    session_fetch(fd0, id, 5, NULL, 0, NULL, 0, 0, 7);
-    assert_true(session_answer(f, fd0, 6, &id2, &err) >= 0);
-    assert_int_equal(session_answer(f, fd0, 7, &id2, &err), 0);
+    session_fetch(fd0, id, 6, NULL, 0, NULL, 0, 0, 8);
+    assert_true(session_answer(f, fd0, 7, &id2, &err) >= 0);
+    assert_int_equal(session_answer(f, fd0, 8, &id2, &err), 0);
     /* epoch -1 closes it */
-    session_fetch(fd0, id, -1, p0, 1, NULL, 0, 0, 8);
-    assert_int_equal(session_answer(f, fd0, 8, &id2, &err), 1);
+    session_fetch(fd0, id, -1, p0, 1, NULL, 0, 0, 9);
+    assert_int_equal(session_answer(f, fd0, 9, &id2, &err), 1);
     assert_int_equal(id2, 0);
-    session_fetch(fd0, id, 6, NULL, 0, NULL, 0, 0, 9);
-    assert_int_equal(session_answer(f, fd0, 9, &id2, &err), -1);
+    session_fetch(fd0, id, 7, NULL, 0, NULL, 0, 0, 10);
+    assert_int_equal(session_answer(f, fd0, 10, &id2, &err), -1);
     assert_int_equal(err, 70); /* FETCH_SESSION_ID_NOT_FOUND */
     kafka_wbuf_free(&w);
     close(fd1);
@@ -1029,6 +1065,67 @@ static void test_caller_listeners(void **state)
     close(notlistening[0]);
 }
 
+/* KIP-392: the leader names a replica in the consumer's rack, which then
+ * serves the consumer although it is a follower. */
+static void test_follower_fetch(void **state)
+{
+    fixture *f = *state;
+    kafka_wbuf w;
+    int64_t base;
+    assert_int_equal(kafka_mock_create_topic(f->m, "ff", 1, 3), 0);
+    assert_int_equal(kafka_mock_set_leader(f->m, "ff", 0, 1), 0);
+    assert_int_equal(kafka_mock_set_rack(f->m, 1, "rack-a"), 0);
+    assert_int_equal(kafka_mock_set_rack(f->m, 2, "rack-b"), 0);
+    assert_int_equal(kafka_mock_set_rack(f->m, 3, "rack-c"), 0);
+    int fd1 = dial(f, 1), fd2 = dial(f, 2);
+    kafka_wbuf_init(&w);
+    one_batch(&w, -1, 0, 2, 1000);
+    assert_int_equal(produce(f, fd1, "ff", 0, &w, &base), 0);
+
+    /* the leader redirects a rack-b consumer to broker 2, without records */
+    kafka_fetch_response_partition_data pd = fetch_in_rack(f, fd1, 12, "ff", "rack-b");
+    assert_int_equal(pd.error_code, 0);
+    assert_int_equal(pd.preferred_read_replica, 2);
+    assert_int_equal(pd.records.len, 0);
+    assert_int_equal(pd.high_watermark, 2);
+    /* no redirection: the consumer is in the leader's rack, in none, or
+     * in a rack without a replica */
+    const char *stay[] = {"rack-a", NULL, "rack-z"};
+    for (int i = 0; i < 3; i++) {
+        pd = fetch_in_rack(f, fd1, 12, "ff", stay[i]);
+        assert_int_equal(pd.error_code, 0);
+        assert_int_equal(pd.preferred_read_replica, -1);
+        assert_true(pd.records.len > 0);
+    }
+    /* the follower serves the consumer (v11+), up to the high watermark */
+    pd = fetch_in_rack(f, fd2, 12, "ff", "rack-b");
+    assert_int_equal(pd.error_code, 0);
+    assert_int_equal(pd.preferred_read_replica, -1);
+    assert_true(pd.records.len > 0);
+    assert_int_equal(kafka_records_next_offset(pd.records.ptr, (size_t)pd.records.len), 2);
+    /* before v11 a consumer fetches from the leader only */
+    pd = fetch_in_rack(f, fd2, 10, "ff", NULL);
+    assert_int_equal(pd.error_code, KAFKA_ERR_NOT_LEADER_OR_FOLLOWER);
+    /* a broker that holds no replica does not serve it at any version */
+    assert_int_equal(kafka_mock_create_topic(f->m, "ff-one", 1, 1), 0);
+    int32_t only = leader_of(f, fd1, "ff-one", 0);
+    assert_true(only >= 1 && only <= 3);
+    int fd_other = dial(f, only % 3 + 1);
+    pd = fetch_in_rack(f, fd_other, 12, "ff-one", NULL);
+    assert_int_equal(pd.error_code, KAFKA_ERR_NOT_LEADER_OR_FOLLOWER);
+    close(fd_other);
+    /* a replica whose broker is down is not preferred */
+    close(fd2);
+    assert_int_equal(kafka_mock_broker_down(f->m, 2), 0);
+    pd = fetch_in_rack(f, fd1, 12, "ff", "rack-b");
+    assert_int_equal(pd.preferred_read_replica, -1);
+    assert_true(pd.records.len > 0);
+    assert_int_equal(kafka_mock_broker_up(f->m, 2), 0);
+    assert_int_equal(kafka_mock_set_rack(f->m, -1, NULL), 0);
+    kafka_wbuf_free(&w);
+    close(fd1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1044,6 +1141,7 @@ int main(void)
         cmocka_unit_test(test_scram_credentials_admin),
         cmocka_unit_test(test_retention_bounds_memory),
         cmocka_unit_test(test_caller_listeners),
+        cmocka_unit_test(test_follower_fetch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -281,6 +282,234 @@ static void test_coordinator_errors_and_outage(void **state)
     free(group);
 }
 
+/* ---- a revoke between a read and its commit (issue 16 item 7) --------------- */
+
+typedef struct race {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    bool revoked;      /* the partition with the data was revoked */
+    int32_t partition; /* the partition with the data */
+    bool hooked;
+    bool commit_in_callback; /* on_revoked commits what was delivered */
+    kafka_err callback_commit;
+    kafka_reader_config cfg;
+    kafka_reader *other;
+} race;
+
+static void race_revoked(void *priv, kafka_reader *r, const kafka_reader_partition *p, size_t n)
+{
+    race *x = priv;
+    for (size_t i = 0; i < n && x->commit_in_callback; i++)
+        if (p[i].partition == x->partition && p[i].offset > 0) {
+            /* reader.h: the callback may commit what it processed. */
+            kafka_message m = {.topic = p[i].topic, .partition = p[i].partition, .offset = p[i].offset - 1};
+            kafka_err e = kafka_reader_commit_messages(r, &m, 1, 5000);
+            pthread_mutex_lock(&x->mu);
+            x->callback_commit = e;
+            pthread_mutex_unlock(&x->mu);
+        }
+    pthread_mutex_lock(&x->mu);
+    for (size_t i = 0; i < n; i++)
+        if (p[i].partition == x->partition)
+            x->revoked = true;
+    pthread_cond_broadcast(&x->cond);
+    pthread_mutex_unlock(&x->mu);
+}
+
+/* Runs in the first member's read_message after its first delivery and
+ * before that message's commit: a second member joins and the test waits
+ * until the first member's partition was revoked. */
+static void race_after_read(void *arg, kafka_reader *r)
+{
+    (void)r;
+    race *x = arg;
+    if (x->hooked)
+        return;
+    x->hooked = true;
+    kafka_reader_config c = x->cfg;
+    c.on_revoked = NULL;
+    x->other = kt_reader_open(&c);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 60;
+    pthread_mutex_lock(&x->mu);
+    while (!x->revoked)
+        if (pthread_cond_timedwait(&x->cond, &x->mu, &ts) != 0)
+            break;
+    pthread_mutex_unlock(&x->mu);
+}
+
+/* A member reads a message (read_message: it promises the commit), and a
+ * rebalance revokes that partition before the read's own commit: the
+ * revoke commits the delivered position, so the next owner does not read
+ * the message again. With commit_in_callback the member fetches it
+ * (fetch_message: the application commits) and commits it from
+ * on_revoked, with periodic commits, as reader.h allows. */
+static void revoke_race(kt_cluster *kt, bool commit_in_callback)
+{
+    char *topic = kt_unique_topic("group-race");
+    char *group = kt_unique_topic("grace");
+    enum { N = 10 };
+    /* Cooperative-sticky: the first member keeps the first partition it
+     * listed (assignor_sticky.c) and gives up partition 1, the one with
+     * the data. */
+    /* callback_commit stays TIMEOUT if the callback never commits */
+    race x = {.partition = 1, .commit_in_callback = commit_in_callback, .callback_commit = KAFKA_ERR_TIMEOUT};
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 2, 1), 0);
+    produce(kt, topic, x.partition, 0, N);
+    pthread_mutex_init(&x.mu, NULL);
+    pthread_cond_init(&x.cond, NULL);
+    const char *coop[] = {"cooperative-sticky"};
+    x.cfg = group_cfg(kt, topic, group);
+    x.cfg.assignors = coop;
+    x.cfg.n_assignors = 1;
+    /* read_message commits synchronously; the callback's commits wait for
+     * the periodic commit (after the callback, in the revoke). */
+    x.cfg.commit_interval_ms = commit_in_callback ? 60000 : 0;
+    x.cfg.on_revoked = race_revoked;
+    x.cfg.rebalance_privdata = &x;
+    kafka_reader *a = kt_reader_open(&x.cfg);
+    int seen[N] = {0};
+    if (commit_in_callback) {
+        kafka_message m;
+        assert_int_equal(kafka_reader_fetch_message(a, &m, 30000), 0);
+        int v = kt_value_num(&m);
+        assert_true(v >= 0 && v < N);
+        seen[v]++;
+        race_after_read(&x, a);
+    } else {
+        kr_reader_after_read_hook_for_test(a, race_after_read, &x);
+        read_n(a, 1, seen, N);
+    }
+    pthread_mutex_lock(&x.mu);
+    bool revoked = x.revoked;
+    kafka_err cb_commit = x.callback_commit;
+    pthread_mutex_unlock(&x.mu);
+    assert_true(revoked);
+    if (commit_in_callback)
+        assert_int_equal(cb_commit, 0);
+    assert_non_null(x.other);
+    /* Whoever owns the partition now starts after the message read before
+     * the revoke: every message once, the first one never again. */
+    int distinct = 1;
+    for (int i = 0; i < 600 && distinct < N; i++) {
+        kafka_reader *rs[2] = {a, x.other};
+        for (int k = 0; k < 2; k++) {
+            kafka_message m;
+            kafka_err e = kafka_reader_read_message(rs[k], &m, 100);
+            if (e == KAFKA_ERR_TIMEOUT)
+                continue;
+            assert_int_equal(e, 0);
+            int v = kt_value_num(&m);
+            assert_true(v >= 0 && v < N);
+            if (seen[v]++ == 0)
+                distinct++;
+        }
+    }
+    for (int i = 0; i < N; i++)
+        assert_int_equal(seen[i], 1);
+    assert_int_equal(kafka_reader_close(x.other), 0);
+    assert_int_equal(kafka_reader_close(a), 0);
+    pthread_cond_destroy(&x.cond);
+    pthread_mutex_destroy(&x.mu);
+    free(topic);
+    free(group);
+}
+
+/* Cooperative-sticky here: an eager member commits what it revokes
+ * before JoinGroup, while the group prepares the rebalance; Kafka accepts
+ * that commit, librdkafka's mock (the test broker) answers it
+ * REBALANCE_IN_PROGRESS, so the eager case needs a coordinator that follows
+ * Kafka's rules (kafka_mock). A cooperative member revokes after SyncGroup,
+ * which the mock accepts. */
+static void test_revoke_between_read_and_commit(void **state) { revoke_race(*state, false); }
+
+static void test_commit_from_on_revoked(void **state) { revoke_race(*state, true); }
+
+/* ---- join errors reach the read (issue 16 item 6) ---------------------------- */
+
+/* JoinGroup refused with errors no retry cures: each reaches a read with
+ * its text (not a TIMEOUT after the read's whole wait), and once the
+ * coordinator accepts the member the messages flow. */
+static void test_join_errors_reach_the_read(void **state)
+{
+    kt_cluster *kt = *state;
+    KT_REQUIRE_MOCK(kt);
+    char *topic = kt_unique_topic("group-joinerr");
+    char *group = kt_unique_topic("gjoinerr");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 1), 0);
+    produce(kt, topic, 0, 0, 3);
+    assert_int_equal(kt_cluster_cmd(kt, "error 11 GROUP_AUTHORIZATION_FAILED INVALID_SESSION_TIMEOUT"), 0);
+    kafka_reader_config c = group_cfg(kt, topic, group);
+    kafka_reader *r = kt_reader_open(&c);
+    const kafka_err want[2] = {KAFKA_ERR_GROUP_AUTHORIZATION_FAILED, KAFKA_ERR_INVALID_SESSION_TIMEOUT};
+    for (int i = 0; i < 2; i++) {
+        kafka_message m;
+        kafka_err e = kafka_reader_read_message(r, &m, 60000);
+        char text[512];
+        kafka_reader_last_error(r, text, sizeof text);
+        print_message("join error %d: %s: %s\n", i, kafka_err_name(e), text);
+        assert_int_equal(e, want[i]);
+        assert_non_null(strstr(text, group));
+        assert_non_null(strstr(text, "join"));
+    }
+    int seen[3] = {0};
+    read_n(r, 3, seen, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(seen[i], 1);
+    assert_int_equal(kafka_reader_close(r), 0);
+    kt_cluster_cmd(kt, "clear_errors 11");
+    free(topic);
+    free(group);
+}
+
+/* ---- heartbeats are not delayed by a slow fetch (issue 16 item 5) ------------ */
+
+/* The coordinator also leads the partition, and its Fetch responses take
+ * 1.5 session timeouts: the member's heartbeats go on their own
+ * connection, so they are answered in time, the coordinator keeps the
+ * member (no second rebalance) and the partition keeps flowing. A guard
+ * for moving membership onto the reader's I/O thread. */
+static void test_slow_fetch_does_not_delay_heartbeats(void **state)
+{
+    kt_cluster *kt = *state;
+    KT_REQUIRE_MOCK(kt);
+    char *topic = kt_unique_topic("group-slowfetch");
+    char *group = kt_unique_topic("gslowfetch");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 1), 0);
+    assert_int_equal(kt_cluster_cmd(kt, "leader %s 0 2", topic), 0);
+    assert_int_equal(kt_cluster_cmd(kt, "coordinator group %s 2", group), 0);
+    produce(kt, topic, 0, 0, 1);
+    kafka_reader_config c = group_cfg(kt, topic, group);
+    kafka_reader *r = kt_reader_open(&c);
+    int seen[3] = {0};
+    read_n(r, 1, seen, 3);
+    kafka_reader_stats st;
+    kafka_reader_stats_get(r, &st);
+    assert_int_equal(st.rebalances, 1);
+    /* The next Fetch to broker 2 is answered 9 s late (the reader has one
+     * Fetch per broker in flight, so nothing comes from broker 2 for 9 s). */
+    assert_int_equal(kt_cluster_cmd(kt, "broker_error 2 Fetch NO_ERROR:9000"), 0);
+    produce(kt, topic, 0, 1, 2);
+    read_n(r, 2, seen, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(seen[i], 1);
+    kafka_reader_stats_get(r, &st);
+    print_message("slow fetch: rebalances %lld errors %lld\n", (long long)st.rebalances, (long long)st.errors);
+    assert_int_equal(st.rebalances, 1);
+    /* No heartbeat waited past its deadline (session / 2) either: the mock
+     * counts a heartbeat when it arrives, so a late answer alone would
+     * show only here (checked: delaying Heartbeat as well as Fetch fails
+     * this). */
+    assert_int_equal(st.errors, 0);
+    assert_int_equal(kafka_reader_close(r), 0);
+    /* The slow answer was used (and none is left for the next tests). */
+    assert_int_equal(kt_cluster_cmd(kt, "broker_error_count 2 Fetch"), 0);
+    assert_string_equal(kt_cluster_last_reply(kt), "ok 0");
+    free(topic);
+    free(group);
+}
+
 /* ---- cooperative-sticky and static membership ------------------------------ */
 
 typedef struct tally {
@@ -438,6 +667,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_group_bad_input),
+        cmocka_unit_test(test_revoke_between_read_and_commit),
+        cmocka_unit_test(test_commit_from_on_revoked),
+        cmocka_unit_test(test_join_errors_reach_the_read),
+        cmocka_unit_test(test_slow_fetch_does_not_delay_heartbeats),
         cmocka_unit_test(test_static_membership),
         cmocka_unit_test(test_cooperative_sticky),
         cmocka_unit_test(test_coordinator_errors_and_outage),

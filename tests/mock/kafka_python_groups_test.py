@@ -17,6 +17,7 @@ import time
 try:
     import kafka
     from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+    from kafka import ConsumerRebalanceListener
     from kafka.admin import NewTopic
 except ImportError as e:
     print("skipped: kafka-python is not installed (%s)" % e)
@@ -50,8 +51,31 @@ def main():
     print("PASS")
 
 
+class Progress(ConsumerRebalanceListener):
+    """Next offset each member has read up to in each partition of its
+    current assignment. A member that joins after the other has read
+    everything is handed partitions with no committed offset: it starts
+    them again at the earliest offset (position 0), as it would on Kafka,
+    so its progress on them restarts at every assignment."""
+
+    def __init__(self, lock):
+        self.lock = lock
+        self.read_to = {}
+
+    def on_partitions_revoked(self, revoked):
+        with self.lock:
+            self.read_to = {}
+
+    def on_partitions_assigned(self, assigned):
+        with self.lock:
+            self.read_to = {}
+
+    def all_read(self, owned):
+        return all(self.read_to.get(tp, 0) == MESSAGES // PARTITIONS for tp in owned)
+
+
 def consumer(bootstrap):
-    return KafkaConsumer(TOPIC, group_id=GROUP, bootstrap_servers=bootstrap,
+    return KafkaConsumer(group_id=GROUP, bootstrap_servers=bootstrap,
                          auto_offset_reset="earliest", enable_auto_commit=False,
                          session_timeout_ms=10000, heartbeat_interval_ms=1000,
                          max_poll_interval_ms=30000)
@@ -60,20 +84,28 @@ def consumer(bootstrap):
 def split_and_consume(consumers):
     """Polls every member in a thread of its own (a kafka-python poll
     blocks while its member joins, and the join waits for the other member
-    to rejoin) until they hold disjoint halves of the partitions and every
-    message has been read. Returns the assignments."""
+    to rejoin) until they hold disjoint halves of the partitions, every
+    message has been read, and each member has read its own partitions to
+    the end (what it commits afterwards is its position: without the last
+    condition a member that got its half in a later generation would commit
+    position 0 for partitions it had not read yet). Returns the
+    assignments."""
     seen = {}
     lock = threading.Lock()
     stop = threading.Event()
+    progress = [Progress(lock) for _ in consumers]
+    for c, p in zip(consumers, progress):
+        c.subscribe([TOPIC], listener=p)
 
-    def loop(c):
+    def loop(c, p):
         while not stop.is_set():
-            for records in c.poll(timeout_ms=200).values():
+            for tp, records in c.poll(timeout_ms=200).items():
                 with lock:
                     for r in records:
                         seen[r.value] = True
+                        p.read_to[tp] = r.offset + 1
 
-    threads = [threading.Thread(target=loop, args=(c,)) for c in consumers]
+    threads = [threading.Thread(target=loop, args=(c, p)) for c, p in zip(consumers, progress)]
     for t in threads:
         t.start()
     deadline = time.time() + 90
@@ -81,10 +113,11 @@ def split_and_consume(consumers):
     try:
         while time.time() < deadline:
             time.sleep(0.2)
+            owned = [set(c.assignment()) for c in consumers]
             with lock:
                 count = len(seen)
-            owned = [set(c.assignment()) for c in consumers]
-            if (count == MESSAGES and all(len(a) == PARTITIONS // 2 for a in owned)
+                all_read = all(p.all_read(a) for p, a in zip(progress, owned))
+            if (count == MESSAGES and all_read and all(len(a) == PARTITIONS // 2 for a in owned)
                     and not (owned[0] & owned[1])):
                 break
     finally:
@@ -94,6 +127,9 @@ def split_and_consume(consumers):
     owned = [set(c.assignment()) for c in consumers]
     if len(seen) != MESSAGES or any(len(a) != PARTITIONS // 2 for a in owned) or owned[0] & owned[1]:
         fail("no split: %d of %d messages, assignments %s" % (len(seen), MESSAGES, owned))
+    if not all(p.all_read(a) for p, a in zip(progress, owned)):
+        fail("a member has not read its own partitions to the end: %s"
+             % [p.read_to for p in progress])
     return owned
 
 
