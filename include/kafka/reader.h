@@ -5,7 +5,9 @@
  *
  *   Partition mode (group_id == NULL): reads one topic/partition from a
  *   start offset; the application moves it with kafka_reader_set_offset /
- *   kafka_reader_set_offset_at.
+ *   kafka_reader_set_offset_at. It may also read several partitions, or
+ *   all partitions, of its topic without a group (config.partitions /
+ *   all_partitions: still one I/O thread; see there).
  *
  *   Group mode (group_id set): joins a consumer group (classic protocol:
  *   JoinGroup / SyncGroup / Heartbeat / LeaveGroup, run by a background
@@ -191,6 +193,40 @@ typedef struct kafka_reader_config {
     int backoff_min_ms;     /* retry backoff; 0 = 100 */
     int backoff_max_ms;     /* 0 = 1000 */
     int close_timeout_ms;   /* bound on close's final commit + leave; 0 = 5000 */
+
+    /* Partition mode, several partitions in ONE reader (one I/O thread,
+     * one Fetch per broker for all of them; franz-go's direct consume).
+     * Zero values keep the single `partition` above. Either:
+     *   partitions[0..n_partitions): these partitions of `topic` (each
+     *     >= 0, no duplicates; the array is copied during kafka_reader_new),
+     *   or all_partitions: every partition of `topic`, as the first
+     *     metadata the reader's I/O thread gets lists them. Partitions
+     *     added to the topic later are NOT picked up (create a new reader).
+     * Each partition starts at start_offset / start_at (KAFKA_START_AT:
+     * the same offset in every partition), or at its start_offsets
+     * entry. Order: per partition only (messages of one partition arrive
+     * in offset order; partitions interleave in no defined order).
+     * Several partitions (n_partitions > 1 or all_partitions) make
+     * kafka_reader_offset return -1 and set_offset / set_offset_at
+     * return KAFKA_ERR_STATE (a seek names one partition; use a reader
+     * per partition to seek); lag, read_lag and stats.lag sum over the
+     * partitions. n_partitions == 1 behaves exactly
+     * like `partition`. Errors (kafka_reader_new, INVALID_ARG with the
+     * reason): with group_id; with a non-zero `partition`; both set;
+     * n_partitions > 0 with partitions NULL or partitions set with
+     * n_partitions 0; a negative or duplicate id. A partition the topic
+     * does not have, or an unknown topic, is reported by the next read
+     * (UNKNOWN_TOPIC_OR_PARTITION, the other partitions keep flowing and
+     * the reader keeps looking), or at creation by kafka_reader_new_checked.
+     * Thread safety is the same as with one partition (see the top). */
+    const int32_t *partitions;
+    size_t n_partitions;
+    bool all_partitions;
+    /* Optional, with partitions only: start_offsets[i] is where
+     * partitions[i] starts (an offset >= 0, KAFKA_OFFSET_FIRST or
+     * KAFKA_OFFSET_LAST), overriding start_offset; copied like partitions.
+     * Anything else -> INVALID_ARG at kafka_reader_new. */
+    const int64_t *start_offsets;
 } kafka_reader_config;
 
 /* Cumulative counters since kafka_reader_new (kafka-go ReaderStats), plus
@@ -211,7 +247,7 @@ typedef struct kafka_reader_stats {
     int64_t fetch_wait_us_total, fetch_wait_us_max;
     int64_t fetch_decode_us_total;
     int64_t fetch_bytes_min, fetch_bytes_avg, fetch_bytes_max; /* records bytes per Fetch */
-    int64_t offset;        /* partition mode: next offset to deliver */
+    int64_t offset;        /* partition mode, one partition: next offset to deliver (else -1) */
     int64_t lag;           /* sum over the partitions read of hwm - offset */
     int64_t queue_length;  /* fetch responses queued */
     int64_t queue_bytes;
@@ -223,7 +259,8 @@ typedef struct kafka_reader_stats {
 /* Creates a reader and starts its background threads (no blocking I/O in
  * the call: a wrong broker address shows up as read errors/timeouts).
  * Validates the config: missing brokers or topic, negative partition,
- * partition and group_id both set, topic and group_topics both set,
+ * partition and group_id both set, topic and group_topics both set, a
+ * bad partitions list (see kafka_reader_config.partitions),
  * unknown assignor names, KAFKA_START_AT in group mode -> INVALID_ARG with
  * the reason in errbuf (may be NULL). An unknown topic is reported by the
  * first read (UNKNOWN_TOPIC_OR_PARTITION); kafka_reader_new_checked reports
@@ -234,7 +271,8 @@ KAFKA_API kafka_err kafka_reader_new(kafka_reader **out, const kafka_reader_conf
 
 /* Like kafka_reader_new, then waits up to timeout_ms for metadata of the
  * topic(s): an unknown topic is KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION and a
- * partition beyond the topic's count likewise (nothing is left running).
+ * partition (any of config.partitions) beyond the topic's count likewise
+ * (nothing is left running).
  * Blocks. */
 KAFKA_API kafka_err kafka_reader_new_checked(kafka_reader **out, const kafka_reader_config *cfg, int timeout_ms,
                                              char *errbuf, size_t errlen);
@@ -269,7 +307,8 @@ KAFKA_API kafka_err kafka_reader_commit_messages(kafka_reader *r, const kafka_me
                                                  int timeout_ms);
 
 /* Partition mode: the offset of the next message read_message will return
- * (-1 while the start offset is still being resolved); group mode: -1. */
+ * (-1 while the start offset is still being resolved); group mode, and
+ * partition mode with several partitions: -1. */
 KAFKA_API int64_t kafka_reader_offset(kafka_reader *r);
 
 /* Lag from the last fetch: high-water mark - next offset, summed over the
@@ -278,10 +317,13 @@ KAFKA_API int64_t kafka_reader_offset(kafka_reader *r);
 KAFKA_API int64_t kafka_reader_lag(kafka_reader *r);
 
 /* Lag from a fresh high-water mark (one ListOffsets round trip per
- * partition; kafka-go's ReadLag). Blocks up to timeout_ms. */
+ * partition; kafka-go's ReadLag), summed over the partitions read. Blocks
+ * up to timeout_ms (with all_partitions, also for the partition list: the
+ * topic's first metadata; KAFKA_ERR_TIMEOUT if it is not known by then). */
 KAFKA_API kafka_err kafka_reader_read_lag(kafka_reader *r, int64_t *lag, int timeout_ms);
 
-/* Partition mode only (STATE in group mode): the next read returns the
+/* Partition mode with one partition only (STATE in group mode and with
+ * several partitions or all_partitions): the next read returns the
  * message at `offset` (KAFKA_OFFSET_FIRST / KAFKA_OFFSET_LAST accepted).
  * Drops everything prefetched. Does not block (beyond a mutex, one
  * membarrier system call, and waiting out a read that is handing over a
@@ -293,7 +335,8 @@ KAFKA_API kafka_err kafka_reader_read_lag(kafka_reader *r, int64_t *lag, int tim
 #define KAFKA_OFFSET_LAST INT64_C(-1)
 KAFKA_API kafka_err kafka_reader_set_offset(kafka_reader *r, int64_t offset);
 
-/* Partition mode only: moves to the first message whose timestamp is >=
+/* Partition mode with one partition only (STATE otherwise, as
+ * set_offset): moves to the first message whose timestamp is >=
  * unix_ms (ListOffsets by time; the high-water mark when there is none).
  * Blocks up to timeout_ms. */
 KAFKA_API kafka_err kafka_reader_set_offset_at(kafka_reader *r, int64_t unix_ms, int timeout_ms);

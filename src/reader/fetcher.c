@@ -608,6 +608,8 @@ static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
 {
     (void)e;
     kafka_reader *r = arg;
+    /* all_partitions: the list comes from the topic's metadata first. */
+    int64_t next = kr_partitions_resolve_all(r, now);
     pthread_mutex_lock(&r->mu);
     if (r->closing) {
         pthread_mutex_unlock(&r->mu);
@@ -618,7 +620,6 @@ static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
     /* pp: the parts to plan for; sel (after them): one broker's share. */
     plan_part *pp = kafka_calloc(n ? 2 * n : 1, sizeof *pp);
     size_t k = 0;
-    int64_t next = -1;
     for (size_t i = 0; pp && i < n; i++) {
         /* Fairness: each turn starts one part further along. */
         kr_part *p = r->parts[(i + r->rotate) % n];

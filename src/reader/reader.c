@@ -22,6 +22,19 @@
 #define DEFAULT_CLOSE_MS 5000
 #define READ_LAG_TIMEOUT_MS 10000
 
+void kr_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mu, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(cond, mu, &ts);
+}
+
 /* ---- hand-off with the reading thread (reader_internal.h) -------------- */
 
 /* ThreadSanitizer models neither membarrier(2) nor standalone fences, so
@@ -176,6 +189,9 @@ static kafka_err validate(const kafka_reader_config *c, char *eb, size_t el)
         return bad(eb, el, "sizes and timeouts must not be negative");
     if (!group && (c->group_instance_id || c->n_assignors))
         return bad(eb, el, "group_instance_id / assignors: need group_id");
+    kafka_err err = kr_partitions_validate(c, eb, el);
+    if (err)
+        return err;
     for (size_t i = 0; i < c->n_assignors; i++)
         if (!c->assignors || !c->assignors[i] || !kafka_assignor_find(c->assignors[i]))
             return bad(eb, el, "assignors: unknown name (range, roundrobin, cooperative-sticky)");
@@ -252,7 +268,7 @@ static kafka_err copy_config(kafka_reader *r, const kafka_reader_config *cfg)
     r->cfg.assignors = NULL;
     r->cfg.n_assignors = 0;
     r->cfg.dialer = NULL;
-    return 0;
+    return kr_partitions_copy(r, cfg);
 }
 
 static void reader_free(kafka_reader *r)
@@ -277,6 +293,7 @@ static void reader_free(kafka_reader *r)
     for (size_t i = 0; i < r->n_parts; i++)
         kr_part_release(r->parts[i]);
     kafka_free(r->parts);
+    kafka_free(r->part_ids);
     for (size_t i = 0; i < r->n_topics; i++)
         kafka_free(r->topics[i]);
     kafka_free(r->topics);
@@ -302,14 +319,6 @@ static void reader_free(kafka_reader *r)
     pthread_cond_destroy(&r->cond_idle);
     pthread_mutex_destroy(&r->mu);
     kafka_free(r);
-}
-
-static kafka_err start_partition_mode(kafka_reader *r)
-{
-    int64_t off = r->cfg.start_offset == KAFKA_START_AT     ? r->cfg.start_at
-                  : r->cfg.start_offset == KAFKA_START_LAST ? KAFKA_OFFSET_LAST
-                                                            : KAFKA_OFFSET_FIRST;
-    return kr_part_start(r, r->cfg.topic, r->cfg.partition, off);
 }
 
 kafka_err kafka_reader_new(kafka_reader **out, const kafka_reader_config *cfg, char *errbuf, size_t errlen)
@@ -358,7 +367,7 @@ kafka_err kafka_reader_new(kafka_reader **out, const kafka_reader_config *cfg, c
         r->group_ok = !err;
     }
     if (!err)
-        err = r->group_mode ? kr_group_start(r) : start_partition_mode(r);
+        err = r->group_mode ? kr_group_start(r) : kr_partitions_start(r);
     if (err) {
         if (errbuf && errlen && !errbuf[0])
             snprintf(errbuf, errlen, "creating the reader: %s", kafka_err_str(err));
@@ -386,7 +395,8 @@ kafka_err kafka_reader_new_checked(kafka_reader **out, const kafka_reader_config
     for (size_t i = 0; !err && i < n; i++) {
         const kafka_cluster_topic *t = NULL;
         err = kafka_cluster_topic_get(r->kc, topics[i], deadline, &t);
-        if (!err && !r->group_mode && r->cfg.partition >= t->n_partitions)
+        /* part_ids is sorted: its last is the highest */
+        if (!err && !r->group_mode && r->n_part_ids && r->part_ids[r->n_part_ids - 1].partition >= t->n_partitions)
             err = KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         if (err && errbuf && errlen)
             snprintf(errbuf, errlen, "topic %s%s: %s", topics[i],
@@ -522,15 +532,7 @@ static kafka_err next_chunk(kafka_reader *r, int64_t deadline)
                 pthread_mutex_unlock(&r->mu);
                 return KAFKA_ERR_TIMEOUT;
             }
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += left / 1000;
-            ts.tv_nsec += (long)(left % 1000) * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-            }
-            pthread_cond_timedwait(&r->cond_data, &r->mu, &ts);
+            kr_cond_wait_ms(&r->cond_data, &r->mu, left);
         } else {
             pthread_cond_wait(&r->cond_data, &r->mu);
         }
@@ -848,7 +850,7 @@ kafka_err kafka_reader_commit_messages(kafka_reader *r, const kafka_message *msg
 
 int64_t kafka_reader_offset(kafka_reader *r)
 {
-    if (!r || r->group_mode)
+    if (!r || r->group_mode || r->multi)
         return -1;
     pthread_mutex_lock(&r->mu);
     int64_t off = r->n_parts ? r->parts[0]->next_offset : -1;
@@ -887,6 +889,12 @@ kafka_err kafka_reader_read_lag(kafka_reader *r, int64_t *lag, int timeout_ms)
         return err;
     int64_t deadline = kafka_now_ms() + (timeout_ms < 0 ? READ_LAG_TIMEOUT_MS : timeout_ms);
     pthread_mutex_lock(&r->mu);
+    err = kr_partitions_wait_known_locked(r, deadline);
+    if (err) {
+        pthread_mutex_unlock(&r->mu);
+        leave(r);
+        return err;
+    }
     size_t n = r->n_parts;
     kr_part **ps = kafka_calloc(n ? n : 1, sizeof *ps);
     for (size_t i = 0; ps && i < n; i++) {
@@ -923,7 +931,7 @@ kafka_err kafka_reader_set_offset(kafka_reader *r, int64_t offset)
 {
     if (!r || offset < KAFKA_OFFSET_FIRST)
         return KAFKA_ERR_INVALID_ARG;
-    if (r->group_mode)
+    if (r->group_mode || r->multi)
         return KAFKA_ERR_STATE;
     kafka_err err = enter(r);
     if (err)
@@ -949,7 +957,7 @@ kafka_err kafka_reader_set_offset_at(kafka_reader *r, int64_t unix_ms, int timeo
 {
     if (!r || unix_ms < 0)
         return KAFKA_ERR_INVALID_ARG;
-    if (r->group_mode)
+    if (r->group_mode || r->multi)
         return KAFKA_ERR_STATE;
     kafka_err err = enter(r);
     if (err)
@@ -981,7 +989,7 @@ void kafka_reader_stats_get(kafka_reader *r, kafka_reader_stats *out)
     out->fetch_decode_us_total += atomic_load_explicit(&r->pend_decode_us, memory_order_relaxed);
     out->messages += atomic_load_explicit(&r->pend_msgs, memory_order_relaxed);
     out->bytes += atomic_load_explicit(&r->pend_bytes, memory_order_relaxed);
-    out->offset = !r->group_mode && r->n_parts ? r->parts[0]->next_offset : -1;
+    out->offset = !r->group_mode && !r->multi && r->n_parts ? r->parts[0]->next_offset : -1;
     out->lag = lag_locked(r);
     out->queue_length = (int64_t)r->q_len;
     out->queue_bytes = r->q_bytes;
@@ -1026,14 +1034,7 @@ kafka_err kafka_reader_close(kafka_reader *r)
     /* Timed: a call that read closing_a == false before it was set
      * decrements without signalling (see leave). */
     while (atomic_load(&r->active_calls) > 0 || atomic_load(&r->rstate) != KR_RS_IDLE) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 10 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&r->cond_idle, &r->mu, &ts);
+        kr_cond_wait_ms(&r->cond_idle, &r->mu, 10);
     }
     pthread_mutex_unlock(&r->mu);
     int64_t deadline = kafka_now_ms() + r->cfg.close_timeout_ms;

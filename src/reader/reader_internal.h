@@ -59,6 +59,12 @@
 
 typedef struct kr_part kr_part;
 
+/* Partition mode: a partition to read and where it starts. */
+typedef struct kr_part_start_at {
+    int32_t partition;
+    int64_t offset;
+} kr_part_start_at;
+
 
 /* One partition being read. Freed when refs drops to 0 (the reader's
  * table, a request in flight and each queued chunk hold one). */
@@ -143,6 +149,16 @@ struct kafka_reader {
     size_t n_assignors;
     bool cooperative;
     bool group_mode;
+    /* Partition mode (reader_partitions.c): the partitions to start, sorted
+     * (empty with all_partitions); multi: several partitions or
+     * all_partitions, so the one-partition calls (set_offset...) refuse. */
+    kr_part_start_at *part_ids;
+    size_t n_part_ids;
+    bool multi;
+    /* all_partitions: true until the I/O thread has the topic's partition
+     * list and started them (written by it under mu; read under mu). */
+    bool all_pending;
+    int64_t all_retry_at; /* I/O thread: next metadata attempt */
     kafka_cluster *kc;
 
     pthread_mutex_t mu;
@@ -227,6 +243,8 @@ void kr_log(kafka_reader *r, kafka_log_level level, const char *fmt, ...) __attr
 /* Records the error text (and counts it in stats.errors). Takes mu. */
 void kr_error(kafka_reader *r, kafka_err err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 const char *kr_intern_topic_locked(kafka_reader *r, const char *topic);
+/* pthread_cond_timedwait for at most ms milliseconds (mu held). */
+void kr_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mu, int64_t ms);
 /* The other side of the hand-off: call after bumping a part's epoch (or
  * setting closing_a), with mu held or not; returns once no delivery that
  * may have seen the old value is still running. Cheap enough for seeks and
@@ -262,6 +280,21 @@ void kr_chunk_recycle_locked(kafka_reader *r, kr_chunk *c);
  * time). */
 kafka_err kr_list_offset(kafka_reader *r, const char *topic, int32_t partition, int64_t ts, int64_t deadline,
                          int64_t *out);
+
+/* ---- reader_partitions.c (partition mode's set of partitions) ---- */
+/* Checks config.partitions / all_partitions against the rest of the
+ * config; INVALID_ARG with the reason in eb. */
+kafka_err kr_partitions_validate(const kafka_reader_config *c, char *eb, size_t el);
+/* Copies the partition list into r (part_ids, multi, all_pending). */
+kafka_err kr_partitions_copy(kafka_reader *r, const kafka_reader_config *cfg);
+/* Starts a part per listed partition at the configured start offset. */
+kafka_err kr_partitions_start(kafka_reader *r);
+/* I/O thread, each turn: while all_pending, looks the topic up and starts
+ * every partition it has. Returns when to try again (-1: nothing to do). */
+int64_t kr_partitions_resolve_all(kafka_reader *r, int64_t now);
+/* Waits (mu held) until the all_partitions list is known: 0, or TIMEOUT
+ * at the deadline (-1 = none), or CLOSED. */
+kafka_err kr_partitions_wait_known_locked(kafka_reader *r, int64_t deadline);
 
 /* ---- reader_group.c ---- */
 kafka_err kr_group_start(kafka_reader *r);

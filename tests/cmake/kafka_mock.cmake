@@ -19,7 +19,7 @@ foreach(t interop/test_kcat_roundtrip interop/test_record_batch_kcat integration
           integration/test_writer_sticky interop/test_balancer_kcat integration/test_reader_txn
           integration/test_conn integration/test_tls_conn integration/test_reader_engine
           integration/test_writer integration/test_writer_sync integration/test_writer_api
-          integration/test_writer_engine integration/test_writer_errors)
+          integration/test_writer_engine integration/test_writer_errors integration/test_reader_partitions)
   string(REPLACE "/" "_" target ${t})
   add_test(NAME kafka_mock/${t} COMMAND ${target})
   set_tests_properties(kafka_mock/${t} PROPERTIES LABELS interop TIMEOUT 600

@@ -1,9 +1,10 @@
 /*
  * kfk consume — prints the messages of a topic.
  *
- * Without -g: every partition (or the one -p names), each read by its own
- * kafka_reader on its own thread; output lines are written whole under one
- * lock, so partitions interleave by message. Start and end offsets are
+ * Without -g: every partition (or the one -p names), all read by ONE
+ * kafka_reader (config.partitions: one I/O thread whatever the partition
+ * count); partitions interleave by fetch, each in offset order. Start and
+ * end offsets are
  * looked up first, so -o -N / @timestamp resolve per partition and -e
  * knows where each partition ends (the high-water mark at start; the
  * reader's fresh lag settles partitions whose last offsets hold no
@@ -119,48 +120,10 @@ static kafka_reader_config base_config(const kfk_conf *conf, const char *topic)
 /* ---- partition mode ------------------------------------------------------ */
 
 typedef struct part_worker {
-    shared *s;
     int32_t partition;
     int64_t start, end; /* end: high-water mark when we started */
-    kafka_reader *r;
-    pthread_t thread;
-    bool started;
+    bool done;          /* -e: read up to end */
 } part_worker;
-
-/* -e: the partition is read to its end (no lag from a fresh look-up). */
-static bool caught_up(kafka_reader *r)
-{
-    int64_t lag = -1;
-    return kafka_reader_offset(r) >= 0 && kafka_reader_read_lag(r, &lag, 5000) == 0 && lag == 0;
-}
-
-static void *partition_main(void *arg)
-{
-    part_worker *w = arg;
-    shared *s = w->s;
-    const consume_opts *o = s->o;
-    while (!stopping(s)) {
-        kafka_message m;
-        kafka_err err = kafka_reader_read_message(w->r, &m, READ_TIMEOUT_MS);
-        if (err == KAFKA_ERR_TIMEOUT) {
-            flush_output(s);
-            if (o->exit_at_end && caught_up(w->r))
-                break;
-            continue;
-        }
-        if (err == KAFKA_ERR_CLOSED)
-            break;
-        if (err) {
-            fail(s, o->topic, w->partition, err, w->r);
-            break;
-        }
-        if (!emit(s, &m))
-            break;
-        if (o->exit_at_end && m.offset + 1 >= w->end)
-            break;
-    }
-    return NULL;
-}
 
 /* Start offset of one partition from -o and its offsets. */
 static int64_t start_offset(const consume_opts *o, int64_t first, int64_t last, int64_t at)
@@ -203,6 +166,8 @@ static int resolve_partitions(const kfk_conf *conf, const consume_opts *o, part_
         if (kfk_offsets_get(&look, o->topic, ids[i], at_ms, &first, &last, &at))
             rc = KFK_EXIT_ERROR;
         ws[i] = (part_worker){.partition = ids[i], .start = start_offset(o, first, last, at), .end = last};
+        /* -e: nothing to read up to the end */
+        ws[i].done = o->exit_at_end && ws[i].start >= ws[i].end;
     }
     if (ws)
         kfk_offsets_end(&look);
@@ -216,6 +181,16 @@ static int resolve_partitions(const kfk_conf *conf, const consume_opts *o, part_
     return 0;
 }
 
+static part_worker *worker_find(part_worker *ws, size_t n, int32_t partition)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ws[i].partition == partition)
+            return &ws[i];
+    return NULL;
+}
+
+/* Without -g: ONE reader for every partition read (one I/O thread, one
+ * Fetch per broker), each partition at its own start offset. */
 static int consume_partitions(const kfk_conf *conf, const consume_opts *o, shared *s)
 {
     part_worker *ws;
@@ -223,37 +198,61 @@ static int consume_partitions(const kfk_conf *conf, const consume_opts *o, share
     int rc = resolve_partitions(conf, o, &ws, &n);
     if (rc)
         return rc;
-    for (size_t i = 0; i < n && !rc; i++) {
-        part_worker *w = &ws[i];
-        w->s = s;
-        if (o->exit_at_end && w->start >= w->end)
-            continue; /* nothing to read up to the end */
+    int32_t *ids = calloc(n ? n : 1, sizeof *ids);
+    int64_t *starts = calloc(n ? n : 1, sizeof *starts);
+    size_t k = 0, left = 0; /* k: partitions read; left: not done yet (-e) */
+    for (size_t i = 0; ids && starts && i < n; i++) {
+        if (ws[i].done)
+            continue;
+        ids[k] = ws[i].partition;
+        starts[k++] = ws[i].start;
+        left++;
+    }
+    kafka_reader *r = NULL;
+    if (!ids || !starts) {
+        kfk_err("consume", "out of memory");
+        rc = KFK_EXIT_ERROR;
+    } else if (k) {
         kafka_reader_config cfg = base_config(conf, o->topic);
-        cfg.partition = w->partition;
-        cfg.start_offset = KAFKA_START_AT;
-        cfg.start_at = w->start;
+        cfg.partitions = ids;
+        cfg.n_partitions = k;
+        cfg.start_offsets = starts;
         char errbuf[256];
-        kafka_err err = kafka_reader_new(&w->r, &cfg, errbuf, sizeof errbuf);
+        kafka_err err = kafka_reader_new(&r, &cfg, errbuf, sizeof errbuf);
         if (err) {
-            kfk_err("consume", "%s [%d]: %s (%s)", o->topic, w->partition, kafka_err_str(err), errbuf);
+            kfk_err("consume", "%s: %s (%s)", o->topic, kafka_err_str(err), errbuf);
             rc = KFK_EXIT_ERROR;
-        } else if (pthread_create(&w->thread, NULL, partition_main, w) != 0) {
-            kfk_err("consume", "cannot start a thread");
-            rc = KFK_EXIT_ERROR;
-        } else {
-            w->started = true;
         }
     }
-    if (rc) {
-        pthread_mutex_lock(&s->mu);
-        s->stop = true;
-        pthread_mutex_unlock(&s->mu);
+    while (r && left && !stopping(s)) {
+        kafka_message m;
+        kafka_err err = kafka_reader_read_message(r, &m, READ_TIMEOUT_MS);
+        if (err == KAFKA_ERR_TIMEOUT) {
+            flush_output(s);
+            /* -e: partitions whose last offsets hold no message (e.g.
+             * transaction markers) are settled by a fresh lag of 0. */
+            int64_t lag = -1;
+            if (o->exit_at_end && kafka_reader_read_lag(r, &lag, 5000) == 0 && lag == 0)
+                break;
+            continue;
+        }
+        if (err) {
+            fail(s, o->topic, k == 1 ? ids[0] : -1, err, r);
+            break;
+        }
+        part_worker *w = worker_find(ws, n, m.partition);
+        if (!w || w->done)
+            continue; /* -e: past the end of a partition already finished */
+        if (!emit(s, &m))
+            break;
+        if (o->exit_at_end && m.offset + 1 >= w->end) {
+            w->done = true;
+            left--;
+        }
     }
-    for (size_t i = 0; i < n; i++) {
-        if (ws[i].started)
-            pthread_join(ws[i].thread, NULL);
-        kafka_reader_close(ws[i].r);
-    }
+    kafka_reader_close(r);
+    free(ids);
+    free(starts);
     free(ws);
     return rc ? rc : s->failed ? KFK_EXIT_ERROR : 0;
 }
