@@ -59,7 +59,6 @@
  * Not implemented yet (say so rather than pretend):
  *   - the new consumer group protocol (KIP-848, ConsumerGroupHeartbeat);
  *   - rack-aware fetching from followers (KIP-392);
- *   - fetch sessions (KIP-227): every Fetch is a full one;
  *   - group topic regex subscriptions and reacting to partitions added to a
  *     subscribed topic while the group is stable (the count is read at each
  *     rebalance only);
