@@ -111,6 +111,7 @@ static kafka_admin_producer producer_on(kafka_admin *a, const char *topic, int64
  * TransactionMetadata keeps txnStartTimestamp). */
 static void test_transaction_life(void **state)
 {
+    KT_REQUIRE_INPROCESS_RDKAFKA();
     kt_cluster *kt = *state;
     kafka_admin *a = kt_admin_new(kt);
     kafka_admin_txn_list *probe = NULL;
