@@ -81,6 +81,11 @@ void kafka_engine_stop(kafka_engine *e);
  * with "waiting to reconnect" while a backoff runs after a failure. */
 kafka_err kafka_engine_broker(kafka_engine *e, int32_t broker, char *why, size_t why_len);
 
+/* True while broker's connection is being set up (kafka_engine_broker
+ * returned KAFKA_ERR_STATE): an owner skips the broker's work until a
+ * later turn finds it up or failed. */
+bool kafka_engine_connecting(kafka_engine *e, int32_t broker);
+
 /* Highest version of api_key within [min, max] that broker (up) supports;
  * -1 when none (why gets the text). */
 int16_t kafka_engine_version(kafka_engine *e, int32_t broker, int16_t api_key, int16_t min, int16_t max, char *why,

@@ -341,6 +341,20 @@ kafka_err ke_handshake_start(ke_handshake *h, ke_wire *w, const kafka_dialer_con
     return h->state == KE_HS_FAILED ? h->err : 0;
 }
 
+const char *ke_handshake_step_name(const ke_handshake *h)
+{
+    switch (h->state) {
+    case KE_HS_API_VERSIONS:
+        return "ApiVersions";
+    case KE_HS_SASL_HANDSHAKE:
+        return "SaslHandshake";
+    case KE_HS_SASL_AUTH:
+        return h->raw ? "the SASL token" : "SaslAuthenticate";
+    default:
+        return "nothing";
+    }
+}
+
 void ke_handshake_free(ke_handshake *h)
 {
     if (h->mech)

@@ -73,6 +73,10 @@ static inline bool ke_handshake_finished(const ke_handshake *h)
     return h->state == KE_HS_DONE || h->state == KE_HS_FAILED;
 }
 
+/* The request the handshake waits for: "ApiVersions", "SaslHandshake",
+ * "SaslAuthenticate" (for texts). */
+const char *ke_handshake_step_name(const ke_handshake *h);
+
 /* Frees the mechanism state (wiping its secrets). The wire is the
  * caller's: fail or destroy it first, so that no callback refers to h. */
 void ke_handshake_free(ke_handshake *h);

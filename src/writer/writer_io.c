@@ -325,7 +325,8 @@ static int64_t collect(kafka_writer *w, wvec *out)
              * its worker signals send_cv when it is done. */
             if (!kafka_pstate_sendable(&w->ps, &p->pp, now, &wake) || W_BATCH(p->pp.qhead)->zstate)
                 continue;
-            if (p->leader >= 0 && broker_inflight(w, p->leader) >= w->cfg.max_in_flight)
+            if (p->leader >= 0 && (broker_inflight(w, p->leader) >= w->cfg.max_in_flight ||
+                                   kafka_engine_connecting(w->eng, p->leader)))
                 continue;
             if (!vec_push(out, W_BATCH(p->pp.qhead)))
                 return now + 10;
@@ -495,6 +496,15 @@ static void send_group(kafka_writer *w, int32_t broker, wbatch **v, size_t n, wd
     pthread_mutex_unlock(&w->mu);
     char why[300] = "";
     kafka_err err = kafka_engine_broker(w->eng, broker, why, sizeof why);
+    if (err == KAFKA_ERR_STATE) {
+        /* Connecting: the batches go back to their partitions, which
+         * collect() skips until the connection is up or has failed. */
+        pthread_mutex_lock(&w->mu);
+        for (size_t i = 0; i < n; i++)
+            kafka_pstate_untake(&w->ps, &v[i]->part->pp, &v[i]->pb);
+        kafka_free(r);
+        return;
+    }
     int16_t version = -1;
     if (!err) {
         version = kafka_engine_version(w->eng, broker, KAFKA_API_PRODUCE, W_PRODUCE_MIN, W_PRODUCE_MAX, why,
