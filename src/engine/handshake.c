@@ -43,6 +43,17 @@ static void hs_fail(ke_handshake *h, kafka_err err, const char *fmt, ...)
 static void on_response(void *arg, kafka_err err, const char *why, uint8_t *frame, const uint8_t *body,
                         size_t len);
 
+/* A response that does not decode: the broker's fault (PROTOCOL, naming
+ * the field), unless memory ran out. */
+static void hs_undecodable(ke_handshake *h, const char *api, int16_t version, const kafka_rbuf *r, kafka_err err)
+{
+    if (err == KAFKA_ERR_NOMEM)
+        hs_fail(h, err, "%s: %s v%d response: out of memory", h->addr, api, version);
+    else
+        hs_fail(h, KAFKA_ERR_PROTOCOL, "%s: undecodable %s v%d response: field %s: %s", h->addr, api, version,
+                r->field ? r->field : "?", kafka_err_str(err));
+}
+
 /* Frames and queues one request of the handshake on the wire. */
 static void hs_submit(ke_handshake *h, int16_t api_key, int16_t version, kafka_encode_fn enc, const void *req)
 {
@@ -206,8 +217,7 @@ static void on_api_versions(ke_handshake *h, kafka_rbuf *r, kafka_arena *arena)
     kafka_api_versions_response_init(&resp);
     kafka_err err = kafka_api_versions_response_decode(r, arena, dv, &resp);
     if (err) {
-        hs_fail(h, KAFKA_ERR_PROTOCOL, "%s: undecodable ApiVersions v%d response: field %s: %s", h->addr, dv,
-                r->field ? r->field : "?", kafka_err_str(err));
+        hs_undecodable(h, "ApiVersions", dv, r, err);
         return;
     }
     if (resp.error_code) {
@@ -235,8 +245,7 @@ static void on_sasl_handshake(ke_handshake *h, kafka_rbuf *r, kafka_arena *arena
     kafka_sasl_handshake_response_init(&resp);
     kafka_err err = kafka_sasl_handshake_response_decode(r, arena, version, &resp);
     if (err) {
-        hs_fail(h, KAFKA_ERR_PROTOCOL, "%s: undecodable SaslHandshake v%d response: field %s: %s", h->addr, version,
-                r->field ? r->field : "?", kafka_err_str(err));
+        hs_undecodable(h, "SaslHandshake", version, r, err);
         return;
     }
     if (resp.error_code) {
@@ -264,8 +273,7 @@ static void on_sasl_authenticate(ke_handshake *h, kafka_rbuf *r, kafka_arena *ar
     kafka_sasl_authenticate_response_init(&resp);
     kafka_err err = kafka_sasl_authenticate_response_decode(r, arena, version, &resp);
     if (err) {
-        hs_fail(h, KAFKA_ERR_PROTOCOL, "%s: undecodable SaslAuthenticate v%d response: field %s: %s", h->addr,
-                version, r->field ? r->field : "?", kafka_err_str(err));
+        hs_undecodable(h, "SaslAuthenticate", version, r, err);
         return;
     }
     if (resp.error_code) {
