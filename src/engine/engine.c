@@ -28,7 +28,8 @@
 #define KE_MAX_FDS 256
 
 typedef struct ke_broker {
-    int32_t id;
+    int32_t id;   /* the connection's key (engine.h: kafka_engine_coordinator) */
+    int32_t node; /* the broker it connects to */
     ke_wire w;
     /* Connection setup, in order: dialing (TCP connect, TLS), then the
      * handshake (ApiVersions, SASL) over the open wire; up after it. */
@@ -83,6 +84,7 @@ static ke_broker *broker_get(kafka_engine *e, int32_t id)
     if (!b)
         return NULL;
     b->id = id;
+    b->node = id <= KE_COORDINATOR_BASE + KE_COORDINATOR_MAX_NODE ? id - KE_COORDINATOR_BASE : id;
     b->fd = -1;
     ke_wire_init(&b->w, e->cfg.backoff_min_ms, e->cfg.backoff_max_ms, 0);
     e->b[e->nb++] = b;
@@ -149,7 +151,7 @@ static void broker_down(kafka_engine *e, ke_broker *b, kafka_err err, const char
          * that hangs up during the raw SASL exchange refused the password. */
         if (b->hs.state == KE_HS_FAILED && b->hs.err != err) {
             err = b->hs.err;
-            snprintf(text, sizeof text, "broker %d: %.230s", b->id, b->hs.why);
+            snprintf(text, sizeof text, "broker %d: %.230s", b->node, b->hs.why);
             snprintf(b->w.err, sizeof b->w.err, "%s", text);
         }
         ke_handshake_free(&b->hs);
@@ -158,7 +160,7 @@ static void broker_down(kafka_engine *e, ke_broker *b, kafka_err err, const char
     bool tell = !b->reported_down;
     b->reported_down = true;
     if (tell && e->cfg.on_broker)
-        e->cfg.on_broker(e->cfg.arg, b->id, false, err, text);
+        e->cfg.on_broker(e->cfg.arg, b->node, false, err, text);
 }
 
 /* After I/O or time on a handshaking broker: up, or down with the
@@ -169,7 +171,7 @@ static void handshake_check(kafka_engine *e, ke_broker *b, int64_t now)
         return;
     if (b->hs.state == KE_HS_FAILED) {
         char why[sizeof b->hs.why + 32];
-        snprintf(why, sizeof why, "broker %d: %s", b->id, b->hs.why);
+        snprintf(why, sizeof why, "broker %d: %s", b->node, b->hs.why);
         broker_down(e, b, b->hs.err, why, now);
         return;
     }
@@ -180,7 +182,7 @@ static void handshake_check(kafka_engine *e, ke_broker *b, int64_t now)
     b->last_err = 0;
     reg_update(e, b);
     if (b->reported_down && e->cfg.on_broker)
-        e->cfg.on_broker(e->cfg.arg, b->id, true, 0, "connected");
+        e->cfg.on_broker(e->cfg.arg, b->node, true, 0, "connected");
     b->reported_down = false;
 }
 
@@ -194,7 +196,7 @@ static void dialing_advance(kafka_engine *e, ke_broker *b, int64_t now)
     kafka_err err = kafka_dialing_step(b->dialing, now, &done, why, sizeof why);
     if (err) {
         char text[sizeof why + 340];
-        snprintf(text, sizeof text, "broker %d: dial %s: %s", b->id, b->addr, why[0] ? why : kafka_err_str(err));
+        snprintf(text, sizeof text, "broker %d: dial %s: %s", b->node, b->addr, why[0] ? why : kafka_err_str(err));
         broker_down(e, b, err, text, now);
         return;
     }
@@ -222,14 +224,14 @@ static void broker_connect(kafka_engine *e, ke_broker *b, int64_t now)
     ke_wire_connecting(&b->w);
     char host[256], why[400] = "";
     int port = 0;
-    kafka_err err = kafka_cluster_broker_addr(e->cfg.kc, b->id, b->addr, sizeof b->addr);
+    kafka_err err = kafka_cluster_broker_addr(e->cfg.kc, b->node, b->addr, sizeof b->addr);
     if (err) {
-        snprintf(why, sizeof why, "broker %d: %s", b->id, kafka_err_str(err));
+        snprintf(why, sizeof why, "broker %d: %s", b->node, kafka_err_str(err));
         broker_down(e, b, err, why, now);
         return;
     }
     if (kafka_split_host_port(b->addr, host, sizeof host, &port)) {
-        snprintf(why, sizeof why, "broker %d: invalid address \"%s\"", b->id, b->addr);
+        snprintf(why, sizeof why, "broker %d: invalid address \"%s\"", b->node, b->addr);
         broker_down(e, b, KAFKA_ERR_INVALID_ARG, why, now);
         return;
     }
@@ -238,7 +240,7 @@ static void broker_connect(kafka_engine *e, ke_broker *b, int64_t now)
                               sizeof why);
     if (err) {
         char text[sizeof why + 340];
-        snprintf(text, sizeof text, "broker %d: dial %s: %s", b->id, b->addr, why[0] ? why : kafka_err_str(err));
+        snprintf(text, sizeof text, "broker %d: dial %s: %s", b->node, b->addr, why[0] ? why : kafka_err_str(err));
         broker_down(e, b, err, text, kafka_now_ms());
         return;
     }
@@ -284,7 +286,7 @@ static void broker_read(kafka_engine *e, ke_broker *b, int64_t now)
         err = ke_wire_read_done(&b->w, got);
         if (err) {
             char why[300];
-            snprintf(why, sizeof why, "broker %d: %s", b->id, b->w.err);
+            snprintf(why, sizeof why, "broker %d: %s", b->node, b->w.err);
             broker_down(e, b, err, why, now);
             return;
         }
@@ -313,7 +315,7 @@ kafka_err kafka_engine_broker(kafka_engine *e, int32_t broker, char *why, size_t
     if (broker_up(b))
         return 0;
     if (broker_connecting(b)) {
-        snprintf(why, why_len, "broker %d: connecting", broker);
+        snprintf(why, why_len, "broker %d: connecting", b->node);
         return KAFKA_ERR_STATE;
     }
     snprintf(why, why_len, "%s", b->w.err);
@@ -497,9 +499,9 @@ void kafka_engine_timeout(kafka_engine *e, int64_t now)
             char why[400];
             if (b->handshaking)
                 snprintf(why, sizeof why, "broker %d: %s: connection setup timed out (no answer to %s within %d ms)",
-                         b->id, b->addr, ke_handshake_step_name(&b->hs), e->cfg.dial_timeout_ms);
+                         b->node, b->addr, ke_handshake_step_name(&b->hs), e->cfg.dial_timeout_ms);
             else
-                snprintf(why, sizeof why, "broker %d: %s", b->id, b->w.err);
+                snprintf(why, sizeof why, "broker %d: %s", b->node, b->w.err);
             broker_down(e, b, err, why, now);
         }
         handshake_check(e, b, now);
