@@ -43,9 +43,12 @@
  * and user transports (a user transport has no file descriptor: while one
  * is connected the thread polls it every few milliseconds). Completion
  * callbacks and the log callback run on that thread (or, at close, on the
- * closing thread); a connection is dialled (TCP, TLS, ApiVersions, SASL)
- * on that thread too, blocking it up to dial_timeout_ms, and so are
- * metadata refreshes and InitProducerId. With compression on, up to
+ * closing thread); the thread sets up each broker connection (TCP, TLS,
+ * ApiVersions, SASL) without waiting on the network, so a broker that
+ * stalls its handshake delays only its own partitions (only a host name
+ * lookup and a user transport's dial callback may block it); metadata
+ * refreshes and InitProducerId still run on it as blocking round trips,
+ * up to dial_timeout_ms each. With compression on, up to
  * compression_workers more threads (default: one per online CPU, at most
  * 4) compress closed batches in parallel, each with its own codec
  * contexts, and the I/O thread sends them as they are ready, each
