@@ -467,4 +467,3 @@ int16_t kafka_conn_version(kafka_conn *c, int16_t api_key, int16_t want_min, int
     return v;
 }
 
-kafka_stream *kafka_conn_stream(kafka_conn *c) { return c->s; }

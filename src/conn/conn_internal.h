@@ -95,8 +95,6 @@ kafka_err kafka_conn_new(kafka_stream *s, const char *addr, const char *client_i
  * src/engine/handshake.h's state machine before wrapping the stream). */
 void kafka_conn_set_versions(kafka_conn *c, const kafka_api_table *t);
 
-/* The conn's stream (tests). */
-kafka_stream *kafka_conn_stream(kafka_conn *c);
 
 /* ---- errors --------------------------------------------------------------- */
 

@@ -179,19 +179,31 @@ static void test_api_versions_v0_fallback(void **state)
     fx_end(&f);
 }
 
+/* A handshake without SASL, its ApiVersions v3 answered with the key
+ * Produce v4-v13 (one entry), error code `code`, the entry count claimed
+ * as `claimed` (1 = honest), to correlation id + corr_off. Returns what
+ * the wire said of the answer. */
+static kafka_err answer_apiv3(fx *f, int32_t corr_off, int16_t code, uint8_t claimed)
+{
+    fx_start(f, KAFKA_SASL_NONE, NULL, NULL);
+    req r;
+    expect_apiv3(f, &r);
+    uint8_t b[64];
+    const int16_t keys[1][3] = {{0, 4, 13}};
+    size_t n = apiv3_body(b, keys, 1);
+    b[1] = (uint8_t)code;
+    b[2] = (uint8_t)(claimed + 1);
+    return respond(f, r.corr + corr_off, false, b, n);
+}
+
 static void test_api_versions_v3_no_sasl(void **state)
 {
     (void)state;
     fx f;
-    fx_start(&f, KAFKA_SASL_NONE, NULL, NULL);
-    req r;
-    expect_apiv3(&f, &r);
-    uint8_t b[64];
-    const int16_t keys[1][3] = {{1, 4, 13}};
-    assert_int_equal(respond(&f, r.corr, false, b, apiv3_body(b, keys, 1)), 0);
+    assert_int_equal(answer_apiv3(&f, 0, 0, 1), 0);
     assert_int_equal(f.h.state, KE_HS_DONE);
-    assert_int_equal(f.h.versions.min[1], 4);
-    assert_int_equal(f.h.versions.max[1], 13);
+    assert_int_equal(f.h.versions.min[0], 4);
+    assert_int_equal(f.h.versions.max[0], 13);
     fx_end(&f);
 }
 
@@ -199,15 +211,7 @@ static void test_api_versions_truncated(void **state)
 {
     (void)state;
     fx f;
-    fx_start(&f, KAFKA_SASL_NONE, NULL, NULL);
-    req r;
-    expect_apiv3(&f, &r);
-    /* Claims 100 API keys, carries one. */
-    uint8_t b[64];
-    const int16_t keys[1][3] = {{1, 4, 13}};
-    size_t n = apiv3_body(b, keys, 1);
-    b[2] = 101;
-    assert_int_equal(respond(&f, r.corr, false, b, n), 0);
+    assert_int_equal(answer_apiv3(&f, 0, 0, 100), 0); /* claims 100 keys, carries one */
     assert_int_equal(f.h.state, KE_HS_FAILED);
     assert_int_equal(f.h.err, KAFKA_ERR_PROTOCOL);
     assert_non_null(strstr(f.h.why, "b1:9092: undecodable ApiVersions v3 response"));
@@ -218,13 +222,7 @@ static void test_api_versions_error_code(void **state)
 {
     (void)state;
     fx f;
-    fx_start(&f, KAFKA_SASL_NONE, NULL, NULL);
-    req r;
-    expect_apiv3(&f, &r);
-    uint8_t b[64];
-    size_t n = apiv3_body(b, NULL, 0);
-    b[1] = 31; /* CLUSTER_AUTHORIZATION_FAILED */
-    assert_int_equal(respond(&f, r.corr, false, b, n), 0);
+    assert_int_equal(answer_apiv3(&f, 0, 31, 1), 0); /* CLUSTER_AUTHORIZATION_FAILED */
     assert_int_equal(f.h.state, KE_HS_FAILED);
     assert_int_equal(f.h.err, 31);
     assert_non_null(strstr(f.h.why, "ApiVersions v3"));
@@ -237,12 +235,7 @@ static void test_wrong_correlation_id(void **state)
 {
     (void)state;
     fx f;
-    fx_start(&f, KAFKA_SASL_NONE, NULL, NULL);
-    req r;
-    expect_apiv3(&f, &r);
-    uint8_t b[64];
-    const int16_t keys[1][3] = {{1, 4, 13}};
-    kafka_err err = respond(&f, r.corr + 7, false, b, apiv3_body(b, keys, 1));
+    kafka_err err = answer_apiv3(&f, 7, 0, 1);
     assert_int_equal(err, KAFKA_ERR_PROTOCOL);
     ke_wire_fail(&f.w, err, 0, f.w.err);
     assert_int_equal(f.h.state, KE_HS_FAILED);
