@@ -35,9 +35,9 @@ struct kafka_dialing {
     int64_t deadline;     /* the whole dial */
     int64_t try_deadline; /* this address */
     short events;
-    char addr[INET6_ADDRSTRLEN + 16]; /* "[v6]:port" being tried */
+    char addr[300]; /* "[v6]:port" being tried (host:port before the first) */
     kafka_err first;                  /* the first failure, as Go reports */
-    char first_msg[256];
+    char first_msg[400];
 };
 
 static int64_t dial_deadline(const kafka_dialer_config *cfg, int64_t deadline_ms)
