@@ -30,8 +30,8 @@ static void hs_fail(ke_handshake *h, kafka_err err, const char *fmt, ...)
 
 static void hs_fail(ke_handshake *h, kafka_err err, const char *fmt, ...)
 {
-    if (h->state == KE_HS_FAILED)
-        return; /* the first failure is the one to report */
+    if (ke_handshake_finished(h))
+        return; /* the first outcome is the one to report */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(h->why, sizeof h->why, fmt, ap);
