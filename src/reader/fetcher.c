@@ -719,10 +719,13 @@ static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
 static void on_broker(void *arg, int32_t broker, bool up, kafka_err err, const char *why)
 {
     kafka_reader *r = arg;
+    /* Negative ids are bootstrap addresses the metadata refresh uses
+     * (engine/meta.h), not brokers: its own failure is what is reported. */
+    kafka_log_level lvl = broker < 0 ? KAFKA_LOG_DEBUG : KAFKA_LOG_WARN;
     if (up)
-        kr_log(r, KAFKA_LOG_WARN, "broker %d is back", broker);
+        kr_log(r, lvl, "broker %d is back", broker);
     else
-        kr_log(r, KAFKA_LOG_WARN, "broker %d down: %s (%s)", broker, why, kafka_err_str(err));
+        kr_log(r, lvl, "broker %d down: %s (%s)", broker, why, kafka_err_str(err));
 }
 
 kafka_err kr_io_start(kafka_reader *r)

@@ -151,8 +151,10 @@ static void batch_failed(kafka_writer *w, wbatch *b, kafka_err err, wdone *d)
         return; /* this turn's send step takes it */
     case KAFKA_PS_RETRY:
         w->st.retries++;
-        if (o.refresh_metadata)
+        if (o.refresh_metadata) {
             kafka_cluster_invalidate(w->cluster, p->topic);
+            p->leader = -1; /* looked up again: waits for the refresh */
+        }
         kafka_writer_log(w, KAFKA_LOG_INFO, "retrying %d messages to %s[%d] (attempt %d): %s", (int)b->count,
                          p->topic, (int)p->id, b->pb.attempts + 1, kafka_err_name(err));
         return;
@@ -384,8 +386,14 @@ static int64_t collect(kafka_writer *w, wvec *out, wdone *d)
             kafka_err lerr = kafka_cluster_leader_cached(w->cluster, p->topic, p->id, now, &leader, &refresh);
             if (refresh && ke_meta_want(&w->md, p->topic) && !lerr)
                 lerr = KAFKA_ERR_NOMEM;
-            if (!lerr && leader < 0)
-                continue; /* pending: the answer brings the next turn */
+            if (!lerr && leader < 0) {
+                /* Pending (the topic was invalidated, or never known): a
+                 * partition that failed waits for the answer (the next
+                 * turn); the others keep their last leader meanwhile. */
+                if (p->leader < 0)
+                    continue;
+                leader = p->leader;
+            }
             if (lerr) {
                 kafka_writer_note_failure(w, "metadata", lerr);
                 batch_failed(w, W_BATCH(kafka_pstate_take(&w->ps, &p->pp)), lerr, d);
@@ -867,6 +875,8 @@ static void on_metadata(void *arg, kafka_err err, const char *why)
     char text[400];
     snprintf(text, sizeof text, "metadata: %s", why && *why ? why : kafka_err_str(err));
     kafka_writer_broker_error(w, err, text);
+    if (w->md.attempt == 1) /* the first failure in a row */
+        kafka_writer_log(w, KAFKA_LOG_WARN, "%s (%s; retrying)", text, kafka_err_name(err));
     pthread_mutex_lock(&w->mu);
     int64_t now = kafka_writer_now(), wake = now;
     for (wtopic *t = w->topics; t; t = t->next)
@@ -876,7 +886,8 @@ static void on_metadata(void *arg, kafka_err err, const char *why)
                 continue;
             int32_t leader = -1;
             bool refresh = false;
-            if (kafka_cluster_leader_cached(w->cluster, p->topic, p->id, now, &leader, &refresh) == 0 && leader < 0)
+            if (p->leader < 0 &&
+                kafka_cluster_leader_cached(w->cluster, p->topic, p->id, now, &leader, &refresh) == 0 && leader < 0)
                 batch_failed(w, W_BATCH(kafka_pstate_take(&w->ps, &p->pp)), err, &w->recv_done);
         }
     done_flush(w, &w->recv_done);
@@ -888,8 +899,11 @@ static void on_metadata(void *arg, kafka_err err, const char *why)
 static void on_broker(void *arg, int32_t broker, bool up, kafka_err err, const char *why)
 {
     kafka_writer *w = arg;
+    /* Negative ids are bootstrap addresses the metadata refresh uses
+     * (engine/meta.h), not brokers: its own failure is what is reported. */
+    kafka_log_level lvl = broker < 0 ? KAFKA_LOG_DEBUG : KAFKA_LOG_WARN;
     if (up) {
-        kafka_writer_log(w, KAFKA_LOG_WARN, "broker %d is back", (int)broker);
+        kafka_writer_log(w, lvl, "broker %d is back", (int)broker);
         return;
     }
     pthread_mutex_lock(&w->mu);
@@ -897,7 +911,7 @@ static void on_broker(void *arg, int32_t broker, bool up, kafka_err err, const c
         if (w->wbrokers[i].id == broker)
             w->wbrokers[i].up = false;
     pthread_mutex_unlock(&w->mu);
-    kafka_writer_log(w, KAFKA_LOG_WARN, "broker %d down: %s (%s)", (int)broker, why, kafka_err_str(err));
+    kafka_writer_log(w, lvl, "broker %d down: %s (%s)", (int)broker, why, kafka_err_str(err));
     if (err != KAFKA_ERR_CLOSED)
         kafka_writer_broker_error(w, err, why);
 }
