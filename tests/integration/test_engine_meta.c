@@ -242,11 +242,101 @@ static void test_writer_flows_during_slow_refresh(void **state)
     free(topic);
 }
 
+/* ---- InitProducerId through the engine --------------------------------- */
+
+typedef struct logs {
+    atomic_int idempotence_off;
+} logs;
+
+static void count_log(void *priv, kafka_log_level lvl, const char *msg)
+{
+    logs *l = priv;
+    if (lvl == KAFKA_LOG_WARN && strstr(msg, "idempotence off"))
+        atomic_fetch_add(&l->idempotence_off, 1);
+    if (getenv("KT_LOG"))
+        fprintf(stderr, "[writer %d] %s\n", (int)lvl, msg);
+}
+
+/* A cluster whose brokers lack InitProducerId: the writer writes without
+ * idempotence, says so once with a WARN, and every message arrives. */
+static void test_no_init_producer_id(void **state)
+{
+    char *topic = kt_unique_topic("meta-nopid");
+    kt_cluster *kt = own_cluster(state, topic);
+    assert_int_equal(kt_cluster_cmd(kt, "apiversion InitProducerId -1 -1"), 0);
+    logs l;
+    atomic_init(&l.idempotence_off, 0);
+    kafka_writer *w = kt_writer_new(
+        kt, topic,
+        (kafka_writer_config){.log = count_log, .log_privdata = &l, .log_level = KAFKA_LOG_DEBUG});
+    assert_non_null(w);
+    kafka_message m[3] = {to_partition(0, "x"), to_partition(1, "y"), to_partition(2, "z")};
+    assert_int_equal(kafka_writer_write_messages(w, m, 3, NULL, 30000), 0);
+    kafka_writer_stats st;
+    kafka_writer_stats_get(w, &st);
+    assert_false(st.idempotent);
+    assert_int_equal(st.messages, 3);
+    assert_int_equal(atomic_load(&l.idempotence_off), 1);
+    assert_int_equal(kafka_writer_close(w, 10000), 0);
+    assert_int_equal(kt_cluster_stop(kt), 0);
+    free(topic);
+}
+
+/* InitProducerId answered with a retriable error twice: the batches wait
+ * for the id (nothing is sent without one), the failure is the writer's
+ * last error, and the write succeeds once the id comes. */
+static void test_init_producer_id_retried(void **state)
+{
+    char *topic = kt_unique_topic("meta-pid");
+    kt_cluster *kt = own_cluster(state, topic);
+    assert_int_equal(kt_cluster_cmd(kt, "error InitProducerId COORDINATOR_NOT_AVAILABLE COORDINATOR_NOT_AVAILABLE"),
+                     0);
+    kafka_writer *w = kt_writer_new(kt, topic, (kafka_writer_config){0});
+    assert_non_null(w);
+    kafka_message m[3] = {to_partition(0, "x"), to_partition(1, "y"), to_partition(2, "z")};
+    assert_int_equal(kafka_writer_write_messages(w, m, 3, NULL, 30000), 0);
+    kafka_writer_stats st;
+    kafka_writer_stats_get(w, &st);
+    assert_true(st.idempotent);
+    char text[512] = "";
+    kafka_writer_last_error(w, text, sizeof text);
+    print_message("last error: %s\n", text);
+    assert_non_null(strstr(text, "InitProducerId"));
+    assert_non_null(strstr(text, "COORDINATOR_NOT_AVAILABLE"));
+    assert_int_equal(kafka_writer_close(w, 10000), 0);
+    assert_int_equal(kt_cluster_stop(kt), 0);
+    free(topic);
+}
+
+/* A refused InitProducerId (not retriable) fails the waiting messages
+ * with that error, and says why. */
+static void test_init_producer_id_refused(void **state)
+{
+    char *topic = kt_unique_topic("meta-pid-refused");
+    kt_cluster *kt = own_cluster(state, topic);
+    assert_int_equal(kt_cluster_cmd(kt, "error InitProducerId CLUSTER_AUTHORIZATION_FAILED"), 0);
+    kafka_writer *w = kt_writer_new(kt, topic, (kafka_writer_config){0});
+    assert_non_null(w);
+    kafka_message m = to_partition(0, "x");
+    kafka_err err = 0;
+    kafka_writer_write_messages(w, &m, 1, &err, 30000);
+    assert_int_equal(err, KAFKA_ERR_CLUSTER_AUTHORIZATION_FAILED);
+    char text[512] = "";
+    kafka_writer_last_error(w, text, sizeof text);
+    assert_non_null(strstr(text, "InitProducerId"));
+    kafka_writer_close(w, 10000);
+    assert_int_equal(kt_cluster_stop(kt), 0);
+    free(topic);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reader_flows_during_slow_refresh),
         cmocka_unit_test(test_writer_flows_during_slow_refresh),
+        cmocka_unit_test(test_no_init_producer_id),
+        cmocka_unit_test(test_init_producer_id_retried),
+        cmocka_unit_test(test_init_producer_id_refused),
     };
     return cmocka_run_group_tests(tests, kt_cluster_group_setup, kt_cluster_group_teardown);
 }
