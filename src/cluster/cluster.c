@@ -655,6 +655,21 @@ static void prune_departed(kafka_cluster *kc)
     kc->n_brokers = kept;
 }
 
+/* e's answer is now t (answer number gen, at now). false: no memory. */
+static bool entry_answer(topic_entry *e, const kafka_metadata_response_metadata_response_topic *t, int64_t now,
+                         uint64_t gen)
+{
+    topic_snap *s = snap_build(t);
+    if (!s)
+        return false;
+    snap_unref(e->snap);
+    e->snap = s;
+    e->fetched_at = now;
+    e->gen = gen;
+    e->stale = false;
+    return true;
+}
+
 /* Applies a Metadata response (the answer to a request for the topics
  * asked[0..n_asked)). Caller holds the lock. */
 static kafka_err apply_metadata(kafka_cluster *kc, const kafka_metadata_response *r, const char *const *asked,
@@ -695,14 +710,8 @@ static kafka_err apply_metadata(kafka_cluster *kc, const kafka_metadata_response
         topic_entry *e = topic_find(kc, name);
         if (!e)
             continue; /* we did not ask for it */
-        topic_snap *s = snap_build(t);
-        if (!s)
+        if (!entry_answer(e, t, now, gen))
             return KAFKA_ERR_NOMEM;
-        snap_unref(e->snap);
-        e->snap = s;
-        e->fetched_at = now;
-        e->gen = gen;
-        e->stale = false;
     }
     /* A topic asked for and missing from the answer does not exist (or is
      * hidden from us): an answer too, so that lookups stop waiting. */
@@ -712,14 +721,8 @@ static kafka_err apply_metadata(kafka_cluster *kc, const kafka_metadata_response
             continue;
         kafka_metadata_response_metadata_response_topic absent = {
             .error_code = (int16_t)KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION, .name = kafka_str_c(asked[i])};
-        topic_snap *s = snap_build(&absent);
-        if (!s)
+        if (!entry_answer(e, &absent, now, gen))
             return KAFKA_ERR_NOMEM;
-        snap_unref(e->snap);
-        e->snap = s;
-        e->fetched_at = now;
-        e->gen = gen;
-        e->stale = false;
     }
     return 0;
 }

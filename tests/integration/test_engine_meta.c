@@ -257,6 +257,21 @@ static void count_log(void *priv, kafka_log_level lvl, const char *msg)
         fprintf(stderr, "[writer %d] %s\n", (int)lvl, msg);
 }
 
+/* A message to each partition, written (synchronously) with success. */
+static void write_one_each(kafka_writer *w, kafka_writer_stats *st)
+{
+    kafka_message m[3] = {to_partition(0, "x"), to_partition(1, "y"), to_partition(2, "z")};
+    assert_int_equal(kafka_writer_write_messages(w, m, 3, NULL, 30000), 0);
+    kafka_writer_stats_get(w, st);
+}
+
+static void finish(kafka_writer *w, kt_cluster *kt, char *topic)
+{
+    assert_int_equal(kafka_writer_close(w, 10000), 0);
+    assert_int_equal(kt_cluster_stop(kt), 0);
+    free(topic);
+}
+
 /* A cluster whose brokers lack InitProducerId: the writer writes without
  * idempotence, says so once with a WARN, and every message arrives. */
 static void test_no_init_producer_id(void **state)
@@ -270,16 +285,12 @@ static void test_no_init_producer_id(void **state)
         kt, topic,
         (kafka_writer_config){.log = count_log, .log_privdata = &l, .log_level = KAFKA_LOG_DEBUG});
     assert_non_null(w);
-    kafka_message m[3] = {to_partition(0, "x"), to_partition(1, "y"), to_partition(2, "z")};
-    assert_int_equal(kafka_writer_write_messages(w, m, 3, NULL, 30000), 0);
     kafka_writer_stats st;
-    kafka_writer_stats_get(w, &st);
+    write_one_each(w, &st);
     assert_false(st.idempotent);
     assert_int_equal(st.messages, 3);
     assert_int_equal(atomic_load(&l.idempotence_off), 1);
-    assert_int_equal(kafka_writer_close(w, 10000), 0);
-    assert_int_equal(kt_cluster_stop(kt), 0);
-    free(topic);
+    finish(w, kt, topic);
 }
 
 /* InitProducerId answered with a retriable error twice: the batches wait
@@ -293,19 +304,15 @@ static void test_init_producer_id_retried(void **state)
                      0);
     kafka_writer *w = kt_writer_new(kt, topic, (kafka_writer_config){0});
     assert_non_null(w);
-    kafka_message m[3] = {to_partition(0, "x"), to_partition(1, "y"), to_partition(2, "z")};
-    assert_int_equal(kafka_writer_write_messages(w, m, 3, NULL, 30000), 0);
     kafka_writer_stats st;
-    kafka_writer_stats_get(w, &st);
+    write_one_each(w, &st);
     assert_true(st.idempotent);
     char text[512] = "";
     kafka_writer_last_error(w, text, sizeof text);
     print_message("last error: %s\n", text);
     assert_non_null(strstr(text, "InitProducerId"));
     assert_non_null(strstr(text, "COORDINATOR_NOT_AVAILABLE"));
-    assert_int_equal(kafka_writer_close(w, 10000), 0);
-    assert_int_equal(kt_cluster_stop(kt), 0);
-    free(topic);
+    finish(w, kt, topic);
 }
 
 /* A refused InitProducerId (not retriable) fails the waiting messages
