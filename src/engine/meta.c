@@ -157,8 +157,9 @@ int64_t ke_meta_turn(ke_meta *m, kafka_engine *e, int64_t now)
         kafka_arena arena;
         kafka_arena_init(&arena, 0);
         kafka_metadata_request req;
-        err = kafka_cluster_md_request(m->kc, (const char *const *)m->asked, m->n_asked, KAFKA_CLUSTER_MD_NEVER_CREATE,
-                                       v, &arena, &req);
+        /* The same request as the blocking refresh (cluster.c): the
+         * named topics; auto-creation as the cluster config says (v4+). */
+        err = kafka_cluster_md_request(m->kc, (const char *const *)m->asked, m->n_asked, 0, v, &arena, &req);
         if (!err)
             err = kafka_engine_send(e, broker, KAFKA_API_METADATA, v, metadata_request_enc_, &req,
                                     now + m->timeout_ms, on_metadata, m);
