@@ -46,9 +46,10 @@
  * closing thread); the thread sets up each broker connection (TCP, TLS,
  * ApiVersions, SASL) without waiting on the network, so a broker that
  * stalls its handshake delays only its own partitions (only a host name
- * lookup and a user transport's dial callback may block it); metadata
- * refreshes and InitProducerId still run on it as blocking round trips,
- * up to dial_timeout_ms each. With compression on, up to
+ * lookup and a user transport's dial callback may block it). Metadata
+ * refreshes and InitProducerId are requests on those connections like
+ * Produce: they never block the thread (a partition whose leader is being
+ * looked up waits; the others keep flowing). With compression on, up to
  * compression_workers more threads (default: one per online CPU, at most
  * 4) compress closed batches in parallel, each with its own codec
  * contexts, and the I/O thread sends them as they are ready, each
@@ -138,8 +139,8 @@
  * zero-initialise them (designated initializers do) so that later fields
  * read as defaults.
  *
- * NOT IMPLEMENTED (yet): transactions; dials, metadata refreshes and
- * InitProducerId that do not block the I/O thread; per-message errors
+ * NOT IMPLEMENTED (yet): transactions; dials that do not block the I/O
+ * thread; per-message errors
  * inside one batch (Produce v8 record_errors: the whole batch gets the
  * error); resetting stats on read (kafka-go's Stats() resets; these are
  * cumulative).
