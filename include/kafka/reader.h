@@ -69,8 +69,7 @@
  * the number of partitions; connections are set up on the I/O thread
  * without waiting on the network (a broker that accepts TCP and stalls its
  * TLS/SASL handshake delays only its own partitions; a host name lookup
- * and a user transport's dial callback may still block it, and metadata
- * lookups are blocking round trips on it, up to dial_timeout_ms each);
+ * and a user transport's dial callback may still block it);
  * read_message with commit_interval_ms == 0 makes one
  * OffsetCommit round trip per message (kafka-go's semantics: use
  * commit_interval_ms, or fetch_message + commit_messages in batches, for
