@@ -321,6 +321,20 @@ void kafka_engine_fail_broker(kafka_engine *e, int32_t broker, kafka_err err, co
         broker_down(e, b, err, why, kafka_now_ms());
 }
 
+void kafka_engine_cut_broker(kafka_engine *e, int32_t broker, const char *why)
+{
+    ke_broker *b = broker_find(e, broker);
+    if (!b || b->w.state != KE_WIRE_UP)
+        return;
+    reg_remove(e, b);
+    if (b->conn)
+        kafka_cluster_release(e->cfg.kc, b->conn, false);
+    b->conn = NULL;
+    b->s = NULL;
+    b->fd = -1;
+    ke_wire_cut(&b->w, KAFKA_ERR_CLOSED, why);
+}
+
 /* ---- the seam -------------------------------------------------------------------- */
 
 int kafka_engine_interest(kafka_engine *e, kafka_engine_fd *fds, int max, int64_t now, int64_t *deadline)

@@ -113,6 +113,14 @@ size_t kafka_engine_in_flight(kafka_engine *e, int32_t broker);
  * decode): requests on it get err; it reconnects after backoff. */
 void kafka_engine_fail_broker(kafka_engine *e, int32_t broker, kafka_err err, const char *why);
 
+/* Drops broker's connection on purpose, e.g. to cut short a long-poll
+ * Fetch the owner no longer wants (Kafka answers a connection's requests
+ * in order, so nothing sent behind it would be answered before it):
+ * requests on it get KAFKA_ERR_CLOSED with `why`; the next
+ * kafka_engine_broker connects again at once, without backoff and without
+ * an on_broker report. Engine thread only. */
+void kafka_engine_cut_broker(kafka_engine *e, int32_t broker, const char *why);
+
 /* ---- the driver seam --------------------------------------------------------- */
 
 typedef struct kafka_engine_fd {

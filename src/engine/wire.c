@@ -325,3 +325,11 @@ void ke_wire_fail(ke_wire *w, kafka_err err, int64_t now, const char *why)
     snprintf(text, sizeof text, "%s", w->err);
     fail_all(w, err, text);
 }
+
+void ke_wire_cut(ke_wire *w, kafka_err err, const char *why)
+{
+    reset_read(w);
+    w->state = KE_WIRE_DOWN;
+    w->retry_at = 0; /* on purpose, not a failure: reconnect at once */
+    fail_all(w, err, why);
+}

@@ -147,5 +147,9 @@ void ke_wire_up(ke_wire *w);
 /* The connection failed (or could not be made): every request fails with
  * err and `why`, state DOWN, retry_at = now + backoff. */
 void ke_wire_fail(ke_wire *w, kafka_err err, int64_t now, const char *why);
+/* The driver dropped the connection on purpose (not a failure): every
+ * request fails with err and `why`, state DOWN, and it may connect again
+ * at once (no backoff; the failure count is unchanged). */
+void ke_wire_cut(ke_wire *w, kafka_err err, const char *why);
 
 #endif

@@ -366,8 +366,11 @@ static void on_fetch(void *arg, kafka_err err, const char *why, uint8_t *frame, 
         return;
     }
     if (err) {
+        /* A part seeked or stopped since (e.g. the seek that cut this
+         * Fetch short: kr_io_seek_locked) has nothing to retry. */
         for (size_t i = 0; i < q->n; i++)
-            part_failed(r, q->parts[i].p, err, text, now);
+            if (!q->parts[i].p->stop && atomic_load(&q->parts[i].p->epoch) == q->parts[i].epoch)
+                part_failed(r, q->parts[i].p, err, text, now);
         kr_fbuf_release(fb);
         req_done(q);
         return;
@@ -563,6 +566,9 @@ static void send_request(kafka_reader *r, kr_broker *b, bool list, plan_part *pp
     for (size_t i = 0; i < n; i++) {
         q->parts[i] = (kr_req_part){pp[i].p, pp[i].epoch, pp[i].offset, pp[i].max_bytes, 0};
         pp[i].p->in_flight = true;
+        pp[i].p->flight_broker = broker;
+        pp[i].p->flight_epoch = pp[i].epoch;
+        pp[i].p->flight_parked = !list && pp[i].p->hwm >= 0 && pp[i].offset >= pp[i].p->hwm;
         atomic_fetch_add(&pp[i].p->refs, 1);
     }
 }
@@ -604,10 +610,40 @@ static void find_leader(kafka_reader *r, kr_part *p, int64_t now)
     }
 }
 
+void kr_io_seek_locked(kafka_reader *r)
+{
+    r->seek_cut = true;
+}
+
+/* Cuts the connection of a broker parking a Fetch for a position a seek
+ * made stale: Kafka answers a connection's requests in order, so the Fetch
+ * for the new position would otherwise wait up to max_wait_ms behind it.
+ * The connection is dialed again at once (a round trip on a LAN, against
+ * max_wait_ms: 10 s by default). */
+static void cut_parked_fetches(kafka_reader *r)
+{
+    int32_t cut[8];
+    size_t nc = 0;
+    pthread_mutex_lock(&r->mu);
+    if (r->seek_cut) {
+        r->seek_cut = false;
+        for (size_t i = 0; i < r->n_parts && nc < sizeof cut / sizeof cut[0]; i++) {
+            const kr_part *p = r->parts[i];
+            if (p->in_flight && p->flight_parked && p->flight_epoch != p->epoch)
+                cut[nc++] = p->flight_broker;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    /* Outside mu: the cut runs the Fetch's callback (on_fetch takes it). */
+    for (size_t i = 0; i < nc; i++)
+        kafka_engine_cut_broker(r->eng, cut[i], "a seek cut a parked Fetch short");
+}
+
 static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
 {
     (void)e;
     kafka_reader *r = arg;
+    cut_parked_fetches(r);
     /* all_partitions: the list comes from the topic's metadata first. */
     int64_t next = kr_partitions_resolve_all(r, now);
     pthread_mutex_lock(&r->mu);

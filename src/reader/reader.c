@@ -944,7 +944,9 @@ kafka_err kafka_reader_set_offset(kafka_reader *r, int64_t offset)
         p->fetch_offset = offset;
         p->next_offset = offset >= 0 ? offset : -1;
         /* A Fetch in flight for the old position comes back stale (its
-         * epoch is gone) and is dropped; the next one asks for the new. */
+         * epoch is gone) and is dropped; the next one asks for the new.
+         * One parked at the end of the log is cut short. */
+        kr_io_seek_locked(r);
         pthread_cond_broadcast(&r->cond_space);
     }
     pthread_mutex_unlock(&r->mu);

@@ -76,6 +76,12 @@ struct kr_part {
     /* I/O thread only (fetcher.c) */
     int32_t leader;   /* -1 = look it up */
     bool in_flight;   /* in a Fetch or ListOffsets outstanding */
+    /* While in_flight: the request's broker, the epoch it was sent under,
+     * and whether it is a Fetch at the high watermark (the broker parks it
+     * for up to max_wait_ms: a seek cuts it short, see kr_io_seek). */
+    int32_t flight_broker;
+    uint64_t flight_epoch;
+    bool flight_parked;
     int64_t retry_at; /* backoff after an error (monotonic ms) */
     int attempt;
     /* mu */
@@ -194,6 +200,7 @@ struct kafka_reader {
     kafka_err deliver_err; /* a fetch error the next read reports */
     size_t n_free;
     bool fetch_held; /* mu: the I/O thread waits for queue room */
+    bool seek_cut;   /* mu: a seek asks the I/O thread to cut a parked Fetch */
 
     /* The I/O thread and what only it touches. */
     kafka_engine *eng;
@@ -259,6 +266,11 @@ void kr_io_stop(kafka_reader *r);
 /* Asks the I/O thread to plan fetches now (a part added, a seek, room in
  * the queue). Any thread; does not block. */
 void kr_io_wake(kafka_reader *r);
+/* After a seek (the part's epoch bumped, mu held): asks the I/O thread to
+ * cut short a Fetch for the old position that the broker parks at the
+ * high watermark (up to max_wait_ms), so that the seek takes effect within
+ * a round trip; the caller wakes the I/O thread after unlocking. */
+void kr_io_seek_locked(kafka_reader *r);
 /* Creates a part at start offset `offset` (>= 0, or KAFKA_OFFSET_FIRST /
  * LAST), adds it to r->parts; the I/O thread fetches it from then on.
  * Takes mu. */
