@@ -77,6 +77,8 @@ static ke_broker *broker_get(kafka_engine *e, int32_t id)
     b->id = id;
     b->fd = -1;
     ke_wire_init(&b->w, e->cfg.backoff_min_ms, e->cfg.backoff_max_ms, 0);
+    b->w.frame_alloc = e->cfg.frame_alloc;
+    b->w.frame_arg = e->cfg.arg;
     e->b[e->nb++] = b;
     return b;
 }

@@ -60,6 +60,13 @@ typedef struct kafka_engine_config {
     /* Called when a broker's connection fails or comes back (up = true),
      * with the reason; for the owner's one log line. May be NULL. */
     void (*on_broker)(void *arg, int32_t broker, bool up, kafka_err err, const char *why);
+    /* Allocates a response frame of `size` bytes on the I/O thread (NULL:
+     * kafka_malloc). It must return memory that kafka_free releases (any
+     * callback, and the engine on a broken connection, frees a frame that
+     * way), or NULL when out of memory. Lets an owner reuse big buffers:
+     * a fresh multi-megabyte malloc per Fetch response costs a page fault
+     * per 4 KiB when the socket data is copied in. May be NULL. */
+    void *(*frame_alloc)(void *arg, size_t size);
     void *arg;
 } kafka_engine_config;
 

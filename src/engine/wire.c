@@ -231,7 +231,7 @@ kafka_err ke_wire_read_done(ke_wire *w, size_t n)
             snprintf(w->err, sizeof w->err, "%s", why);
             return err;
         }
-        w->frame = kafka_malloc((size_t)size);
+        w->frame = w->frame_alloc ? w->frame_alloc(w->frame_arg, (size_t)size) : kafka_malloc((size_t)size);
         if (!w->frame) {
             snprintf(w->err, sizeof w->err, "no memory for a %d-byte response", size);
             return KAFKA_ERR_NOMEM;

@@ -80,6 +80,10 @@ typedef struct ke_wire {
     size_t size_have;
     uint8_t *frame;
     size_t frame_len, frame_have;
+    /* Allocates response frames (NULL: kafka_malloc); see
+     * kafka_engine_config.frame_alloc. */
+    void *(*frame_alloc)(void *arg, size_t size);
+    void *frame_arg;
     char err[256]; /* why the connection last failed */
 } ke_wire;
 

@@ -60,11 +60,71 @@ void kr_part_release(kr_part *p)
         kafka_free(p);
 }
 
+static size_t frame_class(size_t size)
+{
+    size_t cap = KR_FRAME_POOL_MIN;
+    while (cap < size && cap <= SIZE_MAX / 2)
+        cap *= 2;
+    return cap;
+}
+
+void *kr_frame_alloc(void *arg, size_t size)
+{
+    kafka_reader *r = arg;
+    if (size < KR_FRAME_POOL_MIN / 4)
+        return kafka_malloc(size);
+    size_t cap = frame_class(size);
+    uint8_t *p = NULL;
+    pthread_mutex_lock(&r->frames.mu);
+    /* The smallest cached frame that fits. */
+    size_t best = r->frames.n;
+    for (size_t i = 0; i < r->frames.n; i++)
+        if (r->frames.f[i].cap >= cap && (best == r->frames.n || r->frames.f[i].cap < r->frames.f[best].cap))
+            best = i;
+    if (best < r->frames.n) {
+        p = r->frames.f[best].p;
+        r->frames.bytes -= r->frames.f[best].cap;
+        r->frames.f[best] = r->frames.f[--r->frames.n];
+    }
+    pthread_mutex_unlock(&r->frames.mu);
+    return p ? p : kafka_malloc(cap);
+}
+
+/* Keeps frame (of `size` requested bytes) for reuse, or frees it. */
+static void frame_put(kafka_reader *r, uint8_t *frame, size_t size)
+{
+    if (!frame)
+        return;
+    if (size >= KR_FRAME_POOL_MIN / 4) {
+        size_t cap = frame_class(size);
+        pthread_mutex_lock(&r->frames.mu);
+        bool keep = r->frames.n < KR_FRAMES_KEPT && !atomic_load(&r->closing_a) &&
+                    (int64_t)(r->frames.bytes + cap) <= r->cfg.queue_capacity_bytes / 4;
+        if (keep) {
+            r->frames.f[r->frames.n].p = frame;
+            r->frames.f[r->frames.n++].cap = cap;
+            r->frames.bytes += cap;
+        }
+        pthread_mutex_unlock(&r->frames.mu);
+        if (keep)
+            return;
+    }
+    kafka_free(frame);
+}
+
+void kr_frames_free(kafka_reader *r)
+{
+    for (size_t i = 0; i < r->frames.n; i++)
+        kafka_free(r->frames.f[i].p);
+    r->frames.n = 0;
+    r->frames.bytes = 0;
+}
+
 void kr_fbuf_release(kr_fbuf *fb)
 {
     if (fb && atomic_fetch_sub(&fb->refs, 1) == 1) {
         kafka_arena_free(&fb->arena);
-        kafka_free(fb->frame);
+        frame_put(fb->r, fb->frame, fb->frame_size);
         kafka_free(fb);
     }
 }
@@ -329,7 +389,9 @@ static void on_fetch(void *arg, kafka_err err, const char *why, uint8_t *frame, 
             err = KAFKA_ERR_NOMEM;
         } else {
             atomic_init(&fb->refs, 1);
+            fb->r = r;
             fb->frame = frame;
+            fb->frame_size = (size_t)(body + len - frame);
             kafka_arena_init(&fb->arena, 0);
             kafka_rbuf rb;
             kafka_rbuf_init(&rb, body, len);
@@ -733,6 +795,7 @@ kafka_err kr_io_start(kafka_reader *r)
         .dial_timeout_ms = r->cfg.dial_timeout_ms,
         .on_turn = on_turn,
         .on_broker = on_broker,
+        .frame_alloc = kr_frame_alloc,
         .arg = r,
     };
     return kafka_engine_start(&r->eng, &ec);

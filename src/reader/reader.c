@@ -317,6 +317,8 @@ static void reader_free(kafka_reader *r)
     pthread_cond_destroy(&r->cond_space);
     pthread_cond_destroy(&r->cond_group);
     pthread_cond_destroy(&r->cond_idle);
+    kr_frames_free(r);
+    pthread_mutex_destroy(&r->frames.mu);
     pthread_mutex_destroy(&r->mu);
     kafka_free(r);
 }
@@ -335,6 +337,7 @@ kafka_err kafka_reader_new(kafka_reader **out, const kafka_reader_config *cfg, c
     if (!r)
         return KAFKA_ERR_NOMEM;
     pthread_mutex_init(&r->mu, NULL);
+    pthread_mutex_init(&r->frames.mu, NULL);
     pthread_cond_init(&r->cond_data, NULL);
     pthread_cond_init(&r->cond_space, NULL);
     pthread_cond_init(&r->cond_group, NULL);
