@@ -26,6 +26,17 @@ typedef struct kafka_lock {
     atomic_int state; /* 0 free, 1 held, 2 held with (possible) sleepers */
 } kafka_lock;
 
+/* A spin-wait loop's pause (x86 PAUSE, arm64 YIELD): eases the sibling
+ * hyperthread and the memory system while a thread polls a flag. */
+static inline void kafka_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* The contended paths (lock.c). */
 void kafka_lock_wait_(kafka_lock *l);
 void kafka_lock_wake_(kafka_lock *l);

@@ -366,8 +366,14 @@ int kafka_engine_interest(kafka_engine *e, kafka_engine_fd *fds, int max, int64_
 static void drain_wake(kafka_engine *e)
 {
     uint8_t buf[64];
+#if KE_HAVE_EPOLL
+    /* An eventfd's one read takes its whole count. */
+    if (read(e->wake_rd, buf, sizeof buf) < 0) {
+    }
+#else
     while (read(e->wake_rd, buf, sizeof buf) > 0) {
     }
+#endif
     atomic_store(&e->wake_pending, false);
 }
 

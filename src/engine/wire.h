@@ -45,6 +45,8 @@
 typedef void (*ke_response_fn)(void *arg, kafka_err err, const char *why, uint8_t *frame, const uint8_t *body,
                                size_t body_len);
 
+#define KE_WIRE_STAGE 1024
+
 typedef enum { KE_WIRE_DOWN = 0, KE_WIRE_CONNECTING, KE_WIRE_UP } ke_wire_state;
 
 typedef struct ke_wire_req {
@@ -75,9 +77,13 @@ typedef struct ke_wire {
      * out_off bytes of the first unwritten one are written. */
     ke_wire_req *reqs;
     size_t head, len, cap, n_written, out_off;
-    /* The response being read: 4 length bytes, then the frame. */
-    uint8_t size_buf[4];
-    size_t size_have;
+    /* The response being read: its 4 length bytes come into stage, with
+     * what follows them in the same read (a small response whole: one
+     * read per response, not one for the size and one for the rest);
+     * then the rest of the frame goes straight into frame. */
+    uint8_t stage[KE_WIRE_STAGE];
+    size_t stage_have;
+    unsigned read_gen; /* bumped when the read state is reset */
     uint8_t *frame;
     size_t frame_len, frame_have;
     /* Allocates response frames (NULL: kafka_malloc); see
