@@ -308,10 +308,19 @@ static int64_t collect(kafka_writer *w, wvec *out)
                 wlane *ln = &p->lanes[l];
                 if (!ln->open)
                     continue;
+                /* `open` and its created_ms change only with w->mu held
+                 * too: a batch not due yet is skipped without its lane's
+                 * lock (a scan of many partitions per turn would otherwise
+                 * contend with every append). */
+                int64_t due = ln->open->created_ms + w->cfg.batch_timeout_ms;
+                if (!flush && now < due) {
+                    if (due < wake)
+                        wake = due;
+                    continue;
+                }
                 /* Writers append to an open batch under its lane's lock only. */
                 kafka_lock_acquire(&ln->mu);
                 if (ln->open->count > 0) {
-                    int64_t due = ln->open->created_ms + w->cfg.batch_timeout_ms;
                     if (flush)
                         kafka_writer_seal(w, p, ln, W_SEAL_FLUSH);
                     else if (now >= due)
