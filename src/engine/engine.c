@@ -115,17 +115,23 @@ static void reg_remove(kafka_engine *e, ke_broker *b)
 
 /* ---- connection fate ---------------------------------------------------------- */
 
-static void broker_down(kafka_engine *e, ke_broker *b, kafka_err err, const char *why, int64_t now)
+/* Closes b's connection (returned to the cluster as broken). */
+static void drop_conn(kafka_engine *e, ke_broker *b)
 {
-    /* Copied first: why may point into the stream freed below. */
-    char text[sizeof b->w.err];
-    snprintf(text, sizeof text, "%s", why ? why : b->w.err);
     reg_remove(e, b);
     if (b->conn)
         kafka_cluster_release(e->cfg.kc, b->conn, false);
     b->conn = NULL;
     b->s = NULL;
     b->fd = -1;
+}
+
+static void broker_down(kafka_engine *e, ke_broker *b, kafka_err err, const char *why, int64_t now)
+{
+    /* Copied first: why may point into the stream freed below. */
+    char text[sizeof b->w.err];
+    snprintf(text, sizeof text, "%s", why ? why : b->w.err);
+    drop_conn(e, b);
     b->last_err = err;
     bool tell = !b->reported_down;
     b->reported_down = true;
@@ -328,12 +334,7 @@ void kafka_engine_cut_broker(kafka_engine *e, int32_t broker, const char *why)
     ke_broker *b = broker_find(e, broker);
     if (!b || b->w.state != KE_WIRE_UP)
         return;
-    reg_remove(e, b);
-    if (b->conn)
-        kafka_cluster_release(e->cfg.kc, b->conn, false);
-    b->conn = NULL;
-    b->s = NULL;
-    b->fd = -1;
+    drop_conn(e, b);
     ke_wire_cut(&b->w, KAFKA_ERR_CLOSED, why);
 }
 
