@@ -1127,7 +1127,7 @@ static void parts_lock_all(kafka_writer *w, bool lock)
     for (wtopic *t = w->topics; t; t = t->next)
         for (int32_t j = 0; j < t->n_parts; j++) {
             wpart *p = t->parts[j];
-            for (int l = 0; p && l < W_LANES; l++) {
+            for (int l = 0; p && l < (int)w->n_lanes; l++) {
                 if (lock)
                     kafka_lock_acquire(&p->lanes[l].mu);
                 else
@@ -1145,7 +1145,7 @@ static int64_t buffered_scan(kafka_writer *w, bool reclaim, int64_t *credit_out)
     for (wtopic *t = w->topics; t; t = t->next)
         for (int32_t j = 0; j < t->n_parts; j++) {
             wpart *p = t->parts[j];
-            for (int l = 0; p && l < W_LANES; l++) {
+            for (int l = 0; p && l < (int)w->n_lanes; l++) {
                 wlane *ln = &p->lanes[l];
                 credit += ln->credit;
                 if (reclaim)
@@ -1425,7 +1425,7 @@ static void seal_for_waiter(kafka_writer *w, const wwaiter *wt)
     for (wtopic *t = w->topics; t; t = t->next)
         for (int32_t j = 0; j < t->n_parts; j++) {
             wpart *p = t->parts[j];
-            for (int l = 0; p && l < W_LANES; l++) {
+            for (int l = 0; p && l < (int)w->n_lanes; l++) {
                 wlane *ln = &p->lanes[l];
                 if (!ln->open)
                     continue;
@@ -1756,7 +1756,7 @@ static void abort_queued(kafka_writer *w)
                 wpart *p = t->parts[j];
                 if (!p)
                     continue;
-                for (int l = 0; l < W_LANES; l++) {
+                for (int l = 0; l < (int)w->n_lanes; l++) {
                     wlane *ln = &p->lanes[l];
                     if (ln->open) {
                         kafka_lock_acquire(&ln->mu);

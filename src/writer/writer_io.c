@@ -304,7 +304,7 @@ static int64_t collect(kafka_writer *w, wvec *out)
             wpart *p = t->parts[j];
             if (!p)
                 continue;
-            for (int l = 0; l < W_LANES; l++) {
+            for (int l = 0; l < (int)w->n_lanes; l++) { /* the others are never used */
                 wlane *ln = &p->lanes[l];
                 if (!ln->open)
                     continue;
