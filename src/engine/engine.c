@@ -27,7 +27,8 @@
 #define KE_MAX_FDS 256
 
 typedef struct ke_broker {
-    int32_t id;
+    int32_t id;   /* the connection's key (engine.h: kafka_engine_coordinator) */
+    int32_t node; /* the broker it connects to */
     ke_wire w;
     kafka_conn *conn; /* borrowed from the cluster's pool while up */
     kafka_stream *s;
@@ -75,6 +76,7 @@ static ke_broker *broker_get(kafka_engine *e, int32_t id)
     if (!b)
         return NULL;
     b->id = id;
+    b->node = id <= KE_COORDINATOR_BASE + KE_COORDINATOR_MAX_NODE ? id - KE_COORDINATOR_BASE : id;
     b->fd = -1;
     ke_wire_init(&b->w, e->cfg.backoff_min_ms, e->cfg.backoff_max_ms, 0);
     b->w.frame_alloc = e->cfg.frame_alloc;
@@ -137,21 +139,21 @@ static void broker_down(kafka_engine *e, ke_broker *b, kafka_err err, const char
     b->reported_down = true;
     ke_wire_fail(&b->w, err, now, text);
     if (tell && e->cfg.on_broker)
-        e->cfg.on_broker(e->cfg.arg, b->id, false, err, text);
+        e->cfg.on_broker(e->cfg.arg, b->node, false, err, text);
 }
 
 static kafka_err broker_connect(kafka_engine *e, ke_broker *b, int64_t now)
 {
     ke_wire_connecting(&b->w);
     kafka_conn *conn = NULL;
-    kafka_err err = kafka_cluster_acquire(e->cfg.kc, b->id, now + e->cfg.dial_timeout_ms, &conn);
+    kafka_err err = kafka_cluster_acquire(e->cfg.kc, b->node, now + e->cfg.dial_timeout_ms, &conn);
     if (err) {
         char why[256];
         const char *d = kafka_dial_last_error();
         if (err == KAFKA_ERR_BROKER_NOT_AVAILABLE || !d || !*d)
-            snprintf(why, sizeof why, "broker %d: %s", b->id, kafka_err_str(err));
+            snprintf(why, sizeof why, "broker %d: %s", b->node, kafka_err_str(err));
         else
-            snprintf(why, sizeof why, "broker %d: %s", b->id, d);
+            snprintf(why, sizeof why, "broker %d: %s", b->node, d);
         broker_down(e, b, err, why, kafka_now_ms());
         return err;
     }
@@ -162,7 +164,7 @@ static kafka_err broker_connect(kafka_engine *e, ke_broker *b, int64_t now)
     ke_wire_up(&b->w);
     reg_update(e, b);
     if (b->reported_down && e->cfg.on_broker)
-        e->cfg.on_broker(e->cfg.arg, b->id, true, 0, "connected");
+        e->cfg.on_broker(e->cfg.arg, b->node, true, 0, "connected");
     b->reported_down = false;
     return 0;
 }
@@ -206,7 +208,7 @@ static void broker_read(kafka_engine *e, ke_broker *b, int64_t now)
         err = ke_wire_read_done(&b->w, got);
         if (err) {
             char why[300];
-            snprintf(why, sizeof why, "broker %d: %s", b->id, b->w.err);
+            snprintf(why, sizeof why, "broker %d: %s", b->node, b->w.err);
             broker_down(e, b, err, why, now);
             return;
         }
@@ -405,7 +407,7 @@ void kafka_engine_timeout(kafka_engine *e, int64_t now)
         kafka_err err = ke_wire_expire(&b->w, now);
         if (err && b->w.state == KE_WIRE_UP) {
             char why[300];
-            snprintf(why, sizeof why, "broker %d: %s", b->id, b->w.err);
+            snprintf(why, sizeof why, "broker %d: %s", b->node, b->w.err);
             broker_down(e, b, err, why, now);
         }
     }

@@ -81,6 +81,23 @@ void kafka_engine_stop(kafka_engine *e);
 
 /* ---- for the owner, on the I/O thread ------------------------------------- */
 
+/* Connection keys. Every call below names a connection by a key: a broker
+ * id (>= 0) names that broker's main connection, and
+ * kafka_engine_coordinator(id) a second, separate connection to the same
+ * broker for group coordination. A broker works on one request per
+ * connection at a time, so a Fetch long-poll (max_wait) on the main
+ * connection would hold a Heartbeat queued behind it for up to max_wait.
+ * The coordinator keys take the bottom of the int32 range (broker ids are
+ * >= 0; the cluster's bootstrap entries are small negatives); a broker id
+ * above KE_COORDINATOR_MAX_NODE (none in practice) shares its main
+ * connection. on_broker reports the broker id, not the key. */
+#define KE_COORDINATOR_BASE INT32_MIN
+#define KE_COORDINATOR_MAX_NODE ((int32_t)1 << 30)
+static inline int32_t kafka_engine_coordinator(int32_t broker)
+{
+    return broker >= 0 && broker <= KE_COORDINATOR_MAX_NODE ? KE_COORDINATOR_BASE + broker : broker;
+}
+
 /* State of the connection to broker: 0 when it is up (requests can be
  * encoded for it: see kafka_engine_version). Otherwise the error of the
  * last attempt, with its text in why: when the backoff allows, this call
