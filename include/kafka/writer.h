@@ -59,8 +59,10 @@
  * thread. While its writes' answers come within about 200 us (a LAN), the
  * calling thread watches for the answer for up to twice its usual wait
  * before it sleeps (on machines with more than one CPU), which saves the
- * wake-up back; with slower answers it sleeps at once. The calling thread
- * runs no I/O and no callback.
+ * wake-up back, and after such a write completes the I/O thread polls for
+ * 50 us before it sleeps, in case the next synchronous write follows at
+ * once; with slower answers both sleep at once. The calling thread runs
+ * no I/O and no callback.
  *
  * DELIVERY. Retriable failures (leadership changes, UNKNOWN_TOPIC_OR_
  * PARTITION, REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS(_AFTER_APPEND),

@@ -17,6 +17,8 @@
 #endif
 
 #include "common/alloc.h"
+#include "common/clock.h"
+#include "common/lock.h"
 #include "engine/engine.h"
 #include "net/stream.h"
 
@@ -443,7 +445,15 @@ static void *engine_main(void *arg)
 #if KE_HAVE_EPOLL
         (void)n;
         struct epoll_event evs[64];
-        int k = epoll_wait(e->ep, evs, 64, t);
+        int k = -1;
+        int64_t linger = t != 0 && e->cfg.linger_until_us ? e->cfg.linger_until_us(e->cfg.arg) : 0;
+        while (linger > 0 && kafka_now_us() < linger && !atomic_load(&e->stopping)) {
+            if ((k = epoll_wait(e->ep, evs, 64, 0)) != 0)
+                break;
+            kafka_cpu_relax();
+        }
+        if (k <= 0)
+            k = epoll_wait(e->ep, evs, 64, linger > 0 ? wait_ms(deadline, kafka_now_ms()) : t);
         now = kafka_now_ms();
         for (int i = 0; i < k; i++) {
             if (evs[i].data.ptr == NULL) {

@@ -67,6 +67,13 @@ typedef struct kafka_engine_config {
      * a fresh multi-megabyte malloc per Fetch response costs a page fault
      * per 4 KiB when the socket data is copied in. May be NULL. */
     void *(*frame_alloc)(void *arg, size_t size);
+    /* On the I/O thread, before it would sleep waiting for readiness:
+     * until when (kafka_now_us) it should poll instead (a value already
+     * past: sleep at once). For an owner that expects the application's
+     * next request within microseconds (synchronous writes one after the
+     * other), polling for a few tens of microseconds costs less than the
+     * wake-up it saves. May be NULL. */
+    int64_t (*linger_until_us)(void *arg);
     void *arg;
 } kafka_engine_config;
 

@@ -34,6 +34,9 @@
 /* The longest a synchronous call spins for its answer before it sleeps
  * (wait_waiter): LAN round trips only. */
 #define W_SYNC_SPIN_MAX_US 200
+/* How long the I/O thread polls for the next synchronous write after one
+ * completed (kafka_engine_config.linger_until_us). */
+#define W_IO_LINGER_US 50
 
 int64_t kafka_writer_now(void) { return kafka_now_ms(); }
 
@@ -734,7 +737,11 @@ void kafka_writer_release_batch(kafka_writer *w, wbatch *b)
         }
         if (wt) {
             wt->errs[b->refs[i].idx] = b->result;
-            wt->remaining--;
+            /* The call's last message: its thread returns, and may well
+             * write again at once. */
+            if (--wt->remaining == 0 && w->sync_spin && w->sync_wait_us < W_SYNC_SPIN_MAX_US)
+                atomic_store_explicit(&w->io_linger_until_us, kafka_now_us() + W_IO_LINGER_US,
+                                      memory_order_relaxed);
         }
     }
     kafka_balancer_add_bytes(w->bal, b->part->topic, b->part->id, -b->payload);

@@ -270,6 +270,10 @@ struct kafka_writer {
      * waiting call may spin before it sleeps (more than one CPU). */
     int64_t sync_wait_us;
     bool sync_spin;
+    /* Until when (kafka_now_us) the I/O thread polls rather than sleeps
+     * after a synchronous call's last message completed (its next one
+     * likely follows at once): engine linger_until_us. */
+    _Atomic int64_t io_linger_until_us;
     wvec recv_done; /* completed batches to deliver (engine thread) */
     wvec send_vec;  /* batches collect() popped */
     wvec send_done; /* completed batches to deliver */

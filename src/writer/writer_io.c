@@ -809,6 +809,12 @@ static void on_broker(void *arg, int32_t broker, bool up, kafka_err err, const c
         kafka_writer_broker_error(w, err, why);
 }
 
+static int64_t linger_until_us(void *arg)
+{
+    kafka_writer *w = arg;
+    return atomic_load_explicit(&w->io_linger_until_us, memory_order_relaxed);
+}
+
 kafka_err kafka_writer_io_start(kafka_writer *w)
 {
     kafka_engine_config ec = {
@@ -818,6 +824,7 @@ kafka_err kafka_writer_io_start(kafka_writer *w)
         .dial_timeout_ms = w->cfg.dial_timeout_ms,
         .on_turn = on_turn,
         .on_broker = on_broker,
+        .linger_until_us = linger_until_us,
         .arg = w,
     };
     return kafka_engine_start(&w->eng, &ec);
