@@ -20,6 +20,7 @@
 #ifndef KAFKA_INTERNAL_LOCK_H
 #define KAFKA_INTERNAL_LOCK_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 typedef struct kafka_lock {
@@ -36,6 +37,14 @@ static inline void kafka_cpu_relax(void)
     __asm__ __volatile__("yield");
 #endif
 }
+
+/* Initialises a pthread mutex that spins briefly before it sleeps where
+ * glibc offers that (PTHREAD_MUTEX_ADAPTIVE_NP), else a default one: for
+ * a mutex two threads take for short spells, often at the same moment
+ * (an object's application calls and its I/O thread), where a futex wait
+ * and wake-up pair would cost more than the spell. Usable with condition
+ * variables. */
+void kafka_mutex_init_adaptive(pthread_mutex_t *mu);
 
 /* The contended paths (lock.c). */
 void kafka_lock_wait_(kafka_lock *l);

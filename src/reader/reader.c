@@ -8,6 +8,7 @@
 
 #include "conn/conn_internal.h"
 #include "common/alloc.h"
+#include "common/lock.h"
 #include "common/membarrier.h"
 #include "common/tsan.h"
 #include "net/stream.h"
@@ -336,16 +337,8 @@ kafka_err kafka_reader_new(kafka_reader **out, const kafka_reader_config *cfg, c
     kafka_reader *r = kafka_calloc(1, sizeof *r);
     if (!r)
         return KAFKA_ERR_NOMEM;
-    /* Adaptive where glibc has it: the reading thread takes mu per chunk
-     * and the I/O thread per response, often at the same moment; a short
-     * spin saves a futex wait and wake-up pair. */
-    pthread_mutexattr_t ma;
-    pthread_mutexattr_init(&ma);
-#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
-    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
-#endif
-    pthread_mutex_init(&r->mu, &ma);
-    pthread_mutexattr_destroy(&ma);
+    /* the reading thread per chunk, the I/O thread per response */
+    kafka_mutex_init_adaptive(&r->mu);
     pthread_mutex_init(&r->frames.mu, NULL);
     pthread_cond_init(&r->cond_data, NULL);
     pthread_cond_init(&r->cond_space, NULL);

@@ -211,16 +211,8 @@ kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_config *cfg, c
         return cfg_fail(errbuf, errlen, KAFKA_ERR_NOMEM, "out of memory");
     w->cfg = *cfg;
     cfg_defaults(&w->cfg);
-    /* Adaptive where glibc has it: the application's calls and the I/O
-     * thread take mu for short spells, often at the same moment; a short
-     * spin saves a futex wait and wake-up pair each time. */
-    pthread_mutexattr_t ma;
-    pthread_mutexattr_init(&ma);
-#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
-    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
-#endif
-    pthread_mutex_init(&w->mu, &ma);
-    pthread_mutexattr_destroy(&ma);
+    /* the application's calls and the I/O thread take it together */
+    kafka_mutex_init_adaptive(&w->mu);
     w->sync_spin = sysconf(_SC_NPROCESSORS_ONLN) > 1;
     pthread_mutex_init(&w->err_mu, NULL);
     cond_init_mono(&w->done_cv);
