@@ -13,6 +13,9 @@
  *   produce  N x S-byte keyless messages, one message per write call, until
  *            every completion is in (writer: batch_size 10000, batch_bytes
  *            1000000, batch_timeout 5 ms = librdkafka's batching defaults).
+ *            --keyed: a distinct key per message (bench_key), partitioned
+ *            by the CRC32 balancer (librdkafka's default partitioner for
+ *            keyed messages); writer API only.
  *   consume  N messages from one preloaded partition from its first offset;
  *            passes over the partition as in bench_rdkafka.c; one untimed
  *            warm-up read first, as there.
@@ -156,6 +159,9 @@ static kafka_writer *new_writer_lanes(const bench_opts *o, bool async, int lanes
         .disable_idempotence = !o->idempotent,
         .allow_auto_topic_creation = true,
         .append_lanes = lanes,
+        /* keyed: librdkafka's consistent_random partitioner, the same
+         * CRC32 of the key */
+        .balancer = { .kind = o->keyed ? KAFKA_BALANCER_CRC32 : KAFKA_BALANCER_DEFAULT },
     };
     kafka_writer *w = NULL;
     char err[256] = "";
@@ -195,15 +201,30 @@ static void produce_writer(const bench_opts *o, const kafka_message *m, bench_wi
     kafka_writer *w = new_writer(o, true);
     writer_write1(w, m); /* warm: metadata, connections */
     writer_wait(w, 1);
+    kafka_message km = *m;
+    char key[BENCH_KEY_LEN];
+    long warm = 1;
+    for (long i = 0; o->keyed && i < BENCH_KEYED_WARM; i++, warm++) {
+        km.key = key;
+        km.key_len = bench_key(key, o->n + i);
+        writer_write1(w, &km);
+    }
+    writer_wait(w, warm);
     bench_window_start(win);
     for (long i = 0; i < o->n; i++) {
         if (o->allocs && i == o->warmup) {
-            writer_wait(w, 1 + i);
+            writer_wait(w, warm + i);
             *a0 = alloc_now();
         }
-        writer_write1(w, m);
+        if (o->keyed) {
+            km.key = key;
+            km.key_len = bench_key(key, i);
+            writer_write1(w, &km);
+        } else {
+            writer_write1(w, m);
+        }
     }
-    writer_wait(w, 1 + o->n);
+    writer_wait(w, warm + o->n);
     bench_window_stop(win);
     check(kafka_writer_close(w, 10000), "kafka_writer_close");
 }
@@ -265,17 +286,18 @@ static void run_produce(const bench_opts *o, const kafka_message *m)
     long counted = o->n - o->warmup;
     if (!strcmp(api, "writer")) {
         produce_writer(o, m, &w, &a0);
-    } else if (!strcmp(api, "conn")) {
+    } else if (!strcmp(api, "conn") && !o->keyed) {
         counted = 0;
         produce_conn(o, m, &w, &a0, &counted);
     } else {
-        bench_die("produce: --api writer|conn");
+        bench_die("produce: --api writer|conn (--keyed: writer)");
     }
     char prefix[256], extra[160] = "";
     if (o->allocs)
         alloc_format(extra, sizeof extra, a0, counted > 0 ? counted : 1);
     snprintf(prefix, sizeof prefix, "client=libkafka api=%s bench=%s acks=%s codec=%s size=%ld", api,
-             o->allocs ? "produce_allocs" : "produce", bench_acks_name(o->acks), o->codec, o->size);
+             o->allocs ? "produce_allocs" : o->keyed ? "produce_keyed" : "produce", bench_acks_name(o->acks), o->codec,
+             o->size);
     bench_report(prefix, o->n, o->size, w.secs, w.cpu, extra);
 }
 

@@ -6,6 +6,9 @@
  *            until every delivery report is in (rd_kafka_produce with
  *            RD_KAFKA_MSG_F_COPY: the library copies the payload, as
  *            libkafka does; dr_msg_cb counts outcomes; rd_kafka_flush).
+ *            --keyed: a distinct key per message (bench_key), partitioned
+ *            by librdkafka's default partitioner (consistent_random: CRC32
+ *            of the key, as libkafka's CRC32 balancer).
  *   consume  N messages from one preloaded partition from the first offset,
  *            with the legacy simple consumer and rd_kafka_consume_batch
  *            (the fastest librdkafka API) and queued.min.messages=10000000,
@@ -80,16 +83,22 @@ static rd_kafka_t *new_producer(const bench_opts *o, const char *linger_ms, bool
 }
 
 /* Enqueues one message, serving the queue while it is full. */
-static void produce_one(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int32_t partition, const char *payload,
-                        size_t size)
+static void produce_keyed(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int32_t partition, const char *payload,
+                          size_t size, const char *key, size_t key_len)
 {
-    while (rd_kafka_produce(rkt, partition, RD_KAFKA_MSG_F_COPY, (void *)(uintptr_t)payload, size, NULL, 0,
+    while (rd_kafka_produce(rkt, partition, RD_KAFKA_MSG_F_COPY, (void *)(uintptr_t)payload, size, key, key_len,
                             NULL) == -1) {
         rd_kafka_resp_err_t err = rd_kafka_last_error();
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
             bench_die("rd_kafka_produce: %s", rd_kafka_err2str(err));
         rd_kafka_poll(rk, 1);
     }
+}
+
+static void produce_one(rd_kafka_t *rk, rd_kafka_topic_t *rkt, int32_t partition, const char *payload,
+                        size_t size)
+{
+    produce_keyed(rk, rkt, partition, payload, size, NULL, 0);
 }
 
 static void wait_delivered(rd_kafka_t *rk, long target)
@@ -118,7 +127,12 @@ static void run_produce(const bench_opts *o, const char *payload)
         bench_die("--allocs needs LD_PRELOAD=libbench_malloc_count.so");
     /* Warm: metadata, connections. Outside the window. */
     produce_one(rk, rkt, RD_KAFKA_PARTITION_UA, payload, (size_t)o->size);
-    wait_delivered(rk, 1);
+    char key[BENCH_KEY_LEN];
+    long warm = 1;
+    for (long i = 0; o->keyed && i < BENCH_KEYED_WARM; i++, warm++)
+        produce_keyed(rk, rkt, RD_KAFKA_PARTITION_UA, payload, (size_t)o->size, key, bench_key(key, o->n + i));
+    rd_kafka_flush(rk, 60000);
+    wait_delivered(rk, warm);
     long base = g_delivered;
     uint64_t a0 = 0;
     bench_window w;
@@ -128,7 +142,10 @@ static void run_produce(const bench_opts *o, const char *payload)
             wait_delivered(rk, base + i);
             a0 = count_now(counter);
         }
-        produce_one(rk, rkt, RD_KAFKA_PARTITION_UA, payload, (size_t)o->size);
+        if (o->keyed)
+            produce_keyed(rk, rkt, RD_KAFKA_PARTITION_UA, payload, (size_t)o->size, key, bench_key(key, i));
+        else
+            produce_one(rk, rkt, RD_KAFKA_PARTITION_UA, payload, (size_t)o->size);
         if ((i & 1023) == 0)
             rd_kafka_poll(rk, 0);
     }
@@ -141,7 +158,8 @@ static void run_produce(const bench_opts *o, const char *payload)
         snprintf(extra, sizeof extra, "allocs_per_msg=%.3f", per);
     }
     snprintf(prefix, sizeof prefix, "client=librdkafka api=rdkafka bench=%s acks=%s codec=%s size=%ld",
-             o->allocs ? "produce_allocs" : "produce", bench_acks_name(o->acks), o->codec, o->size);
+             o->allocs ? "produce_allocs" : o->keyed ? "produce_keyed" : "produce", bench_acks_name(o->acks), o->codec,
+             o->size);
     bench_report(prefix, o->n, o->size, w.secs, w.cpu, extra);
     rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(rk);

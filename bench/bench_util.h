@@ -42,6 +42,8 @@ typedef struct bench_opts {
     long warmup;           /* --warmup messages excluded from alloc counts */
     long batch;            /* --batch messages per batch (preload, conn API) */
     bool idempotent;       /* --idempotent: both clients idempotent */
+    bool keyed;            /* --keyed (produce): a distinct key per message,
+                              partitioned by its CRC32 hash (bench_key) */
 } bench_opts;
 
 static void bench_usage(const char *prog)
@@ -50,7 +52,7 @@ static void bench_usage(const char *prog)
             "usage: %s produce|consume|group|enqueue|latency|rtt|preload --brokers B --topic T\n"
             "       [-n msgs] [-s bytes] [--acks 1|all] [--codec none|gzip|snappy|lz4|zstd]\n"
             "       [--partition P] [--threads K] [--api conn|writer|reader] [--allocs]\n"
-            "       [--warmup msgs] [--batch msgs] [--idempotent] [--lanes N] [--group G]\n",
+            "       [--warmup msgs] [--batch msgs] [--idempotent] [--lanes N] [--group G] [--keyed]\n",
             prog);
     exit(2);
 }
@@ -76,6 +78,7 @@ static bench_opts bench_parse(int argc, char **argv)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--allocs")) { o.allocs = true; continue; }
         if (!strcmp(a, "--idempotent")) { o.idempotent = true; continue; }
+        if (!strcmp(a, "--keyed")) { o.keyed = true; continue; }
         if (!v)
             bench_usage(argv[0]);
         i++;
@@ -105,6 +108,24 @@ static bench_opts bench_parse(int argc, char **argv)
         o.warmup = 0;
     return o;
 }
+
+/* The key of message i of a --keyed run: "k" and 10 decimal digits, all
+ * distinct, the same bytes for both clients. Returns its length (11). */
+#define BENCH_KEY_LEN 11
+static size_t bench_key(char out[BENCH_KEY_LEN], long i)
+{
+    out[0] = 'k';
+    unsigned long v = (unsigned long)i;
+    for (int d = BENCH_KEY_LEN - 1; d >= 1; d--) {
+        out[d] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return BENCH_KEY_LEN;
+}
+
+/* Keyed runs warm up with this many keyed messages (keys after the timed
+ * run's), so that every broker's connection is made before the window. */
+#define BENCH_KEYED_WARM 1000
 
 static const char *bench_acks_name(int acks)
 {

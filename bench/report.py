@@ -58,6 +58,10 @@ def workloads():
         out.append((name, key, "msgs_per_s", "msgs/s", "high", 2.0, ">= 2x"))
         out.append((name, key, "mb_per_s", "MB/s", "high", None, ""))
         out.append((name, key, "cpu_ns_per_msg", "CPU ns/msg", "low", 0.25, "<= 0.25x"))
+    key = ("produce_keyed", "1", "none", "")
+    name = "keyed produce 1,000 partitions"
+    out.append((name, key, "msgs_per_s", "msgs/s", "high", 2.0, ">= 2x"))
+    out.append((name, key, "cpu_ns_per_msg", "CPU ns/msg", "low", 0.25, "<= 0.25x"))
     key = ("consume", "", "", "")
     out.append(("consume 1 partition", key, "msgs_per_s", "msgs/s", "high", 2.0, ">= 2x"))
     out.append(("consume 1 partition", key, "mb_per_s", "MB/s", "high", None, ""))

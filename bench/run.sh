@@ -10,6 +10,9 @@
 #   BENCH_N          messages per produce / enqueue / consume run (1000000)
 #   BENCH_GROUP_N    messages of the 1,000-partition group-consume topic,
 #                    preloaded once and read whole by every group run (100000)
+#   BENCH_KEYED_N    messages per keyed produce run (BENCH_N / 5: the
+#                    test broker keeps every one of them, about 1 MB per
+#                    partition of the 1,000 after 5 rounds x 2 clients)
 #   BENCH_ROUNDS     rounds (5; the table shows medians over rounds)
 #   BENCH_LAT_N      sequential sync writes per latency run (1000)
 #   BENCH_BUILD_DIR  CMake build directory (build/; configured if missing)
@@ -40,6 +43,8 @@ PRELOAD_BATCH=5000
 CODECS="none gzip snappy lz4 zstd"
 GROUP_N=${BENCH_GROUP_N:-100000}
 GROUP_PARTS=1000
+KEYED_PARTS=1000
+KEYED_N=${BENCH_KEYED_N:-$((N / 5))}
 
 mkdir -p "$OUT"
 RAW=$OUT/raw.txt
@@ -64,7 +69,7 @@ export LIBKAFKA_BROKER_STATE="${BENCH_BROKER_STATE:-${TMPDIR:-/tmp}/libkafka-ben
 BROKER="$ROOT/scripts/broker.sh"
 TOPICS="-t bench-c:1 -t bench-lat:1 -t bench-enq:4 -t bench-smoke:4"
 for c in $CODECS; do TOPICS="$TOPICS -t bench-p-1-$c:4"; done
-TOPICS="$TOPICS -t bench-p-all-none:4 -t bench-g$GROUP_PARTS:$GROUP_PARTS"
+TOPICS="$TOPICS -t bench-p-all-none:4 -t bench-g$GROUP_PARTS:$GROUP_PARTS -t bench-k$KEYED_PARTS:$KEYED_PARTS"
 # shellcheck disable=SC2086
 B=$("$BROKER" start -n 3 $TOPICS)
 trap '"$BROKER" stop' EXIT INT TERM
@@ -128,6 +133,11 @@ while [ $ROUND -le "$ROUNDS" ]; do
         pair $WAPI produce --topic "bench-p-1-$c" -n "$N" -s 100 --acks 1 --codec "$c"
     done
     pair $WAPI produce --topic bench-p-all-none -n "$N" -s 100 --acks all --codec none
+    # a distinct key per message over 1,000 partitions (3 brokers), CRC32
+    # partitioning on both; the writer only (kafka_conn has no balancer)
+    if [ $WAPI = writer ]; then
+        pair writer produce --topic "bench-k$KEYED_PARTS" -n "$KEYED_N" -s 100 --acks 1 --codec none --keyed
+    fi
     run "$LK" produce --topic bench-p-1-none -n "$N" -s 100 --acks 1 --api conn
     pair $RAPI consume --topic bench-c -n "$N" -s 100
     run "$LK" consume --topic bench-c -n "$N" -s 100 --api conn
@@ -170,6 +180,8 @@ topic over 3 brokers from the first offsets, no commits (libkafka: kafka_reader_
 rd_kafka_consumer_poll, its defaults but fetch.wait.max.ms=10); its window starts at the first message (the join,
 about 3 s on this broker for both, is the join_ms row). Peak threads: sampled from /proc/self/status (end of each
 window; every 10 ms in the group loop); peak RSS: VmHWM (whole process).
+Keyed produce: $KEYED_N messages with distinct keys to a $KEYED_PARTS-partition topic over 3 brokers, acks=1, partitioned by
+CRC32 of the key on both (librdkafka's default consistent_random, libkafka's KAFKA_BALANCER_CRC32), same batching.
 CPU = getrusage user+sys of the client process over the timed window. Ratio = libkafka / librdkafka."
 python3 "$ROOT/bench/report.py" "$RAW" --md "$OUT/latest.md" --dat "$OUT/latest.dat" --header "$HEADER"
 if command -v gnuplot >/dev/null 2>&1; then

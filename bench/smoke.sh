@@ -58,6 +58,8 @@ for c in none lz4; do
     one "libkafka produce $c" "$T" -- "$LK" produce --topic sp -n 2000 --codec $c --api writer
 done
 one "libkafka produce conn" "$T" -- "$LK" produce --topic sp -n 2000 --acks all --api conn --batch 500
+one "rdkafka produce keyed" "$T" -- "$RD" produce --topic sp -n 2000 --keyed
+one "libkafka produce keyed" "$T" -- "$LK" produce --topic sp -n 2000 --keyed --api writer
 one "rdkafka consume" "$T passes" -- "$RD" consume --topic sc -n 5000
 one "libkafka consume reader" "$T passes" -- "$LK" consume --topic sc -n 5000 --api reader
 one "libkafka consume conn" "$T passes" -- "$LK" consume --topic sc -n 5000 --api conn

@@ -331,7 +331,11 @@ KAFKA_API kafka_err kafka_reader_read_lag(kafka_reader *r, int64_t *lag, int tim
  * message at that instant, which takes no lock and never blocks). From
  * another thread while a read is in progress: that read returns either a
  * message from before the seek or the message at `offset`; every read that
- * starts after set_offset returns reads from `offset` on. */
+ * starts after set_offset returns reads from `offset` on. A Fetch for the
+ * old position that the broker holds at the end of the log (up to
+ * max_wait_ms) is not waited for: the I/O thread closes that broker's
+ * connection and dials it again, so the seek takes effect within a round
+ * trip or two. */
 #define KAFKA_OFFSET_FIRST INT64_C(-2)
 #define KAFKA_OFFSET_LAST INT64_C(-1)
 KAFKA_API kafka_err kafka_reader_set_offset(kafka_reader *r, int64_t offset);

@@ -16,15 +16,6 @@
  * a waiter usually gets it without a system call. */
 #define KAFKA_LOCK_SPINS 100
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 static void sleep_while_contended(kafka_lock *l)
 {
 #if KAFKA_HAVE_FUTEX
@@ -44,7 +35,7 @@ void kafka_lock_wait_(kafka_lock *l)
         if (atomic_load_explicit(&l->state, memory_order_relaxed) == 0 &&
             atomic_compare_exchange_weak_explicit(&l->state, &unlocked, 1, memory_order_acquire, memory_order_relaxed))
             return;
-        cpu_relax();
+        kafka_cpu_relax();
     }
     /* Announce a sleeper (state 2) with every attempt, so that the holder's
      * release wakes someone; taking the lock in state 2 is conservative
@@ -60,4 +51,15 @@ void kafka_lock_wake_(kafka_lock *l)
 #else
     (void)l;
 #endif
+}
+
+void kafka_mutex_init_adaptive(pthread_mutex_t *mu)
+{
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+#ifdef PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
+    pthread_mutex_init(mu, &ma);
+    pthread_mutexattr_destroy(&ma);
 }

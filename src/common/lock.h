@@ -20,11 +20,31 @@
 #ifndef KAFKA_INTERNAL_LOCK_H
 #define KAFKA_INTERNAL_LOCK_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 typedef struct kafka_lock {
     atomic_int state; /* 0 free, 1 held, 2 held with (possible) sleepers */
 } kafka_lock;
+
+/* A spin-wait loop's pause (x86 PAUSE, arm64 YIELD): eases the sibling
+ * hyperthread and the memory system while a thread polls a flag. */
+static inline void kafka_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* Initialises a pthread mutex that spins briefly before it sleeps where
+ * glibc offers that (PTHREAD_MUTEX_ADAPTIVE_NP), else a default one: for
+ * a mutex two threads take for short spells, often at the same moment
+ * (an object's application calls and its I/O thread), where a futex wait
+ * and wake-up pair would cost more than the spell. Usable with condition
+ * variables. */
+void kafka_mutex_init_adaptive(pthread_mutex_t *mu);
 
 /* The contended paths (lock.c). */
 void kafka_lock_wait_(kafka_lock *l);

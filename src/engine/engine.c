@@ -17,6 +17,8 @@
 #endif
 
 #include "common/alloc.h"
+#include "common/clock.h"
+#include "common/lock.h"
 #include "engine/engine.h"
 #include "engine/handshake.h"
 #include "net/stream.h"
@@ -87,6 +89,8 @@ static ke_broker *broker_get(kafka_engine *e, int32_t id)
     b->node = id <= KE_COORDINATOR_BASE + KE_COORDINATOR_MAX_NODE ? id - KE_COORDINATOR_BASE : id;
     b->fd = -1;
     ke_wire_init(&b->w, e->cfg.backoff_min_ms, e->cfg.backoff_max_ms, 0);
+    b->w.frame_alloc = e->cfg.frame_alloc;
+    b->w.frame_arg = e->cfg.arg;
     e->b[e->nb++] = b;
     return b;
 }
@@ -132,17 +136,23 @@ static bool broker_up(const ke_broker *b) { return b->w.state == KE_WIRE_UP && !
 
 static bool broker_connecting(const ke_broker *b) { return b->dialing || b->handshaking; }
 
-static void broker_down(kafka_engine *e, ke_broker *b, kafka_err err, const char *why, int64_t now)
+/* Closes b's connection: the dial in progress or the stream. */
+static void drop_conn(kafka_engine *e, ke_broker *b)
 {
-    /* Copied first: why may point into the stream freed below. */
-    char text[sizeof b->w.err];
-    snprintf(text, sizeof text, "%s", why ? why : b->w.err);
     reg_remove(e, b);
     kafka_dialing_free(b->dialing);
     b->dialing = NULL;
     kafka_stream_close(b->s);
     b->s = NULL;
     b->fd = -1;
+}
+
+static void broker_down(kafka_engine *e, ke_broker *b, kafka_err err, const char *why, int64_t now)
+{
+    /* Copied first: why may point into the stream freed below. */
+    char text[sizeof b->w.err];
+    snprintf(text, sizeof text, "%s", why ? why : b->w.err);
+    drop_conn(e, b);
     bool hs = b->handshaking;
     b->handshaking = false;
     ke_wire_fail(&b->w, err, now, text);
@@ -423,6 +433,15 @@ void kafka_engine_fail_broker(kafka_engine *e, int32_t broker, kafka_err err, co
         broker_down(e, b, err, why, kafka_now_ms());
 }
 
+void kafka_engine_cut_broker(kafka_engine *e, int32_t broker, const char *why)
+{
+    ke_broker *b = broker_find(e, broker);
+    if (!b || !broker_up(b))
+        return;
+    drop_conn(e, b);
+    ke_wire_cut(&b->w, KAFKA_ERR_CLOSED, why);
+}
+
 /* ---- the seam -------------------------------------------------------------------- */
 
 int kafka_engine_interest(kafka_engine *e, kafka_engine_fd *fds, int max, int64_t now, int64_t *deadline)
@@ -456,8 +475,14 @@ int kafka_engine_interest(kafka_engine *e, kafka_engine_fd *fds, int max, int64_
 static void drain_wake(kafka_engine *e)
 {
     uint8_t buf[64];
+#if KE_HAVE_EPOLL
+    /* An eventfd's one read takes its whole count. */
+    if (read(e->wake_rd, buf, sizeof buf) < 0) {
+    }
+#else
     while (read(e->wake_rd, buf, sizeof buf) > 0) {
     }
+#endif
     atomic_store(&e->wake_pending, false);
 }
 
@@ -538,7 +563,15 @@ static void *engine_main(void *arg)
 #if KE_HAVE_EPOLL
         (void)n;
         struct epoll_event evs[64];
-        int k = epoll_wait(e->ep, evs, 64, t);
+        int k = -1;
+        int64_t linger = t != 0 && e->cfg.linger_until_us ? e->cfg.linger_until_us(e->cfg.arg) : 0;
+        while (linger > 0 && kafka_now_us() < linger && !atomic_load(&e->stopping)) {
+            if ((k = epoll_wait(e->ep, evs, 64, 0)) != 0)
+                break;
+            kafka_cpu_relax();
+        }
+        if (k <= 0)
+            k = epoll_wait(e->ep, evs, 64, linger > 0 ? wait_ms(deadline, kafka_now_ms()) : t);
         now = kafka_now_ms();
         for (int i = 0; i < k; i++) {
             if (evs[i].data.ptr == NULL) {

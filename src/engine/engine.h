@@ -74,6 +74,20 @@ typedef struct kafka_engine_config {
     /* Called when a broker's connection fails or comes back (up = true),
      * with the reason; for the owner's one log line. May be NULL. */
     void (*on_broker)(void *arg, int32_t broker, bool up, kafka_err err, const char *why);
+    /* Allocates a response frame of `size` bytes on the I/O thread (NULL:
+     * kafka_malloc). It must return memory that kafka_free releases (any
+     * callback, and the engine on a broken connection, frees a frame that
+     * way), or NULL when out of memory. Lets an owner reuse big buffers:
+     * a fresh multi-megabyte malloc per Fetch response costs a page fault
+     * per 4 KiB when the socket data is copied in. May be NULL. */
+    void *(*frame_alloc)(void *arg, size_t size);
+    /* On the I/O thread, before it would sleep waiting for readiness:
+     * until when (kafka_now_us) it should poll instead (a value already
+     * past: sleep at once). For an owner that expects the application's
+     * next request within microseconds (synchronous writes one after the
+     * other), polling for a few tens of microseconds costs less than the
+     * wake-up it saves. May be NULL. */
+    int64_t (*linger_until_us)(void *arg);
     void *arg;
 } kafka_engine_config;
 
@@ -153,6 +167,14 @@ size_t kafka_engine_in_flight(kafka_engine *e, int32_t broker);
 /* Fails broker's connection now (e.g. a response the owner could not
  * decode): requests on it get err; it reconnects after backoff. */
 void kafka_engine_fail_broker(kafka_engine *e, int32_t broker, kafka_err err, const char *why);
+
+/* Drops broker's connection on purpose, e.g. to cut short a long-poll
+ * Fetch the owner no longer wants (Kafka answers a connection's requests
+ * in order, so nothing sent behind it would be answered before it):
+ * requests on it get KAFKA_ERR_CLOSED with `why`; the next
+ * kafka_engine_broker connects again at once, without backoff and without
+ * an on_broker report. Engine thread only. */
+void kafka_engine_cut_broker(kafka_engine *e, int32_t broker, const char *why);
 
 /* ---- the driver seam --------------------------------------------------------- */
 

@@ -23,7 +23,8 @@ static void reset_read(ke_wire *w)
 {
     kafka_free(w->frame);
     w->frame = NULL;
-    w->frame_len = w->frame_have = w->size_have = 0;
+    w->frame_len = w->frame_have = w->stage_have = 0;
+    w->read_gen++;
 }
 
 /* Frees what a request owns (not the caller's ext memory). */
@@ -178,8 +179,8 @@ void ke_wire_wrote(ke_wire *w, size_t n)
 void ke_wire_read_buf(ke_wire *w, uint8_t **ptr, size_t *len)
 {
     if (!w->frame) {
-        *ptr = w->size_buf + w->size_have;
-        *len = sizeof w->size_buf - w->size_have;
+        *ptr = w->stage + w->stage_have;
+        *len = sizeof w->stage - w->stage_have;
     } else {
         *ptr = w->frame + w->frame_have;
         *len = w->frame_len - w->frame_have;
@@ -192,7 +193,7 @@ static kafka_err dispatch(ke_wire *w)
     uint8_t *frame = w->frame;
     size_t len = w->frame_len;
     w->frame = NULL;
-    w->frame_len = w->frame_have = w->size_have = 0;
+    w->frame_len = w->frame_have = 0;
     if (w->n_written > 0 && w->reqs[w->head].raw_response) {
         ke_wire_req q = w->reqs[w->head];
         w->head++;
@@ -236,11 +237,14 @@ static kafka_err dispatch(ke_wire *w)
 
 kafka_err ke_wire_read_done(ke_wire *w, size_t n)
 {
-    if (!w->frame) {
-        w->size_have += n;
-        if (w->size_have < sizeof w->size_buf)
-            return 0;
-        int32_t size = (int32_t)kafka_read_u32_at(w->size_buf);
+    if (w->frame) {
+        w->frame_have += n;
+        return w->frame_have == w->frame_len ? dispatch(w) : 0;
+    }
+    w->stage_have += n;
+    size_t at = 0;
+    while (w->stage_have - at >= 4) {
+        int32_t size = (int32_t)kafka_read_u32_at(w->stage + at);
         char why[160];
         /* A raw token (SASL v0) has no header: it may be empty. */
         bool raw = w->n_written > 0 && w->reqs[w->head].raw_response;
@@ -251,17 +255,31 @@ kafka_err ke_wire_read_done(ke_wire *w, size_t n)
             snprintf(w->err, sizeof w->err, "%s", why);
             return err;
         }
-        w->frame = kafka_malloc(size > 0 ? (size_t)size : 1);
+        size_t alloc = size > 0 ? (size_t)size : 1; /* an empty raw token */
+        w->frame = w->frame_alloc ? w->frame_alloc(w->frame_arg, alloc) : kafka_malloc(alloc);
         if (!w->frame) {
             snprintf(w->err, sizeof w->err, "no memory for a %d-byte response", size);
             return KAFKA_ERR_NOMEM;
         }
         w->frame_len = (size_t)size;
-        w->frame_have = 0;
-        return size == 0 ? dispatch(w) : 0;
+        size_t avail = w->stage_have - at - 4;
+        size_t take = avail < w->frame_len ? avail : w->frame_len;
+        if (take)
+            memcpy(w->frame, w->stage + at + 4, take);
+        w->frame_have = take;
+        at += 4 + take;
+        if (w->frame_have < w->frame_len)
+            break; /* the rest is read into the frame */
+        unsigned gen = w->read_gen;
+        err = dispatch(w);
+        /* The callback may have failed the connection (the read state is
+         * reset then): nothing of the stage is left to handle. */
+        if (err || gen != w->read_gen)
+            return err;
     }
-    w->frame_have += n;
-    return w->frame_have == w->frame_len ? dispatch(w) : 0;
+    memmove(w->stage, w->stage + at, w->stage_have - at);
+    w->stage_have -= at;
+    return 0;
 }
 
 kafka_err ke_wire_feed(ke_wire *w, const uint8_t *data, size_t len)
@@ -346,4 +364,12 @@ void ke_wire_fail(ke_wire *w, kafka_err err, int64_t now, const char *why)
     char text[sizeof w->err];
     snprintf(text, sizeof text, "%s", w->err);
     fail_all(w, err, text);
+}
+
+void ke_wire_cut(ke_wire *w, kafka_err err, const char *why)
+{
+    reset_read(w);
+    w->state = KE_WIRE_DOWN;
+    w->retry_at = 0; /* on purpose, not a failure: reconnect at once */
+    fail_all(w, err, why);
 }

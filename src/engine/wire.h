@@ -45,6 +45,8 @@
 typedef void (*ke_response_fn)(void *arg, kafka_err err, const char *why, uint8_t *frame, const uint8_t *body,
                                size_t body_len);
 
+#define KE_WIRE_STAGE 1024
+
 typedef enum { KE_WIRE_DOWN = 0, KE_WIRE_CONNECTING, KE_WIRE_UP } ke_wire_state;
 
 typedef struct ke_wire_req {
@@ -76,11 +78,19 @@ typedef struct ke_wire {
      * out_off bytes of the first unwritten one are written. */
     ke_wire_req *reqs;
     size_t head, len, cap, n_written, out_off;
-    /* The response being read: 4 length bytes, then the frame. */
-    uint8_t size_buf[4];
-    size_t size_have;
+    /* The response being read: its 4 length bytes come into stage, with
+     * what follows them in the same read (a small response whole: one
+     * read per response, not one for the size and one for the rest);
+     * then the rest of the frame goes straight into frame. */
+    uint8_t stage[KE_WIRE_STAGE];
+    size_t stage_have;
+    unsigned read_gen; /* bumped when the read state is reset */
     uint8_t *frame;
     size_t frame_len, frame_have;
+    /* Allocates response frames (NULL: kafka_malloc); see
+     * kafka_engine_config.frame_alloc. */
+    void *(*frame_alloc)(void *arg, size_t size);
+    void *frame_arg;
     char err[256]; /* why the connection last failed */
 } ke_wire;
 
@@ -159,5 +169,9 @@ void ke_wire_up(ke_wire *w);
 /* The connection failed (or could not be made): every request fails with
  * err and `why`, state DOWN, retry_at = now + backoff. */
 void ke_wire_fail(ke_wire *w, kafka_err err, int64_t now, const char *why);
+/* The driver dropped the connection on purpose (not a failure): every
+ * request fails with err and `why`, state DOWN, and it may connect again
+ * at once (no backoff; the failure count is unchanged). */
+void ke_wire_cut(ke_wire *w, kafka_err err, const char *why);
 
 #endif

@@ -60,11 +60,71 @@ void kr_part_release(kr_part *p)
         kafka_free(p);
 }
 
+static size_t frame_class(size_t size)
+{
+    size_t cap = KR_FRAME_POOL_MIN;
+    while (cap < size && cap <= SIZE_MAX / 2)
+        cap *= 2;
+    return cap;
+}
+
+void *kr_frame_alloc(void *arg, size_t size)
+{
+    kafka_reader *r = arg;
+    if (size < KR_FRAME_POOL_MIN / 4)
+        return kafka_malloc(size);
+    size_t cap = frame_class(size);
+    uint8_t *p = NULL;
+    pthread_mutex_lock(&r->frames.mu);
+    /* The smallest cached frame that fits. */
+    size_t best = r->frames.n;
+    for (size_t i = 0; i < r->frames.n; i++)
+        if (r->frames.f[i].cap >= cap && (best == r->frames.n || r->frames.f[i].cap < r->frames.f[best].cap))
+            best = i;
+    if (best < r->frames.n) {
+        p = r->frames.f[best].p;
+        r->frames.bytes -= r->frames.f[best].cap;
+        r->frames.f[best] = r->frames.f[--r->frames.n];
+    }
+    pthread_mutex_unlock(&r->frames.mu);
+    return p ? p : kafka_malloc(cap);
+}
+
+/* Keeps frame (of `size` requested bytes) for reuse, or frees it. */
+static void frame_put(kafka_reader *r, uint8_t *frame, size_t size)
+{
+    if (!frame)
+        return;
+    if (size >= KR_FRAME_POOL_MIN / 4) {
+        size_t cap = frame_class(size);
+        pthread_mutex_lock(&r->frames.mu);
+        bool keep = r->frames.n < KR_FRAMES_KEPT && !atomic_load(&r->closing_a) &&
+                    (int64_t)(r->frames.bytes + cap) <= r->cfg.queue_capacity_bytes / 4;
+        if (keep) {
+            r->frames.f[r->frames.n].p = frame;
+            r->frames.f[r->frames.n++].cap = cap;
+            r->frames.bytes += cap;
+        }
+        pthread_mutex_unlock(&r->frames.mu);
+        if (keep)
+            return;
+    }
+    kafka_free(frame);
+}
+
+void kr_frames_free(kafka_reader *r)
+{
+    for (size_t i = 0; i < r->frames.n; i++)
+        kafka_free(r->frames.f[i].p);
+    r->frames.n = 0;
+    r->frames.bytes = 0;
+}
+
 void kr_fbuf_release(kr_fbuf *fb)
 {
     if (fb && atomic_fetch_sub(&fb->refs, 1) == 1) {
         kafka_arena_free(&fb->arena);
-        kafka_free(fb->frame);
+        frame_put(fb->r, fb->frame, fb->frame_size);
         kafka_free(fb);
     }
 }
@@ -329,7 +389,9 @@ static void on_fetch(void *arg, kafka_err err, const char *why, uint8_t *frame, 
             err = KAFKA_ERR_NOMEM;
         } else {
             atomic_init(&fb->refs, 1);
+            fb->r = r;
             fb->frame = frame;
+            fb->frame_size = (size_t)(body + len - frame);
             kafka_arena_init(&fb->arena, 0);
             kafka_rbuf rb;
             kafka_rbuf_init(&rb, body, len);
@@ -366,8 +428,11 @@ static void on_fetch(void *arg, kafka_err err, const char *why, uint8_t *frame, 
         return;
     }
     if (err) {
+        /* A part seeked or stopped since (e.g. the seek that cut this
+         * Fetch short: kr_io_seek_locked) has nothing to retry. */
         for (size_t i = 0; i < q->n; i++)
-            part_failed(r, q->parts[i].p, err, text, now);
+            if (!q->parts[i].p->stop && atomic_load(&q->parts[i].p->epoch) == q->parts[i].epoch)
+                part_failed(r, q->parts[i].p, err, text, now);
         kr_fbuf_release(fb);
         req_done(q);
         return;
@@ -565,6 +630,9 @@ static void send_request(kafka_reader *r, kr_broker *b, bool list, plan_part *pp
     for (size_t i = 0; i < n; i++) {
         q->parts[i] = (kr_req_part){pp[i].p, pp[i].epoch, pp[i].offset, pp[i].max_bytes, 0};
         pp[i].p->in_flight = true;
+        pp[i].p->flight_broker = broker;
+        pp[i].p->flight_epoch = pp[i].epoch;
+        pp[i].p->flight_parked = !list && pp[i].p->hwm >= 0 && pp[i].offset >= pp[i].p->hwm;
         atomic_fetch_add(&pp[i].p->refs, 1);
     }
 }
@@ -608,6 +676,35 @@ static void find_leader(kafka_reader *r, kr_part *p, int64_t now)
     }
 }
 
+void kr_io_seek_locked(kafka_reader *r)
+{
+    r->seek_cut = true;
+}
+
+/* Cuts the connection of a broker parking a Fetch for a position a seek
+ * made stale: Kafka answers a connection's requests in order, so the Fetch
+ * for the new position would otherwise wait up to max_wait_ms behind it.
+ * The connection is dialed again at once (a round trip on a LAN, against
+ * max_wait_ms: 10 s by default). */
+static void cut_parked_fetches(kafka_reader *r)
+{
+    int32_t cut[8];
+    size_t nc = 0;
+    pthread_mutex_lock(&r->mu);
+    if (r->seek_cut) {
+        r->seek_cut = false;
+        for (size_t i = 0; i < r->n_parts && nc < sizeof cut / sizeof cut[0]; i++) {
+            const kr_part *p = r->parts[i];
+            if (p->in_flight && p->flight_parked && p->flight_epoch != p->epoch)
+                cut[nc++] = p->flight_broker;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    /* Outside mu: the cut runs the Fetch's callback (on_fetch takes it). */
+    for (size_t i = 0; i < nc; i++)
+        kafka_engine_cut_broker(r->eng, cut[i], "a seek cut a parked Fetch short");
+}
+
 /* The metadata refresh (r->md) ended. On failure every part still
  * waiting for its leader hears of it (backoff, the reader's last error,
  * and the next read for a fatal one such as TLS or SASL); on success the
@@ -642,6 +739,7 @@ static void on_metadata(void *arg, kafka_err err, const char *why)
 static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
 {
     kafka_reader *r = arg;
+    cut_parked_fetches(r);
     /* all_partitions: the list comes from the topic's metadata first. */
     int64_t next = kr_partitions_resolve_all(r, now);
     pthread_mutex_lock(&r->mu);
@@ -742,6 +840,7 @@ kafka_err kr_io_start(kafka_reader *r)
         .dial_timeout_ms = r->cfg.dial_timeout_ms,
         .on_turn = on_turn,
         .on_broker = on_broker,
+        .frame_alloc = kr_frame_alloc,
         .arg = r,
     };
     return kafka_engine_start(&r->eng, &ec);

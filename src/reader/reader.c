@@ -8,6 +8,7 @@
 
 #include "conn/conn_internal.h"
 #include "common/alloc.h"
+#include "common/lock.h"
 #include "common/membarrier.h"
 #include "common/tsan.h"
 #include "net/stream.h"
@@ -317,6 +318,8 @@ static void reader_free(kafka_reader *r)
     pthread_cond_destroy(&r->cond_space);
     pthread_cond_destroy(&r->cond_group);
     pthread_cond_destroy(&r->cond_idle);
+    kr_frames_free(r);
+    pthread_mutex_destroy(&r->frames.mu);
     pthread_mutex_destroy(&r->mu);
     kafka_free(r);
 }
@@ -334,7 +337,9 @@ kafka_err kafka_reader_new(kafka_reader **out, const kafka_reader_config *cfg, c
     kafka_reader *r = kafka_calloc(1, sizeof *r);
     if (!r)
         return KAFKA_ERR_NOMEM;
-    pthread_mutex_init(&r->mu, NULL);
+    /* the reading thread per chunk, the I/O thread per response */
+    kafka_mutex_init_adaptive(&r->mu);
+    pthread_mutex_init(&r->frames.mu, NULL);
     pthread_cond_init(&r->cond_data, NULL);
     pthread_cond_init(&r->cond_space, NULL);
     pthread_cond_init(&r->cond_group, NULL);
@@ -944,7 +949,9 @@ kafka_err kafka_reader_set_offset(kafka_reader *r, int64_t offset)
         p->fetch_offset = offset;
         p->next_offset = offset >= 0 ? offset : -1;
         /* A Fetch in flight for the old position comes back stale (its
-         * epoch is gone) and is dropped; the next one asks for the new. */
+         * epoch is gone) and is dropped; the next one asks for the new.
+         * One parked at the end of the log is cut short. */
+        kr_io_seek_locked(r);
         pthread_cond_broadcast(&r->cond_space);
     }
     pthread_mutex_unlock(&r->mu);

@@ -77,6 +77,12 @@ struct kr_part {
     /* I/O thread only (fetcher.c) */
     int32_t leader;   /* -1 = look it up */
     bool in_flight;   /* in a Fetch or ListOffsets outstanding */
+    /* While in_flight: the request's broker, the epoch it was sent under,
+     * and whether it is a Fetch at the high watermark (the broker parks it
+     * for up to max_wait_ms: a seek cuts it short, see kr_io_seek). */
+    int32_t flight_broker;
+    uint64_t flight_epoch;
+    bool flight_parked;
     int64_t retry_at; /* backoff after an error (monotonic ms) */
     int attempt;
     /* mu */
@@ -122,11 +128,32 @@ static inline int64_t kr_part_position_locked(const kr_part *p)
  * cut from it; freed with the last one. */
 typedef struct kr_fbuf {
     atomic_int refs;
+    kafka_reader *r;
     uint8_t *frame;
+    size_t frame_size; /* bytes the engine asked kr_frame_alloc for */
     kafka_arena arena;
 } kr_fbuf;
 
+/* Drops a reference; the last one returns the frame to the reader's frame
+ * cache (kr_frame_alloc). Any thread, mu held or not. */
 void kr_fbuf_release(kr_fbuf *fb);
+
+/* Response frames of a few hundred KiB and more are kept for reuse (up to
+ * KR_FRAMES_KEPT of them, and a quarter of queue_capacity_bytes): reading
+ * a Fetch response into freshly mapped memory costs a page fault per
+ * 4 KiB, more than decoding it. Sizes are rounded up to a power of two so
+ * that a frame's capacity follows from its size. */
+#define KR_FRAMES_KEPT 4
+#define KR_FRAME_POOL_MIN (64 * 1024)
+typedef struct kr_frame_cache {
+    pthread_mutex_t mu; /* its own lock: taken under r->mu and without */
+    struct {
+        uint8_t *p;
+        size_t cap;
+    } f[KR_FRAMES_KEPT];
+    size_t n;
+    size_t bytes;
+} kr_frame_cache;
 
 /* One partition's records of a fetch response, waiting in the queue. */
 typedef struct kr_chunk {
@@ -195,6 +222,8 @@ struct kafka_reader {
     kafka_err deliver_err; /* a fetch error the next read reports */
     size_t n_free;
     bool fetch_held; /* mu: the I/O thread waits for queue room */
+    bool seek_cut;   /* mu: a seek asks the I/O thread to cut a parked Fetch */
+    kr_frame_cache frames;
 
     /* The I/O thread and what only it touches. */
     kafka_engine *eng;
@@ -261,6 +290,16 @@ void kr_io_stop(kafka_reader *r);
 /* Asks the I/O thread to plan fetches now (a part added, a seek, room in
  * the queue). Any thread; does not block. */
 void kr_io_wake(kafka_reader *r);
+/* After a seek (the part's epoch bumped, mu held): asks the I/O thread to
+ * cut short a Fetch for the old position that the broker parks at the
+ * high watermark (up to max_wait_ms), so that the seek takes effect within
+ * a round trip; the caller wakes the I/O thread after unlocking. */
+void kr_io_seek_locked(kafka_reader *r);
+/* The engine's frame_alloc (kafka_engine_config): a cached frame when one
+ * is big enough, else kafka_malloc of the size's power-of-two class. */
+void *kr_frame_alloc(void *arg, size_t size);
+/* Frees the cached frames (close). */
+void kr_frames_free(kafka_reader *r);
 /* Creates a part at start offset `offset` (>= 0, or KAFKA_OFFSET_FIRST /
  * LAST), adds it to r->parts; the I/O thread fetches it from then on.
  * Takes mu. */

@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/alloc.h"
 #include "common/membarrier.h"
 #include "common/tsan.h"
 #include "common/backoff.h"
+#include "common/clock.h"
+#include "common/lock.h"
 #include "compress/compress.h"
 #include "conn/conn_internal.h"
 #include "net/stream.h"
@@ -28,6 +31,12 @@
  * at most max_buffered_bytes / W_POOL_SHARE bytes of their buffers. */
 #define W_POOL_MAX 16
 #define W_POOL_SHARE 8
+/* The longest a synchronous call spins for its answer before it sleeps
+ * (wait_waiter): LAN round trips only. */
+#define W_SYNC_SPIN_MAX_US 200
+/* How long the I/O thread polls for the next synchronous write after one
+ * completed (kafka_engine_config.linger_until_us). */
+#define W_IO_LINGER_US 50
 
 int64_t kafka_writer_now(void) { return kafka_now_ms(); }
 
@@ -202,7 +211,9 @@ kafka_err kafka_writer_new(kafka_writer **out, const kafka_writer_config *cfg, c
         return cfg_fail(errbuf, errlen, KAFKA_ERR_NOMEM, "out of memory");
     w->cfg = *cfg;
     cfg_defaults(&w->cfg);
-    pthread_mutex_init(&w->mu, NULL);
+    /* the application's calls and the I/O thread take it together */
+    kafka_mutex_init_adaptive(&w->mu);
+    w->sync_spin = sysconf(_SC_NPROCESSORS_ONLN) > 1;
     pthread_mutex_init(&w->err_mu, NULL);
     cond_init_mono(&w->done_cv);
     pthread_cond_init(&w->zq_cv, NULL);
@@ -718,7 +729,11 @@ void kafka_writer_release_batch(kafka_writer *w, wbatch *b)
         }
         if (wt) {
             wt->errs[b->refs[i].idx] = b->result;
-            wt->remaining--;
+            /* The call's last message: its thread returns, and may well
+             * write again at once. */
+            if (--wt->remaining == 0 && w->sync_spin && w->sync_wait_us < W_SYNC_SPIN_MAX_US)
+                atomic_store_explicit(&w->io_linger_until_us, kafka_now_us() + W_IO_LINGER_US,
+                                      memory_order_relaxed);
         }
     }
     kafka_balancer_add_bytes(w->bal, b->part->topic, b->part->id, -b->payload);
@@ -1111,7 +1126,7 @@ static void parts_lock_all(kafka_writer *w, bool lock)
     for (wtopic *t = w->topics; t; t = t->next)
         for (int32_t j = 0; j < t->n_parts; j++) {
             wpart *p = t->parts[j];
-            for (int l = 0; p && l < W_LANES; l++) {
+            for (int l = 0; p && l < (int)w->n_lanes; l++) {
                 if (lock)
                     kafka_lock_acquire(&p->lanes[l].mu);
                 else
@@ -1129,7 +1144,7 @@ static int64_t buffered_scan(kafka_writer *w, bool reclaim, int64_t *credit_out)
     for (wtopic *t = w->topics; t; t = t->next)
         for (int32_t j = 0; j < t->n_parts; j++) {
             wpart *p = t->parts[j];
-            for (int l = 0; p && l < W_LANES; l++) {
+            for (int l = 0; p && l < (int)w->n_lanes; l++) {
                 wlane *ln = &p->lanes[l];
                 credit += ln->credit;
                 if (reclaim)
@@ -1409,7 +1424,7 @@ static void seal_for_waiter(kafka_writer *w, const wwaiter *wt)
     for (wtopic *t = w->topics; t; t = t->next)
         for (int32_t j = 0; j < t->n_parts; j++) {
             wpart *p = t->parts[j];
-            for (int l = 0; p && l < W_LANES; l++) {
+            for (int l = 0; p && l < (int)w->n_lanes; l++) {
                 wlane *ln = &p->lanes[l];
                 if (!ln->open)
                     continue;
@@ -1429,8 +1444,39 @@ static void seal_for_waiter(kafka_writer *w, const wwaiter *wt)
 /* Waits until every message of wt is done or the deadline passes; then
  * unregisters wt (later outcomes of its messages no longer reach it).
  * Locked. */
-static void wait_waiter(kafka_writer *w, wwaiter *wt, int64_t deadline)
+static void wait_waiter(kafka_writer *w, wwaiter *wt, int64_t deadline, bool wake_io)
 {
+    /* A wait as short as a LAN round trip is mostly the wake-up of this
+     * thread by the I/O one: it costs less to watch the count for twice
+     * the usual wait (not above W_SYNC_SPIN_MAX_US) first, without the
+     * lock, and sleep only after that. Longer round trips never spin. */
+    int64_t t0 = kafka_now_us();
+    int64_t spin = w->sync_spin && w->sync_wait_us < W_SYNC_SPIN_MAX_US ? 2 * w->sync_wait_us + 10 : 0;
+    if (spin > W_SYNC_SPIN_MAX_US)
+        spin = W_SYNC_SPIN_MAX_US;
+    if (spin > 0 && wt->remaining > 0) {
+        pthread_mutex_unlock(&w->mu);
+        /* Woken after the unlock: its turn takes mu at once. */
+        if (wake_io)
+            kafka_writer_wake(w);
+        wake_io = false;
+        while (atomic_load_explicit(&wt->remaining, memory_order_acquire) > 0 && kafka_now_us() - t0 < spin)
+            for (int i = 0; i < 32; i++)
+                kafka_cpu_relax();
+        /* The I/O thread counted the last message down under mu and still
+         * holds it for a moment: wait for it here too rather than sleep
+         * in the mutex (a futex wait and wake-up each). */
+        while (pthread_mutex_trylock(&w->mu) != 0) {
+            if (kafka_now_us() - t0 >= spin + W_SYNC_SPIN_MAX_US) {
+                pthread_mutex_lock(&w->mu);
+                break;
+            }
+            for (int i = 0; i < 32; i++)
+                kafka_cpu_relax();
+        }
+    }
+    if (wake_io)
+        kafka_writer_wake(w);
     while (wt->remaining > 0) {
         if (deadline < 0) {
             pthread_cond_wait(&w->done_cv, &w->mu);
@@ -1442,6 +1488,9 @@ static void wait_waiter(kafka_writer *w, wwaiter *wt, int64_t deadline)
         abs_timespec(deadline, &ts);
         pthread_cond_timedwait(&w->done_cv, &w->mu, &ts);
     }
+    /* A moving mean over about 8 waits. */
+    int64_t took = kafka_now_us() - t0;
+    w->sync_wait_us += (took - w->sync_wait_us) / 8;
     for (wwaiter **pp = &w->waiters; *pp; pp = &(*pp)->next)
         if (*pp == wt) {
             *pp = wt->next;
@@ -1599,9 +1648,8 @@ static kafka_err write_sync(kafka_writer *w, const kafka_message *msgs, size_t n
         e[i] = err;
     }
     seal_for_waiter(w, &wt);
-    if (wt.remaining)
-        kafka_writer_wake(w); /* the engine thread sends at once */
-    wait_waiter(w, &wt, dl.at);
+    /* the engine thread sends at once */
+    wait_waiter(w, &wt, dl.at, wt.remaining > 0);
     call_leave_unlock(w);
     ret = summarize(e, n);
 out:
@@ -1707,7 +1755,7 @@ static void abort_queued(kafka_writer *w)
                 wpart *p = t->parts[j];
                 if (!p)
                     continue;
-                for (int l = 0; l < W_LANES; l++) {
+                for (int l = 0; l < (int)w->n_lanes; l++) {
                     wlane *ln = &p->lanes[l];
                     if (ln->open) {
                         kafka_lock_acquire(&ln->mu);

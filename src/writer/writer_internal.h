@@ -44,7 +44,9 @@ typedef struct wwaiter {
     struct wwaiter *next; /* kafka_writer.waiters */
     uint64_t id;          /* what batches refer to: the call may time out
                              and return while its batches live on */
-    size_t remaining;
+    /* Messages not yet done: written under kafka_writer.mu; atomic so
+     * that the waiting call can watch it without the lock (wait_waiter). */
+    _Atomic size_t remaining;
     kafka_err *errs; /* n entries, always non-NULL */
 } wwaiter;
 
@@ -268,6 +270,14 @@ struct kafka_writer {
     wblock *blocks;            /* every grow-only array, freed at close */
     wwaiter *waiters;  /* synchronous calls waiting */
     uint64_t next_waiter_id;
+    /* Synchronous waits: how long they take (mean, us; mu) and whether a
+     * waiting call may spin before it sleeps (more than one CPU). */
+    int64_t sync_wait_us;
+    bool sync_spin;
+    /* Until when (kafka_now_us) the I/O thread polls rather than sleeps
+     * after a synchronous call's last message completed (its next one
+     * likely follows at once): engine linger_until_us. */
+    _Atomic int64_t io_linger_until_us;
     wvec recv_done; /* completed batches to deliver (engine thread) */
     wvec send_vec;  /* batches collect() popped */
     wvec send_done; /* completed batches to deliver */

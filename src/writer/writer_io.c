@@ -365,14 +365,23 @@ static int64_t collect(kafka_writer *w, wvec *out, wdone *d)
             wpart *p = t->parts[j];
             if (!p)
                 continue;
-            for (int l = 0; l < W_LANES; l++) {
+            for (int l = 0; l < (int)w->n_lanes; l++) { /* the others are never used */
                 wlane *ln = &p->lanes[l];
                 if (!ln->open)
                     continue;
+                /* `open` and its created_ms change only with w->mu held
+                 * too: a batch not due yet is skipped without its lane's
+                 * lock (a scan of many partitions per turn would otherwise
+                 * contend with every append). */
+                int64_t due = ln->open->created_ms + w->cfg.batch_timeout_ms;
+                if (!flush && now < due) {
+                    if (due < wake)
+                        wake = due;
+                    continue;
+                }
                 /* Writers append to an open batch under its lane's lock only. */
                 kafka_lock_acquire(&ln->mu);
                 if (ln->open->count > 0) {
-                    int64_t due = ln->open->created_ms + w->cfg.batch_timeout_ms;
                     if (flush)
                         kafka_writer_seal(w, p, ln, W_SEAL_FLUSH);
                     else if (now >= due)
@@ -931,6 +940,12 @@ static void on_broker(void *arg, int32_t broker, bool up, kafka_err err, const c
         kafka_writer_broker_error(w, err, why);
 }
 
+static int64_t linger_until_us(void *arg)
+{
+    kafka_writer *w = arg;
+    return atomic_load_explicit(&w->io_linger_until_us, memory_order_relaxed);
+}
+
 kafka_err kafka_writer_io_start(kafka_writer *w)
 {
     /* A Metadata request may queue behind Produce requests. */
@@ -943,6 +958,7 @@ kafka_err kafka_writer_io_start(kafka_writer *w)
         .dial_timeout_ms = w->cfg.dial_timeout_ms,
         .on_turn = on_turn,
         .on_broker = on_broker,
+        .linger_until_us = linger_until_us,
         .arg = w,
     };
     return kafka_engine_start(&w->eng, &ec);

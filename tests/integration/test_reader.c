@@ -355,6 +355,38 @@ static void test_seek_while_reading(void **state)
     free(topic);
 }
 
+/* A seek takes effect at once although the Fetch for the old position is
+ * parked at the end of the log for max_wait_ms (Kafka answers a
+ * connection's requests in order, so the reader cuts that Fetch short
+ * rather than wait behind it): with max_wait at 10 minutes, the read
+ * after the seek gets its message well within its 60 s timeout. */
+static void test_seek_cuts_long_poll(void **state)
+{
+    kt_cluster *kt = *state;
+    char *topic = kt_unique_topic("reader-seek-poll");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 1), 0);
+    produce_plain(kt, topic, 0, 0, 20);
+    kafka_reader *r = open_reader(kt, topic, 0, (kafka_reader_config){.max_wait_ms = 600000});
+    kafka_message m;
+    for (int64_t i = 0; i < 20; i++) {
+        assert_int_equal(kafka_reader_read_message(r, &m, 10000), 0);
+        assert_int_equal(m.offset, i);
+    }
+    /* The Fetch at offset 20 is now parked on the broker. */
+    assert_int_equal(kafka_reader_read_message(r, &m, 300), KAFKA_ERR_TIMEOUT);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(kafka_reader_set_offset(r, round ? 7 : KAFKA_OFFSET_FIRST), 0);
+        for (int64_t i = round ? 7 : 0; i < 20; i++) {
+            assert_int_equal(kafka_reader_read_message(r, &m, 60000), 0);
+            assert_int_equal(m.offset, i);
+            assert_int_equal(value_num(&m), i);
+        }
+        assert_int_equal(kafka_reader_read_message(r, &m, 300), KAFKA_ERR_TIMEOUT);
+    }
+    assert_int_equal(kafka_reader_close(r), 0);
+    free(topic);
+}
+
 static void *closer(void *arg)
 {
     usleep(300 * 1000);
@@ -481,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_read_zstd),
         cmocka_unit_test(test_offsets_seek_and_lag),
         cmocka_unit_test(test_seek_while_reading),
+        cmocka_unit_test(test_seek_cuts_long_poll),
         cmocka_unit_test(test_close_wakes_read),
         cmocka_unit_test(test_leader_moves),
     };

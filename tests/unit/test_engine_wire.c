@@ -273,6 +273,135 @@ static void test_reconnect_backoff(void **state)
     ke_wire_destroy(&w);
 }
 
+/* A cut on purpose (a parked long poll the owner no longer wants): the
+ * requests fail with the given error, and the wire may connect again at
+ * once, with its failure count untouched. */
+static void test_cut(void **state)
+{
+    (void)state;
+    ke_wire w;
+    ke_wire_init(&w, 100, 1000, 0);
+    int64_t now = 5000;
+    ke_wire_fail(&w, KAFKA_ERR_TRANSPORT, now, "refused"); /* one failure: attempt 1 */
+    ke_wire_up(&w);
+    got g = {0};
+    int32_t c;
+    submit(&w, "parked", -1, &g, &c);
+    write_all(&w);
+    int attempt = w.attempt;
+    ke_wire_cut(&w, KAFKA_ERR_CLOSED, "a seek cut it");
+    assert_int_equal(g.calls, 1);
+    assert_int_equal(g.err, KAFKA_ERR_CLOSED);
+    assert_int_equal(w.state, KE_WIRE_DOWN);
+    assert_true(ke_wire_should_connect(&w, now, true)); /* no backoff */
+    assert_int_equal(w.attempt, attempt);
+    /* A response of the cut connection never reaches the new one. */
+    ke_wire_up(&w);
+    got g2 = {0};
+    submit(&w, "next", -1, &g2, &c);
+    write_all(&w);
+    uint8_t buf[64];
+    assert_int_equal(ke_wire_feed(&w, buf, response(buf, c, "fresh")), 0);
+    assert_int_equal(g2.calls, 1);
+    assert_int_equal(g2.body_len, 5);
+    assert_memory_equal(g2.body, "fresh", 5);
+    assert_int_equal(g.calls, 1);
+    ke_wire_destroy(&w);
+}
+
+typedef struct frame_log {
+    int calls;
+    size_t size;
+} frame_log;
+
+static void *frame_alloc(void *arg, size_t size)
+{
+    frame_log *l = arg;
+    l->calls++;
+    l->size = size;
+    return kafka_malloc(size);
+}
+
+typedef struct big_got {
+    int calls;
+    size_t len;
+    bool intact;
+} big_got;
+
+static void on_big(void *arg, kafka_err err, const char *why, uint8_t *frame, const uint8_t *body, size_t len)
+{
+    (void)why;
+    big_got *g = arg;
+    assert_int_equal(err, 0);
+    g->calls++;
+    g->len = len;
+    g->intact = true;
+    for (size_t i = 0; i < len; i++)
+        if (body[i] != (uint8_t)(i * 7))
+            g->intact = false;
+    kafka_free(frame);
+}
+
+/* A response larger than the stage that takes its size prefix, followed
+ * in the same bytes by a small one: the first is read partly through the
+ * stage and partly straight into its frame, in any chunking. */
+static void test_frame_past_stage(void **state)
+{
+    (void)state;
+    enum { BIG = 3 * KE_WIRE_STAGE + 17 };
+    static uint8_t in[8 + BIG + 64];
+    for (size_t step = 1; step <= 2 * KE_WIRE_STAGE; step = step * 3 + 1) {
+        ke_wire w;
+        ke_wire_init(&w, 100, 1000, 0);
+        ke_wire_up(&w);
+        big_got big = {0};
+        got small = {0};
+        int32_t c1 = ke_wire_next_corr(&w), c2;
+        uint8_t *rq = kafka_malloc(5);
+        memcpy(rq, "\0\0\0\1x", 5);
+        assert_int_equal(ke_wire_submit(&w, c1, rq, 5, false, -1, on_big, &big), 0);
+        submit(&w, "small", -1, &small, &c2);
+        write_all(&w);
+        uint32_t size = 4 + BIG;
+        in[0] = (uint8_t)(size >> 24), in[1] = (uint8_t)(size >> 16), in[2] = (uint8_t)(size >> 8), in[3] = (uint8_t)size;
+        in[4] = 0, in[5] = 0, in[6] = (uint8_t)(c1 >> 8), in[7] = (uint8_t)c1;
+        for (size_t i = 0; i < BIG; i++)
+            in[8 + i] = (uint8_t)(i * 7);
+        size_t n = 8 + BIG + response(in + 8 + BIG, c2, "tail");
+        for (size_t at = 0; at < n; at += step)
+            assert_int_equal(ke_wire_feed(&w, in + at, n - at < step ? n - at : step), 0);
+        assert_int_equal(big.calls, 1);
+        assert_int_equal(big.len, BIG);
+        assert_true(big.intact);
+        assert_int_equal(small.calls, 1);
+        assert_memory_equal(small.body, "tail", 4);
+        ke_wire_destroy(&w);
+    }
+}
+
+/* The owner's frame allocator gets each response frame's exact size. */
+static void test_frame_alloc(void **state)
+{
+    (void)state;
+    ke_wire w;
+    ke_wire_init(&w, 100, 1000, 0);
+    frame_log l = {0};
+    w.frame_alloc = frame_alloc;
+    w.frame_arg = &l;
+    ke_wire_up(&w);
+    got g = {0};
+    int32_t c;
+    submit(&w, "q", -1, &g, &c);
+    write_all(&w);
+    uint8_t buf[64];
+    assert_int_equal(ke_wire_feed(&w, buf, response(buf, c, "answer")), 0);
+    assert_int_equal(l.calls, 1);
+    assert_int_equal(l.size, 4 + 6); /* correlation id + body */
+    assert_int_equal(g.calls, 1);
+    assert_memory_equal(g.body, "answer", 6);
+    ke_wire_destroy(&w);
+}
+
 static void test_request_deadline(void **state)
 {
     (void)state;
@@ -394,6 +523,8 @@ int main(void)
         cmocka_unit_test(test_torn_frame),       cmocka_unit_test(test_hostile_sizes),
         cmocka_unit_test(test_wrong_correlation_id), cmocka_unit_test(test_partial_writes),
         cmocka_unit_test(test_reconnect_backoff), cmocka_unit_test(test_request_deadline),
+        cmocka_unit_test(test_cut),               cmocka_unit_test(test_frame_alloc),
+        cmocka_unit_test(test_frame_past_stage),
         cmocka_unit_test(test_external_body),     cmocka_unit_test(test_no_response),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
