@@ -143,9 +143,31 @@ static void *member(void *arg)
     return NULL;
 }
 
+/* librdkafka's mock completes a SyncGroup round as soon as the leader's
+ * SyncGroup brings the assignments and refuses a later follower's
+ * SyncGroup; the follower rejoins, which starts another round. The reader
+ * no longer waits 100 ms before every leader's SyncGroup to dodge that
+ * (issue 16): it backs off only when rounds follow each other at once
+ * (membership.c). With three members on that broker the rounds still
+ * repeat often enough that commits are refused in between and the
+ * duplicate bound below fails about one run in three (measured with the
+ * backoff), so this case runs on a coordinator with Kafka's rules,
+ * kafka_mock. Returns the cluster to use (and sets *own when the test must
+ * stop it). */
+static kt_cluster *kafka_rules_cluster(kt_cluster *kt, kt_cluster **own)
+{
+    *own = NULL;
+    if (!kt_cluster_is_mock(kt) || kt_cluster_kind(kt) == KT_BROKER_KAFKA_MOCK)
+        return kt;
+    *own = kt_cluster_start_kind(KT_BROKER_KAFKA_MOCK, 3);
+    assert_non_null(*own);
+    return *own;
+}
+
 static void test_three_members_one_killed(void **state)
 {
-    kt_cluster *kt = *state;
+    kt_cluster *own = NULL;
+    kt_cluster *kt = kafka_rules_cluster(*state, &own);
     char *topic = kt_unique_topic("group-3");
     char *group = kt_unique_topic("g3");
     assert_int_equal(kt_cluster_create_topic(kt, topic, N_PART, 1), 0);
@@ -199,6 +221,8 @@ static void test_three_members_one_killed(void **state)
     free(s.count);
     free(topic);
     free(group);
+    if (own)
+        assert_int_equal(kt_cluster_stop(own), 0);
 }
 
 /* ---- coordinator errors and outage ---------------------------------------- */
@@ -318,10 +342,10 @@ static void race_revoked(void *priv, kafka_reader *r, const kafka_reader_partiti
 
 /* Runs in the first member's read_message after its first delivery and
  * before that message's commit: a second member joins and the test waits
- * until the first member's partition was revoked. */
+ * until the first member stopped the partition (its on_revoked callback
+ * runs in its next read call: reader.h). */
 static void race_after_read(void *arg, kafka_reader *r)
 {
-    (void)r;
     race *x = arg;
     if (x->hooked)
         return;
@@ -329,14 +353,8 @@ static void race_after_read(void *arg, kafka_reader *r)
     kafka_reader_config c = x->cfg;
     c.on_revoked = NULL;
     x->other = kt_reader_open(&c);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 60;
-    pthread_mutex_lock(&x->mu);
-    while (!x->revoked)
-        if (pthread_cond_timedwait(&x->cond, &x->mu, &ts) != 0)
-            break;
-    pthread_mutex_unlock(&x->mu);
+    for (int i = 0; i < 600 && kt_reader_partitions(r) == 2; i++)
+        usleep(100 * 1000);
 }
 
 /* A member reads a message (read_message: it promises the commit), and a
@@ -381,6 +399,22 @@ static void revoke_race(kt_cluster *kt, bool commit_in_callback)
         kr_reader_after_read_hook_for_test(a, race_after_read, &x);
         read_n(a, 1, seen, N);
     }
+    /* The next read call runs on_revoked (the revoke waits for it). */
+    for (int i = 0; i < 300; i++) {
+        pthread_mutex_lock(&x.mu);
+        bool done = x.revoked;
+        pthread_mutex_unlock(&x.mu);
+        if (done)
+            break;
+        kafka_message m;
+        kafka_err e = kafka_reader_fetch_message(a, &m, 100);
+        assert_true(e == 0 || e == KAFKA_ERR_TIMEOUT);
+        if (!e) {
+            int v = kt_value_num(&m);
+            assert_true(v >= 0 && v < N);
+            seen[v]++;
+        }
+    }
     pthread_mutex_lock(&x.mu);
     bool revoked = x.revoked;
     kafka_err cb_commit = x.callback_commit;
@@ -391,7 +425,9 @@ static void revoke_race(kt_cluster *kt, bool commit_in_callback)
     assert_non_null(x.other);
     /* Whoever owns the partition now starts after the message read before
      * the revoke: every message once, the first one never again. */
-    int distinct = 1;
+    int distinct = 0;
+    for (int i = 0; i < N; i++)
+        distinct += seen[i] > 0;
     for (int i = 0; i < 600 && distinct < N; i++) {
         kafka_reader *rs[2] = {a, x.other};
         for (int k = 0; k < 2; k++) {
@@ -537,11 +573,26 @@ static void on_revoked(void *priv, kafka_reader *r, const kafka_reader_partition
     pthread_mutex_unlock(&t->mu);
 }
 
+/* The rebalance callbacks run in the application's read calls (reader.h):
+ * an empty read (the topic has no messages) gives them their turn. */
+static void pump(kafka_reader *r)
+{
+    kafka_message m;
+    assert_int_equal(kafka_reader_fetch_message(r, &m, 0), KAFKA_ERR_TIMEOUT);
+}
+
 static bool wait_parts(kafka_reader *a, int32_t na, kafka_reader *b, int32_t nb)
 {
     for (int i = 0; i < 300; i++) {
-        if (kt_reader_partitions(a) == na && (!b || kt_reader_partitions(b) == nb))
+        pump(a);
+        if (b)
+            pump(b);
+        if (kt_reader_partitions(a) == na && (!b || kt_reader_partitions(b) == nb)) {
+            pump(a); /* the callbacks of the last change */
+            if (b)
+                pump(b);
             return true;
+        }
         usleep(100 * 1000);
     }
     return false;
@@ -679,5 +730,7 @@ int main(void)
     };
     if (getenv("KT_FILTER"))
         cmocka_set_test_filter(getenv("KT_FILTER"));
+    if (getenv("KT_TEST")) /* run one case: KT_TEST=test_static_membership */
+        cmocka_set_test_filter(getenv("KT_TEST"));
     return cmocka_run_group_tests(tests, kt_cluster_group_setup, kt_cluster_group_teardown);
 }
