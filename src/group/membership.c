@@ -425,6 +425,15 @@ int32_t kgm_coordinator_id(const kgm *m) { return m->coord; }
 
 /* ---- requests ------------------------------------------------------------------------ */
 
+/* The group layer's view of parts[0..n) (offsets kept unless fetch), in a. */
+static kafka_group_offset *to_offsets(kafka_arena *a, const kgm_partition *parts, size_t n, bool fetch)
+{
+    kafka_group_offset *offs = kafka_arena_calloc(a, n ? n : 1, sizeof *offs);
+    for (size_t i = 0; offs && i < n; i++)
+        offs[i] = (kafka_group_offset){parts[i].topic, parts[i].partition, fetch ? -1 : parts[i].offset, 0};
+    return offs;
+}
+
 static void commit_fail(kgm *m, commit_batch *b, kafka_err err)
 {
     for (size_t i = 0; i < b->n; i++)
@@ -624,13 +633,11 @@ kafka_err kgm_build(kgm *m, uint32_t id, int16_t v, kafka_wbuf *w, int64_t now)
     }
     case RQ_COMMIT: {
         commit_batch *b = f->batch;
-        kafka_group_offset *offs = kafka_arena_calloc(&a, b->n ? b->n : 1, sizeof *offs);
+        kafka_group_offset *offs = to_offsets(&a, b->parts, b->n, false);
         if (!offs) {
             err = KAFKA_ERR_NOMEM;
             break;
         }
-        for (size_t i = 0; i < b->n; i++)
-            offs[i] = (kafka_group_offset){b->parts[i].topic, b->parts[i].partition, b->parts[i].offset, 0};
         kafka_offset_commit_request req;
         err = kafka_group_commit_request_fill(&req, v, &idt, offs, b->n, &a);
         if (!err)
@@ -638,13 +645,11 @@ kafka_err kgm_build(kgm *m, uint32_t id, int16_t v, kafka_wbuf *w, int64_t now)
         break;
     }
     case RQ_FETCH: {
-        kafka_group_offset *offs = kafka_arena_calloc(&a, f->n_fetch ? f->n_fetch : 1, sizeof *offs);
+        kafka_group_offset *offs = to_offsets(&a, f->fetch, f->n_fetch, true);
         if (!offs) {
             err = KAFKA_ERR_NOMEM;
             break;
         }
-        for (size_t i = 0; i < f->n_fetch; i++)
-            offs[i] = (kafka_group_offset){f->fetch[i].topic, f->fetch[i].partition, -1, 0};
         kafka_offset_fetch_request req;
         err = kafka_group_offset_fetch_request_fill(&req, v, m->group_id, offs, f->n_fetch, &a);
         if (!err)
@@ -1004,11 +1009,9 @@ static void on_fetch(kgm *m, in_flight *f, kafka_err err, const uint8_t *body, s
         return;
     kafka_arena a;
     kafka_arena_init(&a, 0);
-    kafka_group_offset *offs = kafka_arena_calloc(&a, f->n_fetch ? f->n_fetch : 1, sizeof *offs);
+    kafka_group_offset *offs = to_offsets(&a, f->fetch, f->n_fetch, true);
     if (!offs)
         err = err ? err : KAFKA_ERR_NOMEM;
-    for (size_t i = 0; offs && i < f->n_fetch; i++)
-        offs[i] = (kafka_group_offset){f->fetch[i].topic, f->fetch[i].partition, -1, 0};
     if (!err) {
         kafka_offset_fetch_response resp;
         kafka_offset_fetch_response_init(&resp);
@@ -1054,11 +1057,9 @@ static void on_commit(kgm *m, in_flight *f, kafka_err err, const uint8_t *body, 
     b->in_flight = false;
     kafka_arena a;
     kafka_arena_init(&a, 0);
-    kafka_group_offset *offs = kafka_arena_calloc(&a, b->n ? b->n : 1, sizeof *offs);
+    kafka_group_offset *offs = to_offsets(&a, b->parts, b->n, false);
     if (!offs)
         err = err ? err : KAFKA_ERR_NOMEM;
-    for (size_t i = 0; offs && i < b->n; i++)
-        offs[i] = (kafka_group_offset){b->parts[i].topic, b->parts[i].partition, b->parts[i].offset, 0};
     kafka_err first = err;
     if (!err) {
         kafka_offset_commit_response resp;

@@ -3,6 +3,7 @@
  * coordinator errors and a coordinator outage, and cooperative-sticky and
  * static membership work. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -694,6 +695,53 @@ static void test_close_with_coordinator_down(void **state)
     free(group);
 }
 
+typedef struct closer {
+    kafka_reader *r;
+    atomic_int started;
+} closer;
+
+/* Closes the reader once the main thread is about to commit; the pause
+ * lets that commit reach its wait (if close came first the commit would
+ * return CLOSED all the same, from its entry check). */
+static void *close_soon(void *arg)
+{
+    closer *c = arg;
+    while (!atomic_load(&c->started))
+        usleep(1000);
+    usleep(300 * 1000);
+    kafka_reader_close(c->r);
+    return NULL;
+}
+
+/* A synchronous commit waits for the I/O thread; with the coordinator down
+ * it waits (timeout -1), and close from another thread wakes it: CLOSED. */
+static void test_close_wakes_blocked_commit(void **state)
+{
+    kt_cluster *kt = *state;
+    KT_REQUIRE_MOCK(kt);
+    char *topic = kt_unique_topic("group-wake");
+    char *group = kt_unique_topic("gwake");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 1), 0);
+    assert_int_equal(kt_cluster_cmd(kt, "coordinator group %s 3", group), 0);
+    produce(kt, topic, 0, 0, 1);
+    kafka_reader_config c = group_cfg(kt, topic, group);
+    c.close_timeout_ms = 1000;
+    kafka_reader *r = kt_reader_open(&c);
+    kafka_message m;
+    assert_int_equal(kafka_reader_fetch_message(r, &m, 30000), 0);
+    assert_int_equal(kt_cluster_cmd(kt, "down 3"), 0);
+    closer cl = {.r = r};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, close_soon, &cl), 0);
+    atomic_store(&cl.started, 1);
+    kafka_err e = kafka_reader_commit_messages(r, &m, 1, -1);
+    pthread_join(t, NULL);
+    assert_int_equal(e, KAFKA_ERR_CLOSED);
+    assert_int_equal(kt_cluster_cmd(kt, "up 3"), 0);
+    free(topic);
+    free(group);
+}
+
 static void test_group_bad_input(void **state)
 {
     kt_cluster *kt = *state;
@@ -726,6 +774,7 @@ int main(void)
         cmocka_unit_test(test_cooperative_sticky),
         cmocka_unit_test(test_coordinator_errors_and_outage),
         cmocka_unit_test(test_close_with_coordinator_down),
+        cmocka_unit_test(test_close_wakes_blocked_commit),
         cmocka_unit_test(test_three_members_one_killed),
     };
     if (getenv("KT_FILTER"))
