@@ -44,8 +44,10 @@
  * is connected the thread polls it every few milliseconds). Completion
  * callbacks and the log callback run on that thread (or, at close, on the
  * closing thread); a connection is dialled (TCP, TLS, ApiVersions, SASL)
- * on that thread too, blocking it up to dial_timeout_ms, and so are
- * metadata refreshes and InitProducerId. With compression on, up to
+ * on that thread too, blocking it up to dial_timeout_ms. Metadata
+ * refreshes and InitProducerId are requests on those connections like
+ * Produce: they never block the thread (a partition whose leader is being
+ * looked up waits; the others keep flowing). With compression on, up to
  * compression_workers more threads (default: one per online CPU, at most
  * 4) compress closed batches in parallel, each with its own codec
  * contexts, and the I/O thread sends them as they are ready, each
@@ -135,8 +137,8 @@
  * zero-initialise them (designated initializers do) so that later fields
  * read as defaults.
  *
- * NOT IMPLEMENTED (yet): transactions; dials, metadata refreshes and
- * InitProducerId that do not block the I/O thread; per-message errors
+ * NOT IMPLEMENTED (yet): transactions; dials that do not block the I/O
+ * thread; per-message errors
  * inside one batch (Produce v8 record_errors: the whole batch gets the
  * error); resetting stats on read (kafka-go's Stats() resets; these are
  * cumulative).

@@ -39,6 +39,7 @@ typedef struct topic_entry {
     char *name;
     topic_snap *snap; /* NULL until first fetched */
     int64_t fetched_at;
+    uint64_t gen; /* kafka_cluster.md_gen of the answer that set snap */
     bool stale;
 } topic_entry;
 
@@ -88,6 +89,7 @@ struct kafka_cluster {
 
     bool refreshing;
     int64_t last_refresh;
+    uint64_t md_gen; /* answers applied */
 };
 
 #define BOOTSTRAP_ID_BASE (-2)
@@ -620,7 +622,6 @@ static topic_snap *snap_build(const kafka_metadata_response_metadata_response_to
     return s;
 }
 
-/* Applies a Metadata response. Caller holds the lock. */
 static bool is_coordinator(const kafka_cluster *kc, int32_t id)
 {
     for (size_t i = 0; i < kc->n_coords; i++)
@@ -654,7 +655,25 @@ static void prune_departed(kafka_cluster *kc)
     kc->n_brokers = kept;
 }
 
-static kafka_err apply_metadata(kafka_cluster *kc, const kafka_metadata_response *r)
+/* e's answer is now t (answer number gen, at now). false: no memory. */
+static bool entry_answer(topic_entry *e, const kafka_metadata_response_metadata_response_topic *t, int64_t now,
+                         uint64_t gen)
+{
+    topic_snap *s = snap_build(t);
+    if (!s)
+        return false;
+    snap_unref(e->snap);
+    e->snap = s;
+    e->fetched_at = now;
+    e->gen = gen;
+    e->stale = false;
+    return true;
+}
+
+/* Applies a Metadata response (the answer to a request for the topics
+ * asked[0..n_asked)). Caller holds the lock. */
+static kafka_err apply_metadata(kafka_cluster *kc, const kafka_metadata_response *r, const char *const *asked,
+                                size_t n_asked)
 {
     char addr[KAFKA_ADDR_MAX];
     /* broker_upsert is a linear search: the cap keeps a hostile answer
@@ -678,6 +697,7 @@ static kafka_err apply_metadata(kafka_cluster *kc, const kafka_metadata_response
     if (nb > 0)
         prune_departed(kc);
     int64_t now = now_ms();
+    uint64_t gen = ++kc->md_gen;
     for (int32_t i = 0; i < r->topics_count; i++) {
         const kafka_metadata_response_metadata_response_topic *t = &r->topics[i];
         if (t->name.len <= 0)
@@ -690,15 +710,62 @@ static kafka_err apply_metadata(kafka_cluster *kc, const kafka_metadata_response
         topic_entry *e = topic_find(kc, name);
         if (!e)
             continue; /* we did not ask for it */
-        topic_snap *s = snap_build(t);
-        if (!s)
+        if (!entry_answer(e, t, now, gen))
             return KAFKA_ERR_NOMEM;
-        snap_unref(e->snap);
-        e->snap = s;
-        e->fetched_at = now;
-        e->stale = false;
+    }
+    /* A topic asked for and missing from the answer does not exist (or is
+     * hidden from us): an answer too, so that lookups stop waiting. */
+    for (size_t i = 0; i < n_asked; i++) {
+        topic_entry *e = topic_find(kc, asked[i]);
+        if (!e || e->gen == gen)
+            continue;
+        kafka_metadata_response_metadata_response_topic absent = {
+            .error_code = (int16_t)KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION, .name = kafka_str_c(asked[i])};
+        if (!entry_answer(e, &absent, now, gen))
+            return KAFKA_ERR_NOMEM;
     }
     return 0;
+}
+
+kafka_err kafka_cluster_md_request(const kafka_cluster *kc, const char *const *names, size_t n, unsigned flags,
+                                   int16_t version, kafka_arena *arena, kafka_metadata_request *req)
+{
+    if (n > INT32_MAX || (n && !names))
+        return KAFKA_ERR_INVALID_ARG;
+    bool all = (flags & KAFKA_CLUSTER_MD_ALL_TOPICS) != 0;
+    kafka_metadata_request_init(req);
+    /* before v4 naming a topic may create it: ask for every topic instead */
+    if (n && version < 4 && (flags & KAFKA_CLUSTER_MD_NEVER_CREATE)) {
+        n = 0;
+        all = true;
+    }
+    req->topics_count = (int32_t)n;
+    req->topics = kafka_arena_calloc(arena, n ? n : 1, sizeof *req->topics);
+    if (!req->topics)
+        return KAFKA_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++) {
+        kafka_metadata_request_metadata_request_topic_init(&req->topics[i]);
+        req->topics[i].name = kafka_str_c(names[i]);
+    }
+    if (n == 0 && all && version >= 1) {
+        req->topics = NULL; /* v1+: null = every topic; v0: empty = every topic */
+        req->topics_count = -1;
+    }
+    /* v0-v3 have no flag: brokers then auto-create if they are configured
+     * to, which the caller cannot prevent (v0 also reads an empty list as
+     * "all topics") */
+    if (version >= 4)
+        req->allow_auto_topic_creation = kc->cfg.allow_auto_topic_creation;
+    return 0;
+}
+
+kafka_err kafka_cluster_md_apply(kafka_cluster *kc, const kafka_metadata_response *resp, const char *const *asked,
+                                 size_t n_asked)
+{
+    pthread_mutex_lock(&kc->mu);
+    kafka_err err = apply_metadata(kc, resp, asked, n_asked);
+    cluster_unlock(kc);
+    return err;
 }
 
 /* One Metadata round trip on any broker, applied to the cache; the
@@ -709,50 +776,21 @@ static kafka_err metadata_roundtrip(kafka_cluster *kc, const char *const *names,
                                     int64_t deadline, kafka_arena *arena, kafka_metadata_response *resp,
                                     int16_t *version)
 {
-    bool all = (flags & KAFKA_CLUSTER_MD_ALL_TOPICS) != 0;
     kafka_conn *c = NULL;
     kafka_err err = kafka_cluster_acquire_any(kc, deadline, &c);
     if (err)
         return err;
+    int16_t v = kafka_conn_version(c, KAFKA_API_METADATA, 0, KAFKA_CLUSTER_MD_MAX_VERSION);
     kafka_metadata_request req;
-    kafka_metadata_request_init(&req);
-    req.topics_count = (int32_t)n;
-    req.topics = kafka_arena_calloc(arena, n ? n : 1, sizeof *req.topics);
-    if (!req.topics) {
-        kafka_cluster_release(kc, c, true);
-        return KAFKA_ERR_NOMEM;
-    }
-    for (size_t i = 0; i < n; i++) {
-        kafka_metadata_request_metadata_request_topic_init(&req.topics[i]);
-        req.topics[i].name = kafka_str_c(names[i]);
-    }
-    int16_t v = kafka_conn_version(c, KAFKA_API_METADATA, 0, INT16_MAX);
-    /* before v4 naming a topic may create it: ask for every topic instead */
-    if (n && v >= 0 && v < 4 && (flags & KAFKA_CLUSTER_MD_NEVER_CREATE)) {
-        n = 0;
-        all = true;
-        req.topics_count = 0;
-    }
-    if (n == 0 && all && v >= 1) {
-        req.topics = NULL; /* v1+: null = every topic; v0: empty = every topic */
-        req.topics_count = -1;
-    }
-    /* v0-v3 have no flag: brokers then auto-create if they are configured
-     * to, which the caller cannot prevent (v0 also reads an empty list as
-     * "all topics") */
-    if (v >= 4)
-        req.allow_auto_topic_creation = kc->cfg.allow_auto_topic_creation;
+    err = v < 0 ? KAFKA_ERR_NO_COMMON_VERSION : kafka_cluster_md_request(kc, names, n, flags, v, arena, &req);
     kafka_metadata_response_init(resp);
     kafka_cluster_conn_deadline(c, deadline);
-    err = v < 0 ? KAFKA_ERR_NO_COMMON_VERSION
-                : kafka_conn_roundtrip(c, KAFKA_API_METADATA, v, metadata_request_enc_, &req, metadata_response_dec_,
-                                       resp, arena, NULL);
+    if (!err)
+        err = kafka_conn_roundtrip(c, KAFKA_API_METADATA, v, metadata_request_enc_, &req, metadata_response_dec_,
+                                   resp, arena, NULL);
     kafka_cluster_release(kc, c, !kafka_cluster_err_breaks_conn(err));
-    if (!err) {
-        pthread_mutex_lock(&kc->mu);
-        err = apply_metadata(kc, resp);
-        cluster_unlock(kc);
-    }
+    if (!err)
+        err = kafka_cluster_md_apply(kc, resp, names, n);
     if (version)
         *version = v;
     return err;
@@ -900,35 +938,102 @@ void kafka_cluster_topic_release(kafka_cluster *kc, const kafka_cluster_topic *t
     }
 }
 
+kafka_err kafka_cluster_topic_leader(const kafka_cluster_topic *t, int32_t partition, int32_t *leader_out)
+{
+    *leader_out = -1;
+    if (t->err)
+        return t->err;
+    /* partitions are sorted by id */
+    int32_t lo = 0, hi = t->n_partitions;
+    while (lo < hi) {
+        int32_t mid = lo + (hi - lo) / 2;
+        if (t->partitions[mid].id < partition)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo >= t->n_partitions || t->partitions[lo].id != partition)
+        return KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+    const kafka_cluster_partition *p = &t->partitions[lo];
+    /* a leader the partition reports with an error is still usable
+     * (REPLICA_NOT_AVAILABLE, say); only a missing one is not */
+    if (p->leader < 0 || p->err == KAFKA_ERR_LEADER_NOT_AVAILABLE)
+        return p->err ? p->err : KAFKA_ERR_LEADER_NOT_AVAILABLE;
+    *leader_out = p->leader;
+    return 0;
+}
+
 kafka_err kafka_cluster_leader(kafka_cluster *kc, const char *topic, int32_t partition, int64_t deadline,
                                int32_t *leader_out)
 {
     *leader_out = -1;
     const kafka_cluster_topic *t;
     kafka_err err = kafka_cluster_topic_get(kc, topic, deadline, &t);
-    if (err) {
-        kafka_cluster_topic_release(kc, t);
-        return err;
-    }
-    err = KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-    for (int32_t i = 0; i < t->n_partitions; i++) {
-        if (t->partitions[i].id != partition)
-            continue;
-        err = t->partitions[i].err;
-        if (!err && t->partitions[i].leader < 0)
-            err = KAFKA_ERR_LEADER_NOT_AVAILABLE;
-        if (!err)
-            *leader_out = t->partitions[i].leader;
-        /* a leader the partition reports with an error is still usable
-         * (REPLICA_NOT_AVAILABLE, say); only a missing one is not */
-        if (err && err != KAFKA_ERR_LEADER_NOT_AVAILABLE && t->partitions[i].leader >= 0) {
-            *leader_out = t->partitions[i].leader;
-            err = 0;
-        }
-        break;
-    }
+    if (!err)
+        err = kafka_cluster_topic_leader(t, partition, leader_out);
     kafka_cluster_topic_release(kc, t);
     return err;
+}
+
+kafka_err kafka_cluster_topic_cached(kafka_cluster *kc, const char *topic, int64_t now,
+                                     const kafka_cluster_topic **out, bool *refresh)
+{
+    *out = NULL;
+    *refresh = false;
+    if (!topic || !*topic || strlen(topic) > 249)
+        return KAFKA_ERR_INVALID_TOPIC_EXCEPTION;
+    pthread_mutex_lock(&kc->mu);
+    kafka_err err = 0;
+    topic_entry *e = kc->closed ? NULL : topic_find(kc, topic);
+    if (kc->closed)
+        err = KAFKA_ERR_CLOSED;
+    else if (!e && !(e = topic_add(kc, topic)))
+        err = KAFKA_ERR_NOMEM;
+    if (!err) {
+        int64_t age = e->snap ? now - e->fetched_at : 0;
+        /* An error answer is definitive until invalidated, or until it is
+         * old enough to be worth asking again (a topic being created). */
+        if (!e->snap || e->stale || (e->snap->pub.err && age >= kc->cfg.backoff_max_ms)) {
+            *refresh = true;
+        } else {
+            *refresh = age >= kc->cfg.metadata_max_age_ms; /* served meanwhile */
+            atomic_fetch_add(&e->snap->refs, 1);
+            *out = &e->snap->pub;
+            err = e->snap->pub.err;
+        }
+    }
+    cluster_unlock(kc);
+    return err;
+}
+
+kafka_err kafka_cluster_leader_cached(kafka_cluster *kc, const char *topic, int32_t partition, int64_t now,
+                                      int32_t *leader_out, bool *refresh)
+{
+    *leader_out = -1;
+    const kafka_cluster_topic *t = NULL;
+    kafka_err err = kafka_cluster_topic_cached(kc, topic, now, &t, refresh);
+    if (!err && t)
+        err = kafka_cluster_topic_leader(t, partition, leader_out);
+    kafka_cluster_topic_release(kc, t);
+    return err;
+}
+
+size_t kafka_cluster_md_candidates(kafka_cluster *kc, int32_t *ids, size_t max)
+{
+    pthread_mutex_lock(&kc->mu);
+    size_t n = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < kc->n_brokers; i++) {
+            const broker_entry *b = &kc->brokers[i];
+            bool listed = b->id >= 0 && b->known, bootstrap = b->id <= BOOTSTRAP_ID_BASE;
+            if (pass == 0 ? !listed : !bootstrap)
+                continue;
+            if (n < max)
+                ids[n] = b->id;
+            n++;
+        }
+    cluster_unlock(kc);
+    return n;
 }
 
 void kafka_cluster_invalidate(kafka_cluster *kc, const char *topic)

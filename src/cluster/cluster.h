@@ -92,6 +92,63 @@ void kafka_cluster_topic_release(kafka_cluster *kc, const kafka_cluster_topic *t
 kafka_err kafka_cluster_leader(kafka_cluster *kc, const char *topic, int32_t partition, int64_t deadline,
                                int32_t *leader_out);
 
+/* The leader of `partition` in snapshot t: 0 and *leader_out, or t's
+ * topic error, UNKNOWN_TOPIC_OR_PARTITION for an id t lacks,
+ * LEADER_NOT_AVAILABLE (or the partition's own error) when it has none.
+ * Pure: the one place this rule lives. */
+kafka_err kafka_cluster_topic_leader(const kafka_cluster_topic *t, int32_t partition, int32_t *leader_out);
+
+/* ---- the sans-I/O face of metadata ----------------------------------------
+ *
+ * For owners that do their own I/O (the reader and writer on their engine,
+ * src/engine/meta.h): look up what the cache knows now without blocking,
+ * build a Metadata request for the topics that need one, and apply the
+ * decoded answer. The blocking calls above are these same steps over a
+ * pooled connection. */
+
+/* Non-blocking topic lookup at time `now` (monotonic ms). Three outcomes:
+ *  - known: 0 and *out (release with kafka_cluster_topic_release);
+ *  - a definitive error from the last answer (the topic's error, e.g.
+ *    UNKNOWN_TOPIC_OR_PARTITION for a topic the answer lacked): returned,
+ *    with *out set; it stays the answer until kafka_cluster_invalidate or
+ *    until backoff_max_ms old;
+ *  - pending: 0 and *out NULL: nothing usable is cached (never asked,
+ *    invalidated): ask a refresh for the topic and look again after it.
+ * *refresh says the topic should be in the next Metadata request (also
+ * for an answer past metadata_max_age_ms, served meanwhile). Takes the
+ * cluster's lock; no I/O. */
+kafka_err kafka_cluster_topic_cached(kafka_cluster *kc, const char *topic, int64_t now,
+                                     const kafka_cluster_topic **out, bool *refresh);
+
+/* kafka_cluster_topic_cached + kafka_cluster_topic_leader: 0 with
+ * *leader_out >= 0 (known), 0 with -1 (pending: refresh), or the
+ * definitive error. */
+kafka_err kafka_cluster_leader_cached(kafka_cluster *kc, const char *topic, int32_t partition, int64_t now,
+                                      int32_t *leader_out, bool *refresh);
+
+/* Highest Metadata version the cluster layer asks for. */
+#define KAFKA_CLUSTER_MD_MAX_VERSION INT16_MAX
+
+/* Builds the Metadata request for topics names[0..n) at `version` into
+ * *req (arrays from arena; the names are referenced, not copied), with
+ * flags as kafka_cluster_metadata takes them. The one place a Metadata
+ * request is built. */
+struct kafka_metadata_request;
+kafka_err kafka_cluster_md_request(const kafka_cluster *kc, const char *const *names, size_t n, unsigned flags,
+                                   int16_t version, kafka_arena *arena, struct kafka_metadata_request *req);
+
+/* Applies a decoded Metadata answer to the cache (brokers, topics,
+ * partitions, leaders); asked[0..n_asked) are the topics the request named:
+ * those the answer lacks are recorded as UNKNOWN_TOPIC_OR_PARTITION. */
+struct kafka_metadata_response;
+kafka_err kafka_cluster_md_apply(kafka_cluster *kc, const struct kafka_metadata_response *resp,
+                                 const char *const *asked, size_t n_asked);
+
+/* Brokers worth sending a Metadata request to: the ones the last answer
+ * listed, then the bootstrap entries (negative ids <= -2, which
+ * kafka_cluster_acquire accepts). Copies at most max; returns how many. */
+size_t kafka_cluster_md_candidates(kafka_cluster *kc, int32_t *ids, size_t max);
+
 /* Marks a topic's metadata stale (NULL: every topic); the next lookup
  * refreshes it. Does not block. */
 void kafka_cluster_invalidate(kafka_cluster *kc, const char *topic);

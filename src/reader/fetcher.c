@@ -573,22 +573,24 @@ static int cmp_topic(const void *a, const void *b)
     return x->p->topic < y->p->topic ? -1 : x->p->topic > y->p->topic;
 }
 
-/* Looks up the leader of p (cached by the cluster; a refresh when stale). */
+/* The leader of p from the cluster's cache, without blocking: known, a
+ * definitive error (an unknown topic or partition reaches the next read),
+ * or pending: its topic goes into the next Metadata request (r->md) and p
+ * waits for the answer. */
 static void find_leader(kafka_reader *r, kr_part *p, int64_t now)
 {
     int32_t leader = -1;
-    kafka_err err = kafka_cluster_leader(r->kc, p->topic, p->partition, now + r->cfg.dial_timeout_ms, &leader);
+    bool refresh = false;
+    kafka_err err = kafka_cluster_leader_cached(r->kc, p->topic, p->partition, now, &leader, &refresh);
+    if (refresh && ke_meta_want(&r->md, p->topic) && !err)
+        err = KAFKA_ERR_NOMEM;
     if (!err) {
-        p->leader = leader;
+        p->leader = leader; /* -1: pending */
         return;
     }
     char why[300];
-    const char *d = kafka_dial_last_error();
     if (err == KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION)
         snprintf(why, sizeof why, "topic %s has no partition %d (or the topic does not exist)", p->topic, p->partition);
-    else if ((err == KAFKA_ERR_TLS || err == KAFKA_ERR_SASL || err == KAFKA_ERR_NO_BROKERS ||
-              err == KAFKA_ERR_TRANSPORT) && d && *d)
-        snprintf(why, sizeof why, "metadata: %s: %s", kafka_err_str(err), d);
     else
         snprintf(why, sizeof why, "metadata: %s", kafka_err_str(err));
     part_failed(r, p, err, why, now);
@@ -602,6 +604,37 @@ static void find_leader(kafka_reader *r, kr_part *p, int64_t now)
         }
         pthread_mutex_unlock(&r->mu);
     }
+}
+
+/* The metadata refresh (r->md) ended. On failure every part still
+ * waiting for its leader hears of it (backoff, the reader's last error,
+ * and the next read for a fatal one such as TLS or SASL); on success the
+ * next turn finds their leaders. I/O thread. */
+static void on_metadata(void *arg, kafka_err err, const char *why)
+{
+    kafka_reader *r = arg;
+    if (!err)
+        return;
+    int64_t now = kafka_now_ms();
+    char text[400];
+    snprintf(text, sizeof text, "metadata: %s: %s", kafka_err_str(err), why && *why ? why : "");
+    kr_partitions_failed(r, err, text, now);
+    pthread_mutex_lock(&r->mu);
+    kr_part **waiting = kafka_calloc(r->n_parts ? r->n_parts : 1, sizeof *waiting);
+    size_t n = 0;
+    for (size_t i = 0; waiting && i < r->n_parts; i++) {
+        kr_part *p = r->parts[i];
+        if (p->leader < 0 && !p->stop && !p->in_flight && p->retry_at <= now) {
+            atomic_fetch_add(&p->refs, 1);
+            waiting[n++] = p;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    for (size_t i = 0; i < n; i++) {
+        part_failed(r, waiting[i], err, text, now);
+        kr_part_release(waiting[i]);
+    }
+    kafka_free(waiting);
 }
 
 static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
@@ -638,8 +671,10 @@ static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
     r->rotate = n ? (r->rotate + 1) % n : 0;
     r->fetch_held = !room;
     pthread_mutex_unlock(&r->mu);
-    if (!pp)
+    if (!pp) {
+        ke_meta_turn(&r->md, e, now);
         return now + r->cfg.backoff_min_ms; /* no memory: plan again soon */
+    }
     plan_part *sel = pp + n;
     for (size_t i = 0; i < k; i++)
         if (pp[i].p->leader < 0)
@@ -679,20 +714,29 @@ static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
         kr_part_release(pp[i].p);
     }
     kafka_free(pp);
-    return next;
+    /* Leaders (and the all_partitions list) wanted above: one Metadata
+     * request for them all, its answer handled as it comes. */
+    int64_t md = ke_meta_turn(&r->md, e, now);
+    return md >= 0 && (next < 0 || md < next) ? md : next;
 }
 
 static void on_broker(void *arg, int32_t broker, bool up, kafka_err err, const char *why)
 {
     kafka_reader *r = arg;
+    /* Negative ids are bootstrap addresses the metadata refresh uses
+     * (engine/meta.h), not brokers: its own failure is what is reported. */
+    kafka_log_level lvl = broker < 0 ? KAFKA_LOG_DEBUG : KAFKA_LOG_WARN;
     if (up)
-        kr_log(r, KAFKA_LOG_WARN, "broker %d is back", broker);
+        kr_log(r, lvl, "broker %d is back", broker);
     else
-        kr_log(r, KAFKA_LOG_WARN, "broker %d down: %s (%s)", broker, why, kafka_err_str(err));
+        kr_log(r, lvl, "broker %d down: %s (%s)", broker, why, kafka_err_str(err));
 }
 
 kafka_err kr_io_start(kafka_reader *r)
 {
+    /* A Metadata request may queue behind a long-polling Fetch. */
+    ke_meta_init(&r->md, r->kc, r->cfg.backoff_min_ms, r->cfg.backoff_max_ms,
+                 r->cfg.max_wait_ms + r->cfg.dial_timeout_ms + FETCH_DEADLINE_SLACK_MS, on_metadata, r);
     kafka_engine_config ec = {
         .kc = r->kc,
         .backoff_min_ms = r->cfg.backoff_min_ms,
@@ -710,6 +754,7 @@ void kr_io_stop(kafka_reader *r)
     if (r->eng)
         kafka_engine_stop(r->eng);
     r->eng = NULL;
+    ke_meta_free(&r->md);
     for (size_t i = 0; i < r->n_io_brokers; i++)
         kr_session_free(&r->io_brokers[i].sess);
     kafka_free(r->io_brokers);

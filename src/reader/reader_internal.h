@@ -51,6 +51,7 @@
 
 #include "cluster/cluster.h"
 #include "engine/engine.h"
+#include "engine/meta.h"
 #include "common/arena.h"
 #include "group/assignor.h"
 #include "group/group.h"
@@ -203,6 +204,7 @@ struct kafka_reader {
     struct kr_broker *io_brokers; /* a Fetch / ListOffsets in flight per broker */
     size_t n_io_brokers, cap_io_brokers;
     size_t rotate; /* fairness: where the next Fetch starts in the list */
+    ke_meta md;    /* leader lookups: Metadata through the engine */
 
     /* reading thread only */
     kr_chunk *cur;
@@ -296,6 +298,11 @@ kafka_err kr_partitions_start(kafka_reader *r);
 /* I/O thread, each turn: while all_pending, looks the topic up and starts
  * every partition it has. Returns when to try again (-1: nothing to do). */
 int64_t kr_partitions_resolve_all(kafka_reader *r, int64_t now);
+/* I/O thread: the metadata refresh failed with err (why: its text);
+ * while all_pending, the error is recorded (and the next read hears of it
+ * when the application must) and the lookup retried after a backoff.
+ * Returns when to try again (-1: nothing pending). */
+int64_t kr_partitions_failed(kafka_reader *r, kafka_err err, const char *why, int64_t now);
 /* Waits (mu held) until the all_partitions list is known: 0, or TIMEOUT
  * at the deadline (-1 = none), or CLOSED. */
 kafka_err kr_partitions_wait_known_locked(kafka_reader *r, int64_t deadline);

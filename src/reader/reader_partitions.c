@@ -119,12 +119,15 @@ int64_t kr_partitions_resolve_all(kafka_reader *r, int64_t now)
     if (r->all_retry_at > now)
         return r->all_retry_at;
     const kafka_cluster_topic *t = NULL;
-    kafka_err err = kafka_cluster_topic_get(r->kc, r->cfg.topic, now + r->cfg.dial_timeout_ms, &t);
-    if (!err && t && t->err)
-        err = t->err;
-    if (!err && t && t->n_partitions <= 0)
+    bool refresh = false;
+    kafka_err err = kafka_cluster_topic_cached(r->kc, r->cfg.topic, now, &t, &refresh);
+    if (refresh && ke_meta_want(&r->md, r->cfg.topic) && !err)
+        err = KAFKA_ERR_NOMEM;
+    if (!err && !t)
+        return -1; /* the refresh's answer (or failure) brings the next turn */
+    if (!err && t->n_partitions <= 0)
         err = KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-    int32_t n = !err && t ? t->n_partitions : 0;
+    int32_t n = !err ? t->n_partitions : 0;
     int32_t *ids = n ? kafka_calloc((size_t)n, sizeof *ids) : NULL;
     if (n && !ids)
         err = KAFKA_ERR_NOMEM;
@@ -145,14 +148,23 @@ int64_t kr_partitions_resolve_all(kafka_reader *r, int64_t now)
         n = 0;
         err = 0;
     }
+    if (err)
+        return kr_partitions_failed(r, err, kafka_err_str(err), now);
     pthread_mutex_lock(&r->mu);
-    if (!err) {
-        r->all_pending = false;
-        pthread_cond_broadcast(&r->cond_data);
-        pthread_cond_broadcast(&r->cond_space);
-    } else if (!r->closing) {
+    r->all_pending = false;
+    pthread_cond_broadcast(&r->cond_data);
+    pthread_cond_broadcast(&r->cond_space);
+    pthread_mutex_unlock(&r->mu);
+    return -1;
+}
+
+int64_t kr_partitions_failed(kafka_reader *r, kafka_err err, const char *why, int64_t now)
+{
+    pthread_mutex_lock(&r->mu);
+    bool pending = r->all_pending && !r->closing;
+    if (pending) {
         snprintf(r->last_error, sizeof r->last_error, "all_partitions of %s: metadata: %s", r->cfg.topic,
-                 kafka_err_str(err));
+                 why && *why ? why : kafka_err_str(err));
         r->st.errors++;
         if (err == KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION || kafka_cluster_err_for_reader(err)) {
             r->deliver_err = err;
@@ -160,7 +172,7 @@ int64_t kr_partitions_resolve_all(kafka_reader *r, int64_t now)
         }
     }
     pthread_mutex_unlock(&r->mu);
-    if (!err)
+    if (!pending)
         return -1;
     r->all_retry_at = now + kafka_backoff_ms(1, r->cfg.backoff_min_ms, r->cfg.backoff_max_ms);
     return r->all_retry_at;

@@ -32,6 +32,7 @@
 #include "cluster/cluster.h"
 #include "common/lock.h"
 #include "common/wallclock.h"
+#include "engine/meta.h"
 #include "kafka/writer.h"
 #include "protocol/record_batch.h"
 #include "protocol/wire.h"
@@ -225,8 +226,6 @@ typedef struct wbroker {
     bool up; /* connected as far as the writer knows (stats: dials) */
 } wbroker;
 
-typedef struct kafka_engine kafka_engine;
-
 struct kafka_writer {
     kafka_writer_config cfg; /* strings below are owned copies */
     char *brokers, *topic;
@@ -248,6 +247,11 @@ struct kafka_writer {
      * handles the responses; kafka_writer_wake asks it for a turn. */
     kafka_engine *eng;
     bool threads_started; /* the engine thread (and workers) run */
+    /* Engine thread only: leader lookups (Metadata through the engine),
+     * and where the search for a broker for InitProducerId starts. */
+    ke_meta md;
+    size_t pid_rr;
+    bool pid_in_flight; /* mu: an InitProducerId is on its way */
 
     /* Compression workers (writer_zip.c): n_zworkers threads (0 = the
      * I/O thread compresses at send time), read-only after creation; sealed

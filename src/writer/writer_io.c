@@ -151,8 +151,10 @@ static void batch_failed(kafka_writer *w, wbatch *b, kafka_err err, wdone *d)
         return; /* this turn's send step takes it */
     case KAFKA_PS_RETRY:
         w->st.retries++;
-        if (o.refresh_metadata)
+        if (o.refresh_metadata) {
             kafka_cluster_invalidate(w->cluster, p->topic);
+            p->leader = -1; /* looked up again: waits for the refresh */
+        }
         kafka_writer_log(w, KAFKA_LOG_INFO, "retrying %d messages to %s[%d] (attempt %d): %s", (int)b->count,
                          p->topic, (int)p->id, b->pb.attempts + 1, kafka_err_name(err));
         return;
@@ -172,73 +174,40 @@ static bool has_queued(kafka_writer *w)
     return false;
 }
 
-/* InitProducerId round trip. Unlocked. *disable = broker lacks support. */
-static kafka_err pid_fetch(kafka_writer *w, int64_t *pid, int16_t *epoch, bool *disable)
+/* What waits for the producer id fails with err rather than wait
+ * forever. Locked. */
+static void pid_fail_waiting(kafka_writer *w, kafka_err err, wdone *d)
 {
-    kafka_conn *c = NULL;
-    *disable = false;
-    kafka_err err = kafka_cluster_acquire_any(w->cluster, kafka_writer_now() + w->cfg.dial_timeout_ms, &c);
-    if (err)
-        return err;
-    if (kafka_conn_version(c, KAFKA_API_PRODUCE, W_PRODUCE_MIN, W_PRODUCE_MAX) < 0 ||
-        kafka_conn_version(c, KAFKA_API_INIT_PRODUCER_ID, 0, 4) < 0) {
-        *disable = true;
-        kafka_cluster_release(w->cluster, c, true);
-        return KAFKA_ERR_NO_COMMON_VERSION;
-    }
-    kafka_init_producer_id_request req;
-    kafka_init_producer_id_request_init(&req);
-    req.transactional_id = KAFKA_STR_NULL;
-    req.transaction_timeout_ms = 60000;
-    req.producer_id = -1;
-    req.producer_epoch = -1;
-    kafka_init_producer_id_response resp;
-    kafka_init_producer_id_response_init(&resp);
-    kafka_arena arena;
-    kafka_arena_init(&arena, 0);
-    kafka_cluster_conn_deadline(c, kafka_writer_now() + w->cfg.read_timeout_ms);
-    int16_t v = kafka_conn_version(c, KAFKA_API_INIT_PRODUCER_ID, 0, 4);
-    err = kafka_conn_roundtrip(c, KAFKA_API_INIT_PRODUCER_ID, v, init_producer_id_request_enc_, &req,
-                               init_producer_id_response_dec_, &resp, &arena, NULL);
-    kafka_cluster_release(w->cluster, c, !kafka_cluster_err_breaks_conn(err));
-    if (!err)
-        err = kafka_err_from_wire(resp.error_code);
-    if (!err) {
-        *pid = resp.producer_id;
-        *epoch = resp.producer_epoch;
-    }
-    kafka_arena_free(&arena);
-    return err;
+    for (wtopic *t = w->topics; t; t = t->next)
+        for (int32_t j = 0; j < t->n_parts; j++) {
+            wpart *p = t->parts[j];
+            /* A head still in a compression worker stays: the
+             * next failed attempt (or close) takes it. */
+            while (p && p->pp.qhead && kafka_writer_zip_cancel(w, W_BATCH(p->pp.qhead)))
+                done_push(w, d, W_BATCH(kafka_ppart_pop(&p->pp)), err, -1);
+        }
 }
 
-/* Gets (or renews) the producer id. Locked on entry and exit. */
-static void pid_init(kafka_writer *w, wdone *d)
+/* The InitProducerId outcome: the new id, or err (why: its text), or
+ * disable (the broker lacks InitProducerId or Produce v3+). Locked. */
+static void pid_result(kafka_writer *w, kafka_err err, int64_t pid, int16_t epoch, bool disable, const char *why,
+                       wdone *d)
 {
-    pthread_mutex_unlock(&w->mu);
-    int64_t pid = -1;
-    int16_t epoch = -1;
-    bool disable = false;
-    kafka_err err = pid_fetch(w, &pid, &epoch, &disable);
-    pthread_mutex_lock(&w->mu);
+    w->pid_in_flight = false;
     if (disable) {
         w->ps.idempotent = false;
         kafka_writer_log(w, KAFKA_LOG_WARN, "idempotence off: the broker lacks InitProducerId or Produce v3+");
         return;
     }
     if (err) {
-        kafka_writer_log(w, KAFKA_LOG_WARN, "InitProducerId failed: %s", kafka_err_name(err));
-        kafka_writer_note_failure(w, "InitProducerId", err);
-        if (kafka_pstate_pid_failed(&w->ps, err, kafka_writer_now(), w->aborting)) {
-            /* Fail what waits for the id rather than hold it forever. */
-            for (wtopic *t = w->topics; t; t = t->next)
-                for (int32_t j = 0; j < t->n_parts; j++) {
-                    wpart *p = t->parts[j];
-                    /* A head still in a compression worker stays: the
-                     * next failed attempt (or close) takes it. */
-                    while (p && p->pp.qhead && kafka_writer_zip_cancel(w, W_BATCH(p->pp.qhead)))
-                        done_push(w, d, W_BATCH(kafka_ppart_pop(&p->pp)), err, -1);
-                }
-        }
+        if (err == KAFKA_ERR_CLOSED && (w->stop || w->closing))
+            return; /* the engine is stopping */
+        char text[400];
+        snprintf(text, sizeof text, "InitProducerId: %s", why && *why ? why : kafka_err_str(err));
+        kafka_writer_log(w, KAFKA_LOG_WARN, "%s (%s)", text, kafka_err_name(err));
+        kafka_writer_broker_error(w, err, text);
+        if (kafka_pstate_pid_failed(&w->ps, err, kafka_writer_now(), w->aborting))
+            pid_fail_waiting(w, err, d);
         return;
     }
     kafka_pstate_pid_assigned(&w->ps, pid, epoch);
@@ -250,6 +219,90 @@ static void pid_init(kafka_writer *w, wdone *d)
                 kafka_ppart_restart(&p->pp);
         }
     kafka_writer_log(w, KAFKA_LOG_INFO, "producer id %lld epoch %d", (long long)pid, (int)epoch);
+}
+
+/* An InitProducerId in flight: the callback's argument. */
+typedef struct wpid {
+    kafka_writer *w;
+    kafka_engine *e;
+    int32_t broker;
+    int16_t version;
+} wpid;
+
+/* InitProducerId's answer (or failure), on the engine thread, unlocked. */
+static void on_pid(void *arg, kafka_err err, const char *why, uint8_t *frame, const uint8_t *body, size_t len)
+{
+    wpid *q = arg;
+    kafka_writer *w = q->w;
+    kafka_arena arena;
+    kafka_arena_init(&arena, 0);
+    kafka_init_producer_id_response resp;
+    kafka_init_producer_id_response_init(&resp);
+    char text[300];
+    snprintf(text, sizeof text, "%s", why ? why : "");
+    if (!err) {
+        kafka_rbuf rb;
+        kafka_rbuf_init(&rb, body, len);
+        err = init_producer_id_response_dec_(&rb, &arena, q->version, &resp);
+        if (err && err != KAFKA_ERR_NOMEM) {
+            snprintf(text, sizeof text, "broker %d: malformed InitProducerId response", (int)q->broker);
+            kafka_engine_fail_broker(q->e, q->broker, KAFKA_ERR_PROTOCOL, text);
+            err = KAFKA_ERR_PROTOCOL;
+        } else if (!err && (err = kafka_err_from_wire(resp.error_code)) != 0) {
+            snprintf(text, sizeof text, "broker %d: %s", (int)q->broker, kafka_err_str(err));
+        }
+    }
+    pthread_mutex_lock(&w->mu);
+    pid_result(w, err, resp.producer_id, resp.producer_epoch, false, text, &w->recv_done);
+    done_flush(w, &w->recv_done);
+    pthread_mutex_unlock(&w->mu);
+    kafka_arena_free(&arena);
+    kafka_free(frame);
+    kafka_free(q);
+}
+
+/* Sends InitProducerId to any broker that is up (w->pid_in_flight set
+ * by the caller). Unlocked, on the engine thread. */
+static void pid_send(kafka_writer *w, kafka_engine *e, int64_t now)
+{
+    char why[300] = "";
+    int32_t broker = -1;
+    bool disable = false;
+    kafka_err err = ke_any_broker(e, w->cluster, &w->pid_rr, &broker, why, sizeof why);
+    int16_t v = -1;
+    if (!err) {
+        char tmp[300];
+        if (kafka_engine_version(e, broker, KAFKA_API_PRODUCE, W_PRODUCE_MIN, W_PRODUCE_MAX, tmp, sizeof tmp) < 0 ||
+            (v = kafka_engine_version(e, broker, KAFKA_API_INIT_PRODUCER_ID, 0, 4, tmp, sizeof tmp)) < 0) {
+            disable = true;
+            err = KAFKA_ERR_NO_COMMON_VERSION;
+        }
+    }
+    wpid *q = err ? NULL : kafka_calloc(1, sizeof *q);
+    if (!err && !q)
+        err = KAFKA_ERR_NOMEM;
+    if (!err) {
+        *q = (wpid){w, e, broker, v};
+        kafka_init_producer_id_request req;
+        kafka_init_producer_id_request_init(&req);
+        req.transactional_id = KAFKA_STR_NULL;
+        req.transaction_timeout_ms = 60000;
+        req.producer_id = -1;
+        req.producer_epoch = -1;
+        /* It may queue behind Produce requests on that connection. */
+        err = kafka_engine_send(e, broker, KAFKA_API_INIT_PRODUCER_ID, v, init_producer_id_request_enc_, &req,
+                                now + w->cfg.write_timeout_ms + w->cfg.read_timeout_ms, on_pid, q);
+        if (err) {
+            kafka_free(q);
+            snprintf(why, sizeof why, "broker %d: %s", (int)broker, kafka_err_str(err));
+        }
+    }
+    if (!err)
+        return;
+    pthread_mutex_lock(&w->mu);
+    pid_result(w, err, -1, -1, disable, why, &w->send_done);
+    done_flush(w, &w->send_done);
+    pthread_mutex_unlock(&w->mu);
 }
 
 /* ---- the send step ---------------------------------------------------------- */
@@ -293,9 +346,11 @@ static wbroker *broker_slot(kafka_writer *w, int32_t broker)
     return &v[w->n_wbrokers++];
 }
 
-/* Seals due batches and pops the sendable head of each partition into
- * out. Returns the time the I/O thread should run it next. Locked. */
-static int64_t collect(kafka_writer *w, wvec *out)
+/* Seals due batches and pops the sendable head of each partition whose
+ * leader is known into out (a partition whose leader is pending waits for
+ * w->md's answer; one whose lookup failed has its head failed into d).
+ * Returns the time the I/O thread should run it next. Locked. */
+static int64_t collect(kafka_writer *w, wvec *out, wdone *d)
 {
     int64_t now = kafka_writer_now(), wake = now + 1000;
     bool flush = w->flush_requests > 0 || w->closing;
@@ -325,7 +380,27 @@ static int64_t collect(kafka_writer *w, wvec *out)
              * its worker signals send_cv when it is done. */
             if (!kafka_pstate_sendable(&w->ps, &p->pp, now, &wake) || W_BATCH(p->pp.qhead)->zstate)
                 continue;
-            if (p->leader >= 0 && broker_inflight(w, p->leader) >= w->cfg.max_in_flight)
+            /* The leader from the cache, without blocking. */
+            int32_t leader = -1;
+            bool refresh = false;
+            kafka_err lerr = kafka_cluster_leader_cached(w->cluster, p->topic, p->id, now, &leader, &refresh);
+            if (refresh && ke_meta_want(&w->md, p->topic) && !lerr)
+                lerr = KAFKA_ERR_NOMEM;
+            if (!lerr && leader < 0) {
+                /* Pending (the topic was invalidated, or never known): a
+                 * partition that failed waits for the answer (the next
+                 * turn); the others keep their last leader meanwhile. */
+                if (p->leader < 0)
+                    continue;
+                leader = p->leader;
+            }
+            if (lerr) {
+                kafka_writer_note_failure(w, "metadata", lerr);
+                batch_failed(w, W_BATCH(kafka_pstate_take(&w->ps, &p->pp)), lerr, d);
+                continue;
+            }
+            p->leader = leader;
+            if (broker_inflight(w, leader) >= w->cfg.max_in_flight)
                 continue;
             if (!vec_push(out, W_BATCH(p->pp.qhead)))
                 return now + 10;
@@ -335,19 +410,15 @@ static int64_t collect(kafka_writer *w, wvec *out)
 }
 
 /* Compresses b once (with the I/O thread's codec contexts z; a compression
- * worker already did when there are workers) and looks up its leader.
- * Unlocked. */
-static kafka_err prepare(kafka_writer *w, wbatch *b, int32_t *leader, kafka_compressor *z)
+ * worker already did when there are workers) and stamps it. Unlocked. */
+static kafka_err prepare(kafka_writer *w, wbatch *b, kafka_compressor *z)
 {
     kafka_writer_finish_timed(w, b, z);
     if (b->finish_err)
         return b->finish_err;
     if (b->pb.base_seq >= 0)
         kafka_writer_stamp(b, w->ps.pid, w->ps.epoch, b->pb.base_seq);
-    if (b->finish_err)
-        return b->finish_err;
-    return kafka_cluster_leader(w->cluster, b->part->topic, b->part->id,
-                                kafka_writer_now() + w->cfg.read_timeout_ms, leader);
+    return b->finish_err;
 }
 
 static int cmp_topic(const void *a, const void *b)
@@ -563,15 +634,15 @@ static void send_all(kafka_writer *w, wvec *a, wdone *d, kafka_compressor *z)
             batch_failed(w, a->v[i], KAFKA_ERR_NOMEM, d);
         goto out;
     }
+    for (size_t i = 0; i < a->n; i++)
+        leaders[i] = a->v[i]->part->leader; /* collect found them */
     pthread_mutex_unlock(&w->mu);
     for (size_t i = 0; i < a->n; i++)
-        errs[i] = prepare(w, a->v[i], &leaders[i], z);
+        errs[i] = prepare(w, a->v[i], z);
     pthread_mutex_lock(&w->mu);
     for (size_t i = 0; i < a->n; i++) {
         wbatch *b = a->v[i];
         if (errs[i]) {
-            if (!b->finish_err) /* the leader lookup (metadata) failed */
-                kafka_writer_note_failure(w, "metadata", errs[i]);
             batch_failed(w, b, errs[i], d);
             a->v[i] = NULL;
         } else if (b->part->pp.retrying) {
@@ -582,8 +653,6 @@ static void send_all(kafka_writer *w, wvec *a, wdone *d, kafka_compressor *z)
              * back; it goes after the resend. */
             kafka_pstate_untake(&w->ps, &b->part->pp, &b->pb);
             a->v[i] = NULL;
-        } else {
-            b->part->leader = leaders[i];
         }
     }
     /* Group by leader: one request per broker. */
@@ -623,22 +692,27 @@ out:
  * sent. Locked. */
 static bool pid_needed(const kafka_writer *w) { return kafka_pstate_pid_needed(&w->ps); }
 
-/* One send step: fetches the producer id when it is due, else seals due
- * batches, pops the sendable ones and sends them. Returns -1 when it did
- * something (run it again), else the time to run it next. Locked, on the
- * engine thread only (it unlocks for the I/O). */
+/* True when InitProducerId should go now: the id is needed, nothing is
+ * in flight, batches wait and the backoff is over. Locked. */
+static bool pid_due(kafka_writer *w, int64_t now)
+{
+    return pid_needed(w) && !w->pid_in_flight && w->ps.inflight == 0 && now >= w->ps.pid_backoff_until &&
+           has_queued(w);
+}
+
+/* One send step: seals due batches, pops the sendable ones and sends
+ * them (nothing is sendable while the producer id is awaited). Returns
+ * -1 when it did something (run it again), else the time to run it next.
+ * Locked, on the engine thread only (it unlocks for the I/O). */
 static int64_t send_step(kafka_writer *w)
 {
-    if (pid_needed(w) && w->ps.inflight == 0 && has_queued(w) && kafka_writer_now() >= w->ps.pid_backoff_until) {
-        pid_init(w, &w->send_done);
-        done_flush(w, &w->send_done);
-        return -1;
-    }
-    int64_t wake = collect(w, &w->send_vec);
+    int64_t wake = collect(w, &w->send_vec, &w->send_done);
     if (pid_needed(w) && w->ps.pid_backoff_until > kafka_writer_now() && w->ps.pid_backoff_until < wake)
         wake = w->ps.pid_backoff_until;
-    if (w->send_vec.n == 0)
+    if (w->send_vec.n == 0) {
+        done_flush(w, &w->send_done);
         return wake;
+    }
     /* Codec contexts kept batch to batch (NULL on OOM: each batch then
      * gets fresh ones), unless compression workers do them all. */
     if (!w->send_z && w->cfg.compression != KAFKA_CODEC_NONE && !w->n_zworkers)
@@ -761,8 +835,6 @@ static void fail_inflight(kafka_writer *w)
  * can go now; returns when to run again (-1: on a wake-up or response). */
 static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
 {
-    (void)e;
-    (void)now;
     kafka_writer *w = arg;
     pthread_mutex_lock(&w->mu);
     if (w->stop) {
@@ -774,11 +846,52 @@ static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
         fail_inflight(w);
         return kafka_writer_now() + 100;
     }
+    bool pid_go = pid_due(w, now);
+    if (pid_go)
+        w->pid_in_flight = true;
     int64_t wake;
     while ((wake = send_step(w)) < 0 && !w->stop && !w->aborting) {
     }
     pthread_mutex_unlock(&w->mu);
-    return wake < 0 ? kafka_writer_now() : wake;
+    /* The engine's calls, unlocked: the producer id, and one Metadata
+     * request for every leader collect found pending. */
+    if (pid_go)
+        pid_send(w, e, now);
+    int64_t md = ke_meta_turn(&w->md, e, kafka_writer_now());
+    if (wake < 0)
+        wake = kafka_writer_now();
+    return md >= 0 && md < wake ? md : wake;
+}
+
+/* The writer's metadata refresh (w->md) ended: on failure, the text is
+ * the writer's last error, and the head batch of each partition still
+ * waiting for its leader fails with err (retried after a backoff, up to
+ * max_attempts, as any failed send). Unlocked, on the engine thread. */
+static void on_metadata(void *arg, kafka_err err, const char *why)
+{
+    kafka_writer *w = arg;
+    if (!err)
+        return;
+    char text[400];
+    snprintf(text, sizeof text, "metadata: %s", why && *why ? why : kafka_err_str(err));
+    kafka_writer_broker_error(w, err, text);
+    if (w->md.attempt == 1) /* the first failure in a row */
+        kafka_writer_log(w, KAFKA_LOG_WARN, "%s (%s; retrying)", text, kafka_err_name(err));
+    pthread_mutex_lock(&w->mu);
+    int64_t now = kafka_writer_now(), wake = now;
+    for (wtopic *t = w->topics; t; t = t->next)
+        for (int32_t j = 0; j < t->n_parts; j++) {
+            wpart *p = t->parts[j];
+            if (!p || !kafka_pstate_sendable(&w->ps, &p->pp, now, &wake) || W_BATCH(p->pp.qhead)->zstate)
+                continue;
+            int32_t leader = -1;
+            bool refresh = false;
+            if (p->leader < 0 &&
+                kafka_cluster_leader_cached(w->cluster, p->topic, p->id, now, &leader, &refresh) == 0 && leader < 0)
+                batch_failed(w, W_BATCH(kafka_pstate_take(&w->ps, &p->pp)), err, &w->recv_done);
+        }
+    done_flush(w, &w->recv_done);
+    pthread_mutex_unlock(&w->mu);
 }
 
 /* A broker's connection went down or came back: one WARN line each, and
@@ -786,8 +899,11 @@ static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
 static void on_broker(void *arg, int32_t broker, bool up, kafka_err err, const char *why)
 {
     kafka_writer *w = arg;
+    /* Negative ids are bootstrap addresses the metadata refresh uses
+     * (engine/meta.h), not brokers: its own failure is what is reported. */
+    kafka_log_level lvl = broker < 0 ? KAFKA_LOG_DEBUG : KAFKA_LOG_WARN;
     if (up) {
-        kafka_writer_log(w, KAFKA_LOG_WARN, "broker %d is back", (int)broker);
+        kafka_writer_log(w, lvl, "broker %d is back", (int)broker);
         return;
     }
     pthread_mutex_lock(&w->mu);
@@ -795,13 +911,16 @@ static void on_broker(void *arg, int32_t broker, bool up, kafka_err err, const c
         if (w->wbrokers[i].id == broker)
             w->wbrokers[i].up = false;
     pthread_mutex_unlock(&w->mu);
-    kafka_writer_log(w, KAFKA_LOG_WARN, "broker %d down: %s (%s)", (int)broker, why, kafka_err_str(err));
+    kafka_writer_log(w, lvl, "broker %d down: %s (%s)", (int)broker, why, kafka_err_str(err));
     if (err != KAFKA_ERR_CLOSED)
         kafka_writer_broker_error(w, err, why);
 }
 
 kafka_err kafka_writer_io_start(kafka_writer *w)
 {
+    /* A Metadata request may queue behind Produce requests. */
+    ke_meta_init(&w->md, w->cluster, w->cfg.backoff_min_ms, w->cfg.backoff_max_ms,
+                 w->cfg.write_timeout_ms + w->cfg.read_timeout_ms, on_metadata, w);
     kafka_engine_config ec = {
         .kc = w->cluster,
         .backoff_min_ms = w->cfg.backoff_min_ms,
@@ -819,6 +938,7 @@ void kafka_writer_io_stop(kafka_writer *w)
     if (w->eng)
         kafka_engine_stop(w->eng);
     w->eng = NULL;
+    ke_meta_free(&w->md);
 }
 
 void kafka_writer_wake(kafka_writer *w)

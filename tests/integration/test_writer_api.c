@@ -159,7 +159,10 @@ static void test_opaque_failed_at_close(void **state)
     kafka_writer *w =
         kt_writer_new(kt, topic,
                       (kafka_writer_config){.async = true, .completion = match_cb, .completion_privdata = &r,
-                                            .dial_timeout_ms = 500, .read_timeout_ms = 1000, .write_timeout_ms = 1000});
+                                            .dial_timeout_ms = 500, .read_timeout_ms = 1000, .write_timeout_ms = 1000,
+                                            /* retried until close gives up (a failed leader
+                                             * lookup costs no time: it never blocks) */
+                                            .max_attempts = 1000});
     assert_non_null(w);
     /* Learn the metadata (an untagged message: a stray), then lose every
      * broker. */
