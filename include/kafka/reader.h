@@ -72,9 +72,9 @@
  * (the handshake is not yet non-blocking); read_message with commit_interval_ms == 0 makes one
  * OffsetCommit round trip per message (kafka-go's semantics: use
  * commit_interval_ms, or fetch_message + commit_messages in batches, for
- * throughput); the group coordinator is looked up (FindCoordinator) and
- * the leader's partition counts are read (Metadata) synchronously on the
- * I/O thread, which holds the fetches of that moment for one round trip;
+ * throughput); the group coordinator is looked up (FindCoordinator,
+ * cached until it moves) synchronously on the I/O thread, which holds the
+ * fetches of that moment for one round trip;
  * a group leader sends its SyncGroup at once, except when rebalance rounds
  * follow each other at once (a coordinator that refuses a follower's
  * SyncGroup sent after the leader's, as librdkafka's mock does, makes that

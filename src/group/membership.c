@@ -89,6 +89,12 @@ struct kgm {
      * followed at once, and when the SyncGroup may go. */
     int64_t stable_at, join_sent_at, sync_at;
     int quick_rounds;
+    /* The leader's assignment waits for partition counts not yet known
+     * (partition_count said KAFKA_ERR_TIMEOUT) until lead_until; the join
+     * answer stays in m->round meanwhile. */
+    const kafka_join_group_response *join_resp;
+    bool lead_pending;
+    int64_t lead_until;
     bool hb_in_flight;
     int64_t commit_at;
 
@@ -425,6 +431,9 @@ int32_t kgm_coordinator_id(const kgm *m) { return m->coord; }
 
 /* ---- requests ------------------------------------------------------------------------ */
 
+static kafka_err lead(kgm *m, const kafka_join_group_response *j, bool final);
+static void round_failed(kgm *m, kafka_err err, const char *what, int64_t now);
+
 /* The group layer's view of parts[0..n) (offsets kept unless fetch), in a. */
 static kafka_group_offset *to_offsets(kafka_arena *a, const kgm_partition *parts, size_t n, bool fetch)
 {
@@ -498,6 +507,20 @@ bool kgm_next_request(kgm *m, int64_t now, kgm_request *out)
         m->join_sent_at = now;
         *out = (kgm_request){f->id, KAFKA_API_JOIN_GROUP, 0, INT16_MAX, f->deadline};
         return true;
+    }
+    if (m->ph == PH_SYNC && now >= m->sync_at && m->lead_pending) {
+        /* Partition counts the leader was waiting for; past lead_until the
+         * topics still unknown are left out. */
+        kafka_err err = lead(m, m->join_resp, now >= m->lead_until);
+        m->lead_pending = err == KAFKA_ERR_TIMEOUT;
+        if (m->lead_pending) {
+            m->sync_at = now + m->cfg.backoff_min_ms;
+            return false;
+        }
+        if (err) {
+            round_failed(m, err, "assign partitions", now);
+            return false;
+        }
     }
     if (m->ph == PH_SYNC && now >= m->sync_at) {
         f = fl_new(m, RQ_SYNC, now + rb);
@@ -669,7 +692,7 @@ kafka_err kgm_build(kgm *m, uint32_t id, int16_t v, kafka_wbuf *w, int64_t now)
 
 /* The leader's job: decode the subscriptions, assign, encode one
  * assignment per member (into m->round). */
-static kafka_err lead(kgm *m, const kafka_join_group_response *j)
+static kafka_err lead(kgm *m, const kafka_join_group_response *j, bool final)
 {
     kafka_arena *a = &m->round;
     const kafka_assignor *as = kafka_assignor_find(m->protocol);
@@ -732,7 +755,11 @@ static kafka_err lead(kgm *m, const kafka_join_group_response *j)
     size_t nmd = 0;
     for (size_t t = 0; t < nt; t++) {
         int32_t count = 0;
-        if (m->cfg.partition_count && m->cfg.partition_count(m->cfg.arg, tnames[t], &count) == 0)
+        kafka_err ce = m->cfg.partition_count ? m->cfg.partition_count(m->cfg.arg, tnames[t], &count)
+                                              : KAFKA_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        if (ce == KAFKA_ERR_TIMEOUT && !final)
+            return KAFKA_ERR_TIMEOUT; /* not known yet: again later */
+        if (!ce)
             md[nmd++] = (kafka_topic_metadata){tnames[t], count};
     }
     kafka_member_assignment *out = NULL;
@@ -807,12 +834,18 @@ static void on_join(kgm *m, in_flight *f, kafka_err err, const uint8_t *body, si
     m->sync_members = NULL;
     m->sync_assign = NULL;
     m->n_sync = 0;
+    m->join_resp = NULL;
+    m->lead_pending = false;
     kafka_join_group_response resp;
     kafka_join_group_response_init(&resp);
     if (!err) {
+        /* The answer stays in m->round: the leader may assign later. */
+        uint8_t *copy = kafka_arena_alloc(&m->round, len ? len : 1);
         kafka_rbuf r;
-        kafka_rbuf_init(&r, body, len);
-        err = kafka_group_join_response_decode(&r, &m->round, f->version, &resp);
+        if (copy && len)
+            memcpy(copy, body, len);
+        kafka_rbuf_init(&r, copy, len);
+        err = copy ? kafka_group_join_response_decode(&r, &m->round, f->version, &resp) : KAFKA_ERR_NOMEM;
     }
     if (!err && resp.error_code) {
         err = kafka_err_from_wire(resp.error_code);
@@ -839,8 +872,17 @@ static void on_join(kgm *m, in_flight *f, kafka_err err, const uint8_t *body, si
     }
     m->last_hb_ok = now;
     if (m->leader) {
-        err = lead(m, &resp);
-        if (err) {
+        kafka_join_group_response *kept = kafka_arena_alloc(&m->round, sizeof *kept);
+        if (!kept) {
+            round_failed(m, KAFKA_ERR_NOMEM, "join group", now);
+            return;
+        }
+        *kept = resp;
+        m->join_resp = kept;
+        m->lead_until = now + m->cfg.session_timeout_ms / 2;
+        err = lead(m, kept, false);
+        m->lead_pending = err == KAFKA_ERR_TIMEOUT;
+        if (err && !m->lead_pending) {
             round_failed(m, err, "assign partitions", now);
             return;
         }
@@ -861,6 +903,8 @@ static void on_join(kgm *m, in_flight *f, kafka_err err, const uint8_t *body, si
         int q = m->quick_rounds - 1;
         m->sync_at = now + backoff(m, &q);
     }
+    if (m->lead_pending && m->sync_at < now + m->cfg.backoff_min_ms)
+        m->sync_at = now + m->cfg.backoff_min_ms;
     m->ph = PH_SYNC;
 }
 

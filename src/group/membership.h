@@ -62,8 +62,10 @@ typedef struct kgm_config {
     int32_t session_timeout_ms, rebalance_timeout_ms, heartbeat_interval_ms;
     int32_t commit_interval_ms; /* 0: no KGM_EV_COMMIT_DUE */
     int32_t backoff_min_ms, backoff_max_ms;
-    /* The leader's partition counts: 0 and *count, or the error (the topic
-     * is left out of the assignment). */
+    /* The leader's partition counts: 0 and *count; KAFKA_ERR_TIMEOUT when
+     * not known yet (the owner asks for them; the machine asks again every
+     * backoff_min_ms, for up to half the session timeout, then leaves the
+     * topic out); another error: the topic is left out of the assignment. */
     kafka_err (*partition_count)(void *arg, const char *topic, int32_t *count);
     void *arg;
 } kgm_config;

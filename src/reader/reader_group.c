@@ -458,9 +458,9 @@ static void find_coordinator(kafka_reader *r, kafka_engine *e, int64_t now)
 {
     int32_t broker = -1;
     kafka_cluster_invalidate_coordinator(r->kc, r->group_id, 0);
-    /* Blocks the I/O thread for one FindCoordinator round trip (cached
-     * until invalidated) until the cluster's lookups go through the
-     * engine. */
+    /* Blocks the I/O thread for one FindCoordinator round trip (when the
+     * coordinator is not known or moved) until coordinator lookups go
+     * through the engine as Metadata does (engine/meta.h). */
     int64_t bound = r->cfg.dial_timeout_ms < r->cfg.session_timeout_ms / 2 ? r->cfg.dial_timeout_ms
                                                                            : r->cfg.session_timeout_ms / 2;
     kafka_err err = kafka_cluster_coordinator(r->kc, r->group_id, 0, now + bound, &broker);
@@ -692,9 +692,16 @@ static kafka_err partition_count(void *arg, const char *topic, int32_t *count)
 {
     kafka_reader *r = arg;
     const kafka_cluster_topic *ct = NULL;
-    /* Blocks the I/O thread for a metadata lookup (the leader's, once per
-     * round) until the cluster's lookups go through the engine. */
-    kafka_err err = kafka_cluster_topic_get(r->kc, topic, kafka_now_ms() + r->cfg.session_timeout_ms / 2, &ct);
+    bool refresh = false;
+    /* Without blocking: a topic not cached yet is asked for (the reader's
+     * Metadata through the engine) and the machine asks again. */
+    kafka_err err = kafka_cluster_topic_cached(r->kc, topic, kafka_now_ms(), &ct, &refresh);
+    if (refresh)
+        ke_meta_want(&r->md, topic);
+    if (!err && !ct)
+        return KAFKA_ERR_TIMEOUT;
+    if (!err && ct->err)
+        err = ct->err;
     if (!err)
         *count = ct->n_partitions;
     else

@@ -58,6 +58,24 @@ static kafka_err four_partitions(void *arg, const char *topic, int32_t *count)
 
 static const char *const topics[] = {"t"};
 
+/* Unknown until the count goes to 0 (the owner's metadata answer came). */
+static int pending_lookups;
+
+static kafka_err slow_partitions(void *arg, const char *topic, int32_t *count)
+{
+    (void)arg;
+    (void)topic;
+    if (pending_lookups > 0) {
+        pending_lookups--;
+        return KAFKA_ERR_TIMEOUT;
+    }
+    *count = 4;
+    return 0;
+}
+
+/* The partition counts h_init's machines see (NULL: four_partitions). */
+static kafka_err (*count_fn)(void *, const char *, int32_t *);
+
 static void h_init(h *x, const kafka_assignor *as, const char *instance)
 {
     memset(x, 0, sizeof *x);
@@ -75,7 +93,7 @@ static void h_init(h *x, const kafka_assignor *as, const char *instance)
         .heartbeat_interval_ms = HB,
         .backoff_min_ms = 100,
         .backoff_max_ms = 1000,
-        .partition_count = four_partitions,
+        .partition_count = count_fn ? count_fn : four_partitions,
     };
     x->now = 1000000;
     x->proto = as->name;
@@ -466,6 +484,37 @@ static void test_leader_backs_off_after_quick_rounds(void **state)
     h_free(&x);
 }
 
+/* The leader's partition counts are not cached yet: the SyncGroup waits
+ * for them (asked again every backoff_min_ms), without blocking. */
+static void test_leader_waits_for_partition_counts(void **state)
+{
+    (void)state;
+    h x;
+    count_fn = slow_partitions;
+    h_init(&x, &kafka_assignor_range, NULL);
+    count_fn = NULL;
+    pending_lookups = 2;
+    kgm_coordinator(x.m, 1, x.now);
+    expect(&x, KAFKA_API_JOIN_GROUP);
+    join_ok(&x, "m1", "m1", "m2", 1);
+    expect_none(&x);
+    assert_int_equal(pending_lookups, 1);
+    x.now = kgm_deadline(x.m);
+    expect_none(&x); /* the second lookup: still pending */
+    x.now = kgm_deadline(x.m);
+    expect(&x, KAFKA_API_SYNC_GROUP);
+    kafka_rbuf rb = last_body(&x);
+    kafka_sync_group_request s;
+    assert_int_equal(kafka_sync_group_request_decode(&rb, &x.a, 3, &s), 0);
+    assert_int_equal(s.assignments_count, 2);
+    kafka_consumer_assignment ca;
+    assert_int_equal(kafka_consumer_assignment_decode(s.assignments[0].assignment.ptr,
+                                                      (size_t)s.assignments[0].assignment.len, &x.a, &ca),
+                     0);
+    assert_int_equal(ca.n_partitions, 2);
+    h_free(&x);
+}
+
 static void test_rebalance_in_progress_revokes_then_joins(void **state)
 {
     (void)state;
@@ -790,6 +839,7 @@ int main(void)
         cmocka_unit_test(test_leader_join),
         cmocka_unit_test(test_follower_join),
         cmocka_unit_test(test_leader_backs_off_after_quick_rounds),
+        cmocka_unit_test(test_leader_waits_for_partition_counts),
         cmocka_unit_test(test_rebalance_in_progress_revokes_then_joins),
         cmocka_unit_test(test_revoke_wait_is_bounded),
         cmocka_unit_test(test_unknown_member_id),
