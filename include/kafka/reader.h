@@ -72,15 +72,12 @@
  * (the handshake is not yet non-blocking); read_message with commit_interval_ms == 0 makes one
  * OffsetCommit round trip per message (kafka-go's semantics: use
  * commit_interval_ms, or fetch_message + commit_messages in batches, for
- * throughput); the group coordinator is looked up (FindCoordinator,
- * cached until it moves) synchronously on the I/O thread, which holds the
- * fetches of that moment for one round trip;
- * a group leader sends its SyncGroup at once, except when rebalance rounds
- * follow each other at once (a coordinator that refuses a follower's
- * SyncGroup sent after the leader's, as librdkafka's mock does, makes that
- * follower rejoin): then it backs off (backoff_min_ms, doubling) first;
- * on Linux the reader registers the
- * process for membarrier(2) (MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) so
+ * throughput); a group leader sends its SyncGroup at once, except when
+ * rebalance rounds follow each other at once (a coordinator that refuses a
+ * follower's SyncGroup sent after the leader's, as librdkafka's mock does,
+ * makes that follower rejoin): then it backs off (backoff_min_ms,
+ * doubling) first; on Linux the reader registers the process for
+ * membarrier(2) (MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) so
  * that a read takes no lock and no atomic read-modify-write per message,
  * and set_offset, a rebalance and close each issue one membarrier call
  * instead (where membarrier is unavailable, e.g. blocked by seccomp, each

@@ -1,7 +1,8 @@
 /* Group mode of a kafka_reader: the membership state machine
  * (group/membership.h) driven from the reader's I/O thread, over its own
  * connection to the coordinator (kafka_engine_coordinator: a Fetch
- * long-poll never delays a Heartbeat). Rebalance callbacks run in the
+ * long-poll never delays a Heartbeat); FindCoordinator goes through the
+ * engine too (the cluster's sans-I/O face), so nothing here blocks. Rebalance callbacks run in the
  * application's thread, inside its read calls and close; a revocation
  * waits for its callback (bounded by half the rebalance timeout), then
  * commits what was delivered and lets the machine rejoin. Synchronous
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "common/alloc.h"
+#include "protocol/gen/api_keys.h"
 #include "reader/reader_internal.h"
 
 /* A rebalance callback waiting for the application's thread. */
@@ -47,7 +49,13 @@ typedef struct kr_group_io {
     uint64_t cb_seq;         /* I/O thread: last revocation seq given */
     uint64_t cb_done_seq;    /* mu: last revocation whose callback ran */
     bool leave_given;        /* I/O thread */
-    bool coord_up;           /* I/O thread: the coordinator connection is up */
+    /* I/O thread: the FindCoordinator through the engine */
+    bool fc_in_flight, fc_done;
+    kafka_err fc_err;
+    int32_t fc_broker;
+    int16_t fc_version;
+    size_t fc_rr; /* where the broker search starts (ke_any_broker) */
+    char fc_why[300];
 } kr_group_io;
 
 static kr_group_io *gio(kafka_reader *r) { return r->grp; }
@@ -454,31 +462,80 @@ static kafka_err copy_enc(kafka_wbuf *w, int16_t v, const void *m)
     return w->oom ? KAFKA_ERR_NOMEM : 0;
 }
 
+/* The FindCoordinator answer (on the I/O thread): applied to the cluster's
+ * cache; the next turn connects to the coordinator. */
+static void on_find_coordinator(void *arg, kafka_err err, const char *why, uint8_t *frame, const uint8_t *body,
+                                size_t len)
+{
+    kafka_reader *r = arg;
+    kr_group_io *g = gio(r);
+    int32_t broker = -1;
+    if (!err) {
+        err = kafka_cluster_fc_answer(r->kc, r->group_id, 0, g->fc_version, body, len, &broker);
+        why = kafka_err_str(err);
+    }
+    g->fc_in_flight = false;
+    g->fc_done = true;
+    g->fc_err = err;
+    g->fc_broker = broker;
+    snprintf(g->fc_why, sizeof g->fc_why, "find coordinator of group %s: %s", r->group_id, why ? why : "");
+    kafka_free(frame);
+}
+
+/* Asks any broker for the group's coordinator, through the engine. */
 static void find_coordinator(kafka_reader *r, kafka_engine *e, int64_t now)
 {
-    int32_t broker = -1;
+    kr_group_io *g = gio(r);
+    if (g->fc_in_flight)
+        return;
     kafka_cluster_invalidate_coordinator(r->kc, r->group_id, 0);
-    /* Blocks the I/O thread for one FindCoordinator round trip (when the
-     * coordinator is not known or moved) until coordinator lookups go
-     * through the engine as Metadata does (engine/meta.h). */
-    int64_t bound = r->cfg.dial_timeout_ms < r->cfg.session_timeout_ms / 2 ? r->cfg.dial_timeout_ms
-                                                                           : r->cfg.session_timeout_ms / 2;
-    kafka_err err = kafka_cluster_coordinator(r->kc, r->group_id, 0, now + bound, &broker);
-    char why[300];
+    int32_t b = -1;
+    char why[300] = "";
+    kafka_err err = ke_any_broker(e, r->kc, &g->fc_rr, &b, why, sizeof why);
+    int16_t v = err ? -1 : kafka_engine_version(e, b, KAFKA_API_FIND_COORDINATOR, 0, INT16_MAX, why, sizeof why);
+    if (!err && v < 0)
+        err = KAFKA_ERR_NO_COMMON_VERSION;
+    if (!err) {
+        kafka_wbuf w;
+        kafka_wbuf_init(&w);
+        g->fc_version = v;
+        err = kafka_cluster_fc_encode(r->group_id, 0, v, &w);
+        if (!err)
+            err = kafka_engine_send(e, b, KAFKA_API_FIND_COORDINATOR, v, copy_enc, &w, now + r->cfg.dial_timeout_ms,
+                                    on_find_coordinator, r);
+        kafka_wbuf_free(&w);
+        if (err)
+            snprintf(why, sizeof why, "%s", kafka_err_str(err));
+    }
     if (err) {
-        snprintf(why, sizeof why, "find coordinator of group %s: %s", r->group_id, kafka_err_str(err));
-        kgm_coordinator_failed(r->gm, err, why, kafka_now_ms());
+        char text[400];
+        snprintf(text, sizeof text, "find coordinator of group %s: %s", r->group_id, why);
+        kgm_coordinator_failed(r->gm, err, text, now);
+        return;
+    }
+    g->fc_in_flight = true;
+}
+
+/* The FindCoordinator answered: connect to the coordinator (its own
+ * connection) and tell the machine. */
+static void coordinator_found(kafka_reader *r, kafka_engine *e, int64_t now)
+{
+    kr_group_io *g = gio(r);
+    g->fc_done = false;
+    if (g->fc_err) {
+        kgm_coordinator_failed(r->gm, g->fc_err, g->fc_why, now);
         return;
     }
     char cwhy[256] = "";
-    err = kafka_engine_broker(e, kafka_engine_coordinator(broker), cwhy, sizeof cwhy);
+    kafka_err err = kafka_engine_broker(e, kafka_engine_coordinator(g->fc_broker), cwhy, sizeof cwhy);
     if (err) {
-        snprintf(why, sizeof why, "connect to coordinator %d of group %s: %s", broker, r->group_id, cwhy);
+        char why[400];
+        snprintf(why, sizeof why, "connect to coordinator %d of group %s: %s", g->fc_broker, r->group_id, cwhy);
         kgm_coordinator_failed(r->gm, err, why, kafka_now_ms());
         return;
     }
-    kr_log(r, KAFKA_LOG_DEBUG, "group %s: coordinator is broker %d", r->group_id, broker);
-    kgm_coordinator(r->gm, broker, kafka_now_ms());
+    kr_log(r, KAFKA_LOG_DEBUG, "group %s: coordinator is broker %d", r->group_id, g->fc_broker);
+    kgm_coordinator(r->gm, g->fc_broker, kafka_now_ms());
 }
 
 static void send_requests(kafka_reader *r, kafka_engine *e, int64_t now)
@@ -539,6 +596,8 @@ int64_t kr_group_turn(kafka_reader *r, kafka_engine *e, int64_t now)
     }
     handle_events(r, now); /* what the responses since the last turn brought */
     kgm_tick(m, now);
+    if (gio(r)->fc_done)
+        coordinator_found(r, e, now);
     if (kgm_needs_coordinator(m, now))
         find_coordinator(r, e, now);
     send_requests(r, e, now);
