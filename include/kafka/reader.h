@@ -67,9 +67,11 @@
  * Costs to know: one I/O thread and one connection per broker (plus, in
  * group mode, a second connection to the group coordinator, so that a
  * Fetch long-poll never delays a Heartbeat), whatever the mode and the
- * number of partitions; a broker whose TCP connect succeeds but whose
- * TLS/SASL handshake stalls holds the I/O thread up to dial_timeout_ms
- * (the handshake is not yet non-blocking); read_message with commit_interval_ms == 0 makes one
+ * number of partitions; connections are set up on the I/O thread
+ * without waiting on the network (a broker that accepts TCP and stalls its
+ * TLS/SASL handshake delays only its own partitions; a host name lookup
+ * and a user transport's dial callback may still block it);
+ * read_message with commit_interval_ms == 0 makes one
  * OffsetCommit round trip per message (kafka-go's semantics: use
  * commit_interval_ms, or fetch_message + commit_messages in batches, for
  * throughput); a group leader sends its SyncGroup at once, except when

@@ -51,7 +51,11 @@ typedef struct kafka_transport {
      * hook, if any) within timeout_ms (-1 = no limit). On success stores an
      * opaque connection handle in *conn_out and returns 0; on failure
      * returns non-zero and writes a NUL-terminated reason into errbuf
-     * (errlen bytes, may be 0). Required. */
+     * (errlen bytes, may be 0). Required.
+     * A writer or reader calls it on its I/O thread, which serves every
+     * broker: a dial that blocks (for up to timeout_ms) holds the other
+     * brokers' traffic that long; a transport that can connect in the
+     * background should return at once and let read/write wait. */
     int (*dial)(void *privdata, const char *host, int port, int timeout_ms, void **conn_out, char *errbuf,
                 size_t errlen);
 
@@ -59,7 +63,8 @@ typedef struct kafka_transport {
      * (-1 = no limit; 0 = do not wait). Returns the number of bytes read
      * (> 0), KAFKA_TRANSPORT_CLOSED (0) when the peer closed,
      * KAFKA_TRANSPORT_ERROR (-1) on failure or KAFKA_TRANSPORT_TIMEOUT (-2).
-     * Required. */
+     * Required. A writer or reader's I/O thread calls read and write with
+     * timeout_ms 0 and polls again a few milliseconds later. */
     long (*read)(void *privdata, void *conn, void *buf, size_t len, int timeout_ms);
 
     /* Writes up to len bytes (len > 0) from buf, waiting at most timeout_ms.

@@ -43,8 +43,10 @@
  * and user transports (a user transport has no file descriptor: while one
  * is connected the thread polls it every few milliseconds). Completion
  * callbacks and the log callback run on that thread (or, at close, on the
- * closing thread); a connection is dialled (TCP, TLS, ApiVersions, SASL)
- * on that thread too, blocking it up to dial_timeout_ms. Metadata
+ * closing thread); the thread sets up each broker connection (TCP, TLS,
+ * ApiVersions, SASL) without waiting on the network, so a broker that
+ * stalls its handshake delays only its own partitions (only a host name
+ * lookup and a user transport's dial callback may block it). Metadata
  * refreshes and InitProducerId are requests on those connections like
  * Produce: they never block the thread (a partition whose leader is being
  * looked up waits; the others keep flowing). With compression on, up to

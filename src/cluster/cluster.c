@@ -508,6 +508,17 @@ kafka_err kafka_cluster_acquire(kafka_cluster *kc, int32_t broker_id, int64_t de
     return err;
 }
 
+kafka_err kafka_cluster_broker_addr(kafka_cluster *kc, int32_t broker_id, char *buf, size_t len)
+{
+    pthread_mutex_lock(&kc->mu);
+    broker_entry *b = kc->closed ? NULL : broker_find(kc, broker_id);
+    if (b)
+        snprintf(buf, len, "%s", b->addr);
+    kafka_err err = kc->closed ? KAFKA_ERR_CLOSED : b ? 0 : KAFKA_ERR_BROKER_NOT_AVAILABLE;
+    cluster_unlock(kc);
+    return err;
+}
+
 kafka_err kafka_cluster_acquire_any(kafka_cluster *kc, int64_t deadline, kafka_conn **out)
 {
     *out = NULL;

@@ -177,6 +177,11 @@ kafka_err kafka_cluster_fc_answer(kafka_cluster *kc, const char *key, int8_t key
  * kafka_cluster_release. Blocks up to the deadline. */
 kafka_err kafka_cluster_acquire(kafka_cluster *kc, int32_t broker_id, int64_t deadline, kafka_conn **out);
 
+/* Copies broker broker_id's "host:port" into buf (for a connection made
+ * outside the pool: the engine's). BROKER_NOT_AVAILABLE for an id the
+ * cluster does not know, CLOSED after close. Does not block. */
+kafka_err kafka_cluster_broker_addr(kafka_cluster *kc, int32_t broker_id, char *buf, size_t len);
+
 /* Borrows a connection to any reachable broker (known brokers first, then
  * the bootstrap list): for Metadata and similar requests. */
 kafka_err kafka_cluster_acquire_any(kafka_cluster *kc, int64_t deadline, kafka_conn **out);

@@ -39,8 +39,7 @@ kafka_err kafka_conn_new(kafka_stream *s, const char *addr, const char *client_i
     c->next_corr = 1;
     c->max_response = KAFKA_CONN_DEFAULT_MAX_RESPONSE;
     c->partition = -1;
-    for (int i = 0; i < KAFKA_CONN_MAX_API; i++)
-        c->bmin[i] = c->bmax[i] = -1;
+    kafka_api_table_clear(&c->versions);
     *out = c;
     return 0;
 }
@@ -448,34 +447,23 @@ void kafka_conn_set_broker_versions(kafka_conn *c, int16_t api_key, int16_t min,
 {
     if (api_key < 0 || api_key >= KAFKA_CONN_MAX_API)
         return;
-    c->bmin[api_key] = min;
-    c->bmax[api_key] = max;
+    c->versions.min[api_key] = min;
+    c->versions.max[api_key] = max;
+    c->have_versions = true;
+}
+
+void kafka_conn_set_versions(kafka_conn *c, const kafka_api_table *t)
+{
+    c->versions = *t;
     c->have_versions = true;
 }
 
 int16_t kafka_conn_version(kafka_conn *c, int16_t api_key, int16_t want_min, int16_t want_max)
 {
-    const kafka_api_info *ai = kafka_api_info_get(api_key);
-    if (!ai) {
-        kafka_conn_err(c, KAFKA_ERR_NO_COMMON_VERSION, "API key %d is unknown to this client", api_key);
-        return -1;
-    }
-    int16_t cmin = want_min > ai->min_version ? want_min : ai->min_version;
-    /* A version the schema marks unstable is still being designed. */
-    int16_t codec_max = ai->latest_version_unstable ? (int16_t)(ai->max_version - 1) : ai->max_version;
-    int16_t cmax = want_max < codec_max ? want_max : codec_max;
-    int16_t bmin = -1, bmax = -1;
-    if (api_key >= 0 && api_key < KAFKA_CONN_MAX_API) {
-        bmin = c->bmin[api_key];
-        bmax = c->bmax[api_key];
-    }
-    int16_t v;
     char why[200];
-    if (kafka_version_pick(ai->name, cmin, cmax, bmin, bmax, &v, why, sizeof why)) {
+    int16_t v = kafka_api_table_pick(&c->versions, api_key, want_min, want_max, why, sizeof why);
+    if (v < 0)
         kafka_conn_err(c, KAFKA_ERR_NO_COMMON_VERSION, "%s: %s", c->addr, why);
-        return -1;
-    }
     return v;
 }
 
-kafka_stream *kafka_conn_stream(kafka_conn *c) { return c->s; }

@@ -49,6 +49,22 @@ static inline int16_t kafka_required_acks_wire(kafka_required_acks a)
 kafka_err kafka_version_pick(const char *api_name, int16_t cmin, int16_t cmax, int16_t bmin, int16_t bmax,
                              int16_t *out, char *err, size_t err_len);
 
+/* A broker's version range of each API key (min < 0: not supported), as
+ * its ApiVersions answer gave them (src/engine/handshake.h). */
+typedef struct kafka_api_table {
+    int16_t min[KAFKA_CONN_MAX_API];
+    int16_t max[KAFKA_CONN_MAX_API];
+} kafka_api_table;
+
+/* Every API unsupported. */
+void kafka_api_table_clear(kafka_api_table *t);
+
+/* Version to use for api_key within [want_min, want_max] (clipped to the
+ * codec's stable versions) and the broker's range; -1 with the reason in
+ * why (naming the API) when there is none. */
+int16_t kafka_api_table_pick(const kafka_api_table *t, int16_t api_key, int16_t want_min, int16_t want_max,
+                             char *why, size_t why_len);
+
 /* Splits "host:port" / "[v6]:port" into host (NUL-terminated, host_len
  * bytes) and port. Returns KAFKA_ERR_INVALID_ARG on malformed input. */
 kafka_err kafka_split_host_port(const char *addr, char *host, size_t host_len, int *port);
@@ -75,17 +91,10 @@ bool kafka_response_header_flexible(int16_t api_key, int16_t version);
  * Does no I/O. */
 kafka_err kafka_conn_new(kafka_stream *s, const char *addr, const char *client_id, kafka_conn **out);
 
-/* ApiVersions v3, then v0 on UNSUPPORTED_VERSION; fills the version table. */
-kafka_err kafka_conn_negotiate_versions(kafka_conn *c);
+/* Installs the version table the handshake negotiated (conn/dial.c runs
+ * src/engine/handshake.h's state machine before wrapping the stream). */
+void kafka_conn_set_versions(kafka_conn *c, const kafka_api_table *t);
 
-/* Runs SASL over the conn with the dialer config's mechanism (after
- * version negotiation). No-op when cfg has no mechanism. */
-kafka_err kafka_conn_sasl(kafka_conn *c, const kafka_dialer_config *cfg);
-
-/* The conn's stream, for the engine, which takes over a connected,
- * negotiated (and authenticated) conn and drives its stream without
- * blocking; kafka_conn calls must not be used on it meanwhile. */
-kafka_stream *kafka_conn_stream(kafka_conn *c);
 
 /* ---- errors --------------------------------------------------------------- */
 

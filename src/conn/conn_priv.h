@@ -37,8 +37,7 @@ struct kafka_conn {
     int32_t max_response;
 
     bool have_versions;
-    int16_t bmin[KAFKA_CONN_MAX_API];
-    int16_t bmax[KAFKA_CONN_MAX_API];
+    kafka_api_table versions; /* the broker's, from the handshake */
 
     /* kafka-go's bound topic/partition and offset. */
     char *topic;

@@ -26,6 +26,35 @@ kafka_err kafka_version_pick(const char *api_name, int16_t cmin, int16_t cmax, i
     return 0;
 }
 
+void kafka_api_table_clear(kafka_api_table *t)
+{
+    for (int i = 0; i < KAFKA_CONN_MAX_API; i++)
+        t->min[i] = t->max[i] = -1;
+}
+
+int16_t kafka_api_table_pick(const kafka_api_table *t, int16_t api_key, int16_t want_min, int16_t want_max,
+                             char *why, size_t why_len)
+{
+    const kafka_api_info *ai = kafka_api_info_get(api_key);
+    if (!ai) {
+        snprintf(why, why_len, "API key %d is unknown to this client", api_key);
+        return -1;
+    }
+    int16_t cmin = want_min > ai->min_version ? want_min : ai->min_version;
+    /* A version the schema marks unstable is still being designed. */
+    int16_t codec_max = ai->latest_version_unstable ? (int16_t)(ai->max_version - 1) : ai->max_version;
+    int16_t cmax = want_max < codec_max ? want_max : codec_max;
+    int16_t bmin = -1, bmax = -1;
+    if (api_key >= 0 && api_key < KAFKA_CONN_MAX_API) {
+        bmin = t->min[api_key];
+        bmax = t->max[api_key];
+    }
+    int16_t v;
+    if (kafka_version_pick(ai->name, cmin, cmax, bmin, bmax, &v, why, why_len))
+        return -1;
+    return v;
+}
+
 kafka_err kafka_split_host_port(const char *addr, char *host, size_t host_len, int *port)
 {
     if (!addr || !host || host_len == 0 || !port)

@@ -6,6 +6,7 @@
 
 #include "common/alloc.h"
 #include "conn/conn_priv.h"
+#include "engine/handshake.h"
 #include "kafka/dialer.h"
 
 /* Detail of the calling thread's last failed dial (kafka_dial_last_error). */
@@ -38,6 +39,56 @@ static int remaining_ms(int64_t unix_deadline)
     return left > 0 ? (int)left : 0;
 }
 
+/* The blocking driver of the connection handshake (engine/handshake.h):
+ * writes what the wire has queued, reads exactly the bytes of the next
+ * response, until the handshake is done or failed. mono_deadline bounds
+ * every read and write (-1 = none). */
+static kafka_err run_handshake(kafka_stream *s, const char *address, const kafka_dialer_config *cfg,
+                               int64_t mono_deadline, kafka_api_table *versions, int32_t *next_corr)
+{
+    ke_wire w;
+    ke_wire_init(&w, 0, 0, 0);
+    ke_wire_open(&w);
+    ke_handshake h;
+    ke_handshake_start(&h, &w, cfg, address, cfg ? cfg->client_id : NULL, mono_deadline);
+    while (!ke_handshake_finished(&h)) {
+        kafka_err err;
+        if (ke_wire_wants_write(&w)) {
+            struct iovec iov[8];
+            int n = ke_wire_output(&w, iov, 8);
+            size_t total = 0;
+            for (int i = 0; i < n; i++)
+                total += iov[i].iov_len;
+            err = kafka_stream_writev_full(s, iov, n, mono_deadline);
+            if (!err)
+                ke_wire_wrote(&w, total);
+        } else if (w.n_written > 0) {
+            uint8_t *p;
+            size_t room;
+            ke_wire_read_buf(&w, &p, &room);
+            err = kafka_stream_read_full(s, p, room, mono_deadline);
+            if (!err) {
+                err = ke_wire_read_done(&w, room); /* runs the handshake's next step */
+                if (err)
+                    ke_wire_fail(&w, err, kafka_now_ms(), w.err);
+                continue;
+            }
+        } else { /* cannot happen: every step leaves a request outstanding */
+            ke_wire_fail(&w, KAFKA_ERR_STATE, kafka_now_ms(), "connection setup stalled");
+            continue;
+        }
+        if (err)
+            ke_wire_fail(&w, err, kafka_now_ms(), kafka_stream_last_error(s));
+    }
+    *next_corr = w.next_corr;
+    ke_wire_destroy(&w);
+    ke_handshake_free(&h);
+    if (h.err)
+        return dial_errf(h.err, "%s", h.why);
+    *versions = h.versions;
+    return 0;
+}
+
 /* Dials `address` with an absolute Unix deadline (0 = none). */
 static kafka_err dial_until(kafka_conn **out, const char *address, const kafka_dialer_config *cfg,
                             int64_t unix_deadline)
@@ -56,20 +107,19 @@ static kafka_err dial_until(kafka_conn **out, const char *address, const kafka_d
     kafka_err err = kafka_stream_dial(cfg, host, port, mono, &s, why, sizeof why);
     if (err)
         return dial_errf(err, "dial %s: %s", address, why[0] ? why : kafka_err_str(err));
+    kafka_api_table versions;
+    int32_t next_corr;
+    err = run_handshake(s, address, cfg, mono, &versions, &next_corr);
+    if (err) {
+        kafka_stream_close(s);
+        return err;
+    }
     kafka_conn *c;
     err = kafka_conn_new(s, address, cfg ? cfg->client_id : NULL, &c);
     if (err)
         return dial_errf(err, "dial %s: %s", address, kafka_err_str(err));
-    kafka_conn_set_deadline(c, unix_deadline); /* bounds negotiation and SASL */
-    err = kafka_conn_negotiate_versions(c);
-    if (!err)
-        err = kafka_conn_sasl(c, cfg);
-    if (err) {
-        snprintf(g_dial_err, sizeof g_dial_err, "%s", c->err);
-        kafka_conn_close(c);
-        return err;
-    }
-    kafka_conn_set_deadline(c, 0);
+    kafka_conn_set_versions(c, &versions);
+    c->next_corr = next_corr; /* the conn's requests follow the handshake's */
     *out = c;
     return 0;
 }

@@ -18,6 +18,7 @@
 
 #include "common/alloc.h"
 #include "engine/engine.h"
+#include "engine/handshake.h"
 #include "net/stream.h"
 
 /* Bytes read from one broker per readiness event before the others get
@@ -30,8 +31,15 @@ typedef struct ke_broker {
     int32_t id;   /* the connection's key (engine.h: kafka_engine_coordinator) */
     int32_t node; /* the broker it connects to */
     ke_wire w;
-    kafka_conn *conn; /* borrowed from the cluster's pool while up */
-    kafka_stream *s;
+    /* Connection setup, in order: dialing (TCP connect, TLS), then the
+     * handshake (ApiVersions, SASL) over the open wire; up after it. */
+    kafka_dialing *dialing;
+    kafka_stream *s; /* connected (handshaking or up) */
+    bool handshaking;
+    ke_handshake hs;
+    kafka_api_table versions; /* the broker's, once up */
+    int64_t setup_deadline;   /* of this attempt: dial_timeout_ms */
+    char addr[300];
     int fd;          /* -1: none, or a user transport */
     uint32_t ev;     /* epoll events registered (0 = not registered) */
     kafka_err last_err;
@@ -85,12 +93,12 @@ static ke_broker *broker_get(kafka_engine *e, int32_t id)
 
 /* ---- readiness registration ------------------------------------------------ */
 
-static void reg_update(kafka_engine *e, ke_broker *b)
+static void reg_set(kafka_engine *e, ke_broker *b, bool rd, bool wr)
 {
 #if KE_HAVE_EPOLL
     if (e->ep < 0 || b->fd < 0)
         return;
-    uint32_t want = EPOLLIN | (ke_wire_wants_write(&b->w) ? EPOLLOUT : 0);
+    uint32_t want = (rd ? EPOLLIN : 0) | (wr ? EPOLLOUT : 0);
     if (want == b->ev)
         return;
     struct epoll_event ev = {.events = want, .data.ptr = b};
@@ -99,8 +107,12 @@ static void reg_update(kafka_engine *e, ke_broker *b)
 #else
     (void)e;
     (void)b;
+    (void)rd;
+    (void)wr;
 #endif
 }
+
+static void reg_update(kafka_engine *e, ke_broker *b) { reg_set(e, b, true, ke_wire_wants_write(&b->w)); }
 
 static void reg_remove(kafka_engine *e, ke_broker *b)
 {
@@ -115,50 +127,124 @@ static void reg_remove(kafka_engine *e, ke_broker *b)
 
 /* ---- connection fate ---------------------------------------------------------- */
 
+/* Up: connected, and the handshake is done. */
+static bool broker_up(const ke_broker *b) { return b->w.state == KE_WIRE_UP && !b->handshaking; }
+
+static bool broker_connecting(const ke_broker *b) { return b->dialing || b->handshaking; }
+
 static void broker_down(kafka_engine *e, ke_broker *b, kafka_err err, const char *why, int64_t now)
 {
     /* Copied first: why may point into the stream freed below. */
     char text[sizeof b->w.err];
     snprintf(text, sizeof text, "%s", why ? why : b->w.err);
     reg_remove(e, b);
-    if (b->conn)
-        kafka_cluster_release(e->cfg.kc, b->conn, false);
-    b->conn = NULL;
+    kafka_dialing_free(b->dialing);
+    b->dialing = NULL;
+    kafka_stream_close(b->s);
     b->s = NULL;
     b->fd = -1;
+    bool hs = b->handshaking;
+    b->handshaking = false;
+    ke_wire_fail(&b->w, err, now, text);
+    if (hs) {
+        /* The handshake's reading of a transport failure wins: a broker
+         * that hangs up during the raw SASL exchange refused the password. */
+        if (b->hs.state == KE_HS_FAILED && b->hs.err != err) {
+            err = b->hs.err;
+            snprintf(text, sizeof text, "broker %d: %.230s", b->node, b->hs.why);
+            snprintf(b->w.err, sizeof b->w.err, "%s", text);
+        }
+        ke_handshake_free(&b->hs);
+    }
     b->last_err = err;
     bool tell = !b->reported_down;
     b->reported_down = true;
-    ke_wire_fail(&b->w, err, now, text);
     if (tell && e->cfg.on_broker)
         e->cfg.on_broker(e->cfg.arg, b->node, false, err, text);
 }
 
-static kafka_err broker_connect(kafka_engine *e, ke_broker *b, int64_t now)
+/* After I/O or time on a handshaking broker: up, or down with the
+ * handshake's error. */
+static void handshake_check(kafka_engine *e, ke_broker *b, int64_t now)
 {
-    ke_wire_connecting(&b->w);
-    kafka_conn *conn = NULL;
-    kafka_err err = kafka_cluster_acquire(e->cfg.kc, b->node, now + e->cfg.dial_timeout_ms, &conn);
-    if (err) {
-        char why[256];
-        const char *d = kafka_dial_last_error();
-        if (err == KAFKA_ERR_BROKER_NOT_AVAILABLE || !d || !*d)
-            snprintf(why, sizeof why, "broker %d: %s", b->node, kafka_err_str(err));
-        else
-            snprintf(why, sizeof why, "broker %d: %s", b->node, d);
-        broker_down(e, b, err, why, kafka_now_ms());
-        return err;
+    if (!b->handshaking || !ke_handshake_finished(&b->hs))
+        return;
+    if (b->hs.state == KE_HS_FAILED) {
+        char why[sizeof b->hs.why + 32];
+        snprintf(why, sizeof why, "broker %d: %s", b->node, b->hs.why);
+        broker_down(e, b, b->hs.err, why, now);
+        return;
     }
-    b->conn = conn;
-    b->s = kafka_conn_stream(conn);
-    b->fd = kafka_stream_fd(b->s);
+    b->versions = b->hs.versions;
+    ke_handshake_free(&b->hs);
+    b->handshaking = false;
+    ke_wire_up(&b->w); /* resets the backoff */
     b->last_err = 0;
-    ke_wire_up(&b->w);
     reg_update(e, b);
     if (b->reported_down && e->cfg.on_broker)
         e->cfg.on_broker(e->cfg.arg, b->node, true, 0, "connected");
     b->reported_down = false;
-    return 0;
+}
+
+/* After readiness of the dialing socket or at its deadline: the next
+ * address, TLS, or the handshake once the stream is ready. */
+static void dialing_advance(kafka_engine *e, ke_broker *b, int64_t now)
+{
+    reg_remove(e, b); /* the socket may be replaced by the next address's */
+    bool done = false;
+    char why[400] = "";
+    kafka_err err = kafka_dialing_step(b->dialing, now, &done, why, sizeof why);
+    if (err) {
+        char text[sizeof why + 340];
+        snprintf(text, sizeof text, "broker %d: dial %s: %s", b->node, b->addr, why[0] ? why : kafka_err_str(err));
+        broker_down(e, b, err, text, now);
+        return;
+    }
+    if (!done) {
+        b->fd = kafka_dialing_fd(b->dialing);
+        short ev = kafka_dialing_events(b->dialing);
+        reg_set(e, b, ev & POLLIN, ev & POLLOUT);
+        return;
+    }
+    b->s = kafka_dialing_take(b->dialing);
+    kafka_dialing_free(b->dialing);
+    b->dialing = NULL;
+    b->fd = kafka_stream_fd(b->s);
+    ke_wire_open(&b->w);
+    b->handshaking = true;
+    ke_handshake_start(&b->hs, &b->w, kafka_cluster_dialer(e->cfg.kc), b->addr, e->client_id, b->setup_deadline);
+    reg_update(e, b);
+    handshake_check(e, b, now);
+}
+
+/* Starts an attempt: nothing here waits for the network (see engine.h
+ * for what may still block: name resolution, a user transport's dial). */
+static void broker_connect(kafka_engine *e, ke_broker *b, int64_t now)
+{
+    ke_wire_connecting(&b->w);
+    char host[256], why[400] = "";
+    int port = 0;
+    kafka_err err = kafka_cluster_broker_addr(e->cfg.kc, b->node, b->addr, sizeof b->addr);
+    if (err) {
+        snprintf(why, sizeof why, "broker %d: %s", b->node, kafka_err_str(err));
+        broker_down(e, b, err, why, now);
+        return;
+    }
+    if (kafka_split_host_port(b->addr, host, sizeof host, &port)) {
+        snprintf(why, sizeof why, "broker %d: invalid address \"%s\"", b->node, b->addr);
+        broker_down(e, b, KAFKA_ERR_INVALID_ARG, why, now);
+        return;
+    }
+    b->setup_deadline = now + e->cfg.dial_timeout_ms;
+    err = kafka_dialing_start(kafka_cluster_dialer(e->cfg.kc), host, port, b->setup_deadline, &b->dialing, why,
+                              sizeof why);
+    if (err) {
+        char text[sizeof why + 340];
+        snprintf(text, sizeof text, "broker %d: dial %s: %s", b->node, b->addr, why[0] ? why : kafka_err_str(err));
+        broker_down(e, b, err, text, kafka_now_ms());
+        return;
+    }
+    dialing_advance(e, b, kafka_now_ms());
 }
 
 /* ---- I/O -------------------------------------------------------------------------- */
@@ -216,30 +302,44 @@ kafka_err kafka_engine_broker(kafka_engine *e, int32_t broker, char *why, size_t
         snprintf(why, why_len, "out of memory");
         return KAFKA_ERR_NOMEM;
     }
-    if (b->w.state == KE_WIRE_UP)
+    if (broker_up(b))
         return 0;
     int64_t now = kafka_now_ms();
-    if (!ke_wire_should_connect(&b->w, now, true)) {
-        snprintf(why, why_len, "%s (waiting to reconnect)", b->w.err);
-        return b->last_err ? b->last_err : KAFKA_ERR_TIMEOUT;
+    if (!broker_connecting(b)) {
+        if (!ke_wire_should_connect(&b->w, now, true)) {
+            snprintf(why, why_len, "%s (waiting to reconnect)", b->w.err);
+            return b->last_err ? b->last_err : KAFKA_ERR_TIMEOUT;
+        }
+        broker_connect(e, b, now);
     }
-    kafka_err err = broker_connect(e, b, now);
-    if (err)
-        snprintf(why, why_len, "%s", b->w.err);
-    return err;
+    if (broker_up(b))
+        return 0;
+    if (broker_connecting(b)) {
+        snprintf(why, why_len, "broker %d: connecting", b->node);
+        return KAFKA_ERR_STATE;
+    }
+    snprintf(why, why_len, "%s", b->w.err);
+    return b->last_err ? b->last_err : KAFKA_ERR_TRANSPORT;
+}
+
+bool kafka_engine_connecting(kafka_engine *e, int32_t broker)
+{
+    ke_broker *b = broker_find(e, broker);
+    return b && broker_connecting(b);
 }
 
 int16_t kafka_engine_version(kafka_engine *e, int32_t broker, int16_t api_key, int16_t min, int16_t max, char *why,
                              size_t why_len)
 {
     ke_broker *b = broker_find(e, broker);
-    if (!b || !b->conn) {
+    if (!b || !broker_up(b)) {
         snprintf(why, why_len, "broker %d is not connected", broker);
         return -1;
     }
-    int16_t v = kafka_conn_version(b->conn, api_key, min, max);
+    char text[200];
+    int16_t v = kafka_api_table_pick(&b->versions, api_key, min, max, text, sizeof text);
     if (v < 0)
-        snprintf(why, why_len, "%s", kafka_conn_last_error(b->conn));
+        snprintf(why, why_len, "%s: %s", b->addr, text);
     return v;
 }
 
@@ -285,7 +385,7 @@ kafka_err kafka_engine_send(kafka_engine *e, int32_t broker, int16_t api_key, in
                             const void *req, int64_t deadline, ke_response_fn fn, void *arg)
 {
     ke_broker *b = broker_find(e, broker);
-    if (!b || b->w.state != KE_WIRE_UP)
+    if (!b || !broker_up(b))
         return KAFKA_ERR_STATE;
     kafka_wbuf w;
     kafka_wbuf_init(&w);
@@ -305,7 +405,7 @@ kafka_err kafka_engine_send_iov(kafka_engine *e, int32_t broker, int16_t api_key
                                 ke_response_fn fn, void *arg)
 {
     ke_broker *b = broker_find(e, broker);
-    if (!b || b->w.state != KE_WIRE_UP)
+    if (!b || !broker_up(b))
         return KAFKA_ERR_STATE;
     return submit_frame(e, b, api_key, version, body, iovcnt, false, expect_response, deadline, fn, arg);
 }
@@ -313,13 +413,13 @@ kafka_err kafka_engine_send_iov(kafka_engine *e, int32_t broker, int16_t api_key
 size_t kafka_engine_in_flight(kafka_engine *e, int32_t broker)
 {
     ke_broker *b = broker_find(e, broker);
-    return b ? b->w.len : 0;
+    return b && broker_up(b) ? b->w.len : 0;
 }
 
 void kafka_engine_fail_broker(kafka_engine *e, int32_t broker, kafka_err err, const char *why)
 {
     ke_broker *b = broker_find(e, broker);
-    if (b && b->w.state == KE_WIRE_UP)
+    if (b && (b->w.state == KE_WIRE_UP || b->dialing))
         broker_down(e, b, err, why, kafka_now_ms());
 }
 
@@ -333,9 +433,13 @@ int kafka_engine_interest(kafka_engine *e, kafka_engine_fd *fds, int max, int64_
         fds[n++] = (kafka_engine_fd){e->wake_rd, true, false};
     for (size_t i = 0; i < e->nb; i++) {
         ke_broker *b = e->b[i];
-        int64_t bd = ke_wire_deadline(&b->w);
+        int64_t bd = b->dialing ? kafka_dialing_deadline(b->dialing) : ke_wire_deadline(&b->w);
         if (bd >= 0 && (d < 0 || bd < d))
             d = bd;
+        if (b->dialing && b->fd >= 0 && n < max) {
+            short ev = kafka_dialing_events(b->dialing);
+            fds[n++] = (kafka_engine_fd){b->fd, (ev & POLLIN) != 0, (ev & POLLOUT) != 0};
+        }
         if (b->w.state != KE_WIRE_UP)
             continue;
         if (b->fd < 0) {
@@ -365,12 +469,19 @@ void kafka_engine_ready(kafka_engine *e, int fd, bool readable, bool writable, i
     }
     for (size_t i = 0; i < e->nb; i++) {
         ke_broker *b = e->b[i];
-        if (b->fd != fd || b->w.state != KE_WIRE_UP)
+        if (b->fd != fd)
+            continue;
+        if (b->dialing) {
+            dialing_advance(e, b, now);
+            return;
+        }
+        if (b->w.state != KE_WIRE_UP)
             continue;
         if (writable)
             broker_write(e, b, now);
         if (readable)
             broker_read(e, b, now);
+        handshake_check(e, b, now);
         return;
     }
 }
@@ -379,20 +490,27 @@ void kafka_engine_timeout(kafka_engine *e, int64_t now)
 {
     for (size_t i = 0; i < e->nb; i++) {
         ke_broker *b = e->b[i];
+        if (b->dialing && now >= kafka_dialing_deadline(b->dialing))
+            dialing_advance(e, b, now);
         if (b->w.state == KE_WIRE_UP && b->fd < 0 && b->s)
             broker_read(e, b, now); /* a user transport: no readiness to wait for */
         kafka_err err = ke_wire_expire(&b->w, now);
         if (err && b->w.state == KE_WIRE_UP) {
-            char why[300];
-            snprintf(why, sizeof why, "broker %d: %s", b->node, b->w.err);
+            char why[400];
+            if (b->handshaking)
+                snprintf(why, sizeof why, "broker %d: %s: connection setup timed out (no answer to %s within %d ms)",
+                         b->node, b->addr, ke_handshake_step_name(&b->hs), e->cfg.dial_timeout_ms);
+            else
+                snprintf(why, sizeof why, "broker %d: %s", b->node, b->w.err);
             broker_down(e, b, err, why, now);
         }
+        handshake_check(e, b, now);
     }
     if (e->cfg.on_turn)
         e->owner_next = e->cfg.on_turn(e->cfg.arg, e, now);
     for (size_t i = 0; i < e->nb; i++)
         if (e->b[i]->w.state == KE_WIRE_UP)
-            broker_write(e, e->b[i], now);
+            broker_write(e, e->b[i], now); /* the handshake's requests too */
 }
 
 /* ---- our thread -------------------------------------------------------------------- */
@@ -450,10 +568,14 @@ static void *engine_main(void *arg)
     for (size_t i = 0; i < e->nb; i++) {
         ke_broker *b = e->b[i];
         reg_remove(e, b);
-        if (b->conn)
-            kafka_cluster_release(e->cfg.kc, b->conn, false);
-        b->conn = NULL;
+        kafka_dialing_free(b->dialing);
+        b->dialing = NULL;
+        kafka_stream_close(b->s);
+        b->s = NULL;
         ke_wire_destroy(&b->w);
+        if (b->handshaking)
+            ke_handshake_free(&b->hs);
+        b->handshaking = false;
     }
     return NULL;
 }

@@ -14,14 +14,28 @@
  * with kafka_engine_send; responses come to each request's callback, also
  * on the I/O thread, as soon as they are complete, broker by broker.
  *
- * Connections are set up through the cluster's pool (kafka_cluster_acquire:
- * dial, TLS, ApiVersions, SASL, exactly as kafka_conn does them) and then
- * driven without blocking through their stream (kafka_stream_read_some /
- * writev_some). Until that handshake is itself a sans-I/O state machine,
- * it runs synchronously on the I/O thread, bounded by the cluster's
- * dial_timeout_ms: a broker that accepts TCP and then stalls its
- * handshake holds the other brokers up to that long (a refused or
- * unreachable broker fails at once and is retried with backoff).
+ * Connections are set up by the engine itself, without waiting on the
+ * network: the dialing state machine of net/stream.h (non-blocking TCP
+ * connect to each address of the host in turn, IPv4 and IPv6, then the
+ * TLS handshake step by step, certificate and host name verified as in
+ * net/tls.c) is driven by readiness and by its deadline as an engine
+ * timer; then the handshake of handshake.h (ApiVersions v3 with the v0
+ * fallback, SaslHandshake and SaslAuthenticate rounds) goes over the
+ * broker's own ke_wire as its first requests, with every other broker's
+ * traffic going on meanwhile. One attempt is bounded by dial_timeout_ms
+ * (the dialer's connect_timeout_ms caps the TCP and TLS part). The
+ * blocking kafka_conn drives the very same two state machines (conn/dial.c).
+ * A refused or unreachable broker, a certificate that does not verify, a
+ * refused password: the attempt fails with the text and is retried after
+ * backoff (the owner decides what is fatal: kafka_err_is_fatal).
+ *
+ * What still blocks the I/O thread, at the start of an attempt only:
+ * name resolution (getaddrinfo has no portable non-blocking form; an IP
+ * address is not looked up, a host name is looked up for as long as the
+ * system resolver takes), the dialer's resolver hook, and a user
+ * transport's dial callback (the user's code: it may block; its read and
+ * write are called with a zero timeout, see below). An OAUTHBEARER token
+ * callback runs inside the handshake, also on this thread.
  *
  * The seam for other drivers (an application's event loop, a WebAssembly
  * host; the public API for it is a later issue): everything the thread does
@@ -92,11 +106,21 @@ static inline int32_t kafka_engine_coordinator(int32_t broker)
 }
 
 /* State of the connection to broker: 0 when it is up (requests can be
- * encoded for it: see kafka_engine_version). Otherwise the error of the
- * last attempt, with its text in why: when the backoff allows, this call
- * makes the attempt itself (synchronously; see above). KAFKA_ERR_TIMEOUT
- * with "waiting to reconnect" while a backoff runs after a failure. */
+ * encoded for it: see kafka_engine_version). KAFKA_ERR_STATE ("broker N:
+ * connecting") while it is being set up: this call starts an attempt when
+ * there is none and the backoff allows, and returns without waiting for
+ * it; the owner gets its turn again when the attempt succeeds or fails
+ * (on_broker says so when the broker was down) and skips the broker's
+ * work until then (kafka_engine_connecting). Otherwise the error of the
+ * last attempt, with its text in why (a refused password or an untrusted
+ * certificate: SASL_AUTHENTICATION_FAILED / TLS with the broker's or
+ * OpenSSL's words), with "(waiting to reconnect)" while the backoff runs. */
 kafka_err kafka_engine_broker(kafka_engine *e, int32_t broker, char *why, size_t why_len);
+
+/* True while broker's connection is being set up (kafka_engine_broker
+ * returned KAFKA_ERR_STATE): an owner skips the broker's work until a
+ * later turn finds it up or failed. */
+bool kafka_engine_connecting(kafka_engine *e, int32_t broker);
 
 /* Highest version of api_key within [min, max] that broker (up) supports;
  * -1 when none (why gets the text). */

@@ -144,6 +144,8 @@ int64_t ke_meta_turn(ke_meta *m, kafka_engine *e, int64_t now)
     char why[300] = "";
     int32_t broker = -1;
     kafka_err err = ke_any_broker(e, m->kc, &m->rr, &broker, why, sizeof why);
+    if (err == KAFKA_ERR_STATE)
+        return -1; /* connecting: the engine runs a turn when that attempt ends */
     int16_t v = -1;
     if (!err && (v = kafka_engine_version(e, broker, KAFKA_API_METADATA, 0, KAFKA_CLUSTER_MD_MAX_VERSION, why,
                                           sizeof why)) < 0)
@@ -206,7 +208,7 @@ kafka_err ke_any_broker(kafka_engine *e, kafka_cluster *kc, size_t *rr, int32_t 
     /* None idle: connect one more (only one attempt when a busy one can
      * serve instead; every candidate when none is up). */
     kafka_err err = KAFKA_ERR_NO_BROKERS;
-    bool fatal = false;
+    bool fatal = false, connecting = false;
     snprintf(why, why_len, "no broker is reachable");
     for (size_t k = 0; k < n; k++) {
         size_t i = (*rr + k) % n;
@@ -218,7 +220,9 @@ kafka_err ke_any_broker(kafka_engine *e, kafka_cluster *kc, size_t *rr, int32_t 
             *out = ids[i];
             return 0;
         }
-        if (!fatal) {
+        if (c == KAFKA_ERR_STATE) { /* being set up: it may serve on a later turn */
+            connecting = true;
+        } else if (!fatal) {
             fatal = kafka_err_is_fatal(c);
             err = c;
             snprintf(why, why_len, "%s", tmp);
@@ -233,6 +237,10 @@ kafka_err ke_any_broker(kafka_engine *e, kafka_cluster *kc, size_t *rr, int32_t 
         return 0;
     }
     (*rr)++;
+    if (connecting && !fatal) {
+        snprintf(why, why_len, "connecting");
+        return KAFKA_ERR_STATE;
+    }
     if (n == 0)
         snprintf(why, why_len, "no broker known");
     return err == KAFKA_ERR_TRANSPORT || err == KAFKA_ERR_RESOLVE ? KAFKA_ERR_NO_BROKERS : err;

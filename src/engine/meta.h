@@ -74,8 +74,10 @@ int64_t ke_meta_turn(ke_meta *m, kafka_engine *e, int64_t now);
 /* A broker of kc that e has a connection up to, for requests any broker
  * answers (Metadata, InitProducerId...): an idle one if there is, else it
  * tries to connect one more (known brokers, then bootstrap addresses,
- * from *rr on), else the least busy one. On failure returns the most
- * telling error (TLS or SASL before NO_BROKERS) with its text in why. */
+ * from *rr on), else the least busy one. KAFKA_ERR_STATE when none is up
+ * yet but a connection is being set up (kafka_engine_broker): not a
+ * failure, ask again on a later turn. On failure returns the most telling
+ * error (TLS or SASL before NO_BROKERS) with its text in why. */
 kafka_err ke_any_broker(kafka_engine *e, kafka_cluster *kc, size_t *rr, int32_t *out, char *why, size_t why_len);
 
 #endif

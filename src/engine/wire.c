@@ -98,7 +98,7 @@ kafka_err ke_wire_submit_ext(ke_wire *w, int32_t corr, uint8_t *bytes, size_t le
     for (int i = 0; i < n_ext; i++)
         total += ext[i].iov_len;
     w->reqs[w->head + w->len++] =
-        (ke_wire_req){corr, flexible_response, deadline, fn, arg, bytes, len, false, ext, n_ext, total};
+        (ke_wire_req){corr, flexible_response, deadline, fn, arg, bytes, len, false, ext, n_ext, total, false};
     return 0;
 }
 
@@ -106,6 +106,12 @@ void ke_wire_last_no_response(ke_wire *w)
 {
     if (w->len)
         w->reqs[w->head + w->len - 1].no_response = true;
+}
+
+void ke_wire_last_raw(ke_wire *w)
+{
+    if (w->len)
+        w->reqs[w->head + w->len - 1].raw_response = true;
 }
 
 int ke_wire_output(const ke_wire *w, struct iovec *iov, int max)
@@ -187,7 +193,17 @@ static kafka_err dispatch(ke_wire *w)
     size_t len = w->frame_len;
     w->frame = NULL;
     w->frame_len = w->frame_have = w->size_have = 0;
-    int32_t corr = (int32_t)kafka_read_u32_at(frame);
+    if (w->n_written > 0 && w->reqs[w->head].raw_response) {
+        ke_wire_req q = w->reqs[w->head];
+        w->head++;
+        w->len--;
+        w->n_written--;
+        if (w->len == 0)
+            w->head = 0;
+        q.fn(q.arg, 0, NULL, frame, frame, len);
+        return 0;
+    }
+    int32_t corr = len >= 4 ? (int32_t)kafka_read_u32_at(frame) : -1;
     if (w->n_written == 0) {
         kafka_free(frame);
         snprintf(w->err, sizeof w->err, "response with correlation id %d while no request is outstanding", corr);
@@ -226,19 +242,23 @@ kafka_err ke_wire_read_done(ke_wire *w, size_t n)
             return 0;
         int32_t size = (int32_t)kafka_read_u32_at(w->size_buf);
         char why[160];
-        kafka_err err = kafka_frame_check_size(size, w->max_response, why, sizeof why);
+        /* A raw token (SASL v0) has no header: it may be empty. */
+        bool raw = w->n_written > 0 && w->reqs[w->head].raw_response;
+        kafka_err err = raw && size >= 0 && size <= w->max_response
+                            ? 0
+                            : kafka_frame_check_size(size, w->max_response, why, sizeof why);
         if (err) {
             snprintf(w->err, sizeof w->err, "%s", why);
             return err;
         }
-        w->frame = kafka_malloc((size_t)size);
+        w->frame = kafka_malloc(size > 0 ? (size_t)size : 1);
         if (!w->frame) {
             snprintf(w->err, sizeof w->err, "no memory for a %d-byte response", size);
             return KAFKA_ERR_NOMEM;
         }
         w->frame_len = (size_t)size;
         w->frame_have = 0;
-        return 0;
+        return size == 0 ? dispatch(w) : 0;
     }
     w->frame_have += n;
     return w->frame_have == w->frame_len ? dispatch(w) : 0;
@@ -306,6 +326,8 @@ bool ke_wire_should_connect(const ke_wire *w, int64_t now, bool wanted)
 }
 
 void ke_wire_connecting(ke_wire *w) { w->state = KE_WIRE_CONNECTING; }
+
+void ke_wire_open(ke_wire *w) { w->state = KE_WIRE_UP; }
 
 void ke_wire_up(ke_wire *w)
 {

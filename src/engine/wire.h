@@ -61,6 +61,7 @@ typedef struct ke_wire_req {
     struct iovec *ext;
     int n_ext;
     size_t total; /* len + the ext bytes */
+    bool raw_response; /* answered by a bare size-prefixed token (SASL v0) */
 } ke_wire_req;
 
 typedef struct ke_wire {
@@ -111,6 +112,12 @@ kafka_err ke_wire_submit_ext(ke_wire *w, int32_t corr, uint8_t *bytes, size_t le
  * requests awaiting responses. */
 void ke_wire_last_no_response(ke_wire *w);
 
+/* Marks the request just submitted as one whose answer is a bare
+ * size-prefixed token with no response header and no correlation id (the
+ * SASL exchange after SaslHandshake v0, which brokers before 1.0 use):
+ * its size may be 0 and the callback's body is the whole token. */
+void ke_wire_last_raw(ke_wire *w);
+
 /* Bytes to write now (UP only): fills at most max iovecs, returns how many
  * (0 = nothing to write). */
 int ke_wire_output(const ke_wire *w, struct iovec *iov, int max);
@@ -143,6 +150,11 @@ kafka_err ke_wire_expire(ke_wire *w, int64_t now);
  * this broker) or requests are queued. */
 bool ke_wire_should_connect(const ke_wire *w, int64_t now, bool wanted);
 void ke_wire_connecting(ke_wire *w);
+/* The transport is connected: UP for the connection's own handshake
+ * (src/engine/handshake.h), keeping the backoff, which ke_wire_up resets
+ * once the connection is usable (a broker that refuses every handshake
+ * keeps backing off). */
+void ke_wire_open(ke_wire *w);
 void ke_wire_up(ke_wire *w);
 /* The connection failed (or could not be made): every request fails with
  * err and `why`, state DOWN, retry_at = now + backoff. */

@@ -427,6 +427,12 @@ void kgm_coordinator_failed(kgm *m, kafka_err err, const char *why, int64_t now)
         ev_error(m, err, false, "%s", why && *why ? why : kafka_err_str(err));
 }
 
+void kgm_coordinator_pending(kgm *m, int64_t until)
+{
+    m->coord = -1;
+    m->coord_retry_at = until;
+}
+
 int32_t kgm_coordinator_id(const kgm *m) { return m->coord; }
 
 /* ---- requests ------------------------------------------------------------------------ */

@@ -125,6 +125,9 @@ bool kgm_needs_coordinator(const kgm *m, int64_t now);
 void kgm_coordinator(kgm *m, int32_t broker, int64_t now);
 /* The lookup or the connection failed: retried after backoff. */
 void kgm_coordinator_failed(kgm *m, kafka_err err, const char *why, int64_t now);
+/* The lookup is under way (a connection being set up): no new one before
+ * until, and no error. */
+void kgm_coordinator_pending(kgm *m, int64_t until);
 /* Current coordinator broker id, -1 none. */
 int32_t kgm_coordinator_id(const kgm *m);
 

@@ -17,6 +17,7 @@
 #ifndef KAFKA_NET_STREAM_H
 #define KAFKA_NET_STREAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
@@ -72,10 +73,48 @@ kafka_err kafka_stream_writev_some(kafka_stream *s, const struct iovec *iov, int
 /* Dialing (implemented in src/net/dial.c): resolves host, connects with
  * the dialer's settings (TCP_NODELAY, keepalive, TLS, user transport,
  * resolver hook) and returns a stream. SASL is not done here: it needs
- * Kafka framing, so the conn layer runs it over the stream using the
- * mechanisms in src/net/sasl.h. */
+ * Kafka framing (src/engine/handshake.h runs it over the stream).
+ *
+ * kafka_stream_dial blocks until the stream is ready or the deadline
+ * (capped by the dialer's connect_timeout_ms) passes: it is the loop
+ * around the non-blocking state machine below, waiting with poll(). */
 struct kafka_dialer_config;
 kafka_err kafka_stream_dial(const struct kafka_dialer_config *cfg, const char *host, int port, int64_t deadline_ms,
                             kafka_stream **out, char *errbuf, size_t errbuf_len);
+
+/* ---- dialing without blocking (the engine) ----------------------------------
+ * A connection being made: TCP connect to each address of the host in
+ * turn (each with a share of the time left, Go's rule), then the TLS
+ * handshake when the dialer asks for TLS. The driver waits for
+ * kafka_dialing_fd to be ready for kafka_dialing_events (POLLIN/POLLOUT),
+ * or for kafka_dialing_deadline, then calls kafka_dialing_step.
+ *
+ * What still blocks, in kafka_dialing_start only: the resolver hook and
+ * getaddrinfo (the system resolver has no portable non-blocking form; an
+ * IP address is not looked up), and a user transport's dial callback
+ * (the user's code: such a transport is connected when start returns). */
+typedef struct kafka_dialing kafka_dialing;
+
+/* Starts dialing host:port; deadline_ms: monotonic ms (-1 = only the
+ * dialer's connect_timeout_ms). Errors (bad address, resolution, TLS
+ * configuration, every address refused at once) come with text. */
+kafka_err kafka_dialing_start(const struct kafka_dialer_config *cfg, const char *host, int port, int64_t deadline_ms,
+                              kafka_dialing **out, char *errbuf, size_t errbuf_len);
+/* Advances after readiness or at the deadline (calling it early is
+ * harmless): 0 with *done = true when the stream is ready (take it), 0
+ * with *done = false to wait again, or the error with text (TRANSPORT,
+ * TIMEOUT when no address answered in time, TLS: fatal, never retried on
+ * another address). */
+kafka_err kafka_dialing_step(kafka_dialing *d, int64_t now, bool *done, char *errbuf, size_t errbuf_len);
+/* The socket to wait on (-1 when there is none to wait for: step now). */
+int kafka_dialing_fd(const kafka_dialing *d);
+/* POLLIN and/or POLLOUT. */
+short kafka_dialing_events(const kafka_dialing *d);
+/* When to step even without readiness (monotonic ms). */
+int64_t kafka_dialing_deadline(const kafka_dialing *d);
+/* The ready stream (after step said done); the dialing keeps nothing. */
+kafka_stream *kafka_dialing_take(kafka_dialing *d);
+/* Frees (closing a stream not taken). NULL is a no-op. */
+void kafka_dialing_free(kafka_dialing *d);
 
 #endif

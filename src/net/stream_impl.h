@@ -60,13 +60,6 @@ int kafka_deadline_timeout(int64_t deadline_ms);
 
 /* ---- socket.c ----------------------------------------------------------- */
 
-/* Resolves host and connects to the first address that answers, giving
- * each address a share of the time left. Returns a connected non-blocking
- * socket in *fd_out, or RESOLVE / TRANSPORT / TIMEOUT with text like
- * "connect 127.0.0.1:1: Connection refused". */
-kafka_err kafka_sock_connect(const char *host, int port, int family, int64_t deadline_ms, int *fd_out, char *errbuf,
-                             size_t errlen);
-
 /* Applies TCP_NODELAY and keepalive settings (best effort). */
 void kafka_sock_tune(int fd, const kafka_dialer_config *cfg);
 
@@ -88,9 +81,12 @@ kafka_err kafka_sock_writev_full(kafka_stream *s, const struct iovec *iov, int i
  * for before resolver mapping. */
 kafka_err kafka_tls_prepare(kafka_stream *s, const kafka_tls_config *cfg, const char *host, char *errbuf,
                             size_t errlen);
-/* Runs the handshake on the connected socket s->fd; on success s->kind
- * becomes KAFKA_STREAM_TLS. */
-kafka_err kafka_tls_handshake(kafka_stream *s, int64_t deadline_ms, char *errbuf, size_t errlen);
+/* One non-blocking step of the handshake on the connected socket s->fd:
+ * 0 with *events = 0 when it is done (s->kind becomes KAFKA_STREAM_TLS),
+ * 0 with *events = POLLIN or POLLOUT when it must wait for the socket,
+ * or KAFKA_ERR_TLS with text (a certificate that does not verify says
+ * why, and which name it lacks). */
+kafka_err kafka_tls_handshake_step(kafka_stream *s, short *events, char *errbuf, size_t errlen);
 kafka_err kafka_tls_read_full(kafka_stream *s, void *buf, size_t len, int64_t deadline_ms);
 kafka_err kafka_tls_writev_full(kafka_stream *s, const struct iovec *iov, int iovcnt, int64_t deadline_ms);
 /* Non-blocking single attempts (stream.h read_some / writev_some). */

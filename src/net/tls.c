@@ -358,27 +358,23 @@ kafka_err kafka_tls_prepare(kafka_stream *s, const kafka_tls_config *cfg, const 
     return tls_set_peer_name(s->ssl, cfg, name, errbuf, errlen);
 }
 
-kafka_err kafka_tls_handshake(kafka_stream *s, int64_t deadline_ms, char *errbuf, size_t errlen)
+kafka_err kafka_tls_handshake_step(kafka_stream *s, short *events, char *errbuf, size_t errlen)
 {
-    for (;;) {
-        tls_result r = {0};
-        ERR_clear_error();
-        errno = 0;
-        int ret = SSL_connect(s->ssl);
-        if (ret == 1)
-            break;
-        tls_classify(s, ret, &r);
-        if (r.ssl_err != SSL_ERROR_WANT_READ && r.ssl_err != SSL_ERROR_WANT_WRITE)
-            return tls_handshake_fail(s, &r, errbuf, errlen);
-        kafka_err e = kafka_sock_wait(s, r.ssl_err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline_ms);
-        if (e) {
-            snprintf(errbuf, errlen, "TLS handshake with %s: %s", s->peer,
-                     e == KAFKA_ERR_TIMEOUT ? "timed out" : "interrupted");
-            return e;
-        }
+    *events = 0;
+    tls_result r = {0};
+    ERR_clear_error();
+    errno = 0;
+    int ret = SSL_connect(s->ssl);
+    if (ret == 1) {
+        s->kind = KAFKA_STREAM_TLS;
+        return 0;
     }
-    s->kind = KAFKA_STREAM_TLS;
-    return 0;
+    tls_classify(s, ret, &r);
+    if (r.ssl_err == SSL_ERROR_WANT_READ || r.ssl_err == SSL_ERROR_WANT_WRITE) {
+        *events = r.ssl_err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+        return 0;
+    }
+    return tls_handshake_fail(s, &r, errbuf, errlen);
 }
 
 void kafka_tls_free(kafka_stream *s)

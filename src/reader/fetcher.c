@@ -485,6 +485,8 @@ static void send_request(kafka_reader *r, kr_broker *b, bool list, plan_part *pp
     int32_t broker = b->id;
     char why[300];
     kafka_err err = kafka_engine_broker(r->eng, broker, why, sizeof why);
+    if (err == KAFKA_ERR_STATE)
+        return; /* connecting: a later turn (the engine runs one when it is up or failed) plans these again */
     int16_t v = -1;
     if (!err) {
         bool rc = r->cfg.isolation_level == KAFKA_READ_COMMITTED;

@@ -55,6 +55,7 @@ typedef struct kr_group_io {
     int32_t fc_broker;
     int16_t fc_version;
     size_t fc_rr; /* where the broker search starts (ke_any_broker) */
+    bool connecting; /* I/O thread: this turn waits for a connection setup */
     char fc_why[300];
 } kr_group_io;
 
@@ -492,6 +493,12 @@ static void find_coordinator(kafka_reader *r, kafka_engine *e, int64_t now)
     int32_t b = -1;
     char why[300] = "";
     kafka_err err = ke_any_broker(e, r->kc, &g->fc_rr, &b, why, sizeof why);
+    if (err == KAFKA_ERR_STATE) {
+        /* Connections being set up: a later turn (the engine gives one when
+         * a setup ends). */
+        kgm_coordinator_pending(r->gm, now + r->cfg.backoff_min_ms);
+        return;
+    }
     int16_t v = err ? -1 : kafka_engine_version(e, b, KAFKA_API_FIND_COORDINATOR, 0, INT16_MAX, why, sizeof why);
     if (!err && v < 0)
         err = KAFKA_ERR_NO_COMMON_VERSION;
@@ -528,6 +535,11 @@ static void coordinator_found(kafka_reader *r, kafka_engine *e, int64_t now)
     }
     char cwhy[256] = "";
     kafka_err err = kafka_engine_broker(e, kafka_engine_coordinator(g->fc_broker), cwhy, sizeof cwhy);
+    if (err == KAFKA_ERR_STATE) {
+        g->fc_done = true; /* connecting: look again at a later turn */
+        kgm_coordinator_pending(r->gm, now + r->cfg.backoff_min_ms);
+        return;
+    }
     if (err) {
         char why[400];
         snprintf(why, sizeof why, "connect to coordinator %d of group %s: %s", g->fc_broker, r->group_id, cwhy);
@@ -540,11 +552,25 @@ static void coordinator_found(kafka_reader *r, kafka_engine *e, int64_t now)
 
 static void send_requests(kafka_reader *r, kafka_engine *e, int64_t now)
 {
+    int32_t coord = kgm_coordinator_id(r->gm);
+    if (coord < 0)
+        return;
+    int32_t key = kafka_engine_coordinator(coord);
+    char why[256] = "";
+    kafka_err err = kafka_engine_broker(e, key, why, sizeof why);
+    if (err == KAFKA_ERR_STATE) {
+        gio(r)->connecting = true; /* the engine gives a turn when it is done */
+        return;
+    }
+    if (err) {
+        char text[400];
+        snprintf(text, sizeof text, "connect to coordinator %d of group %s: %s", coord, r->group_id, why);
+        kgm_coordinator_failed(r->gm, err, text, now);
+        return;
+    }
     kgm_request rq;
     while (kgm_next_request(r->gm, now, &rq)) {
-        int32_t key = kafka_engine_coordinator(kgm_coordinator_id(r->gm));
-        char why[256] = "";
-        kafka_err err = kafka_engine_broker(e, key, why, sizeof why);
+        err = kafka_engine_broker(e, key, why, sizeof why);
         int16_t v = err ? -1 : kafka_engine_version(e, key, rq.api_key, rq.min_version, rq.max_version, why, sizeof why);
         if (!err && v < 0)
             err = KAFKA_ERR_NO_COMMON_VERSION;
@@ -596,6 +622,7 @@ int64_t kr_group_turn(kafka_reader *r, kafka_engine *e, int64_t now)
     }
     handle_events(r, now); /* what the responses since the last turn brought */
     kgm_tick(m, now);
+    gio(r)->connecting = false;
     if (gio(r)->fc_done)
         coordinator_found(r, e, now);
     if (kgm_needs_coordinator(m, now))
@@ -606,7 +633,12 @@ int64_t kr_group_turn(kafka_reader *r, kafka_engine *e, int64_t now)
     r->gen_valid = kgm_generation(m) >= 0;
     r->st.rebalances = kgm_rounds(m);
     pthread_mutex_unlock(&r->mu);
-    return kgm_deadline(m);
+    int64_t next = kgm_deadline(m);
+    /* Waiting for the coordinator's connection: not a busy loop (its setup
+     * brings a turn; this bounds the wait). */
+    if (gio(r)->connecting && next >= 0 && next < now + r->cfg.backoff_min_ms)
+        next = now + r->cfg.backoff_min_ms;
+    return next;
 }
 
 /* ---- application threads ----------------------------------------------------------------- */

@@ -269,6 +269,12 @@ static void pid_send(kafka_writer *w, kafka_engine *e, int64_t now)
     int32_t broker = -1;
     bool disable = false;
     kafka_err err = ke_any_broker(e, w->cluster, &w->pid_rr, &broker, why, sizeof why);
+    if (err == KAFKA_ERR_STATE) { /* connecting: asked again on a later turn */
+        pthread_mutex_lock(&w->mu);
+        w->pid_in_flight = false;
+        pthread_mutex_unlock(&w->mu);
+        return;
+    }
     int16_t v = -1;
     if (!err) {
         char tmp[300];
@@ -400,7 +406,7 @@ static int64_t collect(kafka_writer *w, wvec *out, wdone *d)
                 continue;
             }
             p->leader = leader;
-            if (broker_inflight(w, leader) >= w->cfg.max_in_flight)
+            if (broker_inflight(w, leader) >= w->cfg.max_in_flight || kafka_engine_connecting(w->eng, leader))
                 continue;
             if (!vec_push(out, W_BATCH(p->pp.qhead)))
                 return now + 10;
@@ -566,6 +572,15 @@ static void send_group(kafka_writer *w, int32_t broker, wbatch **v, size_t n, wd
     pthread_mutex_unlock(&w->mu);
     char why[300] = "";
     kafka_err err = kafka_engine_broker(w->eng, broker, why, sizeof why);
+    if (err == KAFKA_ERR_STATE) {
+        /* Connecting: the batches go back to their partitions, which
+         * collect() skips until the connection is up or has failed. */
+        pthread_mutex_lock(&w->mu);
+        for (size_t i = 0; i < n; i++)
+            kafka_pstate_untake(&w->ps, &v[i]->part->pp, &v[i]->pb);
+        kafka_free(r);
+        return;
+    }
     int16_t version = -1;
     if (!err) {
         version = kafka_engine_version(w->eng, broker, KAFKA_API_PRODUCE, W_PRODUCE_MIN, W_PRODUCE_MAX, why,

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "cluster/cluster.h"
+#include "common/alloc.h"
 #include "common/backoff.h"
 #include "conn/requests.h"
 #include "engine/engine.h"
@@ -35,7 +36,8 @@ typedef struct lane_test {
 
 static void on_fetch(void *arg, kafka_err err, const char *why, uint8_t *frame, const uint8_t *body, size_t len)
 {
-    (void)why, (void)frame, (void)body, (void)len;
+    (void)why, (void)body, (void)len;
+    kafka_free(frame); /* the callee owns the response (wire.h) */
     lane_test *t = arg;
     if (err)
         atomic_store(&t->failed, err);
@@ -44,7 +46,8 @@ static void on_fetch(void *arg, kafka_err err, const char *why, uint8_t *frame, 
 
 static void on_versions(void *arg, kafka_err err, const char *why, uint8_t *frame, const uint8_t *body, size_t len)
 {
-    (void)why, (void)frame, (void)body, (void)len;
+    (void)why, (void)body, (void)len;
+    kafka_free(frame); /* the callee owns the response (wire.h) */
     lane_test *t = arg;
     if (err)
         atomic_store(&t->failed, err);

@@ -1,8 +1,10 @@
 /* kafka_reader on the engine against the test broker: a group member reads
  * every message of a 1,000-partition topic over 3 brokers with a fixed
  * number of threads (counted in /proc/self/task); a slow broker does not
- * hold back the partitions of the others; a partition that does not exist
- * is an error from the read, not a timeout forever. */
+ * hold back the partitions of the others, nor does one that accepts TCP
+ * and never answers its handshake; a partition that does not exist is an
+ * error from the read, not a timeout forever. */
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -354,6 +356,122 @@ static void test_user_transport(void **state)
     free(topic);
 }
 
+/* The resolver hook sends every dial of one broker to a socket the test
+ * owns: the kernel completes the TCP handshake (listen backlog) and
+ * nobody ever answers. */
+typedef struct stall_map {
+    char host[256];
+    int port, stall_port;
+    atomic_int hits;
+} stall_map;
+
+static int stall_resolve(void *priv, const char *host, int port, char *out, size_t out_len, int *port_out)
+{
+    stall_map *s = priv;
+    bool stalled = port == s->port && strcmp(host, s->host) == 0;
+    snprintf(out, out_len, "%s", stalled ? "127.0.0.1" : host);
+    *port_out = stalled ? s->stall_port : port;
+    if (stalled)
+        atomic_fetch_add(&s->hits, 1);
+    return 0;
+}
+
+/* Partition i led by broker i+1; broker 2's connection is sent to a
+ * socket that never answers the handshake. Every message of the
+ * partitions of brokers 1 and 3 arrives while that handshake is still
+ * pending: after them, each connection to the stalled socket holds the
+ * ApiVersions request it got and the client has not hung up (no EOF), so
+ * no attempt (dial_timeout_ms of 120 s, longer than every read's timeout)
+ * has ended. Before connection
+ * setup ran on the engine, it blocked the I/O thread and these reads
+ * timed out. */
+static void test_stalled_handshake(void **state)
+{
+    kt_cluster *kt = *state;
+    KT_REQUIRE_MOCK(kt);
+    char *topic = kt_unique_topic("engine-stall");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 3, 1), 0);
+    for (int p = 0; p < 3; p++)
+        assert_int_equal(kt_cluster_cmd(kt, "leader %s %d %d", topic, p, p + 1), 0);
+    preload(kt, topic, 300); /* 100 per partition */
+
+    static stall_map map;
+    memset(&map, 0, sizeof map);
+    kafka_conn *c = NULL;
+    assert_int_equal(kafka_dial(&c, kt_cluster_bootstrap(kt), NULL, 10000), 0);
+    kafka_broker *bs = NULL;
+    size_t nb = 0;
+    assert_int_equal(kafka_conn_brokers(c, &bs, &nb), 0);
+    for (size_t i = 0; i < nb; i++)
+        if (bs[i].id == 2) {
+            snprintf(map.host, sizeof map.host, "%s", bs[i].host);
+            map.port = bs[i].port;
+        }
+    kafka_free_brokers(bs);
+    kafka_conn_close(c);
+    assert_true(map.port > 0);
+
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    assert_true(lfd >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(lfd, 16), 0);
+    assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+    map.stall_port = ntohs(sa.sin_port);
+
+    kafka_dialer_config d = {.resolver = stall_resolve, .resolver_privdata = &map};
+    static const int32_t parts[3] = {0, 1, 2};
+    kafka_reader *r = open_reader((kafka_reader_config){.brokers = kt_cluster_bootstrap(kt),
+                                                        .topic = topic,
+                                                        .partitions = parts,
+                                                        .n_partitions = 3,
+                                                        .dial_timeout_ms = 120000,
+                                                        .dialer = &d});
+    int per[3] = {0};
+    for (int n = 0; n < 200; n++) {
+        kafka_message m;
+        kafka_err e = kafka_reader_read_message(r, &m, 60000);
+        if (e)
+            fail_msg("read %d: %s", n, kafka_err_name(e));
+        assert_true(m.partition >= 0 && m.partition < 3);
+        per[m.partition]++;
+    }
+    assert_int_equal(per[0], 100);
+    assert_int_equal(per[1], 0);
+    assert_int_equal(per[2], 100);
+    assert_true(atomic_load(&map.hits) >= 1);
+
+    /* The stalled attempts (the broker's connection, and one for its
+     * address in the bootstrap list when metadata went looking): each
+     * holds its ApiVersions request (size prefix, then api key 18) and
+     * the client still waits on it: an attempt that had ended would have
+     * closed its socket (EOF here). */
+    struct pollfd pl = {.fd = lfd, .events = POLLIN};
+    assert_int_equal(poll(&pl, 1, 30000), 1);
+    int cfds[8], nc = 0;
+    while (nc < 8 && poll(&pl, 1, nc ? 0 : 30000) == 1) {
+        int cfd = accept(lfd, NULL, NULL);
+        assert_true(cfd >= 0);
+        cfds[nc++] = cfd;
+        uint8_t buf[512];
+        struct pollfd pc = {.fd = cfd, .events = POLLIN};
+        assert_int_equal(poll(&pc, 1, 30000), 1);
+        ssize_t got = recv(cfd, buf, sizeof buf, MSG_DONTWAIT);
+        assert_true(got >= 6);
+        assert_int_equal(buf[4], 0);
+        assert_int_equal(buf[5], 18);
+        got = recv(cfd, buf, sizeof buf, MSG_DONTWAIT);
+        assert_true(got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)); /* no EOF: not given up */
+    }
+    assert_true(nc >= 1);
+    assert_int_equal(kafka_reader_close(r), 0);
+    for (int i = 0; i < nc; i++)
+        close(cfds[i]);
+    close(lfd);
+    free(topic);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +482,7 @@ int main(void)
         cmocka_unit_test(test_missing_partition_is_an_error),
         cmocka_unit_test(test_user_transport),
         cmocka_unit_test(test_slow_broker),
+        cmocka_unit_test(test_stalled_handshake),
         cmocka_unit_test(test_thousand_partitions_group),
     };
     return cmocka_run_group_tests(tests, kt_cluster_group_setup, kt_cluster_group_teardown);

@@ -3,7 +3,8 @@
  * (librdkafka's OpenSSL and SCRAM) and libkafka's kafka_conn connect with
  * SCRAM-SHA-512 over TLS, verifying the mock's certificate against a test
  * CA made at test time (tests/support/certs.h); a client that does not
- * trust that CA is refused.
+ * trust that CA is refused. A kafka_writer and a kafka_reader do the same
+ * on their I/O engine (TLS and SCRAM as non-blocking state machines).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -105,11 +106,60 @@ static void test_libkafka_sasl_ssl(void **state)
     assert_int_equal(kafka_dial(&c, first, &cfg, 10000), KAFKA_ERR_TLS);
 }
 
+/* Write and read back over SASL_SSL through the engine: TLS handshake
+ * steps and SCRAM rounds driven by readiness, not by blocking calls. */
+static void test_engine_sasl_ssl(void **state)
+{
+    fixture *f = *state;
+    kafka_dialer_config cfg = {.tls = {.enable = true, .ca_file = f->pki.ca_pem},
+                               .sasl = {.mechanism = KAFKA_SASL_SCRAM_SHA_512, .username = "bob",
+                                        .password = "tls-pw"}};
+    assert_int_equal(kafka_mock_create_topic(f->m, "tls-engine", 2, 1), 0);
+    kafka_writer *w = NULL;
+    char err[256] = "";
+    assert_int_equal(kafka_writer_new(&w, &(kafka_writer_config){.brokers = kafka_mock_bootstrap(f->m),
+                                                                 .topic = "tls-engine",
+                                                                 .dialer = &cfg},
+                                      err, sizeof err),
+                     0);
+    kafka_message m[20];
+    char vals[20][8];
+    for (int i = 0; i < 20; i++) {
+        int n = snprintf(vals[i], sizeof vals[i], "s%d", i);
+        m[i] = (kafka_message){.value = vals[i], .value_len = (size_t)n};
+    }
+    assert_int_equal(kafka_writer_write_messages(w, m, 20, NULL, 30000), 0);
+    assert_int_equal(kafka_writer_close(w, -1), 0);
+    kafka_reader *r = NULL;
+    assert_int_equal(kafka_reader_new(&r, &(kafka_reader_config){.brokers = kafka_mock_bootstrap(f->m),
+                                                                 .topic = "tls-engine",
+                                                                 .all_partitions = true,
+                                                                 .dialer = &cfg},
+                                      err, sizeof err),
+                     0);
+    bool seen[20] = {false};
+    for (int i = 0; i < 20; i++) {
+        kafka_message got;
+        kafka_err e = kafka_reader_read_message(r, &got, 30000);
+        if (e)
+            fail_msg("read %d: %s", i, kafka_err_name(e));
+        char v[8] = "";
+        assert_true(got.value_len < sizeof v);
+        memcpy(v, got.value, got.value_len);
+        int k = -1;
+        assert_int_equal(sscanf(v, "s%d", &k), 1);
+        assert_true(k >= 0 && k < 20 && !seen[k]);
+        seen[k] = true;
+    }
+    kafka_reader_close(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kcat_sasl_ssl),
         cmocka_unit_test(test_libkafka_sasl_ssl),
+        cmocka_unit_test(test_engine_sasl_ssl),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -22,18 +22,9 @@
 #include "kafka/conn.h"
 #include "kafka/dialer.h"
 #include "net/sasl.h"
+#include "scram_rfc7677.h"
 #include "protocol/api.h"
 
-/* RFC 7677, section 3. */
-#define RFC_CNONCE "rOprNGfwEbeRWgbNEkqO"
-#define RFC_CLIENT_FIRST "n,,n=user,r=" RFC_CNONCE
-#define RFC_SERVER_FIRST "r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
-#define RFC_CLIENT_FINAL                                                                                            \
-    "c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
-#define RFC_SERVER_FINAL "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
-/* RFC_SERVER_FINAL with the signature of a server that does not know the
- * password (a different, well-formed 32-byte value). */
-#define BAD_SERVER_FINAL "v=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
 typedef enum scram_ending {
     END_OK,             /* RFC server-final: success */
