@@ -65,19 +65,21 @@
  *   - rack-aware assignment (KIP-881).
  *
  * Costs to know: one I/O thread and one connection per broker (plus, in
- * group mode, the group thread and its coordinator connection), whatever
- * the number of partitions; connections are set up on the I/O thread
+ * group mode, a second connection to the group coordinator, so that a
+ * Fetch long-poll never delays a Heartbeat), whatever the mode and the
+ * number of partitions; connections are set up on the I/O thread
  * without waiting on the network (a broker that accepts TCP and stalls its
  * TLS/SASL handshake delays only its own partitions; a host name lookup
  * and a user transport's dial callback may still block it);
  * read_message with commit_interval_ms == 0 makes one
  * OffsetCommit round trip per message (kafka-go's semantics: use
  * commit_interval_ms, or fetch_message + commit_messages in batches, for
- * throughput); the leader of a group with other members waits 100 ms
- * before its SyncGroup (see reader_group.c: librdkafka's mock broker
- * rejects followers that sync after the leader; a follower that is
- * rejected rejoins after a backoff); on Linux the reader registers the
- * process for membarrier(2) (MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) so
+ * throughput); a group leader sends its SyncGroup at once, except when
+ * rebalance rounds follow each other at once (a coordinator that refuses a
+ * follower's SyncGroup sent after the leader's, as librdkafka's mock does,
+ * makes that follower rejoin): then it backs off (backoff_min_ms,
+ * doubling) first; on Linux the reader registers the process for
+ * membarrier(2) (MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) so
  * that a read takes no lock and no atomic read-modify-write per message,
  * and set_offset, a rebalance and close each issue one membarrier call
  * instead (where membarrier is unavailable, e.g. blocked by seccomp, each
@@ -129,11 +131,17 @@ typedef struct kafka_reader_partition {
 } kafka_reader_partition;
 
 /* Rebalance callback (group mode): parts[0..n) were assigned to this member
- * or are being revoked from it. Runs on the reader's group thread: it may
- * flush application state and call kafka_reader_commit_messages, but must
- * not call read/fetch/close. On revocation the reader has already stopped
- * delivering those partitions and runs the callback before it commits
- * pending offsets and rejoins. `parts` is valid during the call only. */
+ * or are being revoked from it. Runs in the application's thread, inside
+ * kafka_reader_read_message / kafka_reader_fetch_message (before they
+ * return a message or time out) and inside kafka_reader_close, as Java's
+ * poll() and librdkafka do: it may flush application state and call
+ * kafka_reader_commit_messages, but must not call read/fetch/close. On
+ * revocation the reader has already stopped delivering those partitions;
+ * it waits for the callback before it commits what was delivered and
+ * pending and rejoins, at most half of rebalance_timeout_ms (a member
+ * whose application does not read in that time rejoins without it; the
+ * callback then runs at the next read). `parts` is valid during the call
+ * only. */
 typedef void (*kafka_rebalance_fn)(void *privdata, kafka_reader *r, const kafka_reader_partition *parts, size_t n);
 
 /* Reader configuration: the zero value of every field means its default. */

@@ -1090,6 +1090,51 @@ static kafka_err coord_store(kafka_cluster *kc, const char *key, int8_t type, in
     return 0;
 }
 
+static void fc_request(const char *key, int8_t key_type, int16_t version, kafka_find_coordinator_request *req,
+                       kafka_str *keybuf)
+{
+    kafka_find_coordinator_request_init(req);
+    *keybuf = kafka_str_c(key);
+    if (version >= 4) {
+        req->coordinator_keys = keybuf;
+        req->coordinator_keys_count = 1;
+    } else {
+        req->key = *keybuf;
+    }
+    req->key_type = key_type;
+}
+
+static kafka_err fc_apply(kafka_cluster *kc, const char *key, int8_t key_type, int16_t version,
+                          const kafka_find_coordinator_response *resp, int32_t *broker_out)
+{
+    *broker_out = -1;
+    int32_t node = resp->node_id, port = resp->port;
+    kafka_str host = resp->host;
+    kafka_err err = kafka_err_from_wire(resp->error_code);
+    if (version >= 4) {
+        err = resp->coordinators_count == 1 ? kafka_err_from_wire(resp->coordinators[0].error_code)
+                                            : KAFKA_ERR_PROTOCOL;
+        if (!err) {
+            node = resp->coordinators[0].node_id;
+            port = resp->coordinators[0].port;
+            host = resp->coordinators[0].host;
+        }
+    }
+    /* "No error, node -1" is what no correct broker says; taken as
+     * given it was cached as the coordinator and re-asked at once, in
+     * a loop that ignored the deadline. Treat it as retriable. */
+    if (!err && node < 0)
+        err = KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
+    if (!err) {
+        pthread_mutex_lock(&kc->mu);
+        err = coord_store(kc, key, key_type, node, host, port);
+        cluster_unlock(kc);
+    }
+    if (!err)
+        *broker_out = node;
+    return err;
+}
+
 static kafka_err find_coordinator(kafka_cluster *kc, const char *key, int8_t type, int64_t deadline)
 {
     kafka_conn *c = NULL;
@@ -1099,16 +1144,9 @@ static kafka_err find_coordinator(kafka_cluster *kc, const char *key, int8_t typ
     kafka_arena arena;
     kafka_arena_init(&arena, 0);
     kafka_find_coordinator_request req;
-    kafka_find_coordinator_request_init(&req);
-    kafka_str k = kafka_str_c(key);
+    kafka_str k;
     int16_t v = kafka_conn_version(c, KAFKA_API_FIND_COORDINATOR, 0, INT16_MAX);
-    if (v >= 4) {
-        req.coordinator_keys = &k;
-        req.coordinator_keys_count = 1;
-    } else {
-        req.key = k;
-    }
-    req.key_type = type;
+    fc_request(key, type, v, &req, &k);
     kafka_find_coordinator_response resp;
     kafka_find_coordinator_response_init(&resp);
     kafka_cluster_conn_deadline(c, deadline);
@@ -1116,30 +1154,35 @@ static kafka_err find_coordinator(kafka_cluster *kc, const char *key, int8_t typ
                 : kafka_conn_roundtrip(c, KAFKA_API_FIND_COORDINATOR, v, find_coordinator_request_enc_, &req,
                                        find_coordinator_response_dec_, &resp, &arena, NULL);
     kafka_cluster_release(kc, c, !kafka_cluster_err_breaks_conn(err));
-    if (!err) {
-        int32_t node = resp.node_id, port = resp.port;
-        kafka_str host = resp.host;
-        err = kafka_err_from_wire(resp.error_code);
-        if (v >= 4) {
-            err = resp.coordinators_count == 1 ? kafka_err_from_wire(resp.coordinators[0].error_code)
-                                               : KAFKA_ERR_PROTOCOL;
-            if (!err) {
-                node = resp.coordinators[0].node_id;
-                port = resp.coordinators[0].port;
-                host = resp.coordinators[0].host;
-            }
-        }
-        /* "No error, node -1" is what no correct broker says; taken as
-         * given it was cached as the coordinator and re-asked at once, in
-         * a loop that ignored the deadline. Treat it as retriable. */
-        if (!err && node < 0)
-            err = KAFKA_ERR_COORDINATOR_NOT_AVAILABLE;
-        if (!err) {
-            pthread_mutex_lock(&kc->mu);
-            err = coord_store(kc, key, type, node, host, port);
-            cluster_unlock(kc);
-        }
-    }
+    int32_t node;
+    if (!err)
+        err = fc_apply(kc, key, type, v, &resp, &node);
+    kafka_arena_free(&arena);
+    return err;
+}
+
+kafka_err kafka_cluster_fc_encode(const char *key, int8_t key_type, int16_t version, kafka_wbuf *w)
+{
+    kafka_find_coordinator_request req;
+    kafka_str k;
+    fc_request(key, key_type, version, &req, &k);
+    kafka_err err = kafka_find_coordinator_request_encode(w, version, &req);
+    return !err && w->oom ? KAFKA_ERR_NOMEM : err;
+}
+
+kafka_err kafka_cluster_fc_answer(kafka_cluster *kc, const char *key, int8_t key_type, int16_t version,
+                                  const uint8_t *body, size_t len, int32_t *broker_out)
+{
+    *broker_out = -1;
+    kafka_arena arena;
+    kafka_arena_init(&arena, 0);
+    kafka_find_coordinator_response resp;
+    kafka_find_coordinator_response_init(&resp);
+    kafka_rbuf r;
+    kafka_rbuf_init(&r, body, len);
+    kafka_err err = kafka_find_coordinator_response_decode(&r, &arena, version, &resp);
+    if (!err)
+        err = fc_apply(kc, key, key_type, version, &resp, broker_out);
     kafka_arena_free(&arena);
     return err;
 }

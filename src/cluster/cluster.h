@@ -32,6 +32,7 @@
 #include "kafka/conn.h"
 #include "kafka/dialer.h"
 #include "kafka/error.h"
+#include "protocol/wire.h"
 
 typedef struct kafka_cluster kafka_cluster;
 
@@ -158,6 +159,17 @@ void kafka_cluster_invalidate(kafka_cluster *kc, const char *topic);
 kafka_err kafka_cluster_coordinator(kafka_cluster *kc, const char *key, int8_t key_type, int64_t deadline,
                                     int32_t *broker_out);
 void kafka_cluster_invalidate_coordinator(kafka_cluster *kc, const char *key, int8_t key_type);
+
+/* The sans-I/O face of the coordinator lookup, for owners that send
+ * FindCoordinator through their engine (the group reader): the request
+ * body for key at `version`, built where the blocking lookup builds it;
+ * and the answer's body applied: 0 and *broker_out (cached as key's
+ * coordinator, its address in the broker table), or the error
+ * (COORDINATOR_NOT_AVAILABLE for a node < 0, PROTOCOL for a body that does
+ * not decode). */
+kafka_err kafka_cluster_fc_encode(const char *key, int8_t key_type, int16_t version, kafka_wbuf *w);
+kafka_err kafka_cluster_fc_answer(kafka_cluster *kc, const char *key, int8_t key_type, int16_t version,
+                                  const uint8_t *body, size_t len, int32_t *broker_out);
 
 /* Borrows a connection to broker `broker_id` from the pool, dialing one
  * when none is idle and the per-broker limit allows, else waiting for one

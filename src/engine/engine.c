@@ -668,13 +668,17 @@ kafka_err kafka_engine_start(kafka_engine **out, const kafka_engine_config *cfg)
         err = KAFKA_ERR_TRANSPORT;
     }
 #endif
+    /* *out before the thread starts: the owner's turn may read it (the
+     * reader wakes its own engine when a group assignment starts parts). */
+    if (!err)
+        *out = e;
     if (!err && pthread_create(&e->thread, NULL, engine_main, e) != 0)
         err = KAFKA_ERR_NOMEM;
     if (err) {
+        *out = NULL;
         engine_free(e);
         return err;
     }
-    *out = e;
     return 0;
 }
 

@@ -1,16 +1,16 @@
 /*
- * Classic consumer-group membership requests (internal): JoinGroup,
- * SyncGroup, Heartbeat, LeaveGroup, OffsetCommit and OffsetFetch sent to the
- * group coordinator found through the cluster layer.
+ * Consumer-group helpers (internal): a blocking OffsetCommit to the group
+ * coordinator found through the cluster layer (the admin client's offset
+ * resets), the group error classification, and the lenient JoinGroup /
+ * SyncGroup decoders. Membership itself (join, sync, heartbeat, leave) is
+ * the sans-I/O machine of membership.h, driven by the reader's I/O thread;
+ * the requests are built in group_requests.c for both.
  *
- * kafka_group holds the member's identity (member id, generation, instance
- * id) under a mutex, so the group thread (join/sync/heartbeat) and an
- * application thread (synchronous commits) can use it together. Every call
- * borrows a coordinator connection for one round trip and gives it back; on
- * NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE and connection errors it
- * invalidates the cached coordinator, so the next call looks it up again.
- * The state machine (when to join, what to revoke) is the caller's
- * (src/reader/reader_group.c). Deadlines are monotonic ms (-1 = none).
+ * kafka_group holds an identity (member id, generation, instance id) under
+ * a mutex. A call borrows a coordinator connection for one round trip and
+ * gives it back; on NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE and
+ * connection errors it invalidates the cached coordinator, so the next
+ * call looks it up again. Deadlines are monotonic ms (-1 = none).
  */
 #ifndef KAFKA_GROUP_GROUP_H
 #define KAFKA_GROUP_GROUP_H
@@ -23,6 +23,7 @@
 #include "common/arena.h"
 #include "group/consumer_protocol.h"
 #include "kafka/error.h"
+#include "protocol/wire.h"
 
 typedef struct kafka_group {
     kafka_cluster *kc;
@@ -44,18 +45,6 @@ typedef struct kafka_group_protocol {
     size_t metadata_len;
 } kafka_group_protocol;
 
-/* What JoinGroup answered (arrays and strings live in the caller's arena). */
-typedef struct kafka_group_join_result {
-    int32_t generation;
-    const char *protocol;  /* chosen assignor name */
-    const char *leader_id;
-    bool is_leader;
-    size_t n_members;      /* leader only */
-    const char **member_ids;
-    const char **instance_ids; /* NULL entries for dynamic members */
-    kafka_bytes *metadata;
-} kafka_group_join_result;
-
 /* One committed offset. */
 typedef struct kafka_group_offset {
     const char *topic;
@@ -68,31 +57,10 @@ kafka_err kafka_group_init(kafka_group *g, kafka_cluster *kc, const char *group_
                            int32_t session_timeout_ms, int32_t rebalance_timeout_ms);
 void kafka_group_destroy(kafka_group *g);
 
-/* JoinGroup (retrying once on MEMBER_ID_REQUIRED with the id the broker
- * gave). On success the member id and generation are updated. On
- * UNKNOWN_MEMBER_ID the member id is reset to "" (join again as new). */
-kafka_err kafka_group_join(kafka_group *g, const kafka_group_protocol *protos, size_t n, int64_t deadline,
-                           kafka_arena *arena, kafka_group_join_result *out);
-
-/* SyncGroup; the leader passes one assignment per member (member_ids[i] /
- * assignments[i]), followers n = 0. *assignment (in arena) is this
- * member's bytes. */
-kafka_err kafka_group_sync(kafka_group *g, const char *protocol, const char *const *member_ids,
-                           const kafka_bytes *assignments, size_t n, int64_t deadline, kafka_arena *arena,
-                           kafka_bytes *assignment);
-
-kafka_err kafka_group_heartbeat(kafka_group *g, int64_t deadline);
-
-/* LeaveGroup for this member; forgets the member id and generation. */
-kafka_err kafka_group_leave(kafka_group *g, int64_t deadline);
-
 /* OffsetCommit of offs[0..n) with the current generation (or -1 / "" for a
  * "simple" commit when generation < 0). Sets each offs[i].err and returns
  * the first error. */
 kafka_err kafka_group_commit(kafka_group *g, kafka_group_offset *offs, size_t n, int64_t deadline);
-
-/* OffsetFetch: fills offs[i].offset (-1 = none committed) and .err. */
-kafka_err kafka_group_fetch_offsets(kafka_group *g, kafka_group_offset *offs, size_t n, int64_t deadline);
 
 /* Forget the generation (after ILLEGAL_GENERATION, or before rejoining). */
 void kafka_group_reset_generation(kafka_group *g, bool forget_member_id);
@@ -100,6 +68,18 @@ int32_t kafka_group_generation(kafka_group *g);
 
 /* Copies the last error text. */
 void kafka_group_last_error(kafka_group *g, char *buf, size_t len);
+
+/* OffsetFetch v8+ and OffsetCommit v9+ reshape the request for KIP-848;
+ * the classic protocol needs neither. */
+#define KAFKA_GROUP_OFFSET_FETCH_MAX 7
+#define KAFKA_GROUP_OFFSET_COMMIT_MAX 8
+
+/* JoinGroup / SyncGroup response decoders (kafka_decode_fn shape, m: the
+ * generated response struct) that keep the error code when a broker sends
+ * null fields the strict decoders refuse (librdkafka's mock: see
+ * group.c). Shared with the membership machine (membership.c). */
+kafka_err kafka_group_join_response_decode(kafka_rbuf *r, kafka_arena *a, int16_t v, void *m);
+kafka_err kafka_group_sync_response_decode(kafka_rbuf *r, kafka_arena *a, int16_t v, void *m);
 
 /* True for errors after which the coordinator must be looked up again. */
 bool kafka_group_err_coordinator(kafka_err err);

@@ -740,12 +740,16 @@ static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
 {
     kafka_reader *r = arg;
     cut_parked_fetches(r);
+    /* Group membership first: it also runs while closing (final commit, leave). */
+    int64_t gnext = r->group_mode ? kr_group_turn(r, e, now) : -1;
     /* all_partitions: the list comes from the topic's metadata first. */
     int64_t next = kr_partitions_resolve_all(r, now);
+    if (gnext >= 0 && (next < 0 || gnext < next))
+        next = gnext;
     pthread_mutex_lock(&r->mu);
     if (r->closing) {
         pthread_mutex_unlock(&r->mu);
-        return -1;
+        return gnext;
     }
     bool room = r->q_len == 0 || r->q_bytes < r->cfg.queue_capacity_bytes;
     size_t n = r->n_parts;

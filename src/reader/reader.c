@@ -302,8 +302,7 @@ static void reader_free(kafka_reader *r)
         kafka_free(r->group_topics[i]);
     kafka_free(r->group_topics);
     kafka_free(r->assignors);
-    if (r->group_ok)
-        kafka_group_destroy(&r->group);
+    kr_group_free(r);
     if (r->kc)
         kafka_cluster_free(r->kc);
     kafka_records_iter_free(&r->it);
@@ -358,21 +357,19 @@ kafka_err kafka_reader_new(kafka_reader **out, const kafka_reader_config *cfg, c
             .dial_timeout_ms = r->cfg.dial_timeout_ms,
             .backoff_min_ms = r->cfg.backoff_min_ms,
             .backoff_max_ms = r->cfg.backoff_max_ms,
-            /* the I/O thread keeps one per broker; the group thread and
-             * the application's lag / set_offset_at calls borrow others */
+            /* the I/O thread keeps one per broker and one to the group
+             * coordinator; the application's lag / set_offset_at calls
+             * borrow others */
             .max_conns_per_broker = 4,
         };
         err = kafka_cluster_new(&cc, &r->kc, errbuf, errlen);
     }
+    if (!err && r->group_mode)
+        err = kr_group_init(r); /* before the I/O thread, which drives it */
     if (!err)
         err = kr_io_start(r);
-    if (!err && r->group_mode) {
-        err = kafka_group_init(&r->group, r->kc, r->group_id, r->instance_id, r->cfg.session_timeout_ms,
-                               r->cfg.rebalance_timeout_ms);
-        r->group_ok = !err;
-    }
-    if (!err)
-        err = r->group_mode ? kr_group_start(r) : kr_partitions_start(r);
+    if (!err && !r->group_mode)
+        err = kr_partitions_start(r);
     if (err) {
         if (errbuf && errlen && !errbuf[0])
             snprintf(errbuf, errlen, "creating the reader: %s", kafka_err_str(err));
@@ -508,6 +505,14 @@ static kafka_err next_chunk(kafka_reader *r, int64_t deadline)
         if (r->closing) {
             pthread_mutex_unlock(&r->mu);
             return KAFKA_ERR_CLOSED;
+        }
+        if (r->cbq) {
+            /* Rebalance callbacks run here, in the application's thread
+             * (reader_group.c). */
+            pthread_mutex_unlock(&r->mu);
+            kr_group_run_callbacks(r);
+            pthread_mutex_lock(&r->mu);
+            continue;
         }
         if (r->deliver_err && !r->q_head) {
             kafka_err e = r->deliver_err;
@@ -1017,8 +1022,6 @@ void kafka_reader_last_error(kafka_reader *r, char *buf, size_t len)
     pthread_mutex_lock(&r->mu);
     snprintf(buf, len, "%s", r->last_error);
     pthread_mutex_unlock(&r->mu);
-    if (!buf[0] && r->group_ok)
-        kafka_group_last_error(&r->group, buf, len);
 }
 
 /* ---- close --------------------------------------------------------------- */

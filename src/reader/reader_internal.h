@@ -4,7 +4,9 @@
  * Threads: the application's reading thread; ONE I/O thread, the engine's
  * (src/engine/), whatever the number of partitions and brokers
  * (fetcher.c runs on it: one Fetch per broker carrying every partition
- * that broker leads); in group mode one group thread (reader_group.c).
+ * that broker leads; in group mode it also drives the membership state
+ * machine, reader_group.c). Rebalance callbacks run in the application's
+ * thread, inside its read calls and close.
  * Fetch responses are cut into "chunks" (one per partition with records:
  * the shared response frame, kr_fbuf, plus where that partition's records
  * are) and pushed onto one queue bounded by bytes for the whole reader;
@@ -53,6 +55,7 @@
 #include "common/arena.h"
 #include "group/assignor.h"
 #include "group/group.h"
+#include "group/membership.h"
 #include "kafka/reader.h"
 #include "protocol/gen/fetch.h"
 #include "protocol/record_batch.h"
@@ -192,7 +195,7 @@ struct kafka_reader {
     pthread_mutex_t mu;
     pthread_cond_t cond_data;  /* queue not empty, or closing */
     pthread_cond_t cond_space; /* queue has room, a part stopped, or closing */
-    pthread_cond_t cond_group; /* wakes the group thread; group thread done */
+    pthread_cond_t cond_group; /* a commit posted to the I/O thread is done; the group left */
     bool closing;
     /* Application calls in progress (close waits for 0). Atomic, with
      * closing_a mirroring closing, so that a read does not take mu just to
@@ -246,14 +249,15 @@ struct kafka_reader {
      * whenever it takes mu; stats_get adds them under mu. */
     _Atomic int64_t pend_decode_us, pend_msgs, pend_bytes;
 
-    /* group mode */
-    kafka_group group;
-    bool group_ok;
-    pthread_t group_thread;
-    bool group_started;
-    bool group_done;
-    bool rejoin; /* mu: someone asked for a rejoin */
-    bool rebalancing; /* mu: the group thread is in a rebalance round */
+    /* group mode (reader_group.c) */
+    kgm *gm;                 /* the membership machine: I/O thread only */
+    struct kr_revoke *rv;    /* I/O thread: a revocation waiting for its callback */
+    struct kr_group_io *grp; /* the rest of reader_group.c's state */
+    struct kr_cb *cbq;       /* mu: rebalance callbacks for the application thread */
+    struct kr_commit_job *jobs; /* mu: commits posted to the I/O thread, not yet given to gm */
+    bool leave_asked;        /* mu: close asks the I/O thread to leave the group */
+    bool group_done;         /* mu: the group is left (or given up) */
+    bool gen_valid;          /* mu: the member has a generation (mirrors gm) */
     /* mu: the parts being revoked while on_revoked runs (stopped, not in
      * parts[]), so that the callback's commit_messages finds them */
     kr_part **revoking;
@@ -343,13 +347,23 @@ int64_t kr_partitions_failed(kafka_reader *r, kafka_err err, const char *why, in
 kafka_err kr_partitions_wait_known_locked(kafka_reader *r, int64_t deadline);
 
 /* ---- reader_group.c ---- */
-kafka_err kr_group_start(kafka_reader *r);
-/* Commits the parts' pending offsets now. */
-kafka_err kr_group_commit_pending(kafka_reader *r, int64_t deadline);
+/* Creates the membership machine (before the I/O thread starts). */
+kafka_err kr_group_init(kafka_reader *r);
+/* Frees what kr_group_init and the group's traffic left (I/O thread
+ * stopped). */
+void kr_group_free(kafka_reader *r);
+/* I/O thread, each turn: drives the membership machine; returns when it
+ * wants the next turn (-1: none). */
+int64_t kr_group_turn(kafka_reader *r, kafka_engine *e, int64_t now);
+/* Application thread (a read call, close), mu not held: runs the queued
+ * rebalance callbacks. */
+void kr_group_run_callbacks(kafka_reader *r);
 /* The part topic/partition this reader owns: in r->parts, or being revoked
  * (its on_revoked callback may still commit it); NULL otherwise. mu held. */
 kr_part *kr_group_part_owned_locked(kafka_reader *r, const char *topic, int32_t partition);
-/* Synchronous commit of explicit offsets. */
+/* Synchronous commit of explicit offsets, from an application thread:
+ * posted to the I/O thread; waits up to deadline (TIMEOUT), or until close
+ * (CLOSED). Sets offs[i].err. */
 kafka_err kr_group_commit_sync(kafka_reader *r, kafka_group_offset *offs, size_t n, int64_t deadline);
 /* Tests: make close skip the final commit and LeaveGroup, as if the
  * process died (the group notices at the session timeout). */
@@ -358,7 +372,8 @@ void kr_reader_abandon_for_test(kafka_reader *r);
  * before it commits it (to reproduce a revoke in between). Set before the
  * first read. */
 void kr_reader_after_read_hook_for_test(kafka_reader *r, void (*hook)(void *arg, kafka_reader *r), void *arg);
-/* Called by close: stop the group thread within the deadline. */
+/* Called by close (no application call active): the revoked callback, the
+ * final commit and LeaveGroup, within the deadline. */
 void kr_group_stop(kafka_reader *r, int64_t deadline);
 
 #endif

@@ -71,10 +71,9 @@ static void preload(kt_cluster *kt, const char *topic, int n)
 
 #define MANY_PARTS 1000
 #define MANY_MSGS 20000
-/* Threads a reader may add whatever the partition count: its I/O thread
- * and, in group mode, the group thread (plus one of slack for a
- * platform's helper thread, e.g. a resolver). */
-#define MAX_READER_THREADS 3
+/* Threads a reader adds whatever the partition count and the mode: its
+ * I/O thread, which also drives the group membership. */
+#define MAX_READER_THREADS 1
 
 static void test_thousand_partitions_group(void **state)
 {

@@ -3,6 +3,7 @@
  * coordinator errors and a coordinator outage, and cooperative-sticky and
  * static membership work. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -143,9 +144,31 @@ static void *member(void *arg)
     return NULL;
 }
 
+/* librdkafka's mock completes a SyncGroup round as soon as the leader's
+ * SyncGroup brings the assignments and refuses a later follower's
+ * SyncGroup; the follower rejoins, which starts another round. The reader
+ * no longer waits 100 ms before every leader's SyncGroup to dodge that
+ * (issue 16): it backs off only when rounds follow each other at once
+ * (membership.c). With three members on that broker the rounds still
+ * repeat often enough that commits are refused in between and the
+ * duplicate bound below fails about one run in three (measured with the
+ * backoff), so this case runs on a coordinator with Kafka's rules,
+ * kafka_mock. Returns the cluster to use (and sets *own when the test must
+ * stop it). */
+static kt_cluster *kafka_rules_cluster(kt_cluster *kt, kt_cluster **own)
+{
+    *own = NULL;
+    if (!kt_cluster_is_mock(kt) || kt_cluster_kind(kt) == KT_BROKER_KAFKA_MOCK)
+        return kt;
+    *own = kt_cluster_start_kind(KT_BROKER_KAFKA_MOCK, 3);
+    assert_non_null(*own);
+    return *own;
+}
+
 static void test_three_members_one_killed(void **state)
 {
-    kt_cluster *kt = *state;
+    kt_cluster *own = NULL;
+    kt_cluster *kt = kafka_rules_cluster(*state, &own);
     char *topic = kt_unique_topic("group-3");
     char *group = kt_unique_topic("g3");
     assert_int_equal(kt_cluster_create_topic(kt, topic, N_PART, 1), 0);
@@ -199,6 +222,8 @@ static void test_three_members_one_killed(void **state)
     free(s.count);
     free(topic);
     free(group);
+    if (own)
+        assert_int_equal(kt_cluster_stop(own), 0);
 }
 
 /* ---- coordinator errors and outage ---------------------------------------- */
@@ -318,10 +343,10 @@ static void race_revoked(void *priv, kafka_reader *r, const kafka_reader_partiti
 
 /* Runs in the first member's read_message after its first delivery and
  * before that message's commit: a second member joins and the test waits
- * until the first member's partition was revoked. */
+ * until the first member stopped the partition (its on_revoked callback
+ * runs in its next read call: reader.h). */
 static void race_after_read(void *arg, kafka_reader *r)
 {
-    (void)r;
     race *x = arg;
     if (x->hooked)
         return;
@@ -329,14 +354,8 @@ static void race_after_read(void *arg, kafka_reader *r)
     kafka_reader_config c = x->cfg;
     c.on_revoked = NULL;
     x->other = kt_reader_open(&c);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 60;
-    pthread_mutex_lock(&x->mu);
-    while (!x->revoked)
-        if (pthread_cond_timedwait(&x->cond, &x->mu, &ts) != 0)
-            break;
-    pthread_mutex_unlock(&x->mu);
+    for (int i = 0; i < 600 && kt_reader_partitions(r) == 2; i++)
+        usleep(100 * 1000);
 }
 
 /* A member reads a message (read_message: it promises the commit), and a
@@ -381,6 +400,22 @@ static void revoke_race(kt_cluster *kt, bool commit_in_callback)
         kr_reader_after_read_hook_for_test(a, race_after_read, &x);
         read_n(a, 1, seen, N);
     }
+    /* The next read call runs on_revoked (the revoke waits for it). */
+    for (int i = 0; i < 300; i++) {
+        pthread_mutex_lock(&x.mu);
+        bool done = x.revoked;
+        pthread_mutex_unlock(&x.mu);
+        if (done)
+            break;
+        kafka_message m;
+        kafka_err e = kafka_reader_fetch_message(a, &m, 100);
+        assert_true(e == 0 || e == KAFKA_ERR_TIMEOUT);
+        if (!e) {
+            int v = kt_value_num(&m);
+            assert_true(v >= 0 && v < N);
+            seen[v]++;
+        }
+    }
     pthread_mutex_lock(&x.mu);
     bool revoked = x.revoked;
     kafka_err cb_commit = x.callback_commit;
@@ -391,7 +426,9 @@ static void revoke_race(kt_cluster *kt, bool commit_in_callback)
     assert_non_null(x.other);
     /* Whoever owns the partition now starts after the message read before
      * the revoke: every message once, the first one never again. */
-    int distinct = 1;
+    int distinct = 0;
+    for (int i = 0; i < N; i++)
+        distinct += seen[i] > 0;
     for (int i = 0; i < 600 && distinct < N; i++) {
         kafka_reader *rs[2] = {a, x.other};
         for (int k = 0; k < 2; k++) {
@@ -537,11 +574,26 @@ static void on_revoked(void *priv, kafka_reader *r, const kafka_reader_partition
     pthread_mutex_unlock(&t->mu);
 }
 
+/* The rebalance callbacks run in the application's read calls (reader.h):
+ * an empty read (the topic has no messages) gives them their turn. */
+static void pump(kafka_reader *r)
+{
+    kafka_message m;
+    assert_int_equal(kafka_reader_fetch_message(r, &m, 0), KAFKA_ERR_TIMEOUT);
+}
+
 static bool wait_parts(kafka_reader *a, int32_t na, kafka_reader *b, int32_t nb)
 {
     for (int i = 0; i < 300; i++) {
-        if (kt_reader_partitions(a) == na && (!b || kt_reader_partitions(b) == nb))
+        pump(a);
+        if (b)
+            pump(b);
+        if (kt_reader_partitions(a) == na && (!b || kt_reader_partitions(b) == nb)) {
+            pump(a); /* the callbacks of the last change */
+            if (b)
+                pump(b);
             return true;
+        }
         usleep(100 * 1000);
     }
     return false;
@@ -643,6 +695,53 @@ static void test_close_with_coordinator_down(void **state)
     free(group);
 }
 
+typedef struct closer {
+    kafka_reader *r;
+    atomic_int started;
+} closer;
+
+/* Closes the reader once the main thread is about to commit; the pause
+ * lets that commit reach its wait (if close came first the commit would
+ * return CLOSED all the same, from its entry check). */
+static void *close_soon(void *arg)
+{
+    closer *c = arg;
+    while (!atomic_load(&c->started))
+        usleep(1000);
+    usleep(300 * 1000);
+    kafka_reader_close(c->r);
+    return NULL;
+}
+
+/* A synchronous commit waits for the I/O thread; with the coordinator down
+ * it waits (timeout -1), and close from another thread wakes it: CLOSED. */
+static void test_close_wakes_blocked_commit(void **state)
+{
+    kt_cluster *kt = *state;
+    KT_REQUIRE_MOCK(kt);
+    char *topic = kt_unique_topic("group-wake");
+    char *group = kt_unique_topic("gwake");
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 1, 1), 0);
+    assert_int_equal(kt_cluster_cmd(kt, "coordinator group %s 3", group), 0);
+    produce(kt, topic, 0, 0, 1);
+    kafka_reader_config c = group_cfg(kt, topic, group);
+    c.close_timeout_ms = 1000;
+    kafka_reader *r = kt_reader_open(&c);
+    kafka_message m;
+    assert_int_equal(kafka_reader_fetch_message(r, &m, 30000), 0);
+    assert_int_equal(kt_cluster_cmd(kt, "down 3"), 0);
+    closer cl = {.r = r};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, close_soon, &cl), 0);
+    atomic_store(&cl.started, 1);
+    kafka_err e = kafka_reader_commit_messages(r, &m, 1, -1);
+    pthread_join(t, NULL);
+    assert_int_equal(e, KAFKA_ERR_CLOSED);
+    assert_int_equal(kt_cluster_cmd(kt, "up 3"), 0);
+    free(topic);
+    free(group);
+}
+
 static void test_group_bad_input(void **state)
 {
     kt_cluster *kt = *state;
@@ -675,9 +774,12 @@ int main(void)
         cmocka_unit_test(test_cooperative_sticky),
         cmocka_unit_test(test_coordinator_errors_and_outage),
         cmocka_unit_test(test_close_with_coordinator_down),
+        cmocka_unit_test(test_close_wakes_blocked_commit),
         cmocka_unit_test(test_three_members_one_killed),
     };
     if (getenv("KT_FILTER"))
         cmocka_set_test_filter(getenv("KT_FILTER"));
+    if (getenv("KT_TEST")) /* run one case: KT_TEST=test_static_membership */
+        cmocka_set_test_filter(getenv("KT_TEST"));
     return cmocka_run_group_tests(tests, kt_cluster_group_setup, kt_cluster_group_teardown);
 }

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "kafka/kafka.h"
+#include "proc_util.h"
 #include "test_cluster.h"
 
 #define W_THREADS 4
@@ -286,10 +287,118 @@ static void test_reader_with_observer(void **state)
     free(topic);
 }
 
+/* ---- group reader: one library thread; callbacks in the reading thread ---- */
+
+typedef struct gshared {
+    kafka_reader *r;
+    pthread_t reading;
+    atomic_int assigned, callbacks_elsewhere;
+    atomic_bool done;
+    atomic_int commit_errs;
+    const char *topic;
+} gshared;
+
+static void g_assigned(void *priv, kafka_reader *r, const kafka_reader_partition *p, size_t n)
+{
+    (void)r;
+    (void)p;
+    gshared *g = priv;
+    if (!pthread_equal(pthread_self(), g->reading))
+        atomic_fetch_add(&g->callbacks_elsewhere, 1);
+    atomic_fetch_add(&g->assigned, (int)n);
+}
+
+static void g_revoked(void *priv, kafka_reader *r, const kafka_reader_partition *p, size_t n)
+{
+    (void)r;
+    (void)p;
+    (void)n;
+    gshared *g = priv;
+    if (!pthread_equal(pthread_self(), g->reading))
+        atomic_fetch_add(&g->callbacks_elsewhere, 1);
+}
+
+/* Commits offset 0 of partition 0 (synchronously: posted to the I/O
+ * thread) from another thread while the reading thread reads. */
+static void *committer_main(void *p)
+{
+    gshared *g = p;
+    for (int i = 0; i < 3000 && atomic_load(&g->assigned) < 2; i++)
+        usleep(10 * 1000);
+    for (int i = 0; i < 10 && !atomic_load(&g->done); i++) {
+        kafka_message m = {.topic = g->topic, .partition = 0, .offset = 0};
+        if (kafka_reader_commit_messages(g->r, &m, 1, 10000) != 0)
+            atomic_fetch_add(&g->commit_errs, 1);
+        usleep(20 * 1000);
+    }
+    return NULL;
+}
+
+static void test_group_reader_threads(void **state)
+{
+    kt_cluster *kt = *state;
+    char *topic = kt_unique_topic("threads-g");
+    char group[64];
+    snprintf(group, sizeof group, "g-%s", topic);
+    assert_int_equal(kt_cluster_create_topic(kt, topic, 2, 1), 0);
+    kafka_writer *w = NULL;
+    char err[256] = "";
+    kafka_writer_config wcfg = {.brokers = kt_cluster_bootstrap(kt), .topic = topic};
+    if (kafka_writer_new(&w, &wcfg, err, sizeof err))
+        fail_msg("kafka_writer_new: %s", err);
+    static char vals[100][8];
+    kafka_message msgs[100];
+    for (int i = 0; i < 100; i++) {
+        int len = snprintf(vals[i], sizeof vals[i], "m%d", i);
+        msgs[i] = (kafka_message){.value = vals[i], .value_len = (size_t)len};
+    }
+    assert_int_equal(kafka_writer_write_messages(w, msgs, 100, NULL, 60000), 0);
+    assert_int_equal(kafka_writer_close(w, 10000), 0);
+
+    int base = kt_thread_count();
+    if (base < 0)
+        skip();
+    gshared g;
+    memset(&g, 0, sizeof g);
+    g.reading = pthread_self();
+    g.topic = topic;
+    kafka_reader_config rcfg = {.brokers = kt_cluster_bootstrap(kt), .topic = topic, .group_id = group,
+                                .max_wait_ms = 100, .on_assigned = g_assigned, .on_revoked = g_revoked,
+                                .rebalance_privdata = &g};
+    if (kafka_reader_new(&g.r, &rcfg, err, sizeof err))
+        fail_msg("kafka_reader_new: %s", err);
+    /* One library thread, the I/O thread, whatever the mode. */
+    assert_int_equal(kt_thread_count() - base, 1);
+    pthread_t other;
+    assert_int_equal(pthread_create(&other, NULL, committer_main, &g), 0);
+    int n = 0, peak = 0;
+    kafka_message m;
+    while (n < 100 && kafka_reader_fetch_message(g.r, &m, 30000) == 0) {
+        /* a synchronous commit from the reading thread, every tenth */
+        if (n % 10 == 0)
+            assert_int_equal(kafka_reader_commit_messages(g.r, &m, 1, 10000), 0);
+        n++;
+        int t = kt_thread_count() - base;
+        if (t > peak)
+            peak = t;
+    }
+    atomic_store(&g.done, true);
+    pthread_join(other, NULL);
+    assert_int_equal(n, 100);
+    assert_true(peak >= 1 && peak <= 2); /* the I/O thread (and the committer while it runs) */
+    assert_int_equal(atomic_load(&g.assigned), 2);
+    assert_int_equal(atomic_load(&g.commit_errs), 0);
+    assert_int_equal(kafka_reader_close(g.r), 0);
+    /* on_revoked at close ran in the closing thread: this one */
+    assert_int_equal(atomic_load(&g.callbacks_elsewhere), 0);
+    free(topic);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_async_writers_with_observer),
+        cmocka_unit_test(test_group_reader_threads),
         cmocka_unit_test(test_reader_with_observer),
     };
     return cmocka_run_group_tests(tests, kt_cluster_group_setup, kt_cluster_group_teardown);
