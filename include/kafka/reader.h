@@ -173,7 +173,7 @@ typedef struct kafka_reader_config {
 
     /* Commits (group mode). 0: read_message / commit_messages commit
      * synchronously (one OffsetCommit round trip). > 0: they record the
-     * offsets, and the group thread commits them every commit_interval_ms,
+     * offsets, and the I/O thread commits them every commit_interval_ms,
      * on every rebalance and at close. */
     int commit_interval_ms;
     int session_timeout_ms;    /* 0 = 30000 */

@@ -145,8 +145,8 @@
  * zero-initialise them (designated initializers do) so that later fields
  * read as defaults.
  *
- * NOT IMPLEMENTED (yet): transactions; dials that do not block the I/O
- * thread; per-message errors
+ * NOT IMPLEMENTED (yet): transactions; a host name lookup (getaddrinfo)
+ * and a user transport's dial that do not block the I/O thread; per-message errors
  * inside one batch (Produce v8 record_errors: the whole batch gets the
  * error); resetting stats on read (kafka-go's Stats() resets; these are
  * cumulative).

@@ -540,6 +540,7 @@ typedef struct plan_part {
     uint64_t epoch;
     int64_t offset;
     int32_t max_bytes;
+    int64_t hwm; /* p->hwm read under mu when planned (read_lag writes it) */
 } plan_part;
 
 /* Sends one request to broker b for the parts in pp[0..n) (all led by
@@ -632,7 +633,7 @@ static void send_request(kafka_reader *r, kr_broker *b, bool list, plan_part *pp
         pp[i].p->in_flight = true;
         pp[i].p->flight_broker = broker;
         pp[i].p->flight_epoch = pp[i].epoch;
-        pp[i].p->flight_parked = !list && pp[i].p->hwm >= 0 && pp[i].offset >= pp[i].p->hwm;
+        pp[i].p->flight_parked = !list && pp[i].hwm >= 0 && pp[i].offset >= pp[i].hwm;
         atomic_fetch_add(&pp[i].p->refs, 1);
     }
 }
@@ -766,7 +767,7 @@ static int64_t on_turn(void *arg, kafka_engine *e, int64_t now)
             continue;
         }
         atomic_fetch_add(&p->refs, 1);
-        pp[k++] = (plan_part){p, p->epoch, p->fetch_offset, p->max_bytes};
+        pp[k++] = (plan_part){p, p->epoch, p->fetch_offset, p->max_bytes, p->hwm};
     }
     r->rotate = n ? (r->rotate + 1) % n : 0;
     r->fetch_held = !room;
