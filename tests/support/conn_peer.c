@@ -248,7 +248,10 @@ int kt_peer_serve_next(kt_peer *p, kt_request *req)
         return -1;
     uint8_t b;
     ssize_t n = recv(p->peer_fd, &b, 1, MSG_PEEK);
-    if (n == 0)
+    /* A reset is a close too: a client that closes with a response still
+     * unread in its socket (a Fetch answered as the reader closes) makes
+     * its kernel send RST, not FIN. */
+    if (n == 0 || (n < 0 && errno == ECONNRESET))
         return 1;
     if (n < 0)
         return -1;
