@@ -65,13 +65,7 @@ static kafka_err run_handshake(kafka_stream *s, const char *address, const kafka
         } else if (w.n_written > 0) {
             uint8_t *p;
             size_t room;
-            ke_wire_read_buf(&w, &p, &room);
-            /* Between responses the wire offers its whole stage (it reads
-             * ahead); this driver reads exactly the size field, then the
-             * frame, so that nothing past the handshake is consumed and
-             * read_full never waits for bytes that will not come. */
-            if (!w.frame && w.stage_have < 4)
-                room = 4 - w.stage_have;
+            ke_wire_read_buf_exact(&w, &p, &room);
             err = kafka_stream_read_full(s, p, room, mono_deadline);
             if (!err) {
                 err = ke_wire_read_done(&w, room); /* runs the handshake's next step */

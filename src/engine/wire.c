@@ -187,6 +187,13 @@ void ke_wire_read_buf(ke_wire *w, uint8_t **ptr, size_t *len)
     }
 }
 
+void ke_wire_read_buf_exact(ke_wire *w, uint8_t **ptr, size_t *len)
+{
+    ke_wire_read_buf(w, ptr, len);
+    if (!w->frame && w->stage_have < 4)
+        *len = 4 - w->stage_have;
+}
+
 /* A whole response frame is in: match it to the oldest request. */
 static kafka_err dispatch(ke_wire *w)
 {

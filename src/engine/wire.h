@@ -139,6 +139,11 @@ bool ke_wire_wants_write(const ke_wire *w);
 /* Where the next bytes read should go (at most *len of them): no copy for
  * response bodies. */
 void ke_wire_read_buf(ke_wire *w, uint8_t **ptr, size_t *len);
+/* Like ke_wire_read_buf, for a blocking driver that reads exactly *len
+ * bytes: never past the current response (between responses, only the
+ * size field), so that it never waits for bytes the broker will not send
+ * and leaves the stream at a response boundary. */
+void ke_wire_read_buf_exact(ke_wire *w, uint8_t **ptr, size_t *len);
 /* n bytes were read into the buffer ke_wire_read_buf gave. Dispatches a
  * completed response to its callback. Non-zero: the connection is broken
  * (hostile size, unknown correlation id, no memory): call ke_wire_fail

@@ -134,14 +134,8 @@ static char *intern(kgm *m, const char *s, size_t len)
 
 static bool list_push(part_list *l, kgm_partition p)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        kgm_partition *v = kafka_realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return false;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (!kafka_array_reserve((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v, 16))
+        return false;
     l->v[l->n++] = p;
     return true;
 }

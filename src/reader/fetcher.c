@@ -263,14 +263,9 @@ static kr_broker *broker_slot(kafka_reader *r, int32_t id)
     kr_broker *found = broker_find(r, id);
     if (found)
         return found;
-    if (r->n_io_brokers == r->cap_io_brokers) {
-        size_t cap = r->cap_io_brokers ? r->cap_io_brokers * 2 : 8;
-        kr_broker *nb = kafka_realloc(r->io_brokers, cap * sizeof *nb);
-        if (!nb)
-            return NULL;
-        r->io_brokers = nb;
-        r->cap_io_brokers = cap;
-    }
+    if (!kafka_array_reserve((void **)&r->io_brokers, &r->cap_io_brokers, r->n_io_brokers + 1, sizeof *r->io_brokers,
+                             8))
+        return NULL;
     r->io_brokers[r->n_io_brokers] = (kr_broker){.id = id};
     kr_session_init(&r->io_brokers[r->n_io_brokers].sess);
     return &r->io_brokers[r->n_io_brokers++];
